@@ -1,0 +1,191 @@
+//! Logging in: the login modes, delegation through identity tokens, and API tokens.
+//!
+//! Every failure to authenticate is the same [`CoreError::BadCredentials`], reached after the same
+//! amount of password work, so that an answer does not tell whether a user exists.
+
+use std::time::Duration;
+
+use crate::clock::now_ms;
+use crate::core::{Core, Principal};
+use crate::directory::{ApiToken, User, UserSource, GUEST_USER};
+use crate::error::{CoreError, Result};
+use crate::ids::Guid;
+use crate::privilege::Privilege;
+use crate::secret::{self, SecretHash};
+use crate::session::{login_mode, GrantKind, Scope};
+use crate::sessions::{CookieMode, NewSession, SessionSpec};
+
+/// A login request in dialect-neutral form.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub login_mode: i32,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Core {
+    /// Checks a user name and password against the local directory (loginMode 1).
+    pub async fn check_password(&self, username: &str, password: &str) -> Result<User> {
+        if username.is_empty() || username.len() > 1024 || password.is_empty() || password.len() > 1024 {
+            // Still spend the hashing time, so the answer's timing says nothing either.
+            let _ = self
+                .directory
+                .hasher()
+                .verify(password.get(..64).unwrap_or(""), None)
+                .await;
+            return Err(CoreError::BadCredentials);
+        }
+        let user = self.directory.user_by_name(username).await?;
+        let stored = user
+            .as_ref()
+            .filter(|u| u.source == UserSource::Local)
+            .and_then(|u| u.password_hash.as_deref());
+        let ok = self.directory.hasher().verify(password, stored).await?;
+        match user {
+            Some(u) if ok && u.enabled => Ok(u),
+            _ => Err(CoreError::BadCredentials),
+        }
+    }
+
+    /// Authenticates `credentials` and returns the user; makes no session.
+    pub async fn authenticate(&self, credentials: &Credentials) -> Result<User> {
+        let username = credentials.username.as_deref().unwrap_or("");
+        let password = credentials.password.as_deref().unwrap_or("");
+        match credentials.login_mode {
+            login_mode::STANDARD => self.check_password(username, password).await,
+            login_mode::GUEST => {
+                if !self.config.auth.guest_enabled {
+                    return Err(CoreError::LoginModeDisabled(
+                        "This server is not configured to support anonymous (guest) authentication.".into(),
+                    ));
+                }
+                match self.directory.user_by_name(GUEST_USER).await? {
+                    Some(u) if u.enabled => Ok(u),
+                    _ => Err(CoreError::BadCredentials),
+                }
+            }
+            login_mode::API_TOKEN => self.check_api_token(username).await,
+            login_mode::LDAP => Err(CoreError::LoginModeDisabled(
+                "This server is not configured to support LDAP authentication.".into(),
+            )),
+            login_mode::DELEGATION => Err(CoreError::Invalid(
+                "loginMode -1 (delegation) is only accepted at /api/auth/delegate".into(),
+            )),
+            other => Err(CoreError::LoginModeDisabled(format!(
+                "Login mode {other} is not supported by this server."
+            ))),
+        }
+    }
+
+    /// Logs in and makes a session of the given shape for the user.
+    pub async fn login(
+        &self,
+        credentials: &Credentials,
+        make: impl FnOnce(&Core, Guid) -> SessionSpec,
+    ) -> Result<(User, NewSession)> {
+        let user = self.authenticate(credentials).await?;
+        let mut spec = make(self, user.id);
+        spec.login_mode = credentials.login_mode;
+        let session = self.sessions.create(spec).await?;
+        Ok((user, session))
+    }
+
+    /// The session shape of a MicroStrategy login.
+    pub fn mstr_session(&self, user_id: Guid, login_mode: i32) -> SessionSpec {
+        SessionSpec {
+            user_id,
+            login_mode,
+            scope: Scope::Full,
+            expiry: self.mstr_expiry(),
+            cookie: CookieMode::Bound,
+        }
+    }
+
+    /// Mints an identity token that hands the caller's identity to another application. It lives
+    /// for the configured time and no longer than the session it was made from.
+    pub async fn new_identity_token(&self, caller: &Principal) -> Result<String> {
+        caller.require_full_scope()?;
+        let ttl = Duration::from_secs(self.config.session.identity_token_ttl_secs);
+        let (secret, _) = self
+            .sessions
+            .mint_grant(
+                GrantKind::Identity,
+                caller.user.user.id,
+                Scope::Full,
+                ttl,
+                Some(caller.session.token),
+            )
+            .await?;
+        Ok(secret)
+    }
+
+    /// The user an identity token stands for.
+    pub async fn identity_token_user(&self, token: &str) -> Result<Guid> {
+        match self.sessions.grant(GrantKind::Identity, token).await? {
+            Some(g) => Ok(g.user_id),
+            None => Err(CoreError::BadCredentials),
+        }
+    }
+
+    /// Exchanges an identity token for a new session of the same user (loginMode -1).
+    pub async fn delegate(&self, identity_token: &str) -> Result<(User, NewSession)> {
+        let user_id = self.identity_token_user(identity_token).await?;
+        let info = self
+            .directory
+            .user_info(user_id)
+            .await
+            .map_err(|_| CoreError::BadCredentials)?;
+        if !info.user.enabled {
+            return Err(CoreError::BadCredentials);
+        }
+        let session = self
+            .sessions
+            .create(self.mstr_session(user_id, login_mode::DELEGATION))
+            .await?;
+        Ok((info.user.clone(), session))
+    }
+
+    /// Makes an API token for the caller, or for another user when the caller administers users.
+    pub async fn new_api_token(&self, caller: &Principal, target: Option<Guid>) -> Result<String> {
+        caller.require_full_scope()?;
+        let user_id = match target {
+            Some(t) if t != caller.user.user.id => {
+                caller.require(Privilege::ADMINISTRATION)?;
+                self.directory
+                    .user_info(t)
+                    .await
+                    .map_err(|_| CoreError::NotFound(format!("user {t} not found")))?
+                    .user
+                    .id
+            }
+            _ => caller.user.user.id,
+        };
+        let secret = secret::new_opaque_token();
+        let now = now_ms();
+        let ttl = self.config.auth.api_token_ttl_secs;
+        let token = ApiToken {
+            hash: SecretHash::of(&secret),
+            user_id,
+            created_ms: now,
+            expires_ms: (ttl > 0).then(|| now + 1000 * ttl as i64),
+        };
+        self.directory.store().insert_api_token(&token).await?;
+        Ok(secret)
+    }
+
+    async fn check_api_token(&self, secret: &str) -> Result<User> {
+        if secret.is_empty() || secret.len() > 512 {
+            return Err(CoreError::BadCredentials);
+        }
+        let Some(token) = self.directory.store().api_token(&SecretHash::of(secret)).await? else {
+            return Err(CoreError::BadCredentials);
+        };
+        if token.expires_ms.is_some_and(|e| e <= now_ms()) {
+            return Err(CoreError::BadCredentials);
+        }
+        match self.directory.store().user_by_id(token.user_id).await? {
+            Some(u) if u.enabled => Ok(u),
+            _ => Err(CoreError::BadCredentials),
+        }
+    }
+}

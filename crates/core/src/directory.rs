@@ -1,0 +1,476 @@
+//! The directory: users, groups, privileges and projects, over a [`MetadataStore`].
+//!
+//! Session checks read users on every request, so a user with its effective privileges is cached
+//! for a short time; writes through this service drop the cached copy at once, and the short TTL
+//! bounds how long another node's change takes to be seen.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::clock::now_ms;
+use crate::error::{CoreError, Result};
+use crate::ids::Guid;
+use crate::password::PasswordHasher;
+use crate::privilege::Privilege;
+use crate::secret::SecretHash;
+use crate::store::MetadataStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// Password kept here (argon2id).
+    Local,
+    /// Authenticated against an LDAP directory; linked on first login.
+    Ldap,
+    /// Made by vestibule itself (the guest user).
+    Builtin,
+}
+
+impl UserSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UserSource::Local => "local",
+            UserSource::Ldap => "ldap",
+            UserSource::Builtin => "builtin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserSource> {
+        match s {
+            "local" => Some(UserSource::Local),
+            "ldap" => Some(UserSource::Ldap),
+            "builtin" => Some(UserSource::Builtin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Guid,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub enabled: bool,
+    pub source: UserSource,
+    /// argon2id PHC string; `None` for users that cannot log in with a password here.
+    pub password_hash: Option<String>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
+impl User {
+    /// Initials as MicroStrategy shows them: the first letter of each of the first two words.
+    pub fn initials(&self) -> String {
+        let name = if self.full_name.trim().is_empty() {
+            &self.username
+        } else {
+            &self.full_name
+        };
+        name.split_whitespace()
+            .filter_map(|w| w.chars().next())
+            .take(2)
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.full_name.trim().is_empty() {
+            &self.username
+        } else {
+            &self.full_name
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: Guid,
+    pub name: String,
+    pub description: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: Guid,
+    pub name: String,
+    pub description: String,
+    pub created_ms: i64,
+}
+
+/// A long-lived token for loginMode 4096; stored as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub hash: SecretHash,
+    pub user_id: Guid,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+}
+
+/// A user with what a request needs to know about it, as cached.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub user: User,
+    /// Effective privileges, sorted by id.
+    pub privileges: Vec<Privilege>,
+}
+
+impl UserInfo {
+    pub fn has(&self, p: Privilege) -> bool {
+        self.privileges.contains(&p)
+    }
+}
+
+pub const ADMIN_USER: &str = "administrator";
+pub const GUEST_USER: &str = "guest";
+pub const ADMIN_GROUP: &str = "System Administrators";
+pub const EVERYONE_GROUP: &str = "Everyone";
+
+const CACHE_TTL: Duration = Duration::from_secs(2);
+
+pub struct Directory {
+    store: Arc<dyn MetadataStore>,
+    hasher: PasswordHasher,
+    cache: RwLock<HashMap<Guid, (Instant, Arc<UserInfo>)>>,
+}
+
+/// Checks a user or group name: printable, trimmed, not empty, not too long.
+pub fn check_name(kind: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(CoreError::Invalid(format!("{kind} name must not be empty")));
+    }
+    if name.trim() != name {
+        return Err(CoreError::Invalid(format!(
+            "{kind} name must not start or end with spaces"
+        )));
+    }
+    if name.chars().count() > 250 {
+        return Err(CoreError::Invalid(format!(
+            "{kind} name is longer than 250 characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(CoreError::Invalid(format!(
+            "{kind} name must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+impl Directory {
+    pub fn new(store: Arc<dyn MetadataStore>, hasher: PasswordHasher) -> Self {
+        Directory {
+            store,
+            hasher,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn MetadataStore> {
+        &self.store
+    }
+
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// The user with its effective privileges; cached briefly because every request asks.
+    pub async fn user_info(&self, id: Guid) -> Result<Arc<UserInfo>> {
+        if let Ok(cache) = self.cache.read() {
+            if let Some((at, info)) = cache.get(&id) {
+                if at.elapsed() < CACHE_TTL {
+                    return Ok(info.clone());
+                }
+            }
+        }
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("user {id} not found")))?;
+        let mut privileges: Vec<Privilege> = self
+            .store
+            .effective_privileges(id)
+            .await?
+            .into_iter()
+            .filter_map(Privilege::by_id)
+            .collect();
+        privileges.sort();
+        privileges.dedup();
+        let info = Arc::new(UserInfo { user, privileges });
+        if let Ok(mut cache) = self.cache.write() {
+            cache.insert(id, (Instant::now(), info.clone()));
+        }
+        Ok(info)
+    }
+
+    fn forget(&self, id: Guid) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.remove(&id);
+        }
+    }
+
+    fn forget_all(&self) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.clear();
+        }
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        Ok(self.store.user_by_name(name).await?)
+    }
+
+    pub async fn require_user(&self, name: &str) -> Result<User> {
+        self.user_by_name(name)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no user named '{name}'")))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        Ok(self.store.list_users().await?)
+    }
+
+    /// Adds a user. With a password it can log in with loginMode 1; without, only through other
+    /// modes (LDAP, trusted authentication, delegation).
+    pub async fn add_user(
+        &self,
+        username: &str,
+        full_name: &str,
+        password: Option<&str>,
+        source: UserSource,
+    ) -> Result<User> {
+        check_name("user", username)?;
+        if let Some(p) = password {
+            check_password(p)?;
+        }
+        if self.store.user_by_name(username).await?.is_some() {
+            return Err(CoreError::AlreadyExists(format!(
+                "a user named '{username}' already exists"
+            )));
+        }
+        let password_hash = match password {
+            Some(p) => Some(self.hasher.hash(p).await?),
+            None => None,
+        };
+        let now = now_ms();
+        let user = User {
+            id: Guid::random(),
+            username: username.to_owned(),
+            full_name: if full_name.is_empty() {
+                username.to_owned()
+            } else {
+                full_name.to_owned()
+            },
+            email: String::new(),
+            enabled: true,
+            source,
+            password_hash,
+            created_ms: now,
+            modified_ms: now,
+        };
+        self.store.create_user(&user).await?;
+        if let Some(everyone) = self.store.group_by_name(EVERYONE_GROUP).await? {
+            self.store.set_membership(everyone.id, user.id, true).await?;
+        }
+        Ok(user)
+    }
+
+    pub async fn update_user(&self, user: &User) -> Result<()> {
+        let mut user = user.clone();
+        user.modified_ms = now_ms();
+        self.store.update_user(&user).await?;
+        self.forget(user.id);
+        Ok(())
+    }
+
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<User> {
+        check_password(password)?;
+        let mut user = self.require_user(username).await?;
+        if user.source != UserSource::Local {
+            return Err(CoreError::Invalid(format!(
+                "'{username}' is a {} user; its password is not kept here",
+                user.source.as_str()
+            )));
+        }
+        user.password_hash = Some(self.hasher.hash(password).await?);
+        self.update_user(&user).await?;
+        Ok(user)
+    }
+
+    pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<User> {
+        let mut user = self.require_user(username).await?;
+        user.enabled = enabled;
+        self.update_user(&user).await?;
+        Ok(user)
+    }
+
+    pub async fn grant(&self, holder: Guid, privileges: &[Privilege], granted: bool) -> Result<()> {
+        let ids: Vec<u32> = privileges.iter().map(|p| p.id).collect();
+        self.store.set_privileges(holder, &ids, granted).await?;
+        // A group grant reaches every member, so drop every cached user.
+        self.forget_all();
+        Ok(())
+    }
+
+    pub async fn add_group(&self, name: &str, description: &str) -> Result<Group> {
+        check_name("group", name)?;
+        if self.store.group_by_name(name).await?.is_some() {
+            return Err(CoreError::AlreadyExists(format!(
+                "a group named '{name}' already exists"
+            )));
+        }
+        let group = Group {
+            id: Guid::random(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            created_ms: now_ms(),
+        };
+        self.store.create_group(&group).await?;
+        Ok(group)
+    }
+
+    pub async fn require_group(&self, name: &str) -> Result<Group> {
+        self.store
+            .group_by_name(name)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no group named '{name}'")))
+    }
+
+    pub async fn set_membership(&self, group: &str, user: &str, member: bool) -> Result<()> {
+        let g = self.require_group(group).await?;
+        let u = self.require_user(user).await?;
+        self.store.set_membership(g.id, u.id, member).await?;
+        self.forget(u.id);
+        Ok(())
+    }
+
+    pub async fn list_groups(&self) -> Result<Vec<Group>> {
+        Ok(self.store.list_groups().await?)
+    }
+
+    pub async fn groups_of(&self, user: Guid) -> Result<Vec<Group>> {
+        Ok(self.store.groups_of(user).await?)
+    }
+
+    pub async fn projects(&self) -> Result<Vec<crate::directory::Project>> {
+        Ok(self.store.list_projects().await?)
+    }
+
+    pub async fn add_project(&self, name: &str, description: &str) -> Result<Project> {
+        check_name("project", name)?;
+        if self
+            .store
+            .list_projects()
+            .await?
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(name))
+        {
+            return Err(CoreError::AlreadyExists(format!(
+                "a project named '{name}' already exists"
+            )));
+        }
+        let project = Project {
+            id: Guid::random(),
+            name: name.to_owned(),
+            description: description.to_owned(),
+            created_ms: now_ms(),
+        };
+        self.store.create_project(&project).await?;
+        Ok(project)
+    }
+
+    /// Makes the built-in groups, the administrator, the guest user and the default project in an
+    /// empty store. Returns the administrator's password when it was generated here (to be shown
+    /// once); `None` when the store was not empty or the password was given.
+    pub async fn bootstrap(&self, admin_password: Option<&str>, default_project: &str) -> Result<Bootstrap> {
+        if !self.store.list_users().await?.is_empty() {
+            return Ok(Bootstrap::AlreadyDone);
+        }
+        let admins = match self.store.group_by_name(ADMIN_GROUP).await? {
+            Some(g) => g,
+            None => self.add_group(ADMIN_GROUP, "Holds every privilege.").await?,
+        };
+        self.grant(admins.id, Privilege::ALL, true).await?;
+        let everyone = match self.store.group_by_name(EVERYONE_GROUP).await? {
+            Some(g) => g,
+            None => self.add_group(EVERYONE_GROUP, "Every user is a member.").await?,
+        };
+        self.grant(everyone.id, Privilege::DEFAULT_USER, true).await?;
+        let generated = admin_password.is_none().then(crate::secret::new_opaque_token);
+        let password = admin_password.or(generated.as_deref()).unwrap_or_default();
+        let admin = self
+            .add_user(ADMIN_USER, "Administrator", Some(password), UserSource::Local)
+            .await?;
+        self.store.set_membership(admins.id, admin.id, true).await?;
+        let guest = self
+            .add_user(GUEST_USER, "Guest", None, UserSource::Builtin)
+            .await?;
+        // The guest may read, and nothing else: it is not in Everyone.
+        self.store.set_membership(everyone.id, guest.id, false).await?;
+        self.grant(guest.id, &[Privilege::WEB_USER], true).await?;
+        if self.store.list_projects().await?.is_empty() {
+            self.add_project(default_project, "Made at first start.").await?;
+        }
+        Ok(match generated {
+            Some(p) => Bootstrap::Created {
+                generated_password: Some(p),
+            },
+            None => Bootstrap::Created {
+                generated_password: None,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    AlreadyDone,
+    Created { generated_password: Option<String> },
+}
+
+/// Passwords: not empty and not absurdly long (argon2 hashes anything, but a megabyte password is
+/// an attack, not a password).
+pub fn check_password(password: &str) -> Result<()> {
+    if password.is_empty() {
+        return Err(CoreError::Invalid("password must not be empty".into()));
+    }
+    if password.len() > 1024 {
+        return Err(CoreError::Invalid("password is longer than 1024 bytes".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(full: &str) -> User {
+        User {
+            id: Guid::random(),
+            username: "jdoe".into(),
+            full_name: full.into(),
+            email: String::new(),
+            enabled: true,
+            source: UserSource::Local,
+            password_hash: None,
+            created_ms: 0,
+            modified_ms: 0,
+        }
+    }
+
+    #[test]
+    fn initials_take_two_words() {
+        assert_eq!(user("Jane Mary Doe").initials(), "JM");
+        assert_eq!(user("administrator").initials(), "A");
+        assert_eq!(user("").initials(), "J");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("user", "ok name").is_ok());
+        assert!(check_name("user", "").is_err());
+        assert!(check_name("user", " x").is_err());
+        assert!(check_name("user", "a\u{0}b").is_err());
+    }
+}

@@ -1,0 +1,89 @@
+//! Object ids: 128-bit GUIDs written as 32 upper-case hex characters, as both platforms print them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::RngCore;
+
+/// A 128-bit object id. Kept as bytes so a million sessions stay small in memory.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Guid(pub [u8; 16]);
+
+impl Guid {
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        Guid(b)
+    }
+
+    /// The 32-character upper-case hex form MicroStrategy uses.
+    pub fn to_hex(&self) -> String {
+        hex::encode_upper(self.0)
+    }
+
+    /// The 8-4-4-4-12 lower-case form ThoughtSpot uses.
+    pub fn to_uuid(&self) -> String {
+        let h = hex::encode(self.0);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Guid({})", self.to_hex())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadGuid;
+
+impl fmt::Display for BadGuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a valid object id (expected 32 hex characters)")
+    }
+}
+
+impl std::error::Error for BadGuid {}
+
+impl FromStr for Guid {
+    type Err = BadGuid;
+
+    /// Accepts the 32-hex form in either case, and the dashed UUID form.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let compact: String = s.chars().filter(|c| *c != '-').collect();
+        if compact.len() != 32 {
+            return Err(BadGuid);
+        }
+        let mut b = [0u8; 16];
+        hex::decode_to_slice(&compact, &mut b).map_err(|_| BadGuid)?;
+        Ok(Guid(b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_uuid_forms_round_trip() {
+        let g = Guid::random();
+        assert_eq!(g.to_hex().parse::<Guid>().unwrap(), g);
+        assert_eq!(g.to_uuid().parse::<Guid>().unwrap(), g);
+        assert_eq!(g.to_hex().to_lowercase().parse::<Guid>().unwrap(), g);
+        assert!("xyz".parse::<Guid>().is_err());
+        assert!("G".repeat(32).parse::<Guid>().is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! `/api/auth/*`: login, logout, identity tokens, delegation and API tokens.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use vestibule_core::auth::Credentials;
+use vestibule_core::ids::Guid;
+use vestibule_core::privilege::Privilege;
+use vestibule_core::session::login_mode;
+use vestibule_core::sessions::NewSession;
+use vestibule_core::CoreError;
+
+use super::error::{MstrError, MstrErrorBody, MstrResult};
+use super::extract::{Caller, CookiePath, AUTH_TOKEN, SESSION_COOKIE};
+use crate::api::body::LooseBody;
+use crate::cookies;
+use crate::state::AppState;
+
+pub const IDENTITY_TOKEN: &str = "x-mstr-identitytoken";
+
+/// A 204 that hands out a new session: the token header, the bound cookie, and no caching.
+fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSession) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&s.token) {
+        h.insert(AUTH_TOKEN, v);
+    }
+    if let Some(cookie) = &s.cookie {
+        let secure = cookies::secure(&state.core.config.session.cookie_secure, headers);
+        h.append(
+            header::SET_COOKIE,
+            cookies::session(SESSION_COOKIE, cookie, path, secure),
+        );
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, max-age=0, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::EXPIRES, HeaderValue::from_static("0"));
+    resp
+}
+
+/// Log in with a login mode: Standard (1), Guest (8, when enabled), LDAP (16, when configured) or
+/// API token (4096, the token in `username`). The body may be JSON or form-encoded; numbers may
+/// come as strings and keys in any case.
+#[utoipa::path(post, path = "/api/auth/login", tag = "Authentication",
+    request_body(content = LoginRequest, description = "Credentials (JSON or form-encoded)",
+        content_type = "application/json"),
+    responses(
+        (status = 204, description = "Logged in; the auth token is in the X-MSTR-AuthToken header and the session cookie is set",
+            headers(("X-MSTR-AuthToken" = String, description = "Auth token for later requests"))),
+        (status = 400, description = "Malformed body or missing field (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 401, description = "Login failed (ERR003) or login mode not enabled (ERR001)", body = MstrErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(CookiePath(path)): Extension<CookiePath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> MstrResult<Response> {
+    let body = LooseBody::parse(&headers, &body)?;
+    let mode = match body.int("loginMode")? {
+        Some(m) => i32::try_from(m).map_err(|_| MstrError::invalid(format!("Unknown loginMode {m}")))?,
+        None => state.core.config.auth.default_login_mode as i32,
+    };
+    // applicationType, workingSet, maxSearch and the locales are accepted and not used; a value of
+    // the wrong type is still refused so that typos surface.
+    for field in ["applicationType", "workingSet", "maxSearch"] {
+        body.int(field)?;
+    }
+    let credentials = match mode {
+        login_mode::STANDARD | login_mode::LDAP => Credentials {
+            login_mode: mode,
+            username: Some(body.required_str("username")?),
+            password: Some(body.str("password")?.unwrap_or_default()),
+        },
+        login_mode::API_TOKEN => Credentials {
+            login_mode: mode,
+            username: Some(body.required_str("username")?),
+            password: None,
+        },
+        _ => Credentials {
+            login_mode: mode,
+            username: body.str("username")?,
+            password: body.str("password")?,
+        },
+    };
+    let (_, session) = state
+        .core
+        .login(&credentials, |core, user| core.mstr_session(user, mode))
+        .await?;
+    Ok(session_response(&state, &headers, &path, &session))
+}
+
+/// Log out: the session ends at once, and its cookie is cleared.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "Authentication",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token")),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(CookiePath(path)): Extension<CookiePath>,
+    Caller(caller): Caller,
+) -> MstrResult<Response> {
+    state.core.sessions.end(&caller.session.token).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut()
+        .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
+    Ok(resp)
+}
+
+/// Create an identity token that lets another application log in as the caller.
+#[utoipa::path(post, path = "/api/auth/identityToken", tag = "Authentication",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token")),
+    responses(
+        (status = 201, description = "Created; the token is in the X-MSTR-IdentityToken header",
+            headers(("X-MSTR-IdentityToken" = String, description = "The identity token"))),
+        (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
+    ))]
+pub async fn create_identity_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> MstrResult<Response> {
+    let token = state.core.new_identity_token(&caller).await?;
+    let mut resp = StatusCode::CREATED.into_response();
+    resp.headers_mut().insert(
+        IDENTITY_TOKEN,
+        HeaderValue::from_str(&token).map_err(|_| MstrError::from(CoreError::Internal("token".into())))?,
+    );
+    Ok(resp)
+}
+
+fn identity_header(headers: &HeaderMap) -> MstrResult<&str> {
+    headers
+        .get(IDENTITY_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            MstrError::new(
+                StatusCode::BAD_REQUEST,
+                "ERR007",
+                "The header 'X-MSTR-IdentityToken' is required",
+            )
+        })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityTokenInfo {
+    /// The user the token stands for.
+    #[serde(rename = "userId")]
+    user_id: String,
+}
+
+/// Validate an identity token: answers the user it stands for.
+#[utoipa::path(get, path = "/api/auth/identityToken", tag = "Authentication",
+    params(("X-MSTR-IdentityToken" = String, Header, description = "The identity token to check")),
+    responses(
+        (status = 200, description = "Valid", body = IdentityTokenInfo),
+        (status = 400, description = "Header missing (ERR007)", body = MstrErrorBody),
+        (status = 401, description = "Unknown or expired token (ERR003)", body = MstrErrorBody),
+    ))]
+pub async fn validate_identity_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> MstrResult<Json<IdentityTokenInfo>> {
+    let token = identity_header(&headers)?;
+    let user = state.core.identity_token_user(token).await?;
+    Ok(Json(IdentityTokenInfo {
+        user_id: user.to_hex(),
+    }))
+}
+
+/// Revoke an identity token of the caller's (or any, for an administrator).
+#[utoipa::path(delete, path = "/api/auth/identityToken", tag = "Authentication",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
+           ("X-MSTR-IdentityToken" = String, Header, description = "The identity token to revoke")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
+        (status = 404, description = "No such identity token (ERR004)", body = MstrErrorBody),
+    ))]
+pub async fn delete_identity_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+) -> MstrResult<StatusCode> {
+    let token = identity_header(&headers)?;
+    let owner = state
+        .core
+        .identity_token_user(token)
+        .await
+        .map_err(|_| MstrError::from(CoreError::NotFound("No such identity token".into())))?;
+    if owner != caller.user.user.id {
+        caller.require(Privilege::ADMINISTRATION)?;
+    }
+    state.core.sessions.revoke_grant(token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a new session for the user of an identity token (loginMode -1, as number or string).
+#[utoipa::path(post, path = "/api/auth/delegate", tag = "Authentication",
+    request_body(content = DelegateRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Logged in as the token's user",
+            headers(("X-MSTR-AuthToken" = String, description = "Auth token of the new session"))),
+        (status = 400, description = "Malformed body or missing field", body = MstrErrorBody),
+        (status = 401, description = "Unknown or expired identity token (ERR003)", body = MstrErrorBody),
+    ))]
+pub async fn delegate(
+    State(state): State<AppState>,
+    Extension(CookiePath(path)): Extension<CookiePath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> MstrResult<Response> {
+    let body = LooseBody::parse(&headers, &body)?;
+    if let Some(mode) = body.int("loginMode")? {
+        if mode != i64::from(login_mode::DELEGATION) {
+            return Err(MstrError::invalid(format!(
+                "loginMode must be -1 for delegation, not {mode}"
+            )));
+        }
+    }
+    let token = body.required_str("identityToken")?;
+    let (_, session) = state.core.delegate(&token).await?;
+    Ok(session_response(&state, &headers, &path, &session))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiTokenCreated {
+    #[serde(rename = "apiToken")]
+    api_token: String,
+}
+
+/// Create an API token for logging in with loginMode 4096; for another user (`userId`) the caller
+/// must administer users.
+#[utoipa::path(post, path = "/api/auth/apiTokens", tag = "Authentication",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token")),
+    request_body(content = ApiTokenRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = ApiTokenCreated),
+        (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
+        (status = 403, description = "Creating a token for another user needs the administration privilege (ERR014)", body = MstrErrorBody),
+        (status = 404, description = "No such user (ERR004)", body = MstrErrorBody),
+    ))]
+pub async fn create_api_token(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> MstrResult<(StatusCode, Json<ApiTokenCreated>)> {
+    let body = LooseBody::parse(&headers, &body)?;
+    let target = match body.str("userId")? {
+        Some(id) => Some(
+            id.parse::<Guid>()
+                .map_err(|_| MstrError::invalid(format!("'userId' is not a valid object id: '{id}'")))?,
+        ),
+        None => None,
+    };
+    let api_token = state.core.new_api_token(&caller, target).await?;
+    Ok((StatusCode::CREATED, Json(ApiTokenCreated { api_token })))
+}
+
+/// Documentation of the login body (the handler reads it loosely).
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct LoginRequest {
+    /// 1 Standard, 8 Guest, 16 LDAP, 4096 API token; a number or a numeric string.
+    #[schema(example = 1)]
+    login_mode: Option<i64>,
+    /// User name; for loginMode 4096, the API token.
+    username: Option<String>,
+    password: Option<String>,
+    /// Accepted and ignored (mstrio-py sends 76).
+    application_type: Option<i64>,
+}
+
+/// Documentation of the delegation body.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct DelegateRequest {
+    /// -1, as a number or a string.
+    login_mode: Option<i64>,
+    identity_token: String,
+}
+
+/// Documentation of the API token body.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ApiTokenRequest {
+    /// The user to make the token for; the caller when absent.
+    user_id: Option<String>,
+}

@@ -1,0 +1,14 @@
+//! vestibule's HTTP layer: one axum router per API dialect over the one [`Core`].
+//!
+//! - `api::mstr`: the MicroStrategy Library REST API, under `/api` and under the context path;
+//! - `openapi`: the OpenAPI document of every endpoint and the offline explorer at `/api-docs`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cookies;
+pub mod openapi;
+pub mod serve;
+pub mod state;
+
+pub use serve::{router, serve, ServeOptions};
+pub use state::AppState;

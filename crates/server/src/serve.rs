@@ -1,0 +1,47 @@
+//! Builds the whole router and runs it until shutdown, then flushes the session store.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use vestibule_core::Core;
+
+use crate::api::mstr;
+use crate::state::AppState;
+
+pub struct ServeOptions {
+    pub listener: TcpListener,
+}
+
+/// Every route of both dialects and the explorer.
+pub fn router(core: Arc<Core>) -> Router {
+    let context = core.config.context_path.clone();
+    let mut app = Router::new().nest("/api", mstr::router("/"));
+    if !context.is_empty() {
+        app = app.nest(&format!("{context}/api"), mstr::router(&context));
+    }
+    app.merge(crate::openapi::explorer())
+        .fallback(|| async { mstr::error::MstrError::not_found() })
+        .with_state(AppState::new(core))
+}
+
+/// Serves until `shutdown` resolves: in-flight requests finish, then the sessions are flushed to
+/// their store.
+pub async fn serve(
+    core: Arc<Core>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = core.spawn_background();
+    let app = router(core.clone());
+    axum::serve(options.listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    sweeper.abort();
+    if let Err(e) = core.sessions.flush().await {
+        tracing::error!(error = %e, "flushing sessions at shutdown failed");
+    }
+    Ok(())
+}

@@ -1,0 +1,15 @@
+//! vestibule's storage backends. Each module implements only the core's traits:
+//!
+//! - [`memory`]: the in-memory session map, sharded, with expiry as data;
+//! - [`sqlite`]: the embedded default, one SQLite file holding the directory, the model and the
+//!   durable copies of sessions;
+//! - [`embedded`]: sessions served from memory and kept durable in the SQLite file.
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod embedded;
+pub mod memory;
+pub mod open;
+pub mod sqlite;
+
+pub use open::{open, Stores};

@@ -1,0 +1,142 @@
+//! The command line: `serve`, `user …`, `group …`, `project …`, `check-config`, `migrate`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vestibule",
+    version,
+    about = "An analytics REST server speaking the MicroStrategy and ThoughtSpot auth, session and modeling APIs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Configuration file (TOML); also VESTIBULE_CONFIG.
+    #[arg(long, global = true, env = "VESTIBULE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded store (overrides the configuration).
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address and port to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// List the privilege catalogue.
+    Privileges,
+    /// Check a configuration file (and the environment) and explain each error in one line.
+    CheckConfig {
+        /// The file to check; defaults to --config.
+        file: Option<PathBuf>,
+    },
+    /// Create or bring up to date the store's schema, then exit.
+    Migrate,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user.
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        full_name: String,
+        /// Read the password from standard input (one line). Without it the user has no password
+        /// and can log in only by delegation, API token or trusted authentication.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user: it can no longer log in, and its sessions end.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Set a user's password, read from standard input.
+    Passwd {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Grant privileges (by key, name or id) to a user.
+    Grant {
+        name: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+    /// Revoke privileges held directly by a user.
+    Revoke {
+        name: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCommand {
+    /// Add a group.
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List groups with their members and privileges.
+    List,
+    /// Add users to a group.
+    AddMember {
+        group: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Remove users from a group.
+    RemoveMember {
+        group: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+    },
+    /// Grant privileges to a group.
+    Grant {
+        group: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+    /// Revoke privileges from a group.
+    Revoke {
+        group: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProjectCommand {
+    /// Add a project.
+    Add {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List projects.
+    List,
+}

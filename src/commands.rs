@@ -1,0 +1,164 @@
+//! The administration commands: users, groups, projects, privileges and migrations. They work on
+//! the configured store directly, so they also work while a server runs on it.
+
+use std::io::BufRead;
+
+use anyhow::{anyhow, bail, Context};
+
+use vestibule_core::config::Config;
+use vestibule_core::directory::UserSource;
+use vestibule_core::privilege::Privilege;
+
+use crate::args::{Command, GroupCommand, ProjectCommand, UserCommand};
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    Ok(password)
+}
+
+fn parse_privileges(names: &[String]) -> anyhow::Result<Vec<Privilege>> {
+    names
+        .iter()
+        .map(|n| {
+            Privilege::parse(n).ok_or_else(|| anyhow!("unknown privilege '{n}' (see 'vestibule privileges')"))
+        })
+        .collect()
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    let core = crate::serve::open_core(config).await?;
+    let dir = &core.directory;
+    match command {
+        Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled in main"),
+        Command::Migrate => println!("store is up to date"),
+        Command::Privileges => {
+            for p in Privilege::ALL {
+                println!("{:>3}  {:<28} {}", p.id, p.key, p.name);
+            }
+        }
+        Command::User(UserCommand::Add {
+            name,
+            full_name,
+            password_stdin,
+        }) => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let user = dir
+                .add_user(&name, &full_name, password.as_deref(), UserSource::Local)
+                .await?;
+            println!("added user '{}' ({})", user.username, user.id);
+        }
+        Command::User(UserCommand::List) => {
+            for u in dir.list_users().await? {
+                println!(
+                    "{}  {:<24} {:<8} {:<8} {}",
+                    u.id,
+                    u.username,
+                    u.source.as_str(),
+                    if u.enabled { "enabled" } else { "disabled" },
+                    u.full_name
+                );
+            }
+        }
+        Command::User(UserCommand::Disable { name }) => {
+            let user = dir.set_enabled(&name, false).await?;
+            let ended = core.sessions.end_all_of(user.id).await?;
+            println!(
+                "disabled user '{}' and ended {ended} session(s) in the store",
+                user.username
+            );
+        }
+        Command::User(UserCommand::Enable { name }) => {
+            let user = dir.set_enabled(&name, true).await?;
+            println!("enabled user '{}'", user.username);
+        }
+        Command::User(UserCommand::Passwd { name, .. }) => {
+            let password = read_password()?;
+            let user = dir.set_password(&name, &password).await?;
+            println!("changed the password of '{}'", user.username);
+        }
+        Command::User(UserCommand::Grant { name, privileges }) => {
+            let user = dir.require_user(&name).await?;
+            dir.grant(user.id, &parse_privileges(&privileges)?, true).await?;
+            println!("granted {} to '{}'", privileges.join(", "), user.username);
+        }
+        Command::User(UserCommand::Revoke { name, privileges }) => {
+            let user = dir.require_user(&name).await?;
+            dir.grant(user.id, &parse_privileges(&privileges)?, false).await?;
+            println!("revoked {} from '{}'", privileges.join(", "), user.username);
+        }
+        Command::Group(GroupCommand::Add { name, description }) => {
+            let g = dir.add_group(&name, &description).await?;
+            println!("added group '{}' ({})", g.name, g.id);
+        }
+        Command::Group(GroupCommand::List) => {
+            let users = dir.list_users().await?;
+            for g in dir.list_groups().await? {
+                let members = dir.store().members_of(g.id).await?;
+                let names: Vec<&str> = users
+                    .iter()
+                    .filter(|u| members.contains(&u.id))
+                    .map(|u| u.username.as_str())
+                    .collect();
+                let privs: Vec<&str> = dir
+                    .store()
+                    .privileges_of(g.id)
+                    .await?
+                    .into_iter()
+                    .filter_map(Privilege::by_id)
+                    .map(|p| p.key)
+                    .collect();
+                println!(
+                    "{}  {}\n    members: {}\n    privileges: {}",
+                    g.id,
+                    g.name,
+                    names.join(", "),
+                    privs.join(", ")
+                );
+            }
+        }
+        Command::Group(GroupCommand::AddMember { group, users }) => {
+            for u in &users {
+                dir.set_membership(&group, u, true).await?;
+            }
+            println!("added {} to '{group}'", users.join(", "));
+        }
+        Command::Group(GroupCommand::RemoveMember { group, users }) => {
+            for u in &users {
+                dir.set_membership(&group, u, false).await?;
+            }
+            println!("removed {} from '{group}'", users.join(", "));
+        }
+        Command::Group(GroupCommand::Grant { group, privileges }) => {
+            let g = dir.require_group(&group).await?;
+            dir.grant(g.id, &parse_privileges(&privileges)?, true).await?;
+            println!("granted {} to group '{}'", privileges.join(", "), g.name);
+        }
+        Command::Group(GroupCommand::Revoke { group, privileges }) => {
+            let g = dir.require_group(&group).await?;
+            dir.grant(g.id, &parse_privileges(&privileges)?, false).await?;
+            println!("revoked {} from group '{}'", privileges.join(", "), g.name);
+        }
+        Command::Project(ProjectCommand::Add { name, description }) => {
+            let p = dir.add_project(&name, &description).await?;
+            println!("added project '{}' ({})", p.name, p.id);
+        }
+        Command::Project(ProjectCommand::List) => {
+            for p in dir.projects().await? {
+                println!("{}  {}", p.id, p.name);
+            }
+        }
+    }
+    Ok(())
+}

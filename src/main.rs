@@ -1,0 +1,86 @@
+//! The `vestibule` binary: parses the command line, loads the configuration and runs a command.
+//! Every failure ends in one line on standard error and a non-zero exit.
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use vestibule_core::config::Config;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return if e.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // One line: clap's first line names the problem; the usage that follows is noise here.
+            let text = e.render().to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("vestibule: {first} (see 'vestibule --help')");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vestibule: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The configuration: defaults ← file ← environment ← flags.
+fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let mut config = Config::load(file.or(cli.global.config.as_deref()), std::env::vars())?;
+    if let Some(dir) = &cli.global.data_dir {
+        config.data_dir = dir.clone();
+    }
+    if let Command::Serve { listen: Some(listen) } = &cli.command {
+        config.listen = listen.clone();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::CheckConfig { file } = &cli.command {
+        let config = load_config(&cli, file.as_deref())?;
+        println!(
+            "configuration is valid (listen {}, data in {})",
+            config.listen,
+            config.data_dir.display()
+        );
+        return Ok(());
+    }
+    let config = load_config(&cli, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve::run(config).await,
+            other => commands::run(config, other).await,
+        }
+    })
+}

@@ -1,0 +1,93 @@
+//! `vestibule serve`: opens the stores, makes the first users on an empty store, and serves until
+//! SIGTERM or Ctrl-C.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use vestibule_core::config::Config;
+use vestibule_core::directory::{Bootstrap, ADMIN_USER};
+use vestibule_core::Core;
+use vestibule_server::ServeOptions;
+
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Opens the stores and the core, making the first users on an empty store.
+pub async fn open_core(config: Config) -> anyhow::Result<Arc<Core>> {
+    let stores = vestibule_store::open(&config)
+        .await
+        .context("opening the store")?;
+    let default_project = config.default_project.clone();
+    let core = Core::new(config, stores.metadata, stores.sessions)?;
+    let admin_password = std::env::var("VESTIBULE_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match core
+        .directory
+        .bootstrap(admin_password.as_deref(), &default_project)
+        .await?
+    {
+        Bootstrap::Created {
+            generated_password: Some(p),
+        } => {
+            eprintln!("vestibule: first start: created user '{ADMIN_USER}' with password: {p}");
+            eprintln!("vestibule: this password is shown only once; change it with 'vestibule user passwd {ADMIN_USER} --password-stdin'");
+        }
+        Bootstrap::Created {
+            generated_password: None,
+        } => {
+            eprintln!("vestibule: first start: created user '{ADMIN_USER}' with the password from VESTIBULE_ADMIN_PASSWORD");
+        }
+        Bootstrap::AlreadyDone => {}
+    }
+    Ok(Arc::new(core))
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let listen = config.listen.clone();
+    let core = open_core(config).await?;
+    let listener = TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to find the port.
+    println!("vestibule listening on http://{addr}");
+    tracing::info!(%addr, data_dir = %core.config.data_dir.display(), "serving");
+    vestibule_server::serve(core, ServeOptions { listener }, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

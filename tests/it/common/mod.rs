@@ -1,0 +1,269 @@
+//! The test kit: starts the real `vestibule` binary on an ephemeral port with its own data
+//! directory, and offers clients that behave like the official ones.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const ADMIN_PASSWORD: &str = "admin-pass";
+
+/// A running `vestibule serve`.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    /// Everything the server wrote to stderr, for tests that read logs.
+    pub stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    /// Starts a server with cheap password hashing (tests are not benchmarks) and `extra`
+    /// `VESTIBULE_*` settings.
+    pub fn start_with(extra: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut env: Vec<(String, String)> = vec![
+            ("VESTIBULE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("VESTIBULE_PASSWORD_MEMORY_KIB".into(), "256".into()),
+            ("VESTIBULE_PASSWORD_ITERATIONS".into(), "1".into()),
+            ("VESTIBULE_LOG_LEVEL".into(), "info".into()),
+        ];
+        for (k, v) in extra {
+            env.retain(|(ek, _)| ek != k);
+            env.push((k.to_string(), v.to_string()));
+        }
+        let mut server = TestServer {
+            base: String::new(),
+            child: None,
+            dir,
+            env,
+            stderr_lines: Default::default(),
+        };
+        server.spawn("127.0.0.1:0");
+        server
+    }
+
+    pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vestibule"));
+        cmd.env_clear();
+        for key in ["PATH", "HOME", "TMPDIR"] {
+            if let Ok(v) = std::env::var(key) {
+                cmd.env(key, v);
+            }
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        cmd.arg("--data-dir").arg(self.dir.path());
+        cmd
+    }
+
+    fn spawn(&mut self, listen: &str) {
+        let mut child = self
+            .command()
+            .args(["serve", "--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vestibule");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = self.stderr_lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("vestibule listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => self.base = url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "vestibule did not start; stderr:\n{}",
+                    self.stderr_lines.lock().unwrap().join("\n")
+                );
+            }
+        }
+        self.child = Some(child);
+    }
+
+    fn port(&self) -> String {
+        self.base.rsplit(':').next().unwrap_or("0").to_string()
+    }
+
+    /// SIGKILL, then start again on the same port and data directory.
+    pub fn kill9_and_restart(&mut self) {
+        let port = self.port();
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.spawn(&format!("127.0.0.1:{port}"));
+    }
+
+    /// SIGTERM and wait for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+        c.wait().expect("wait")
+    }
+
+    /// Restarts after a SIGTERM, on the same port and data directory.
+    pub fn restart(&mut self) {
+        let port = self.port();
+        if self.child.is_some() {
+            self.terminate();
+        }
+        self.spawn(&format!("127.0.0.1:{port}"));
+    }
+
+    /// Runs `vestibule ARGS` against this server's data directory, with `stdin` as input.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run vestibule");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait")
+    }
+
+    /// Adds a local user with a password through the CLI.
+    pub fn add_user(&self, name: &str, password: &str) {
+        let out = self.cli(
+            &["user", "add", name, "--password-stdin"],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "user add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr_lines.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A client with a cookie jar, like `requests.Session`.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A MicroStrategy session as mstrio holds it: the client (with its cookie) and the token.
+pub struct MstrSession {
+    pub client: reqwest::Client,
+    pub token: String,
+}
+
+impl MstrSession {
+    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.get(url).header("X-MSTR-AuthToken", &self.token)
+    }
+    pub fn post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.post(url).header("X-MSTR-AuthToken", &self.token)
+    }
+    pub fn put(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.put(url).header("X-MSTR-AuthToken", &self.token)
+    }
+    pub fn delete(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.delete(url).header("X-MSTR-AuthToken", &self.token)
+    }
+    pub fn patch(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.patch(url).header("X-MSTR-AuthToken", &self.token)
+    }
+}
+
+/// Logs in with loginMode 1 (form-encoded, as mstrio does) and asserts success.
+pub async fn mstr_login(server: &TestServer, user: &str, password: &str) -> MstrSession {
+    let client = client();
+    let resp = client
+        .post(server.url("/MicroStrategyLibrary/api/auth/login"))
+        .form(&[
+            ("loginMode", "1"),
+            ("applicationType", "76"),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(resp.status(), 204, "login failed: {:?}", resp.text().await);
+    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    MstrSession { client, token }
+}
+
+/// The JSON body of a response, with its status.
+pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
+}
+
+/// An environment variable naming an external service for backend tests; `None` (and a line
+/// saying which test is skipped) when unset outside CI. In CI (`CI=true`) a missing one fails.
+pub fn backend_url(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{var} must be set in CI (needed by {test})")
+        }
+        _ => {
+            eprintln!("SKIPPED {test}: {var} is not set");
+            None
+        }
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
