@@ -3,13 +3,15 @@
 //! - [`memory`]: the in-memory session map, sharded, with expiry as data;
 //! - [`sqlite`]: the embedded default, one SQLite file holding the directory, the model and the
 //!   durable copies of sessions;
-//! - [`embedded`]: sessions served from memory and kept durable in the SQLite file.
+//! - [`embedded`]: sessions served from memory and kept durable in the SQLite file;
+//! - [`redis`]: sessions in Redis, shared by many stateless nodes.
 #![forbid(unsafe_code)]
 
 pub mod codec;
 pub mod embedded;
 pub mod memory;
 pub mod open;
+pub mod redis;
 pub mod sqlite;
 
 pub use open::{open, Stores};

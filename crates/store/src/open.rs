@@ -9,6 +9,7 @@ use vestibule_core::error::StoreError;
 use vestibule_core::store::{MetadataStore, SessionStore, StoreResult};
 
 use crate::embedded::EmbeddedSessions;
+use crate::redis::RedisSessions;
 use crate::sqlite::SqliteStore;
 
 pub struct Stores {
@@ -25,21 +26,26 @@ pub async fn open(config: &Config) -> StoreResult<Stores> {
             config.store.metadata
         )));
     }
-    if config.store.sessions != "embedded" {
-        return Err(StoreError::Unavailable(format!(
-            "store.sessions '{}': only the embedded store is built into this version",
-            config.store.sessions
-        )));
-    }
     let sqlite = SqliteStore::open(&config.data_dir).await?;
-    let sessions = EmbeddedSessions::open(
-        sqlite.clone(),
-        Duration::from_millis(config.session.flush_interval_ms),
-        now_ms(),
-    )
-    .await?;
+    let sessions = open_sessions(config, &sqlite).await?;
     Ok(Stores {
         metadata: Arc::new(sqlite),
         sessions,
     })
+}
+
+/// The session store: Redis when `store.sessions` is a URL, else memory with durable copies in the
+/// embedded SQLite file.
+async fn open_sessions(config: &Config, sqlite: &SqliteStore) -> StoreResult<Arc<dyn SessionStore>> {
+    if config.store.sessions == "embedded" {
+        let store = EmbeddedSessions::open(
+            sqlite.clone(),
+            Duration::from_millis(config.session.flush_interval_ms),
+            now_ms(),
+        )
+        .await?;
+        return Ok(store);
+    }
+    let timeout = Duration::from_secs(config.store.timeout_secs);
+    Ok(Arc::new(RedisSessions::connect(&config.store.sessions, timeout).await?))
 }

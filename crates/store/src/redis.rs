@@ -1,0 +1,305 @@
+//! The scale-out session store: sessions and grants in Redis, shared by every vestibule node.
+//!
+//! Each session is a hash `vst:s:{T}` (T = the token hash in hex) whose Redis expiry is the server
+//! session timeout, and a marker key `vst:h:{T}` whose expiry is the HTTP session timeout: the two
+//! timeouts of the design are two Redis expiries, and a session lives while both keys do. A touch
+//! is one Lua script, so keep-alive is atomic across nodes; a logout deletes the keys, so every node
+//! sees it at once. `vst:live` (a sorted set scored by expiry) counts live sessions and
+//! `vst:u:{user}` lists a user's sessions. Grants are hashes `vst:g:{H}` expiring with the grant.
+//! The braces are Redis Cluster hash tags: a session's keys always sit in one slot.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script};
+
+use vestibule_core::error::StoreError;
+use vestibule_core::ids::Guid;
+use vestibule_core::secret::SecretHash;
+use vestibule_core::session::{Expiry, Grant, Session};
+use vestibule_core::store::{SessionStore, StoreResult};
+
+use crate::codec;
+
+const LIVE: &str = "vst:live";
+
+fn skey(t: &SecretHash) -> String {
+    format!("vst:s:{{{}}}", t.to_hex())
+}
+fn hkey(t: &SecretHash) -> String {
+    format!("vst:h:{{{}}}", t.to_hex())
+}
+fn ukey(u: Guid) -> String {
+    format!("vst:u:{}", u.to_hex())
+}
+fn gkey(h: &SecretHash) -> String {
+    format!("vst:g:{{{}}}", h.to_hex())
+}
+
+/// Touches a session atomically. KEYS: session hash, http marker, live set. ARGV: now (ms), token hex.
+/// Returns the session's fields, or nil when it is gone or expired (and then removes it).
+const TOUCH: &str = r#"
+local f = redis.call('HMGET', KEYS[1], 'kind', 'server', 'http', 'exp')
+if not f[1] then
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  return false
+end
+local now = tonumber(ARGV[1])
+if f[1] == 'idle' then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('DEL', KEYS[1])
+    redis.call('ZREM', KEYS[3], ARGV[2])
+    return false
+  end
+  local server = tonumber(f[2]) * 1000
+  local http = tonumber(f[3]) * 1000
+  redis.call('PEXPIRE', KEYS[1], server)
+  redis.call('PEXPIRE', KEYS[2], http)
+  local exp = now + math.min(server, http)
+  redis.call('HSET', KEYS[1], 'last', ARGV[1], 'exp', exp)
+  redis.call('ZADD', KEYS[3], exp, ARGV[2])
+elseif tonumber(f[4]) <= now then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  return false
+end
+return redis.call('HGETALL', KEYS[1])
+"#;
+
+pub struct RedisSessions {
+    conn: ConnectionManager,
+    timeout: Duration,
+    touch: Script,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("redis: {e}"))
+}
+
+impl RedisSessions {
+    /// Connects to `url`; every later operation gives up after `timeout` and reports the store as
+    /// unavailable, and the connection is re-made by itself when Redis is back.
+    pub async fn connect(url: &str, timeout: Duration) -> StoreResult<RedisSessions> {
+        let client = redis::Client::open(url).map_err(|e| StoreError::Other(format!("redis URL: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
+            .set_number_of_retries(1);
+        let conn = tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+            .await
+            .map_err(|_| unavailable(format!("no answer from {url} within {timeout:?}")))?
+            .map_err(unavailable)?;
+        Ok(RedisSessions { conn, timeout, touch: Script::new(TOUCH) })
+    }
+
+    /// Runs one Redis operation within the store timeout.
+    async fn run<T, F>(&self, op: impl FnOnce(ConnectionManager) -> F) -> StoreResult<T>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal() => {
+                Err(unavailable(e))
+            }
+            Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
+            Err(_) => Err(unavailable(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+}
+
+fn session_fields(s: &Session) -> Vec<(&'static str, String)> {
+    let (kind, server, http) = codec::expiry_to(s.expiry);
+    vec![
+        ("cookie", s.cookie.map(|c| c.to_hex()).unwrap_or_default()),
+        ("user", s.user_id.to_hex()),
+        ("mode", s.login_mode.to_string()),
+        ("scope", codec::scope_to(s.scope).unwrap_or_default()),
+        ("created", s.created_ms.to_string()),
+        ("last", s.last_active_ms.to_string()),
+        ("kind", kind.to_string()),
+        ("server", server.unwrap_or(0).to_string()),
+        ("http", http.unwrap_or(0).to_string()),
+        ("exp", s.expires_ms().to_string()),
+    ]
+}
+
+fn session_from(token: SecretHash, f: &HashMap<String, String>) -> StoreResult<Session> {
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let int = |k: &str| -> StoreResult<i64> {
+        get(k).parse().map_err(|_| StoreError::Other(format!("redis: bad session field {k}")))
+    };
+    let cookie = match get("cookie") {
+        "" => None,
+        c => Some(codec::hash(c)?),
+    };
+    let scope = match get("scope") {
+        "" => None,
+        s => Some(s.to_string()),
+    };
+    Ok(Session {
+        token,
+        cookie,
+        user_id: codec::guid(get("user"))?,
+        login_mode: int("mode")? as i32,
+        scope: codec::scope_from(scope)?,
+        created_ms: int("created")?,
+        last_active_ms: int("last")?,
+        expiry: codec::expiry_from(get("kind"), Some(int("server")?), Some(int("http")?), int("exp")?)?,
+    })
+}
+
+fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Grant> {
+    let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
+    let int = |k: &str| -> StoreResult<i64> {
+        get(k).parse().map_err(|_| StoreError::Other(format!("redis: bad grant field {k}")))
+    };
+    Ok(Grant {
+        hash,
+        kind: codec::grant_kind(get("kind"))?,
+        user_id: codec::guid(get("user"))?,
+        scope: codec::scope_from(Some(get("scope").to_string()).filter(|s| !s.is_empty()))?,
+        created_ms: int("created")?,
+        expires_ms: int("exp")?,
+        origin: Some(get("origin")).filter(|o| !o.is_empty()).map(codec::hash).transpose()?,
+    })
+}
+
+#[async_trait]
+impl SessionStore for RedisSessions {
+    async fn insert(&self, s: Session) -> StoreResult<()> {
+        let (sk, hk, uk) = (skey(&s.token), hkey(&s.token), ukey(s.user_id));
+        let fields = session_fields(&s);
+        let member = s.token.to_hex();
+        let exp = s.expires_ms();
+        let (server_ms, http_ms) = match s.expiry {
+            Expiry::Idle { server_secs, http_secs } => (i64::from(server_secs) * 1000, i64::from(http_secs) * 1000),
+            Expiry::Absolute { expires_ms } => {
+                let left = (expires_ms - s.last_active_ms).max(1);
+                (left, left)
+            }
+        };
+        self.run(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hset_multiple(&sk, &fields)
+                .ignore()
+                .pexpire(&sk, server_ms)
+                .ignore()
+                .set(&hk, 1)
+                .ignore()
+                .pexpire(&hk, http_ms)
+                .ignore()
+                .zadd(LIVE, &member, exp)
+                .ignore()
+                .sadd(&uk, &member)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {
+        let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
+        let fields: Option<HashMap<String, String>> = self
+            .run(|mut c| async move {
+                self.touch.key(&sk).key(&hk).key(LIVE).arg(now_ms).arg(&member).invoke_async(&mut c).await
+            })
+            .await?;
+        fields.filter(|f| !f.is_empty()).map(|f| session_from(*token, &f)).transpose()
+    }
+
+    async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {
+        let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
+        let user: Option<String> = self.run(|mut c| async move { c.hget(&sk, "user").await }).await?;
+        let (sk, hk2) = (skey(token), hk);
+        let removed: i64 = self
+            .run(|mut c| async move {
+                let mut p = redis::pipe();
+                p.atomic().del(&sk).del(&hk2).ignore().zrem(LIVE, &member).ignore();
+                if let Some(u) = user.as_deref().and_then(|u| u.parse::<Guid>().ok()) {
+                    p.srem(ukey(u), &member).ignore();
+                }
+                let (n,): (i64,) = p.query_async(&mut c).await?;
+                Ok(n)
+            })
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn remove_user(&self, user: Guid) -> StoreResult<usize> {
+        let uk = ukey(user);
+        let members: Vec<String> = self.run(|mut c| async move { c.smembers(&uk).await }).await?;
+        let mut removed = 0;
+        for m in members {
+            if let Some(h) = SecretHash::from_hex(&m) {
+                if self.remove(&h).await? {
+                    removed += 1;
+                }
+            }
+        }
+        let uk = ukey(user);
+        self.run(|mut c| async move { c.del::<_, ()>(&uk).await }).await?;
+        Ok(removed)
+    }
+
+    async fn sweep(&self, now_ms: i64) -> StoreResult<usize> {
+        // Redis drops expired keys by itself; only the live-set index needs trimming.
+        let n: i64 = self.run(|mut c| async move { c.zrembyscore(LIVE, "-inf", now_ms).await }).await?;
+        Ok(n.max(0) as usize)
+    }
+
+    async fn count(&self) -> StoreResult<usize> {
+        let now = vestibule_core::clock::now_ms();
+        let n: i64 = self.run(|mut c| async move { c.zcount(LIVE, now + 1, "+inf").await }).await?;
+        Ok(n.max(0) as usize)
+    }
+
+    async fn insert_grant(&self, g: Grant) -> StoreResult<()> {
+        let k = gkey(&g.hash);
+        let fields = vec![
+            ("kind", g.kind.as_str().to_string()),
+            ("user", g.user_id.to_hex()),
+            ("scope", codec::scope_to(g.scope).unwrap_or_default()),
+            ("created", g.created_ms.to_string()),
+            ("exp", g.expires_ms.to_string()),
+            ("origin", g.origin.map(|o| o.to_hex()).unwrap_or_default()),
+        ];
+        let at = g.expires_ms;
+        self.run(|mut c| async move {
+            redis::pipe()
+                .atomic()
+                .hset_multiple(&k, &fields)
+                .ignore()
+                .pexpire_at(&k, at)
+                .ignore()
+                .query_async::<()>(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn grant(&self, hash: &SecretHash, now_ms: i64) -> StoreResult<Option<Grant>> {
+        let k = gkey(hash);
+        let f: HashMap<String, String> = self.run(|mut c| async move { c.hgetall(&k).await }).await?;
+        if f.is_empty() {
+            return Ok(None);
+        }
+        let g = grant_from(*hash, &f)?;
+        Ok((g.expires_ms > now_ms).then_some(g))
+    }
+
+    async fn remove_grant(&self, hash: &SecretHash) -> StoreResult<bool> {
+        let k = gkey(hash);
+        let n: i64 = self.run(|mut c| async move { c.del(&k).await }).await?;
+        Ok(n > 0)
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        // Every write already went to Redis.
+        Ok(())
+    }
+}
