@@ -6,6 +6,15 @@ packages=()
 for p in "${@}"; do :; done
 need() { dpkg -s "$1" >/dev/null 2>&1 || packages+=("$1"); }
 # (each feature adds the packages its tests need here)
+need slapd        # LDAP tests: a private OpenLDAP server (tests/it/ldap_kit.rs)
+need ldap-utils   # ldapadd/ldapsearch, handy when debugging the LDAP tests
+need openssl      # makes the test CA and certificate for the LDAP TLS tests
+need libssl-dev   # native TLS of the LDAP client (ldaps://, StartTLS), found with pkg-config
+need pkg-config
+need nodejs       # ThoughtSpot TypeScript SDK compatibility test (compat/ts_sdk.mjs; the package ships npm)
+need python3-venv # the compat/.venv of the official Python clients
+need python3      # holds a SQLite lock from outside in tests/it/mstr_errors.rs (store outage → 503)
+need chromium     # the API explorer browser test (tests/browser, driven by tests/it/explorer.rs)
 if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -4,6 +4,7 @@
 #   compat/node_modules   npm packages from compat/package.json (ThoughtSpot TypeScript SDK)
 # Idempotent: a venv whose requirements stamp matches is reused.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$(dirname "$0")/../compat"
 
 if [ -f requirements.txt ]; then
@@ -23,4 +24,23 @@ if [ -f package.json ]; then
     echo "compat: installing npm packages"
     if [ -f package-lock.json ]; then npm ci --silent --no-audit --no-fund; else npm install --silent --no-audit --no-fund; fi
   fi
+fi
+
+# The operations tests' own environments, kept apart from the official clients' pins:
+#   tests/fuzz/.venv            schemathesis for the schema fuzz run (tests/it/fuzz.rs)
+#   tests/browser/node_modules  playwright-core for the explorer test (tests/it/explorer.rs)
+cd "$root/tests/fuzz"
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "tests/fuzz: creating Python venv for schemathesis"
+  rm -rf .venv
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+cd "$root/tests/browser"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  echo "tests/browser: installing playwright-core"
+  npm ci --silent --no-audit --no-fund
 fi

@@ -44,6 +44,9 @@ pub enum Command {
     /// Manage projects.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Manage logical tables of a project's model.
+    #[command(subcommand)]
+    Table(TableCommand),
     /// List the privilege catalogue.
     Privileges,
     /// Check a configuration file (and the environment) and explain each error in one line.
@@ -53,6 +56,9 @@ pub enum Command {
     },
     /// Create or bring up to date the store's schema, then exit.
     Migrate,
+    /// ThoughtSpot trusted authentication: enable it, rotate or disable its secret key.
+    #[command(subcommand)]
+    TrustedAuth(TrustedAuthCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -73,6 +79,8 @@ pub enum UserCommand {
     Disable { name: String },
     /// Enable a disabled user.
     Enable { name: String },
+    /// End a user's lockout after too many failed logins (the name as typed at login).
+    Unlock { name: String },
     /// Set a user's password, read from standard input.
     Passwd {
         name: String,
@@ -139,4 +147,32 @@ pub enum ProjectCommand {
     },
     /// List projects.
     List,
+    /// Print a project's folders, one `ID  /path` a line.
+    Folders { project: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrustedAuthCommand {
+    /// Turn trusted authentication on and print the new secret key (shown only this once).
+    Enable,
+    /// Replace the secret key and print the new one; the old key stops working at once.
+    Rotate,
+    /// Turn trusted authentication off: the key and every v1 trusted token stop working.
+    Disable,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TableCommand {
+    /// Add a logical table to a project (committed at once, outside any changeset).
+    Add {
+        /// The project's name or id.
+        project: String,
+        /// The table's name (also its warehouse table name unless --physical-name is given).
+        name: String,
+        /// A column as NAME:TYPE (types: integer, double, n_var_char, date, …); repeat for each.
+        #[arg(long = "column", required = true)]
+        columns: Vec<String>,
+        #[arg(long)]
+        physical_name: Option<String>,
+    },
 }

@@ -9,7 +9,7 @@ use vestibule_core::config::Config;
 use vestibule_core::directory::UserSource;
 use vestibule_core::privilege::Privilege;
 
-use crate::args::{Command, GroupCommand, ProjectCommand, UserCommand};
+use crate::args::{Command, GroupCommand, ProjectCommand, TableCommand, TrustedAuthCommand, UserCommand};
 
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
@@ -33,12 +33,39 @@ fn parse_privileges(names: &[String]) -> anyhow::Result<Vec<Privilege>> {
         .collect()
 }
 
+/// A project by name (case-insensitive) or id.
+async fn find_project(
+    dir: &vestibule_core::directory::Directory,
+    project: &str,
+) -> anyhow::Result<vestibule_core::directory::Project> {
+    dir.projects()
+        .await?
+        .into_iter()
+        .find(|p| p.name.eq_ignore_ascii_case(project) || p.id.to_hex().eq_ignore_ascii_case(project))
+        .ok_or_else(|| anyhow!("no project named '{project}'"))
+}
+
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let core = crate::serve::open_core(config).await?;
     let dir = &core.directory;
     match command {
         Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled in main"),
         Command::Migrate => println!("store is up to date"),
+        Command::TrustedAuth(cmd) => {
+            use vestibule_core::trusted::KeyChange;
+            let change = match cmd {
+                TrustedAuthCommand::Enable => core.enable_trusted_auth().await?,
+                TrustedAuthCommand::Rotate => core.rotate_trusted_key().await?,
+                TrustedAuthCommand::Disable => core.disable_trusted_auth().await?,
+            };
+            match change {
+                KeyChange::NewKey(key) => {
+                    println!("trusted authentication is enabled; the secret key (shown only now) is:");
+                    println!("{key}");
+                }
+                KeyChange::Disabled => println!("trusted authentication is disabled"),
+            }
+        }
         Command::Privileges => {
             for p in Privilege::ALL {
                 println!("{:>3}  {:<28} {}", p.id, p.key, p.name);
@@ -78,6 +105,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 "disabled user '{}' and ended {ended} session(s) in the store",
                 user.username
             );
+        }
+        Command::User(UserCommand::Unlock { name }) => {
+            if core.unlock_account(&name).await? {
+                println!("unlocked '{name}'");
+            } else {
+                println!("'{name}' was not locked");
+            }
         }
         Command::User(UserCommand::Enable { name }) => {
             let user = dir.set_enabled(&name, true).await?;
@@ -152,12 +186,67 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Project(ProjectCommand::Add { name, description }) => {
             let p = dir.add_project(&name, &description).await?;
+            core.model()?.ensure_project(&p).await?;
             println!("added project '{}' ({})", p.name, p.id);
         }
         Command::Project(ProjectCommand::List) => {
             for p in dir.projects().await? {
                 println!("{}  {}", p.id, p.name);
             }
+        }
+        Command::Project(ProjectCommand::Folders { project }) => {
+            let p = find_project(dir, &project).await?;
+            let model = core.model()?;
+            let view = vestibule_core::model::View::Committed(p.id);
+            let folders = model
+                .list(&view, Some(vestibule_core::model::types::ObjectKind::Folder))
+                .await?;
+            let mut lines = Vec::new();
+            for f in &folders {
+                let mut path: Vec<String> = model
+                    .ancestors(&view, f)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.info.name)
+                    .collect();
+                path.push(f.info.name.clone());
+                lines.push(format!("{}  /{}", f.info.id, path.join("/")));
+            }
+            lines.sort_by(|a, b| a[34..].cmp(&b[34..]));
+            for l in lines {
+                println!("{l}");
+            }
+        }
+        Command::Table(TableCommand::Add {
+            project,
+            name,
+            columns,
+            physical_name,
+        }) => {
+            let p = find_project(dir, &project).await?;
+            let mut specs = Vec::new();
+            for c in &columns {
+                let (col, ty) = c
+                    .split_once(':')
+                    .ok_or_else(|| anyhow!("--column '{c}': expected NAME:TYPE, e.g. SUBCAT_ID:integer"))?;
+                specs.push(vestibule_core::model::spec::ColumnSpec {
+                    name: col.trim().to_owned(),
+                    data_type: vestibule_core::model::types::DataType::of(&ty.trim().to_lowercase()),
+                });
+            }
+            let spec = vestibule_core::model::spec::TableSpec {
+                name: name.clone(),
+                physical_name,
+                namespace: None,
+                folder: None,
+                columns: specs,
+            };
+            let view = vestibule_core::model::View::Committed(p.id);
+            let t = core.model()?.create_table(&view, None, spec).await?;
+            println!(
+                "added table '{}' ({}) to project '{}'",
+                t.info.name, t.info.id, p.name
+            );
         }
     }
     Ok(())

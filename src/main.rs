@@ -32,14 +32,23 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 };
             }
-            // One line: clap's first line names the problem; the usage that follows is noise here.
+            // One line: clap's message up to its usage (which is noise here), joined, so that a
+            // list such as the missing arguments stays in it; tips are left out.
             let text = e.render().to_string();
-            let first = text
+            let parts: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("vestibule: {first} (see 'vestibule --help')");
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            let joined = parts.join(" ");
+            let message = joined.trim_start_matches("error: ");
+            let message = if message.is_empty() {
+                "invalid arguments"
+            } else {
+                message
+            };
+            eprintln!("vestibule: {message} (see 'vestibule --help')");
             return ExitCode::from(2);
         }
     };

@@ -14,8 +14,11 @@ use vestibule_server::ServeOptions;
 pub fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    // Colour codes only on a terminal: in a file or a pipe they would garble every line.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if config.log.format == "json" {
         builder.json().try_init()
@@ -30,7 +33,13 @@ pub async fn open_core(config: Config) -> anyhow::Result<Arc<Core>> {
         .await
         .context("opening the store")?;
     let default_project = config.default_project.clone();
-    let core = Core::new(config, stores.metadata, stores.sessions)?;
+    let ldap = config.ldap.clone();
+    let mut core = Core::new(config, stores.metadata, stores.sessions)?;
+    core.model = Some(Arc::new(vestibule_core::model::ModelService::new(stores.model)));
+    if ldap.enabled() {
+        let provider = vestibule_ldap::LdapAuthenticator::new(&ldap)?;
+        core = core.with_external_auth(Arc::new(provider));
+    }
     let admin_password = std::env::var("VESTIBULE_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
@@ -52,16 +61,22 @@ pub async fn open_core(config: Config) -> anyhow::Result<Arc<Core>> {
         }
         Bootstrap::AlreadyDone => {}
     }
+    // Every project has its schema folder tree (made here for projects that predate it).
+    let model = core.model()?;
+    for project in core.directory.projects().await? {
+        model.ensure_project(&project).await?;
+    }
     Ok(Arc::new(core))
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let listen = config.listen.clone();
-    let core = open_core(config).await?;
+    // Bind first: an address in use fails before the store is touched (or made, on a first start).
     let listener = TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let core = open_core(config).await?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("vestibule listening on http://{addr}");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::now_ms;
 use crate::core::{Core, Principal};
 use crate::directory::{ApiToken, User, UserSource, GUEST_USER};
@@ -21,6 +22,8 @@ pub struct Credentials {
     pub login_mode: i32,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// The client's address, for throttling and the audit log; `None` when not known.
+    pub client_addr: Option<std::net::IpAddr>,
 }
 
 impl Core {
@@ -47,8 +50,9 @@ impl Core {
         }
     }
 
-    /// Authenticates `credentials` and returns the user; makes no session.
-    pub async fn authenticate(&self, credentials: &Credentials) -> Result<User> {
+    /// Checks `credentials` by their login mode. [`Core::authenticate`] (guard.rs) wraps this
+    /// with throttling and the audit log; call that one.
+    pub(crate) async fn authenticate_mode(&self, credentials: &Credentials) -> Result<User> {
         let username = credentials.username.as_deref().unwrap_or("");
         let password = credentials.password.as_deref().unwrap_or("");
         match credentials.login_mode {
@@ -65,9 +69,7 @@ impl Core {
                 }
             }
             login_mode::API_TOKEN => self.check_api_token(username).await,
-            login_mode::LDAP => Err(CoreError::LoginModeDisabled(
-                "This server is not configured to support LDAP authentication.".into(),
-            )),
+            login_mode::LDAP => self.external_login(username, password).await,
             login_mode::DELEGATION => Err(CoreError::Invalid(
                 "loginMode -1 (delegation) is only accepted at /api/auth/delegate".into(),
             )),
@@ -83,7 +85,9 @@ impl Core {
         credentials: &Credentials,
         make: impl FnOnce(&Core, Guid) -> SessionSpec,
     ) -> Result<(User, NewSession)> {
-        let user = self.authenticate(credentials).await?;
+        let user = self.authenticate(credentials).await;
+        crate::metrics::record_login(credentials.login_mode, user.is_ok());
+        let user = user?;
         let mut spec = make(self, user.id);
         spec.login_mode = credentials.login_mode;
         let session = self.sessions.create(spec).await?;
@@ -116,6 +120,11 @@ impl Core {
                 Some(caller.session.token),
             )
             .await?;
+        self.audit(
+            AuditEvent::new(AuditKind::IdentityTokenMinted)
+                .user(&caller.user.user.username)
+                .user_id(caller.user.user.id),
+        );
         Ok(secret)
     }
 
@@ -129,6 +138,12 @@ impl Core {
 
     /// Exchanges an identity token for a new session of the same user (loginMode -1).
     pub async fn delegate(&self, identity_token: &str) -> Result<(User, NewSession)> {
+        let result = self.delegate_inner(identity_token).await;
+        crate::metrics::record_login(login_mode::DELEGATION, result.is_ok());
+        result
+    }
+
+    async fn delegate_inner(&self, identity_token: &str) -> Result<(User, NewSession)> {
         let user_id = self.identity_token_user(identity_token).await?;
         let info = self
             .directory

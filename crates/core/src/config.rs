@@ -31,6 +31,9 @@ pub struct Config {
     pub store: StoreConfig,
     pub log: LogConfig,
     pub thoughtspot: ThoughtSpotConfig,
+    pub ldap: crate::auth_config::LdapConfig,
+    pub throttle: crate::auth_config::ThrottleConfig,
+    pub audit: crate::auth_config::AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -106,6 +109,16 @@ pub struct ThoughtSpotConfig {
     pub remember_me_secs: u64,
     /// Require `X-Requested-By` on state-changing v1 requests (CSRF defence).
     pub require_requested_by: bool,
+    /// How ThoughtSpot password logins are checked: "standard" (local users) or "ldap" (the
+    /// `ldap` section's directory).
+    pub login_mode: String,
+    /// How long a v1 trusted-authentication token stays valid after a newer one is minted with
+    /// the same key (ThoughtSpot: five minutes).
+    pub trusted_token_grace_secs: u64,
+    /// Upper bound on a v1 trusted token's life even if no newer one is ever minted.
+    pub trusted_token_max_secs: u64,
+    /// Lifetime of the bearer token `GET /api/rest/2.0/auth/session/token` mints (24 h).
+    pub session_token_secs: u64,
 }
 
 impl Default for Config {
@@ -121,6 +134,9 @@ impl Default for Config {
             store: StoreConfig::default(),
             log: LogConfig::default(),
             thoughtspot: ThoughtSpotConfig::default(),
+            ldap: Default::default(),
+            throttle: Default::default(),
+            audit: Default::default(),
         }
     }
 }
@@ -185,6 +201,10 @@ impl Default for ThoughtSpotConfig {
             session_idle_secs: 3 * 3600,
             remember_me_secs: 7 * 24 * 3600,
             require_requested_by: true,
+            login_mode: "standard".into(),
+            trusted_token_grace_secs: 300,
+            trusted_token_max_secs: 24 * 3600,
+            session_token_secs: 24 * 3600,
         }
     }
 }
@@ -218,10 +238,20 @@ impl Config {
                 ConfigError(format!("cannot read configuration file {}: {e}", path.display()))
             })?;
             let from_file: toml::Value = text.parse().map_err(|e: toml::de::Error| {
+                // The line the parser stopped at, so the person can find it.
+                let line = e
+                    .span()
+                    .map(|s| {
+                        format!(
+                            ", line {}",
+                            text.get(..s.start).unwrap_or(&text).matches('\n').count() + 1
+                        )
+                    })
+                    .unwrap_or_default();
                 ConfigError(format!(
-                    "configuration file {}: {}",
+                    "configuration file {}{line}: {}",
                     path.display(),
-                    e.message().trim()
+                    one_line(e.message())
                 ))
             })?;
             merge(&mut value, from_file, "")?;
@@ -229,7 +259,7 @@ impl Config {
         apply_env(&mut value, env)?;
         let config: Config = value
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError(format!("configuration: {}", e.message().trim())))?;
+            .map_err(|e: toml::de::Error| ConfigError(format!("configuration: {}", one_line(e.message()))))?;
         config.validate()?;
         Ok(config)
     }
@@ -245,13 +275,20 @@ impl Config {
         if self.data_dir.as_os_str().is_empty() {
             return err("data_dir: must not be empty");
         }
+        // The path becomes a route prefix and a cookie `Path`: plain URL segments only.
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+        };
         if !self.context_path.is_empty()
             && (!self.context_path.starts_with('/')
-                || self.context_path.ends_with('/')
-                || self.context_path.starts_with("/api"))
+                || self.context_path.starts_with("/api")
+                || !self.context_path[1..].split('/').all(segment_ok))
         {
             return err(format!(
-                "context_path: '{}' must start with '/', not end with '/' and not start with /api (e.g. /MicroStrategyLibrary)",
+                "context_path: '{}' must be '/' followed by segments of letters, digits, '-', '_', '.' or '~', not end with '/' and not start with /api (e.g. /MicroStrategyLibrary)",
                 self.context_path
             ));
         }
@@ -320,6 +357,19 @@ impl Config {
         if t.session_idle_secs == 0 || t.remember_me_secs == 0 {
             return err("thoughtspot.session_idle_secs and thoughtspot.remember_me_secs: must be at least 1");
         }
+        if t.trusted_token_grace_secs == 0 || t.trusted_token_max_secs == 0 || t.session_token_secs == 0 {
+            return err("thoughtspot.trusted_token_grace_secs, trusted_token_max_secs and session_token_secs: must be at least 1");
+        }
+        if !matches!(t.login_mode.as_str(), "standard" | "ldap") {
+            return err(format!(
+                "thoughtspot.login_mode: '{}' is not one of standard, ldap",
+                t.login_mode
+            ));
+        }
+        if t.login_mode == "ldap" && !self.ldap.enabled() {
+            return err("thoughtspot.login_mode: 'ldap' needs ldap.url to be set");
+        }
+        crate::auth_config::validate(self)?;
         if self.default_project.trim().is_empty() {
             return err("default_project: must not be empty");
         }
@@ -336,6 +386,16 @@ impl Config {
         }
         out
     }
+}
+
+/// A parser message on one line: configuration errors are reported as a single line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn env_name(path: &str) -> String {

@@ -18,6 +18,14 @@ pub struct Core {
     pub directory: Directory,
     pub sessions: Arc<Sessions>,
     pub started_ms: i64,
+    /// Failed-login counters and lockouts (see `throttle.rs`).
+    pub throttle: crate::throttle::Throttle,
+    /// Where authentication events go; write through [`Core::audit`].
+    pub audit_log: crate::audit::AuditLog,
+    /// The directory LDAP logins (loginMode 16) are checked against, when configured.
+    pub external: Option<Arc<dyn crate::provider::ExternalAuthenticator>>,
+    /// The modeling service, when the store provides a model store (see [`Core::model`]).
+    pub model: Option<Arc<crate::model::ModelService>>,
 }
 
 /// An authenticated caller: its live session and its user.
@@ -63,12 +71,25 @@ impl Core {
         sessions: Arc<dyn SessionStore>,
     ) -> Result<Core> {
         let hasher = PasswordHasher::new(&config.password)?;
+        let audit_log = crate::audit::AuditLog::open(&config.audit.target)
+            .map_err(|e| CoreError::Invalid(e.to_string()))?;
         Ok(Core {
+            throttle: crate::throttle::Throttle::new(config.throttle.clone()),
+            audit_log,
+            external: None,
+            model: None,
             directory: Directory::new(metadata, hasher),
             sessions: Arc::new(Sessions::new(sessions, config.session.require_cookie)),
             config: Arc::new(config),
             started_ms: now_ms(),
         })
+    }
+
+    /// The modeling service; unavailable when the store has no model store.
+    pub fn model(&self) -> Result<&crate::model::ModelService> {
+        self.model
+            .as_deref()
+            .ok_or_else(|| CoreError::Unavailable("the modeling service is not configured".into()))
     }
 
     /// The expiry of a MicroStrategy session under the configured timeouts.

@@ -179,7 +179,9 @@ impl Directory {
     pub async fn user_info(&self, id: Guid) -> Result<Arc<UserInfo>> {
         if let Ok(cache) = self.cache.read() {
             if let Some((at, info)) = cache.get(&id) {
-                if at.elapsed() < CACHE_TTL {
+                // A cached "disabled" is always re-read: acting on it ends sessions, and the user
+                // may have been enabled again since.
+                if at.elapsed() < CACHE_TTL && info.user.enabled {
                     return Ok(info.clone());
                 }
             }

@@ -4,19 +4,30 @@
 //! on [`Core`]; the storage layer (`vestibule-store`) implements the traits in [`store`].
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
+pub mod auth_config;
 pub mod clock;
 pub mod config;
 pub mod core;
 pub mod directory;
 pub mod error;
+pub mod external;
+pub mod guard;
 pub mod ids;
+pub mod metrics;
+pub mod model;
+pub mod model_store;
 pub mod password;
 pub mod privilege;
+pub mod provider;
 pub mod secret;
 pub mod session;
 pub mod sessions;
 pub mod store;
+pub mod throttle;
+pub mod tokens;
+pub mod trusted;
 
 pub use crate::core::Core;
 pub use error::{CoreError, Result};

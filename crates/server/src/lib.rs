@@ -5,7 +5,10 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod client_addr;
 pub mod cookies;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 pub mod serve;
 pub mod state;

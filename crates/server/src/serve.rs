@@ -18,13 +18,21 @@ pub struct ServeOptions {
 /// Every route of both dialects and the explorer.
 pub fn router(core: Arc<Core>) -> Router {
     let context = core.config.context_path.clone();
-    let mut app = Router::new().nest("/api", mstr::router("/"));
+    let state = AppState::new(core.clone());
+    // The ThoughtSpot routes include /api/rest/2.0, a more specific prefix than the MicroStrategy
+    // /api nest, so requests there (known or not) reach the ThoughtSpot v2 router.
+    let mut app = Router::new()
+        .merge(crate::api::thoughtspot::router(state.clone()))
+        .nest("/api", mstr::router("/"));
     if !context.is_empty() {
         app = app.nest(&format!("{context}/api"), mstr::router(&context));
     }
-    app.merge(crate::openapi::explorer())
+    let app = app
+        .merge(crate::openapi::explorer())
         .fallback(|| async { mstr::error::MstrError::not_found() })
-        .with_state(AppState::new(core))
+        .with_state(state);
+    // Outermost, so that the request id, the logs and the metrics cover every route.
+    crate::observe::instrument(app, core)
 }
 
 /// Serves until `shutdown` resolves: in-flight requests finish, then the sessions are flushed to
@@ -36,9 +44,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = core.spawn_background();
     let app = router(core.clone());
-    axum::serve(options.listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // Connect info gives handlers the client's address (login throttling, the audit log).
+    axum::serve(
+        options.listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     sweeper.abort();
     if let Err(e) = core.sessions.flush().await {
         tracing::error!(error = %e, "flushing sessions at shutdown failed");

@@ -138,4 +138,8 @@ impl SessionStore for EmbeddedSessions {
     async fn flush(&self) -> StoreResult<()> {
         self.write_activity().await
     }
+
+    async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<bool>> {
+        Ok(Some(self.mem.peek(token).is_some_and(|s| s.is_live(now_ms))))
+    }
 }

@@ -10,8 +10,11 @@
 pub mod codec;
 pub mod embedded;
 pub mod memory;
+pub mod model_sql;
 pub mod open;
+pub mod postgres;
 pub mod redis;
 pub mod sqlite;
+pub mod sqlite_model;
 
 pub use open::{open, Stores};

@@ -6,31 +6,46 @@ use std::time::Duration;
 use vestibule_core::clock::now_ms;
 use vestibule_core::config::Config;
 use vestibule_core::error::StoreError;
+use vestibule_core::model_store::ModelStore;
 use vestibule_core::store::{MetadataStore, SessionStore, StoreResult};
 
 use crate::embedded::EmbeddedSessions;
+use crate::postgres::PostgresStore;
 use crate::redis::RedisSessions;
 use crate::sqlite::SqliteStore;
 
 pub struct Stores {
     pub metadata: Arc<dyn MetadataStore>,
     pub sessions: Arc<dyn SessionStore>,
+    /// The model (projects' folders, tables, attributes, changesets): in the metadata store.
+    pub model: Arc<dyn ModelStore>,
 }
 
 /// Opens the metadata and session stores of `config`, creating the data directory and running
 /// migrations as needed.
 pub async fn open(config: &Config) -> StoreResult<Stores> {
-    if config.store.metadata != "embedded" {
+    let timeout = Duration::from_secs(config.store.timeout_secs);
+    // The embedded file is opened in every case: it keeps the sessions' durable copies.
+    let sqlite = SqliteStore::open_with_timeout(&config.data_dir, timeout).await?;
+    let sessions = open_sessions(config, &sqlite).await?;
+    let metadata = &config.store.metadata;
+    if metadata.starts_with("postgres://") || metadata.starts_with("postgresql://") {
+        let pg = PostgresStore::connect(metadata, timeout).await?;
+        return Ok(Stores {
+            metadata: Arc::new(pg.clone()),
+            sessions,
+            model: Arc::new(pg),
+        });
+    }
+    if metadata != "embedded" {
         return Err(StoreError::Unavailable(format!(
-            "store.metadata '{}': only the embedded store is built into this version",
-            config.store.metadata
+            "store.metadata '{metadata}': neither 'embedded' nor a postgres:// URL"
         )));
     }
-    let sqlite = SqliteStore::open(&config.data_dir).await?;
-    let sessions = open_sessions(config, &sqlite).await?;
     Ok(Stores {
-        metadata: Arc::new(sqlite),
+        metadata: Arc::new(sqlite.clone()),
         sessions,
+        model: Arc::new(sqlite),
     })
 }
 

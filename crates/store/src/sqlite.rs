@@ -37,6 +37,16 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Duplicate(db.message().to_owned())
         }
+        // Busy or locked (another process holds the file past the busy timeout), read-only, I/O
+        // error, disk full, cannot open: the file is there but not usable right now.
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14)) =>
+        {
+            StoreError::Unavailable(db.message().to_owned())
+        }
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(e.to_string())
         }
@@ -47,6 +57,12 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (creating if needed) the database file in `data_dir` and brings its schema up to date.
     pub async fn open(data_dir: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_with_timeout(data_dir, Duration::from_secs(10)).await
+    }
+
+    /// As [`SqliteStore::open`]; an operation waits at most `timeout` for a lock or a connection
+    /// before it fails as unavailable.
+    pub async fn open_with_timeout(data_dir: &Path, timeout: Duration) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create data directory {}: {e}",
@@ -59,11 +75,11 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(timeout)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(timeout)
             .connect_with(options)
             .await
             .map_err(|e| {

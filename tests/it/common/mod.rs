@@ -2,6 +2,9 @@
 //! directory, and offers clients that behave like the official ones.
 #![allow(dead_code)]
 
+pub mod pg;
+pub mod proxy;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,6 +33,11 @@ impl TestServer {
             ("VESTIBULE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("VESTIBULE_PASSWORD_MEMORY_KIB".into(), "256".into()),
             ("VESTIBULE_PASSWORD_ITERATIONS".into(), "1".into()),
+            // Many tests send wrong passwords on purpose from 127.0.0.1; throttling is tested in
+            // throttle.rs with its own settings, so it is off here.
+            ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES".into(), "0".into()),
+            ("VESTIBULE_THROTTLE_ADDRESS_LOCKOUT_FAILURES".into(), "0".into()),
+            ("VESTIBULE_THROTTLE_BASE_DELAY_MS".into(), "0".into()),
             ("VESTIBULE_LOG_LEVEL".into(), "info".into()),
         ];
         for (k, v) in extra {

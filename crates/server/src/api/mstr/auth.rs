@@ -1,6 +1,5 @@
 //! `/api/auth/*`: login, logout, identity tokens, delegation and API tokens.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,6 +7,7 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use vestibule_core::audit::{AuditEvent, AuditKind};
 use vestibule_core::auth::Credentials;
 use vestibule_core::ids::Guid;
 use vestibule_core::privilege::Privilege;
@@ -16,8 +16,9 @@ use vestibule_core::sessions::NewSession;
 use vestibule_core::CoreError;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
-use super::extract::{Caller, CookiePath, AUTH_TOKEN, SESSION_COOKIE};
+use super::extract::{Caller, CookiePath, RawBody, AUTH_TOKEN, SESSION_COOKIE};
 use crate::api::body::LooseBody;
+use crate::client_addr::ClientAddr;
 use crate::cookies;
 use crate::state::AppState;
 
@@ -50,8 +51,12 @@ fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSe
 /// API token (4096, the token in `username`). The body may be JSON or form-encoded; numbers may
 /// come as strings and keys in any case.
 #[utoipa::path(post, path = "/api/auth/login", tag = "Authentication",
-    request_body(content = LoginRequest, description = "Credentials (JSON or form-encoded)",
-        content_type = "application/json"),
+    request_body(description = "Credentials (JSON or form-encoded)", content(
+        (LoginRequest = "application/json",
+            example = json!({"loginMode": 1, "username": "administrator", "password": "your-password"})),
+        (LoginRequest = "application/x-www-form-urlencoded",
+            example = json!({"loginMode": 1, "username": "administrator", "password": "your-password", "applicationType": 76})),
+    )),
     responses(
         (status = 204, description = "Logged in; the auth token is in the X-MSTR-AuthToken header and the session cookie is set",
             headers(("X-MSTR-AuthToken" = String, description = "Auth token for later requests"))),
@@ -61,8 +66,9 @@ fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSe
 pub async fn login(
     State(state): State<AppState>,
     Extension(CookiePath(path)): Extension<CookiePath>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> MstrResult<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     let mode = match body.int("loginMode")? {
@@ -79,16 +85,19 @@ pub async fn login(
             login_mode: mode,
             username: Some(body.required_str("username")?),
             password: Some(body.str("password")?.unwrap_or_default()),
+            client_addr,
         },
         login_mode::API_TOKEN => Credentials {
             login_mode: mode,
             username: Some(body.required_str("username")?),
             password: None,
+            client_addr,
         },
         _ => Credentials {
             login_mode: mode,
             username: body.str("username")?,
             password: body.str("password")?,
+            client_addr,
         },
     };
     let (_, session) = state
@@ -108,9 +117,17 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     Extension(CookiePath(path)): Extension<CookiePath>,
+    ClientAddr(client_addr): ClientAddr,
     Caller(caller): Caller,
 ) -> MstrResult<Response> {
     state.core.sessions.end(&caller.session.token).await?;
+    state.core.audit(
+        AuditEvent::new(AuditKind::Logout)
+            .user(&caller.user.user.username)
+            .user_id(caller.user.user.id)
+            .address(client_addr)
+            .dialect("mstr"),
+    );
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
@@ -185,6 +202,7 @@ pub async fn validate_identity_token(
            ("X-MSTR-IdentityToken" = String, Header, description = "The identity token to revoke")),
     responses(
         (status = 204, description = "Revoked"),
+        (status = 400, description = "Header X-MSTR-IdentityToken missing (ERR007)", body = MstrErrorBody),
         (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
         (status = 404, description = "No such identity token (ERR004)", body = MstrErrorBody),
     ))]
@@ -218,8 +236,9 @@ pub async fn delete_identity_token(
 pub async fn delegate(
     State(state): State<AppState>,
     Extension(CookiePath(path)): Extension<CookiePath>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> MstrResult<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     if let Some(mode) = body.int("loginMode")? {
@@ -230,7 +249,7 @@ pub async fn delegate(
         }
     }
     let token = body.required_str("identityToken")?;
-    let (_, session) = state.core.delegate(&token).await?;
+    let (_, session) = state.core.delegate_from(&token, client_addr).await?;
     Ok(session_response(&state, &headers, &path, &session))
 }
 
@@ -247,6 +266,7 @@ pub struct ApiTokenCreated {
     request_body(content = ApiTokenRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = ApiTokenCreated),
+        (status = 400, description = "Malformed body or a field of the wrong type (ERR006)", body = MstrErrorBody),
         (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
         (status = 403, description = "Creating a token for another user needs the administration privilege (ERR014)", body = MstrErrorBody),
         (status = 404, description = "No such user (ERR004)", body = MstrErrorBody),
@@ -255,7 +275,7 @@ pub async fn create_api_token(
     State(state): State<AppState>,
     Caller(caller): Caller,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> MstrResult<(StatusCode, Json<ApiTokenCreated>)> {
     let body = LooseBody::parse(&headers, &body)?;
     let target = match body.str("userId")? {

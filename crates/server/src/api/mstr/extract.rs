@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use vestibule_core::core::Principal;
 
 use super::error::MstrError;
-use crate::cookies;
 use crate::state::AppState;
 
 pub const AUTH_TOKEN: &str = "x-mstr-authtoken";
@@ -38,8 +37,50 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = token(&parts.headers).ok_or_else(MstrError::session_invalid)?;
-        let cookie = cookies::get(&parts.headers, SESSION_COOKIE);
-        Ok(Caller(state.core.principal(token, cookie).await?))
+        // A client logged in under both `/api` (cookie Path=/) and the context path holds two
+        // JSESSIONIDs and sends both there; the token is bound to one of them.
+        let sent = session_cookies(&parts.headers);
+        let mut result = state.core.principal(token, sent.first().copied()).await;
+        for cookie in sent.iter().skip(1) {
+            if !matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
+                break;
+            }
+            result = state.core.principal(token, Some(cookie)).await;
+        }
+        Ok(Caller(result?))
+    }
+}
+
+/// Every `JSESSIONID` value the request carries, in order (at most a few are looked at).
+fn session_cookies(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim_matches('"'))
+        .take(4)
+        .collect()
+}
+
+/// A request body as bytes, refused in the MicroStrategy error shape (not the framework's plain
+/// text) when it is too large or cannot be read.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
+    type Rejection = MstrError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(RawBody(b)),
+            Err(e) => Err(MstrError::new(
+                e.status(),
+                "ERR006",
+                format!("The request body could not be read: {}", e.body_text()),
+            )),
+        }
     }
 }
 

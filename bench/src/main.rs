@@ -1,0 +1,216 @@
+//! vestibule's benchmark harness. Run it with `bash bench/run.sh` (it builds the release binaries
+//! first). Every figure is measured in this one run, on these cores, and the targets are ratios
+//! against baselines measured alongside: a bare axum hello-world for the session check, and raw
+//! argon2id verifications for logins. Results go to `bench/results/latest.md` and `latest.svg`;
+//! the ratios are printed last.
+
+mod memory;
+mod procs;
+mod report;
+mod wrk;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use crate::procs::Server;
+use crate::report::{Figure, Report};
+use crate::wrk::{Load, Run};
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+struct Opts {
+    seconds: u32,
+    sessions: usize,
+    redis: Option<String>,
+}
+
+fn opts() -> Opts {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    Opts {
+        seconds: env("VESTIBULE_BENCH_SECONDS").and_then(|v| v.parse().ok()).unwrap_or(10),
+        sessions: env("VESTIBULE_BENCH_SESSIONS").and_then(|v| v.parse().ok()).unwrap_or(1_000_000),
+        redis: env("VESTIBULE_BENCH_REDIS_URL").or_else(|| Some("redis://127.0.0.1:6379".into())),
+    }
+}
+
+fn release_bin(name: &str) -> anyhow::Result<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let p = root.join("target/release").join(name);
+    if !p.exists() {
+        bail!("{} is missing: run `bash bench/run.sh`, which builds it", p.display());
+    }
+    Ok(p)
+}
+
+/// Logs in through the MicroStrategy API; returns the token and cookie headers for wrk.
+async fn mstr_login(base: &str, user: &str, password: &str) -> anyhow::Result<Vec<String>> {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .form(&[("loginMode", "1"), ("username", user), ("password", password)])
+        .send()
+        .await?;
+    if resp.status() != 204 {
+        bail!("login answered {}", resp.status());
+    }
+    let token = resp.headers()["x-mstr-authtoken"].to_str()?.to_string();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').next().filter(|kv| kv.starts_with("JSESSIONID=")))
+        .context("no JSESSIONID")?
+        .to_string();
+    Ok(vec![format!("X-MSTR-AuthToken: {token}"), format!("Cookie: {cookie}")])
+}
+
+fn write_script(dir: &std::path::Path, name: &str, body: &str) -> anyhow::Result<String> {
+    let path = dir.join(name);
+    std::fs::write(&path, body)?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+fn login_script(dir: &std::path::Path) -> anyhow::Result<String> {
+    write_script(
+        dir,
+        "login.lua",
+        &format!(
+            "wrk.method = \"POST\"\nwrk.body = \"loginMode=1&username=administrator&password={ADMIN_PASSWORD}\"\n\
+             wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n"
+        ),
+    )
+}
+
+/// Raw argon2id verifications per second on every core, with the server's default parameters.
+fn raw_argon2_rate(seconds: u32) -> anyhow::Result<f64> {
+    let config = vestibule_core::config::PasswordConfig::default();
+    let hash = vestibule_core::password::hash_now(&config, ADMIN_PASSWORD)?;
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let deadline = Instant::now() + Duration::from_secs(u64::from(seconds));
+    let start = Instant::now();
+    let counts: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut n = 0u64;
+                    while Instant::now() < deadline {
+                        if vestibule_core::password::verify_now(ADMIN_PASSWORD, &hash) {
+                            n += 1;
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    Ok(counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64())
+}
+
+fn check(url: &str, headers: &[String], seconds: u32) -> anyhow::Result<Load> {
+    wrk::run(&Run { url, threads: 2, connections: 64, seconds, headers: headers.to_vec(), script: None })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let o = opts();
+    let vestibule = release_bin("vestibule")?;
+    let hello = release_bin("bench-hello")?;
+    let scratch = tempfile::tempdir()?;
+    let mut report = Report::default();
+
+    // a) Session check against the hello-world baseline.
+    eprintln!("bench: a) hello-world baseline");
+    let base_load = {
+        let h = Server::start(&hello, &["127.0.0.1:0"], &[])?;
+        check(&format!("{}/", h.base), &[], o.seconds)?
+    };
+    report.load("hello-world (baseline)", &base_load);
+
+    let data = scratch.path().join("data");
+    let data_arg = data.to_string_lossy().into_owned();
+    let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD), ("VESTIBULE_LOG_LEVEL", "warn")];
+    let server = Server::start(&vestibule, &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"], &env)?;
+    let idle_rss = server.rss()?;
+    let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
+    eprintln!("bench: a) session check");
+    let check_load = check(&format!("{}/api/sessions", server.base), &headers, o.seconds)?;
+    if check_load.errors > 0 {
+        bail!("session check answered {} errors", check_load.errors);
+    }
+    report.load("session check GET /api/sessions (memory)", &check_load);
+
+    // b) Password logins against raw argon2id.
+    eprintln!("bench: b) logins and raw argon2id");
+    let script = login_script(scratch.path())?;
+    let login_load =
+        wrk::run(&Run { url: &format!("{}/api/auth/login", server.base), threads: 2, connections: 8, seconds: o.seconds, headers: vec![], script: Some(&script) })?;
+    let raw = raw_argon2_rate(o.seconds)?;
+    report.load("password logins POST /api/auth/login", &login_load);
+    report.line(format!("raw argon2id verifications (all cores, m=19 MiB, t=2, p=1): {raw:.1}/s"));
+
+    // c) Login storm on every core while session checks run.
+    eprintln!("bench: c) login storm with session checks");
+    let storm_url = format!("{}/api/auth/login", server.base);
+    let storm_script = script.clone();
+    let seconds = o.seconds;
+    let storm = std::thread::spawn(move || {
+        wrk::run(&Run { url: &storm_url, threads: 1, connections: 16, seconds, headers: vec![], script: Some(&storm_script) })
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let loaded = check(&format!("{}/api/sessions", server.base), &headers, o.seconds.saturating_sub(1).max(1))?;
+    let storm_load = storm.join().map_err(|_| anyhow::anyhow!("storm thread panicked"))??;
+    report.load("session check during a login storm", &loaded);
+    report.load("logins during the storm", &storm_load);
+    drop(server);
+
+    // d) Memory per live session.
+    eprintln!("bench: d) memory with {} sessions", o.sessions);
+    let mem = memory::measure(o.sessions)?;
+    report.line(format!("server RSS at start, no sessions: {:.1} MiB", idle_rss as f64 / 1048576.0));
+    report.line(format!(
+        "session map: {} sessions added {:.1} MiB of RSS: {:.0} bytes per session",
+        o.sessions,
+        mem.added as f64 / 1048576.0,
+        mem.per_session
+    ));
+
+    // f) The Redis-backed session check.
+    let mut redis_ratio = None;
+    if let Some(url) = &o.redis {
+        eprintln!("bench: f) Redis-backed session check");
+        let data2 = scratch.path().join("data-redis");
+        let data2_arg = data2.to_string_lossy().into_owned();
+        let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD), ("VESTIBULE_LOG_LEVEL", "warn"), ("VESTIBULE_STORE_SESSIONS", url.as_str())];
+        match Server::start(&vestibule, &["--data-dir", &data2_arg, "serve", "--listen", "127.0.0.1:0"], &env) {
+            Ok(s) => {
+                let h = mstr_login(&s.base, "administrator", ADMIN_PASSWORD).await?;
+                let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds)?;
+                report.load("session check GET /api/sessions (Redis)", &l);
+                redis_ratio = Some(l.rps / check_load.rps);
+            }
+            Err(e) => report.line(format!("Redis-backed check not measured: {e}")),
+        }
+    }
+
+    let check_ratio = check_load.rps / base_load.rps;
+    let p99_ratio = check_load.p99_ms / base_load.p99_ms.max(0.001);
+    let login_ratio = login_load.rps / raw;
+    let storm_ratio = loaded.rps / check_load.rps;
+    report.figure(Figure::new("a) session check / hello-world, req/s", check_ratio, ">= 0.7"));
+    report.figure(Figure::new("a) session check p99 (ms)", check_load.p99_ms, "< 2"));
+    report.figure(Figure::new("a) session check p99 / hello-world p99", p99_ratio, "<= 1.5"));
+    report.figure(Figure::new("b) logins / raw argon2id", login_ratio, ">= 0.9"));
+    report.figure(Figure::new("c) session check under login storm / unloaded", storm_ratio, ">= 0.5"));
+    report.figure(Figure::new("c) session check p99 under storm (ms)", loaded.p99_ms, "reported"));
+    report.figure(Figure::new("d) bytes per live session", mem.per_session, "<= 512"));
+    if let Some(r) = redis_ratio {
+        report.figure(Figure::new("f) Redis session check / memory session check", r, "reported"));
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    report.write(&root)?;
+    report.print_ratios();
+    Ok(())
+}

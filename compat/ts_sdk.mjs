@@ -1,0 +1,67 @@
+// Drives vestibule's ThoughtSpot v2 API with the official TypeScript SDK (@thoughtspot/rest-api-sdk,
+// pinned in package.json), as a Node back end uses it.
+//
+// Usage: node ts_sdk.mjs BASE_URL USERNAME PASSWORD SECRET_KEY
+// Exits non-zero on the first thing that does not work as the SDK expects.
+import assert from "node:assert/strict";
+import {
+  ThoughtSpotRestApi,
+  createBearerAuthenticationConfig,
+  createBasicConfig,
+} from "@thoughtspot/rest-api-sdk";
+
+const [base, username, password, secret] = process.argv.slice(2);
+const step = (name) => console.log(`ok: ${name}`);
+
+// A bearer configuration with credentials mints a token before every call (auth/token/full).
+const api = new ThoughtSpotRestApi(createBearerAuthenticationConfig(base, { username, password }));
+const me = await api.getCurrentUserInfo();
+assert.equal(me.name, username);
+assert.equal(me.visibility, "SHARABLE");
+step("bearer config (password): getCurrentUserInfo");
+
+const tokenInfo = await api.getCurrentUserToken();
+assert.ok(tokenInfo.token);
+assert.equal(tokenInfo.valid_for_username, username);
+step("getCurrentUserToken");
+
+const basic = new ThoughtSpotRestApi(createBasicConfig(base));
+const full = await basic.getFullAccessToken({ username, secret_key: secret, validity_time_in_sec: 120 });
+assert.ok(full.token);
+assert.equal(full.scope.access_type, "FULL");
+assert.equal(full.expiration_time_in_millis - full.creation_time_in_millis, 120000);
+step("getFullAccessToken with the secret key");
+
+const objectId = "7a9a6715-e154-431b-baaf-7b58246c13dd";
+const obj = await basic.getObjectAccessToken({ username, object_id: objectId, secret_key: secret });
+assert.equal(obj.scope.access_type, "REPORT_BOOK_VIEW");
+assert.equal(obj.scope.metadata_id, objectId);
+step("getObjectAccessToken");
+
+// A token provider: one fixed token, reused for every call.
+const fixed = new ThoughtSpotRestApi(createBearerAuthenticationConfig(base, async () => full.token));
+const validation = await fixed.validateToken({ token: full.token });
+assert.equal(validation.token_type, "BEARER");
+assert.equal(validation.valid_for_user_id, me.id);
+step("validateToken");
+
+await fixed.revokeToken({ token: full.token });
+await assert.rejects(fixed.getCurrentUserInfo(), (e) => e.code === 401);
+step("revokeToken, then the token is refused with 401");
+
+// Errors come back parsed: status and the v2 error body.
+await assert.rejects(
+  basic.getFullAccessToken({ username, password: password + "-wrong" }),
+  (e) => e.code === 401 && e.body?.error?.message?.code === 10097,
+);
+await assert.rejects(
+  basic.getFullAccessToken({ username }),
+  (e) => e.code === 400,
+);
+step("bad credentials 401 and missing credentials 400 are readable errors");
+
+// Session login and logout answer exactly 204.
+await basic.login({ username, password, remember_me: true });
+await api.logout();
+step("login and logout (204)");
+console.log("all ThoughtSpot SDK checks passed");

@@ -1,0 +1,207 @@
+//! The audit log: one JSON line per authentication event (logins, logouts, delegation, tokens
+//! minted, lockouts), written to stdout or appended to a file, as `audit.target` says.
+//!
+//! An event has only fixed fields: names, ids, modes, addresses and a fixed reason word. There is
+//! no field that could carry a password, a token or a secret, so none can reach the log; a user
+//! name is cut to 256 characters because it is whatever the client typed.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::clock::{now_ms, rfc3339_ms};
+use crate::config::ConfigError;
+use crate::ids::Guid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    LoginSucceeded,
+    LoginFailed,
+    Logout,
+    Delegation,
+    IdentityTokenMinted,
+    TrustedTokenMinted,
+    AccountLocked,
+    AccountUnlocked,
+    AddressBlocked,
+}
+
+/// One event. Build it with [`AuditEvent::new`] and the setters, then hand it to
+/// [`crate::Core::audit`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    pub event: AuditKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_mode: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// "mstr" or "thoughtspot" when the event came through an API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<&'static str>,
+    /// Why a login failed or what a token is for: a fixed word, never input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The object a scoped token is limited to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(event: AuditKind) -> Self {
+        AuditEvent {
+            event,
+            user: None,
+            user_id: None,
+            login_mode: None,
+            address: None,
+            dialect: None,
+            reason: None,
+            object: None,
+        }
+    }
+
+    pub fn user(mut self, name: &str) -> Self {
+        self.user = Some(name.chars().take(256).collect());
+        self
+    }
+
+    pub fn user_id(mut self, id: Guid) -> Self {
+        self.user_id = Some(id.to_hex());
+        self
+    }
+
+    pub fn mode(mut self, login_mode: i32) -> Self {
+        self.login_mode = Some(login_mode);
+        self
+    }
+
+    pub fn address(mut self, address: Option<IpAddr>) -> Self {
+        self.address = address.map(|a| a.to_string());
+        self
+    }
+
+    pub fn dialect(mut self, dialect: &'static str) -> Self {
+        self.dialect = Some(dialect);
+        self
+    }
+
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn object(mut self, object: Guid) -> Self {
+        self.object = Some(object.to_hex());
+        self
+    }
+}
+
+#[derive(Serialize)]
+struct Line<'a> {
+    ts: String,
+    #[serde(flatten)]
+    event: &'a AuditEvent,
+}
+
+enum Target {
+    Off,
+    Stdout,
+    File(Mutex<File>),
+}
+
+/// Where events go. Writes are one `write_all` of a whole line, so lines from concurrent
+/// requests (and from a CLI appending to the same file) never interleave.
+pub struct AuditLog {
+    target: Target,
+}
+
+impl AuditLog {
+    /// Opens the target named by `audit.target`.
+    pub fn open(target: &str) -> Result<AuditLog, ConfigError> {
+        let target = match target {
+            "off" => Target::Off,
+            "stdout" => Target::Stdout,
+            other => match other.strip_prefix("file:") {
+                Some(path) if !path.is_empty() => {
+                    let file = OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|e| ConfigError(format!("audit.target: cannot open {path}: {e}")))?;
+                    Target::File(Mutex::new(file))
+                }
+                _ => {
+                    return Err(ConfigError(format!(
+                        "audit.target: '{other}' is not one of stdout, off, file:/path"
+                    )))
+                }
+            },
+        };
+        Ok(AuditLog { target })
+    }
+
+    pub fn off() -> AuditLog {
+        AuditLog { target: Target::Off }
+    }
+
+    pub fn record(&self, event: &AuditEvent) {
+        if matches!(self.target, Target::Off) {
+            return;
+        }
+        let line = Line {
+            ts: rfc3339_ms(now_ms()),
+            event,
+        };
+        let Ok(mut text) = serde_json::to_string(&line) else {
+            return;
+        };
+        text.push('\n');
+        let result = match &self.target {
+            Target::Off => Ok(()),
+            Target::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+            Target::File(f) => match f.lock() {
+                Ok(mut f) => f.write_all(text.as_bytes()),
+                Err(_) => Ok(()),
+            },
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "writing the audit log failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_one_json_line_each() {
+        let dir = std::env::temp_dir().join(format!("vestibule-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.log");
+        let log = AuditLog::open(&format!("file:{}", path.display())).unwrap();
+        log.record(
+            &AuditEvent::new(AuditKind::LoginFailed)
+                .user("bob\n{\"event\":\"forged\"}")
+                .mode(1)
+                .reason("bad_credentials"),
+        );
+        log.record(&AuditEvent::new(AuditKind::Logout).user("bob"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event"], "login_failed");
+        assert_eq!(lines[0]["login_mode"], 1);
+        assert_eq!(lines[1]["event"], "logout");
+        assert!(lines[0]["ts"].as_str().unwrap().ends_with('Z'));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,559 @@
+//! [`ModelService`]: reading the model (committed, or as seen inside a changeset), changesets
+//! (create, commit, abandon), tables, object properties and the project folder trees.
+
+use std::sync::Arc;
+
+use crate::clock::now_ms;
+use crate::core::Principal;
+use crate::directory::{check_name, Project};
+use crate::error::{CoreError, Result};
+use crate::ids::Guid;
+use crate::model::spec::{InfoPatch, TableSpec};
+use crate::model::types::*;
+use crate::model_store::{CommitRefusal, ModelStore};
+use crate::privilege::Privilege;
+
+/// Names of the schema folder tree made in every project.
+pub const SCHEMA_FOLDER: &str = "Schema Objects";
+pub const ATTRIBUTES_FOLDER: &str = "Attributes";
+pub const TABLES_FOLDER: &str = "Tables";
+const SUB_FOLDERS: &[&str] = &[
+    ATTRIBUTES_FOLDER,
+    "Facts",
+    "Functions",
+    "Hierarchies",
+    TABLES_FOLDER,
+    "Transformations",
+];
+
+/// Where reads come from: the committed model of a project, or a changeset's view of it (its
+/// staged changes over the committed model).
+#[derive(Debug, Clone)]
+pub enum View {
+    Committed(Guid),
+    Changeset(Changeset),
+}
+
+impl View {
+    pub fn project(&self) -> Guid {
+        match self {
+            View::Committed(p) => *p,
+            View::Changeset(c) => c.project,
+        }
+    }
+
+    pub fn changeset(&self) -> Result<&Changeset> {
+        match self {
+            View::Changeset(c) => Ok(c),
+            View::Committed(_) => Err(CoreError::MissingField(
+                "A changeset is required for this change: send its id in the X-MSTR-MS-Changeset header"
+                    .into(),
+            )),
+        }
+    }
+}
+
+pub struct ModelService {
+    store: Arc<dyn ModelStore>,
+    /// One commit at a time in this process: the embedded store then never sees two write
+    /// transactions race; the PostgreSQL store also locks in the database, for other nodes.
+    commit_lock: tokio::sync::Mutex<()>,
+}
+
+fn not_found(kind: &str, id: Guid) -> CoreError {
+    CoreError::NotFound(format!("The {kind} with id '{id}' could not be found"))
+}
+
+impl ModelService {
+    pub fn new(store: Arc<dyn ModelStore>) -> Self {
+        ModelService {
+            store,
+            commit_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn ModelStore> {
+        &self.store
+    }
+
+    // --- folders -------------------------------------------------------------------------------
+
+    /// Makes a project's folder tree if it has none: a root folder named after the project, with
+    /// "Public Objects" and "Schema Objects" (Attributes, Facts, Functions, Hierarchies, Tables,
+    /// Transformations) under it. Safe to call again.
+    pub async fn ensure_project(&self, project: &Project) -> Result<()> {
+        let existing = self.store.objects(project.id, Some(ObjectKind::Folder)).await?;
+        if !existing.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let folder = |name: &str, parent: Option<Guid>| ModelObject {
+            info: ObjectInfo {
+                id: Guid::random(),
+                project: project.id,
+                kind: ObjectKind::Folder,
+                name: name.to_owned(),
+                description: String::new(),
+                folder: parent,
+                hidden: false,
+                comments: Vec::new(),
+                owner: None,
+                created_ms: now,
+                modified_ms: now,
+                version: Guid::random(),
+            },
+            body: Body::Folder,
+        };
+        let root = folder(&project.name, None);
+        let public = folder("Public Objects", Some(root.info.id));
+        let schema = folder(SCHEMA_FOLDER, Some(root.info.id));
+        let mut all = vec![
+            folder("Reports", Some(public.info.id)),
+            folder("Metrics", Some(public.info.id)),
+        ];
+        for name in SUB_FOLDERS {
+            all.push(folder(name, Some(schema.info.id)));
+        }
+        all.insert(0, schema);
+        all.insert(0, public);
+        all.insert(0, root);
+        self.store.put_objects(&all).await?;
+        Ok(())
+    }
+
+    /// The folder named `name` under the project's "Schema Objects".
+    pub async fn schema_folder(&self, project: Guid, name: &str) -> Result<Guid> {
+        let folders = self.store.objects(project, Some(ObjectKind::Folder)).await?;
+        let schema = folders
+            .iter()
+            .find(|f| f.info.name == SCHEMA_FOLDER)
+            .ok_or_else(|| CoreError::NotFound(format!("project {project} has no schema folder")))?;
+        folders
+            .iter()
+            .find(|f| f.info.folder == Some(schema.info.id) && f.info.name == name)
+            .map(|f| f.info.id)
+            .ok_or_else(|| CoreError::NotFound(format!("project {project} has no '{name}' folder")))
+    }
+
+    /// The folders from the root down to `id`'s parent (for `ancestors`).
+    pub async fn ancestors(&self, view: &View, obj: &ModelObject) -> Result<Vec<ModelObject>> {
+        let mut out = Vec::new();
+        let mut next = obj.info.folder;
+        while let Some(id) = next {
+            if out.len() > 64 {
+                break;
+            }
+            match self.get(view, id).await? {
+                Some(f) => {
+                    next = f.info.folder;
+                    out.push(f);
+                }
+                None => break,
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    // --- reading -------------------------------------------------------------------------------
+
+    /// The view a request reads: the changeset when one is given (it must be the caller's),
+    /// else the committed model of `project`.
+    pub async fn view(
+        &self,
+        caller: &Principal,
+        project: Option<Guid>,
+        changeset: Option<Guid>,
+    ) -> Result<View> {
+        if let Some(cs) = changeset {
+            return Ok(View::Changeset(self.changeset_of(caller, cs).await?));
+        }
+        match project {
+            Some(p) => Ok(View::Committed(p)),
+            None => Err(CoreError::MissingField(
+                "The X-MSTR-ProjectID header (or a changeset id in X-MSTR-MS-Changeset) is required".into(),
+            )),
+        }
+    }
+
+    /// An object as `view` sees it; objects of other projects are not seen.
+    pub async fn get(&self, view: &View, id: Guid) -> Result<Option<ModelObject>> {
+        if let View::Changeset(cs) = view {
+            if let Some(staged) = self.store.staged_one(cs.id, id).await? {
+                return Ok(staged.object);
+            }
+        }
+        Ok(self
+            .store
+            .object(id)
+            .await?
+            .filter(|o| o.info.project == view.project()))
+    }
+
+    pub async fn require(&self, view: &View, id: Guid, kind: ObjectKind) -> Result<ModelObject> {
+        match self.get(view, id).await? {
+            Some(o) if o.info.kind == kind => Ok(o),
+            _ => Err(not_found(kind.as_str(), id)),
+        }
+    }
+
+    /// Objects of a project as `view` sees them, ordered by name.
+    pub async fn list(&self, view: &View, kind: Option<ObjectKind>) -> Result<Vec<ModelObject>> {
+        let mut objects = self.store.objects(view.project(), kind).await?;
+        if let View::Changeset(cs) = view {
+            for change in self.store.staged(cs.id).await? {
+                objects.retain(|o| o.info.id != change.id);
+                if let Some(o) = change.object {
+                    if kind.is_none_or(|k| k == o.info.kind) {
+                        objects.push(o);
+                    }
+                }
+            }
+            objects.sort_by_key(|o| o.info.name.to_lowercase());
+        }
+        Ok(objects)
+    }
+
+    // --- changesets ----------------------------------------------------------------------------
+
+    /// A new changeset of the caller's session in `project`; needs the schema privilege.
+    pub async fn create_changeset(
+        &self,
+        caller: &Principal,
+        project: Guid,
+        schema_edit: bool,
+    ) -> Result<Changeset> {
+        caller.require(Privilege::SCHEMA_EDIT)?;
+        caller.require_full_scope()?;
+        let now = now_ms();
+        let cs = Changeset {
+            id: Guid::random(),
+            project,
+            user: caller.user.user.id,
+            session: caller.session.token.to_hex(),
+            schema_edit,
+            status: ChangesetStatus::Ready,
+            created_ms: now,
+            modified_ms: now,
+        };
+        self.store.create_changeset(&cs).await?;
+        Ok(cs)
+    }
+
+    /// The caller's changeset `id`. A changeset belongs to the session that made it: another
+    /// session (even of the same user) does not see it.
+    pub async fn changeset_of(&self, caller: &Principal, id: Guid) -> Result<Changeset> {
+        match self.store.changeset(id).await? {
+            Some(cs) if cs.session == caller.session.token.to_hex() => Ok(cs),
+            _ => Err(not_found("changeset", id)),
+        }
+    }
+
+    fn ready(cs: &Changeset) -> Result<()> {
+        if cs.status != ChangesetStatus::Ready {
+            return Err(CoreError::Invalid(format!(
+                "The changeset '{}' is already committed; make a new one",
+                cs.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Commits the caller's changeset: every staged change or none. A change based on an object
+    /// another commit has changed since is a conflict.
+    pub async fn commit(&self, caller: &Principal, id: Guid) -> Result<Changeset> {
+        caller.require(Privilege::SCHEMA_EDIT)?;
+        let cs = self.changeset_of(caller, id).await?;
+        if cs.status == ChangesetStatus::Committed {
+            return Ok(cs);
+        }
+        let _one_at_a_time = self.commit_lock.lock().await;
+        match self.store.commit(id, now_ms()).await? {
+            Ok(()) => {}
+            Err(CommitRefusal::Conflict(obj)) => {
+                return Err(CoreError::Conflict(format!(
+                    "The object '{obj}' was changed by another commit after this changeset read it; \
+                     nothing was committed. Abandon this changeset and make the change again"
+                )))
+            }
+            Err(CommitRefusal::DuplicateName(m)) => {
+                return Err(CoreError::AlreadyExists(format!("Nothing was committed: {m}")))
+            }
+        }
+        self.store
+            .changeset(id)
+            .await?
+            .ok_or_else(|| not_found("changeset", id))
+    }
+
+    /// Deletes the caller's changeset and what is staged in it. A committed changeset can be
+    /// deleted too (its changes stay); an unknown one is not found.
+    pub async fn delete_changeset(&self, caller: &Principal, id: Guid) -> Result<()> {
+        let cs = self.changeset_of(caller, id).await?;
+        self.store.delete_changeset(cs.id).await?;
+        Ok(())
+    }
+
+    /// Drops the changesets whose session is gone; returns how many went.
+    pub async fn drop_orphans(&self, sessions: &dyn crate::store::SessionStore) -> Result<usize> {
+        let now = now_ms();
+        let mut n = 0;
+        for cs in self.store.changesets().await? {
+            let Some(hash) = crate::secret::SecretHash::from_hex(&cs.session) else {
+                continue;
+            };
+            if sessions.is_live(&hash, now).await? == Some(false)
+                && self.store.delete_changeset(cs.id).await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stages `obj` in the changeset of `view`, with a fresh version and modification time.
+    pub(crate) async fn stage(&self, view: &View, mut obj: ModelObject) -> Result<ModelObject> {
+        let cs = view.changeset()?;
+        Self::ready(cs)?;
+        let base_version = match self.store.staged_one(cs.id, obj.info.id).await? {
+            Some(s) => s.base_version,
+            None => self.store.object(obj.info.id).await?.map(|o| o.info.version),
+        };
+        obj.info.version = Guid::random();
+        obj.info.modified_ms = now_ms();
+        self.store
+            .stage(
+                cs.id,
+                &StagedChange {
+                    id: obj.info.id,
+                    base_version,
+                    object: Some(obj.clone()),
+                },
+            )
+            .await?;
+        Ok(obj)
+    }
+
+    /// Checks a name and that no other object of the kind has it in the folder.
+    pub(crate) async fn check_unique(&self, view: &View, obj: &ModelObject) -> Result<()> {
+        check_name("object", &obj.info.name).map_err(|e| match e {
+            CoreError::Invalid(m) => CoreError::Invalid(m.replace("object name", "name")),
+            other => other,
+        })?;
+        let clash = self.list(view, Some(obj.info.kind)).await?.into_iter().any(|o| {
+            o.info.id != obj.info.id
+                && o.info.folder == obj.info.folder
+                && o.info.name.to_lowercase() == obj.info.name.to_lowercase()
+        });
+        if clash {
+            return Err(CoreError::AlreadyExists(format!(
+                "An {} named '{}' already exists in this folder",
+                obj.info.kind.as_str(),
+                obj.info.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks that `folder` is a folder of the view's project.
+    pub(crate) async fn check_folder(&self, view: &View, folder: Guid) -> Result<()> {
+        match self.get(view, folder).await? {
+            Some(f) if f.info.kind == ObjectKind::Folder => Ok(()),
+            _ => Err(CoreError::NotFound(format!(
+                "The destination folder '{folder}' could not be found"
+            ))),
+        }
+    }
+
+    // --- tables --------------------------------------------------------------------------------
+
+    /// A new logical table: staged in the changeset of `view`, or written at once when `view`
+    /// is the committed model (the CLI).
+    pub async fn create_table(
+        &self,
+        view: &View,
+        owner: Option<Guid>,
+        spec: TableSpec,
+    ) -> Result<ModelObject> {
+        if spec.columns.is_empty() {
+            return Err(CoreError::MissingField(
+                "A table needs at least one column".into(),
+            ));
+        }
+        let mut columns: Vec<Column> = Vec::new();
+        for c in spec.columns {
+            check_name("column", &c.name)?;
+            if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name)) {
+                return Err(CoreError::Invalid(format!(
+                    "The column '{}' is given twice",
+                    c.name
+                )));
+            }
+            if !DATA_TYPES.contains(&c.data_type.kind.as_str()) {
+                return Err(CoreError::Invalid(format!(
+                    "Unknown data type '{}' for column '{}' (one of: {})",
+                    c.data_type.kind,
+                    c.name,
+                    DATA_TYPES.join(", ")
+                )));
+            }
+            columns.push(Column {
+                id: Guid::random(),
+                name: c.name,
+                data_type: c.data_type,
+            });
+        }
+        let project = view.project();
+        let folder = match spec.folder {
+            Some(f) => f,
+            None => self.schema_folder(project, TABLES_FOLDER).await?,
+        };
+        self.check_folder(view, folder).await?;
+        let now = now_ms();
+        let obj = ModelObject {
+            info: ObjectInfo {
+                id: Guid::random(),
+                project,
+                kind: ObjectKind::Table,
+                name: spec.name.clone(),
+                description: String::new(),
+                folder: Some(folder),
+                hidden: false,
+                comments: Vec::new(),
+                owner,
+                created_ms: now,
+                modified_ms: now,
+                version: Guid::random(),
+            },
+            body: Body::Table(Table {
+                physical_name: spec.physical_name.unwrap_or(spec.name),
+                namespace: spec.namespace.unwrap_or_default(),
+                columns,
+                physical_id: Guid::random(),
+            }),
+        };
+        self.check_unique(view, &obj).await?;
+        match view {
+            View::Committed(_) => {
+                self.store.put_objects(std::slice::from_ref(&obj)).await?;
+                Ok(obj)
+            }
+            View::Changeset(_) => self.stage(view, obj).await,
+        }
+    }
+
+    // --- object properties ---------------------------------------------------------------------
+
+    /// Changes name, description, hidden or comments of a committed object, at once (as
+    /// `PUT /api/objects/{id}` does, outside changesets).
+    pub async fn update_info(
+        &self,
+        caller: &Principal,
+        project: Guid,
+        id: Guid,
+        kind: ObjectKind,
+        patch: InfoPatch,
+    ) -> Result<ModelObject> {
+        caller.require(Privilege::SCHEMA_EDIT)?;
+        caller.require_object(id)?;
+        let view = View::Committed(project);
+        let mut obj = self.require(&view, id, kind).await?;
+        if let Some(n) = patch.name {
+            obj.info.name = n;
+        }
+        if let Some(d) = patch.description {
+            obj.info.description = d;
+        }
+        if let Some(h) = patch.hidden {
+            obj.info.hidden = h;
+        }
+        if let Some(c) = patch.comments {
+            obj.info.comments = c;
+        }
+        self.check_unique(&view, &obj).await?;
+        obj.info.version = Guid::random();
+        obj.info.modified_ms = now_ms();
+        let _one_at_a_time = self.commit_lock.lock().await;
+        self.store.put_objects(std::slice::from_ref(&obj)).await?;
+        Ok(obj)
+    }
+
+    /// Deletes a committed object at once. A folder that holds objects, a table an attribute
+    /// uses, and an attribute another one relates to cannot be deleted.
+    pub async fn delete_object(
+        &self,
+        caller: &Principal,
+        project: Guid,
+        id: Guid,
+        kind: ObjectKind,
+    ) -> Result<()> {
+        caller.require(Privilege::SCHEMA_EDIT)?;
+        caller.require_object(id)?;
+        let view = View::Committed(project);
+        let obj = self.require(&view, id, kind).await?;
+        for other in self.list(&view, None).await? {
+            if other.info.id == id {
+                continue;
+            }
+            if other.info.folder == Some(id) || uses(&other, id) {
+                return Err(CoreError::Invalid(format!(
+                    "'{}' cannot be deleted: the {} '{}' depends on it",
+                    obj.info.name,
+                    other.info.kind.as_str(),
+                    other.info.name
+                )));
+            }
+        }
+        let _one_at_a_time = self.commit_lock.lock().await;
+        self.store.delete_object(id).await?;
+        Ok(())
+    }
+
+    /// Deletes an object inside a changeset (applied at commit).
+    pub async fn stage_delete(&self, view: &View, id: Guid, kind: ObjectKind) -> Result<()> {
+        let cs = view.changeset()?;
+        Self::ready(cs)?;
+        let obj = self.require(view, id, kind).await?;
+        for other in self.list(view, None).await? {
+            if other.info.id != id && (other.info.folder == Some(id) || uses(&other, id)) {
+                return Err(CoreError::Invalid(format!(
+                    "'{}' cannot be deleted: the {} '{}' depends on it",
+                    obj.info.name,
+                    other.info.kind.as_str(),
+                    other.info.name
+                )));
+            }
+        }
+        let base_version = match self.store.staged_one(cs.id, id).await? {
+            Some(s) => s.base_version,
+            None => self.store.object(id).await?.map(|o| o.info.version),
+        };
+        self.store
+            .stage(
+                cs.id,
+                &StagedChange {
+                    id,
+                    base_version,
+                    object: None,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether `obj` refers to `id` (a table its forms read, an attribute in its relationships).
+fn uses(obj: &ModelObject, id: Guid) -> bool {
+    match &obj.body {
+        Body::Attribute(a) => {
+            a.lookup_table == Some(id)
+                || a.forms.iter().any(|f| {
+                    f.lookup_table == Some(id) || f.expressions.iter().any(|e| e.tables.contains(&id))
+                })
+                || a.relationships
+                    .iter()
+                    .any(|r| r.parent == id || r.child == id || r.table == id)
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,311 @@
+//! The model's objects as vestibule keeps them: folders, logical tables with typed columns, and
+//! attributes with forms, expressions, lookup tables, key form, displays, sorts and relationships.
+//!
+//! These are stored as JSON documents (serde), so a new optional field needs no migration.
+//! Expressions are kept as their canonical text; the tree and token forms are made from it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::Guid;
+
+/// The system ID form category, the same id on every attribute.
+pub const ID_CATEGORY: &str = "45C11FA478E745FEA08D781CEA190FE5";
+/// The system DESC form category.
+pub const DESC_CATEGORY: &str = "CCFBE2A5EADB4F50941FB879CCF1721C";
+
+/// What kind of object: the numbers are MicroStrategy's object types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Folder,
+    Table,
+    Attribute,
+}
+
+impl ObjectKind {
+    /// MicroStrategy's `type` number: 8 folder, 15 table, 12 attribute.
+    pub fn type_number(self) -> i32 {
+        match self {
+            ObjectKind::Folder => 8,
+            ObjectKind::Table => 15,
+            ObjectKind::Attribute => 12,
+        }
+    }
+
+    /// MicroStrategy's `subtype` number.
+    pub fn subtype_number(self) -> i32 {
+        match self {
+            ObjectKind::Folder => 2048,
+            ObjectKind::Table => 3840,
+            ObjectKind::Attribute => 3072,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Folder => "folder",
+            ObjectKind::Table => "table",
+            ObjectKind::Attribute => "attribute",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ObjectKind> {
+        match s {
+            "folder" => Some(ObjectKind::Folder),
+            "table" => Some(ObjectKind::Table),
+            "attribute" => Some(ObjectKind::Attribute),
+            _ => None,
+        }
+    }
+}
+
+/// What every object has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectInfo {
+    pub id: Guid,
+    pub project: Guid,
+    pub kind: ObjectKind,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The folder holding it; `None` only for a project's root folder.
+    pub folder: Option<Guid>,
+    #[serde(default)]
+    pub hidden: bool,
+    #[serde(default)]
+    pub comments: Vec<String>,
+    pub owner: Option<Guid>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    /// Changes at every committed change; a changeset's commit checks it (optimistic locking).
+    pub version: Guid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Body {
+    Folder,
+    Table(Table),
+    Attribute(Attribute),
+}
+
+/// One object of the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelObject {
+    pub info: ObjectInfo,
+    pub body: Body,
+}
+
+impl ModelObject {
+    pub fn table(&self) -> Option<&Table> {
+        match &self.body {
+            Body::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn attribute(&self) -> Option<&Attribute> {
+        match &self.body {
+            Body::Attribute(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataType {
+    /// Lower snake case: `integer`, `n_var_char`, `double`, `date`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub precision: i64,
+    pub scale: i64,
+}
+
+impl DataType {
+    /// The usual precision and scale of a type name (`integer` → 4 bytes, strings → 255, …).
+    pub fn of(kind: &str) -> DataType {
+        let (precision, scale) = match kind {
+            "integer" | "unsigned" => (4, 0),
+            "big_decimal" | "decimal" | "numeric" => (28, 0),
+            "double" | "float" | "real" => (8, 0),
+            "date" | "time" | "timestamp" => (0, 0),
+            "bool" => (1, 0),
+            _ => (255, 0),
+        };
+        DataType {
+            kind: kind.to_owned(),
+            precision,
+            scale: if kind == "integer" { -2147483648 } else { scale },
+        }
+    }
+}
+
+/// Column type names accepted from the API and the CLI.
+pub const DATA_TYPES: &[&str] = &[
+    "integer",
+    "unsigned",
+    "numeric",
+    "decimal",
+    "real",
+    "double",
+    "float",
+    "char",
+    "var_char",
+    "n_char",
+    "n_var_char",
+    "long_var_char",
+    "binary",
+    "var_bin",
+    "date",
+    "time",
+    "timestamp",
+    "big_decimal",
+    "bool",
+    "utf8_char",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub id: Guid,
+    pub name: String,
+    pub data_type: DataType,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// The warehouse table's name.
+    pub physical_name: String,
+    #[serde(default)]
+    pub namespace: String,
+    pub columns: Vec<Column>,
+    /// The physical table object's id.
+    pub physical_id: Guid,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormExpression {
+    pub id: Guid,
+    /// Canonical text (see `vestibule_expr`).
+    pub text: String,
+    pub tables: Vec<Guid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Form {
+    /// The id of the form's category: the system ID and DESC ids, a stable id per named
+    /// category, or a fresh one for a form without category.
+    pub id: Guid,
+    /// The category's name (`ID`, `DESC`, or another name); `None` for an auto-generated one.
+    pub category: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub display_format: String,
+    pub data_type: Option<DataType>,
+    pub expressions: Vec<FormExpression>,
+    pub alias: Option<String>,
+    pub lookup_table: Option<Guid>,
+    #[serde(default)]
+    pub is_multilingual: bool,
+    #[serde(default = "none_role")]
+    pub geographical_role: String,
+    #[serde(default = "none_role")]
+    pub time_role: String,
+}
+
+fn none_role() -> String {
+    "none".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sort {
+    pub form: Guid,
+    pub ascending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relationship {
+    pub parent: Guid,
+    pub child: Guid,
+    pub table: Guid,
+    /// `one_to_one`, `one_to_many` or `many_to_many`.
+    pub kind: String,
+}
+
+pub const RELATIONSHIP_TYPES: &[&str] = &["one_to_one", "one_to_many", "many_to_many"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// `attribute` (the others of spec §4.2 are accepted and kept as given).
+    pub sub_type: String,
+    #[serde(default)]
+    pub is_embedded: bool,
+    pub forms: Vec<Form>,
+    pub lookup_table: Option<Guid>,
+    pub key_form: Guid,
+    pub report_displays: Vec<Guid>,
+    pub browse_displays: Vec<Guid>,
+    pub report_sorts: Vec<Sort>,
+    pub browse_sorts: Vec<Sort>,
+    /// Relationships in which this attribute is the child (kept on the child, as the system
+    /// hierarchy shows them).
+    pub relationships: Vec<Relationship>,
+}
+
+impl Attribute {
+    pub fn form(&self, id: Guid) -> Option<&Form> {
+        self.forms.iter().find(|f| f.id == id)
+    }
+}
+
+/// A changeset: a private workspace of changes, committed atomically or abandoned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changeset {
+    pub id: Guid,
+    pub project: Guid,
+    pub user: Guid,
+    /// Hash (hex) of the token of the session that made it; it dies with that session.
+    pub session: String,
+    pub schema_edit: bool,
+    pub status: ChangesetStatus,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangesetStatus {
+    Ready,
+    Committed,
+}
+
+impl ChangesetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangesetStatus::Ready => "Ready",
+            ChangesetStatus::Committed => "Committed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChangesetStatus> {
+        match s {
+            "Ready" => Some(ChangesetStatus::Ready),
+            "Committed" => Some(ChangesetStatus::Committed),
+            _ => None,
+        }
+    }
+}
+
+/// One staged change in a changeset: the object as it will be after commit (`None`: deleted),
+/// and the version of the committed object it was based on (`None`: a new object).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedChange {
+    pub id: Guid,
+    pub base_version: Option<Guid>,
+    pub object: Option<ModelObject>,
+}

@@ -1,0 +1,171 @@
+//! Who is calling a ThoughtSpot endpoint, the session cookies the dialect hands out, and the CSRF
+//! check of v1.
+//!
+//! A caller is authenticated by `Authorization: Bearer <token>` (a v2 token, a trusted-token
+//! session, or a MicroStrategy session's token with its `JSESSIONID`), else by the `JSESSIONID`
+//! cookie of a ThoughtSpot cookie session (whose value is its token). The bearer wins when both are
+//! present, so a revoked bearer is refused even if a cookie came along.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use vestibule_core::core::Principal;
+use vestibule_core::sessions::NewSession;
+use vestibule_core::{Core, CoreError};
+
+use super::error::{TsError, V1Error, V2Error};
+use crate::cookies;
+use crate::state::AppState;
+
+pub const SESSION_COOKIE: &str = "JSESSIONID";
+pub const CLIENT_ID_COOKIE: &str = "clientId";
+pub const USER_GUID_COOKIE: &str = "userGUID";
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// An authenticated ThoughtSpot caller and the credential it presented.
+#[derive(Debug, Clone)]
+pub struct TsCaller {
+    pub principal: Principal,
+    /// The bearer token or cookie value the request carried (for `session/info`'s `authToken`).
+    pub presented: String,
+    /// Whether the credential was a bearer token (not a cookie).
+    pub by_bearer: bool,
+}
+
+/// Authenticates a request's headers; [`CoreError::SessionInvalid`] when nothing valid came.
+pub async fn authenticate(core: &Core, headers: &HeaderMap) -> Result<TsCaller, CoreError> {
+    let cookie = cookies::get(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
+    if let Some(token) = bearer(headers) {
+        // A MicroStrategy token comes with its own JSESSIONID; a ThoughtSpot cookie session's
+        // token is its cookie; a v2 token has no cookie. Try them in that order.
+        let mut result = core.principal(token, cookie).await;
+        if matches!(result, Err(CoreError::SessionInvalid)) {
+            result = core.principal(token, Some(token)).await;
+        }
+        if matches!(result, Err(CoreError::SessionInvalid)) && cookie.is_some() {
+            result = core.principal(token, None).await;
+        }
+        return result.map(|principal| TsCaller {
+            principal,
+            presented: token.to_owned(),
+            by_bearer: true,
+        });
+    }
+    let Some(cookie) = cookie else {
+        return Err(CoreError::SessionInvalid);
+    };
+    let principal = core.principal(cookie, Some(cookie)).await?;
+    Ok(TsCaller {
+        principal,
+        presented: cookie.to_owned(),
+        by_bearer: false,
+    })
+}
+
+/// The caller of a v1 endpoint (401 with the v1 body otherwise).
+pub struct V1Caller(pub TsCaller);
+
+/// The caller of a v2 endpoint (401 with the v2 body otherwise).
+pub struct V2Caller(pub TsCaller);
+
+impl FromRequestParts<AppState> for V1Caller {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(V1Caller(authenticate(&state.core, &parts.headers).await?))
+    }
+}
+
+impl FromRequestParts<AppState> for V2Caller {
+    type Rejection = V2Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(V2Caller(authenticate(&state.core, &parts.headers).await?))
+    }
+}
+
+/// Adds the cookies of a new ThoughtSpot cookie session to `resp`: `JSESSIONID` (the session;
+/// `Secure` only under `session.cookie_secure`, so plain-HTTP clients send it back), `clientId`
+/// (a random id, `Secure` as ThoughtSpot sets it) and `userGUID`. A remember-me session's
+/// `JSESSIONID` persists (`Max-Age`); otherwise it is a browser-session cookie.
+pub fn set_session_cookies(
+    core: &Core,
+    request: &HeaderMap,
+    resp: &mut Response,
+    session: &NewSession,
+    remember_secs: Option<u64>,
+) {
+    let secure = cookies::secure(&core.config.session.cookie_secure, request);
+    let h = resp.headers_mut();
+    if let Some(cookie) = &session.cookie {
+        let mut v = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly");
+        if let Some(secs) = remember_secs {
+            v.push_str(&format!("; Max-Age={secs}"));
+        }
+        if secure {
+            v.push_str("; Secure");
+        }
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    let client_id = vestibule_core::ids::Guid::random().to_uuid();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{CLIENT_ID_COOKIE}={client_id}; Path=/; Secure; HttpOnly"
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{USER_GUID_COOKIE}={}; Path=/",
+        session.session.user_id.to_uuid()
+    )) {
+        h.append(header::SET_COOKIE, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, max-age=0, must-revalidate"),
+    );
+}
+
+/// Makes the client forget the session cookies.
+pub fn clear_session_cookies(resp: &mut Response) {
+    let h = resp.headers_mut();
+    h.append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, "/"));
+    if let Ok(v) = HeaderValue::from_str(&format!("{USER_GUID_COOKIE}=; Path=/; Max-Age=0")) {
+        h.append(header::SET_COOKIE, v);
+    }
+}
+
+/// v1 CSRF defence: a request that may change state (any method but GET, HEAD and OPTIONS) must
+/// carry `X-Requested-By` (any value: ThoughtSpot's clients send "ThoughtSpot" or "CS Tools").
+/// `session/auth/token` is exempt: it is authenticated by the secret key in its body, never by a
+/// cookie, and ThoughtSpot's own example calls it without the header.
+pub async fn require_requested_by(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let exempt = request.uri().path().ends_with("/session/auth/token");
+    if !safe
+        && !exempt
+        && state.core.config.thoughtspot.require_requested_by
+        && !request.headers().contains_key("x-requested-by")
+    {
+        return V1Error(TsError::bad_request(
+            "The header X-Requested-By is required on this request (CSRF protection)",
+        ))
+        .into_response();
+    }
+    next.run(request).await
+}

@@ -1,0 +1,305 @@
+//! v1 trusted authentication: `session/auth/token` mints a token for a user from the secret key,
+//! and `session/login/token` exchanges a token (v1, or a v2 bearer token) for a cookie session.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use vestibule_core::audit::{AuditEvent, AuditKind};
+use vestibule_core::ids::Guid;
+use vestibule_core::session::Scope;
+use vestibule_core::trusted::Provisioning;
+
+use super::super::error::{CallosumError, TsError, V1Result};
+use super::super::extract;
+use crate::api::body::LooseBody;
+use crate::state::AppState;
+
+/// Documentation of the token request form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AuthTokenForm {
+    /// The key printed by `vestibule trusted-auth enable|rotate`.
+    secret_key: String,
+    username: String,
+    /// `FULL` (default) or `REPORT_BOOK_VIEW` (only the object `id`).
+    access_level: Option<String>,
+    /// The object a `REPORT_BOOK_VIEW` token is limited to.
+    id: Option<String>,
+    /// 0 (Primary) is the only org.
+    orgid: Option<i64>,
+    /// Create the user (without a password) when it does not exist.
+    autocreate: Option<bool>,
+    /// A JSON array of group names, as a string: `["sales","marketing"]`.
+    groups: Option<String>,
+    email: Option<String>,
+    display_name: Option<String>,
+}
+
+/// Reads the org a token request names: only the Primary org (0) exists.
+pub fn check_org(org: Option<i64>) -> Result<(), TsError> {
+    match org {
+        None | Some(0) => Ok(()),
+        Some(o) => Err(TsError::bad_request(format!(
+            "The specified org {o} does not refer to a valid or accessible org."
+        ))),
+    }
+}
+
+/// Reads the `groups` field: a JSON array of names, as a string or as an array.
+fn groups(body: &LooseBody) -> Result<Vec<String>, TsError> {
+    let parsed = match body.get("groups") {
+        None => return Ok(Vec::new()),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(serde_json::Value::String(s)) => serde_json::from_str::<serde_json::Value>(s)
+            .map_err(|_| TsError::bad_request("'groups' must be a JSON array of group names"))?,
+        Some(v) => v.clone(),
+    };
+    let serde_json::Value::Array(items) = parsed else {
+        return Err(TsError::bad_request(
+            "'groups' must be a JSON array of group names",
+        ));
+    };
+    items
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::Object(o) => match o.get("identifier").or_else(|| o.get("name")) {
+                Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                _ => Err(TsError::bad_request(
+                    "a group must be a name or {\"identifier\": name}",
+                )),
+            },
+            _ => Err(TsError::bad_request(
+                "'groups' must be a JSON array of group names",
+            )),
+        })
+        .collect()
+}
+
+/// The just-in-time provisioning fields of a token request, as v1 and v2 name them.
+pub fn provisioning(body: &LooseBody, auto_create_default: bool) -> Result<Provisioning, TsError> {
+    let auto_create = match body.bool("autocreate")? {
+        Some(b) => b,
+        None => body.bool("auto_create")?.unwrap_or(auto_create_default),
+    };
+    let mut groups = groups(body)?;
+    if let Some(serde_json::Value::Array(ids)) = body.get("group_identifiers") {
+        for g in ids {
+            match g {
+                serde_json::Value::String(s) => groups.push(s.clone()),
+                _ => {
+                    return Err(TsError::bad_request(
+                        "'group_identifiers' must be an array of names",
+                    ))
+                }
+            }
+        }
+    }
+    Ok(Provisioning {
+        auto_create,
+        display_name: body.str("display_name")?,
+        email: body.str("email")?,
+        groups,
+    })
+}
+
+/// Mint a trusted-authentication token for a user with the secret key. The token stays valid until
+/// another token is minted with the same key, then for five more minutes
+/// (`thoughtspot.trusted_token_grace_secs`), and at most `thoughtspot.trusted_token_max_secs`.
+#[utoipa::path(post, path = "/callosum/v1/tspublic/v1/session/auth/token", tag = "ThoughtSpot v1",
+    request_body(content = AuthTokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token, as text/plain", body = String, content_type = "text/plain"),
+        (status = 400, description = "Malformed form, missing field, bad access_level or id (10002)", body = CallosumError),
+        (status = 401, description = "Wrong secret key, or unknown user without autocreate (10003)", body = CallosumError),
+        (status = 403, description = "Trusted authentication is not enabled (10023)", body = CallosumError),
+    ))]
+pub async fn auth_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> V1Result<Response> {
+    let body = LooseBody::parse(&headers, &body)?;
+    let secret_key = body.required_str("secret_key")?;
+    let username = body.required_str("username")?;
+    check_org(body.int("orgid")?)?;
+    if body.get("jwt_user_options").is_some() {
+        return Err(TsError::bad_request(
+            "jwt_user_options (attribute-based access control) is not supported by this server",
+        )
+        .into());
+    }
+    let access = body.str("access_level")?.unwrap_or_else(|| "FULL".into());
+    let scope = match access.to_ascii_uppercase().as_str() {
+        "FULL" => Scope::Full,
+        "REPORT_BOOK_VIEW" => {
+            let id = body.required_str("id")?;
+            Scope::Object(
+                id.parse::<Guid>()
+                    .map_err(|_| TsError::bad_request(format!("'id' is not a valid object id: '{id}'")))?,
+            )
+        }
+        other => {
+            return Err(TsError::bad_request(format!(
+                "access_level must be FULL or REPORT_BOOK_VIEW, not '{other}'"
+            ))
+            .into())
+        }
+    };
+    let jit = provisioning(&body, false)?;
+    let core = &state.core;
+    let (token, user) = core.mint_v1_token(&secret_key, &username, scope, &jit).await?;
+    let mut event = AuditEvent::new(AuditKind::TrustedTokenMinted)
+        .user(&user.username)
+        .user_id(user.id)
+        .dialect("thoughtspot")
+        .reason("v1");
+    if let Scope::Object(o) = scope {
+        event = event.object(o);
+    }
+    core.audit(event);
+    let mut resp = token.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(resp)
+}
+
+/// Whether `url` may be redirected to: a path on this server, or an absolute http(s) URL whose
+/// host is the one the request was sent to (no open redirects).
+fn redirect_allowed(url: &str, headers: &HeaderMap) -> bool {
+    if url.starts_with('/') {
+        return !url.starts_with("//") && !url.starts_with("/\\");
+    }
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    !authority.is_empty() && !authority.contains('@') && authority.eq_ignore_ascii_case(host)
+}
+
+async fn login_token(state: AppState, headers: HeaderMap, body: LooseBody) -> V1Result<Response> {
+    let token = body.required_str("auth_token")?;
+    let username = body.str("username")?;
+    let no_redirect = body.bool("no_url_redirection")?.unwrap_or(false);
+    let redirect = body.str("redirect_url")?.filter(|u| !u.trim().is_empty());
+    if let Some(url) = &redirect {
+        if !no_redirect && !redirect_allowed(url, &headers) {
+            return Err(TsError::bad_request(
+                "redirect_url must be a path on this server or a URL with this server's host",
+            )
+            .into());
+        }
+    }
+    let core = &state.core;
+    let (user, session) = core.login_with_token(&token, username.as_deref()).await?;
+    core.audit(
+        AuditEvent::new(AuditKind::LoginSucceeded)
+            .user(&user.username)
+            .user_id(user.id)
+            .dialect("thoughtspot")
+            .reason("token"),
+    );
+    let mut resp = match redirect {
+        Some(url) if !no_redirect => {
+            let mut r = (
+                StatusCode::FOUND,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<html><body>Logged in; redirecting.</body></html>",
+            )
+                .into_response();
+            let location = HeaderValue::from_str(&url)
+                .map_err(|_| TsError::bad_request("redirect_url is not a valid URL"))?;
+            r.headers_mut().insert(header::LOCATION, location);
+            r
+        }
+        _ => StatusCode::NO_CONTENT.into_response(),
+    };
+    extract::set_session_cookies(core, &headers, &mut resp, &session, None);
+    Ok(resp)
+}
+
+/// Log in with a token (deprecated GET form: the fields in the query string).
+#[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/login/token", tag = "ThoughtSpot v1",
+    params(("username" = Option<String>, Query, description = "Must name the token's user when given"),
+           ("auth_token" = String, Query, description = "A v1 trusted token or a v2 bearer token"),
+           ("redirect_url" = Option<String>, Query, description = "Where to redirect: a path here or a URL with this host"),
+           ("no_url_redirection" = Option<bool>, Query, description = "true: answer 204 instead of redirecting")),
+    responses(
+        (status = 302, description = "Logged in; redirected to redirect_url"),
+        (status = 204, description = "Logged in (no_url_redirection=true, or no redirect_url)"),
+        (status = 400, description = "Missing auth_token, or a redirect_url elsewhere (10002)", body = CallosumError),
+        (status = 401, description = "Invalid or expired token, or the wrong user (10003)", body = CallosumError),
+    ))]
+pub async fn login_token_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> V1Result<Response> {
+    let mut form = HeaderMap::new();
+    form.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let body = LooseBody::parse(&form, query.unwrap_or_default().as_bytes())?;
+    login_token(state, headers, body).await
+}
+
+/// Documentation of the token login form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LoginTokenForm {
+    username: Option<String>,
+    /// A v1 trusted token or a v2 bearer token.
+    auth_token: String,
+    redirect_url: Option<String>,
+    no_url_redirection: Option<bool>,
+}
+
+/// Log in with a token: 302 to `redirect_url` with the session cookies, or 204 with
+/// `no_url_redirection=true` (or without a `redirect_url`). The token stays usable (v1 tokens are
+/// not single-use).
+#[utoipa::path(post, path = "/callosum/v1/tspublic/v1/session/login/token", tag = "ThoughtSpot v1",
+    request_body(content = LoginTokenForm, content_type = "application/x-www-form-urlencoded"),
+    params(("X-Requested-By" = String, Header, description = "Required (any value): CSRF protection")),
+    responses(
+        (status = 302, description = "Logged in; redirected to redirect_url"),
+        (status = 204, description = "Logged in (no_url_redirection=true, or no redirect_url)"),
+        (status = 400, description = "Missing auth_token, or a redirect_url elsewhere (10002)", body = CallosumError),
+        (status = 401, description = "Invalid or expired token, or the wrong user (10003)", body = CallosumError),
+    ))]
+pub async fn login_token_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> V1Result<Response> {
+    let body = LooseBody::parse(&headers, &body)?;
+    login_token(state, headers, body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_this_server() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        assert!(redirect_allowed("/callosum/v1/session/isactive", &h));
+        assert!(redirect_allowed("http://127.0.0.1:8080/x?y#z", &h));
+        assert!(!redirect_allowed("//evil.example/x", &h));
+        assert!(!redirect_allowed("http://evil.example/", &h));
+        assert!(!redirect_allowed("http://127.0.0.1:8080@evil.example/", &h));
+        assert!(!redirect_allowed("javascript:alert(1)", &h));
+    }
+}

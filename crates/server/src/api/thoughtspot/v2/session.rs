@@ -1,0 +1,241 @@
+//! v2 `auth/session/login`, `auth/session/logout`, `auth/session/user` and `auth/session/token`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use vestibule_core::auth::Credentials;
+use vestibule_core::privilege::Privilege;
+use vestibule_core::session::{login_mode, Scope};
+use vestibule_core::tokens::Remember;
+
+use super::super::error::{TsError, V2ErrorBody, V2Result};
+use super::super::extract::{self, V2Caller};
+use crate::api::body::LooseBody;
+use crate::state::AppState;
+
+/// Reads `org_identifier` (or `org_id`): the Primary org, by id (number or string) or by name.
+pub fn check_org(body: &LooseBody) -> Result<(), TsError> {
+    for field in ["org_identifier", "org_id"] {
+        if let Some(v) = body.str(field)? {
+            let v = v.trim();
+            if !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("primary")) {
+                return Err(TsError::bad_request(
+                    "The specified org_identifier does not refer to a valid or accessible org.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Documentation of the login body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct V2LoginRequest {
+    username: Option<String>,
+    password: Option<String>,
+    /// The Primary org: 0, "0" or "Primary".
+    org_identifier: Option<String>,
+    /// A boolean or the strings "true"/"false".
+    remember_me: Option<bool>,
+}
+
+/// Log in and get a cookie session: with `username` and `password`, or with
+/// `Authorization: Bearer <token>` and no user name (turns a token into a cookie session of the
+/// same user and scope).
+#[utoipa::path(post, path = "/api/rest/2.0/auth/session/login", tag = "ThoughtSpot v2",
+    request_body(content = V2LoginRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Logged in; the session cookie is set"),
+        (status = 400, description = "Malformed body or unknown org (10002)", body = V2ErrorBody),
+        (status = 401, description = "Authentication failed (10097)", body = V2ErrorBody),
+    ))]
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Response> {
+    let body = LooseBody::parse(&headers, &body)?;
+    check_org(&body)?;
+    let remember = if body.bool("remember_me")?.unwrap_or(false) {
+        Remember::Yes
+    } else {
+        Remember::No
+    };
+    let core = &state.core;
+    let username = body.str("username")?.filter(|u| !u.is_empty());
+    let session = match (username, extract::bearer(&headers)) {
+        (None, Some(_)) => {
+            let caller = extract::authenticate(core, &headers).await?;
+            let p = &caller.principal;
+            core.new_cookie_session(p.user.user.id, login_mode::TRUSTED, p.session.scope, remember)
+                .await?
+        }
+        (username, _) => {
+            let username =
+                username.ok_or_else(|| TsError::bad_request("The field 'username' is required"))?;
+            let mode = core.thoughtspot_login_mode();
+            let user = core
+                .authenticate(&Credentials {
+                    login_mode: mode,
+                    username: Some(username),
+                    password: Some(body.str("password")?.unwrap_or_default()),
+                    ..Default::default()
+                })
+                .await?;
+            core.new_cookie_session(user.id, mode, Scope::Full, remember)
+                .await?
+        }
+    };
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let max_age = (remember == Remember::Yes).then_some(core.config.thoughtspot.remember_me_secs);
+    extract::set_session_cookies(core, &headers, &mut resp, &session, max_age);
+    Ok(resp)
+}
+
+/// Log out: the session (cookie or bearer token) ends at once.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/session/logout", tag = "ThoughtSpot v2",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "No active session (10097)", body = V2ErrorBody),
+    ))]
+pub async fn logout(State(state): State<AppState>, V2Caller(caller): V2Caller) -> V2Result<Response> {
+    state.core.sessions.end(&caller.principal.session.token).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    extract::clear_session_cookies(&mut resp);
+    Ok(resp)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NamedRef {
+    id: serde_json::Value,
+    name: String,
+}
+
+/// The `User` schema of the v2 API (the fields vestibule knows).
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    /// Dashed UUID.
+    id: String,
+    name: String,
+    display_name: String,
+    /// `SHARABLE`.
+    visibility: &'static str,
+    email: String,
+    account_type: &'static str,
+    /// `ACTIVE` (disabled users cannot have a session).
+    account_status: &'static str,
+    current_org: NamedRef,
+    orgs: Vec<NamedRef>,
+    /// Privilege keys.
+    privileges: Vec<&'static str>,
+    user_groups: Vec<NamedRef>,
+    creation_time_in_millis: i64,
+    modification_time_in_millis: i64,
+    super_user: bool,
+    system_user: bool,
+    can_change_password: bool,
+    complete_detail: bool,
+    is_first_login: bool,
+    /// Set when the session is limited to one object: that object's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restricted_object_id: Option<String>,
+}
+
+/// The logged-in user.
+#[utoipa::path(get, path = "/api/rest/2.0/auth/session/user", tag = "ThoughtSpot v2",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, description = "Not logged in (10097)", body = V2ErrorBody),
+    ))]
+pub async fn user(State(state): State<AppState>, V2Caller(caller): V2Caller) -> V2Result<Json<User>> {
+    let info = &caller.principal.user;
+    let u = &info.user;
+    let groups = state.core.directory.groups_of(u.id).await?;
+    let primary = || NamedRef {
+        id: serde_json::json!(0),
+        name: "Primary".into(),
+    };
+    Ok(Json(User {
+        id: u.id.to_uuid(),
+        name: u.username.clone(),
+        display_name: u.display_name().to_owned(),
+        visibility: "SHARABLE",
+        email: u.email.clone(),
+        account_type: match u.source {
+            vestibule_core::directory::UserSource::Ldap => "LDAP_USER",
+            _ => "LOCAL_USER",
+        },
+        account_status: "ACTIVE",
+        current_org: primary(),
+        orgs: vec![primary()],
+        privileges: info.privileges.iter().map(|p| p.key).collect(),
+        user_groups: groups
+            .into_iter()
+            .map(|g| NamedRef {
+                id: serde_json::json!(g.id.to_uuid()),
+                name: g.name,
+            })
+            .collect(),
+        creation_time_in_millis: u.created_ms,
+        modification_time_in_millis: u.modified_ms,
+        super_user: info.has(Privilege::ADMINISTRATION),
+        system_user: false,
+        can_change_password: u.password_hash.is_some(),
+        complete_detail: true,
+        is_first_login: false,
+        restricted_object_id: match caller.principal.session.scope {
+            Scope::Full => None,
+            Scope::Object(o) => Some(o.to_uuid()),
+        },
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GetTokenResponse {
+    token: String,
+    creation_time_in_millis: i64,
+    expiration_time_in_millis: i64,
+    valid_for_user_id: String,
+    valid_for_username: String,
+}
+
+/// A bearer token for the caller. Called with a bearer token, it answers that token's details
+/// (it does not make a new one); called with a session cookie, it mints a bearer token of the same
+/// user and scope that lives `thoughtspot.session_token_secs` (24 h).
+#[utoipa::path(get, path = "/api/rest/2.0/auth/session/token", tag = "ThoughtSpot v2",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The token", body = GetTokenResponse),
+        (status = 401, description = "Not logged in (10097)", body = V2ErrorBody),
+    ))]
+pub async fn token(
+    State(state): State<AppState>,
+    V2Caller(caller): V2Caller,
+) -> V2Result<Json<GetTokenResponse>> {
+    let p = &caller.principal;
+    let u = &p.user.user;
+    let (token, created, expires) = if caller.by_bearer {
+        (
+            caller.presented.clone(),
+            p.session.created_ms,
+            p.session.expires_ms(),
+        )
+    } else {
+        let secs = state.core.config.thoughtspot.session_token_secs;
+        let s = state
+            .core
+            .new_bearer_token(u.id, p.session.login_mode, p.session.scope, secs)
+            .await?;
+        (s.token, s.session.created_ms, s.session.expires_ms())
+    };
+    Ok(Json(GetTokenResponse {
+        token,
+        creation_time_in_millis: created,
+        expiration_time_in_millis: expires,
+        valid_for_user_id: u.id.to_uuid(),
+        valid_for_username: u.username.clone(),
+    }))
+}

@@ -1,0 +1,428 @@
+//! v2 `auth/token/*`: minting bearer tokens (`full`, `object`, `custom`), checking one
+//! (`validate`) and revoking (`revoke`).
+//!
+//! A token is a session of the core with an absolute expiry and no cookie, so it is reusable until
+//! it expires or is revoked, and works on both dialects. With `secret_key`, minting is one
+//! constant-time hash comparison and a store insert (the TypeScript SDK mints before every call);
+//! with `password`, the password is checked (and hashed) as for a login.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use vestibule_core::audit::{AuditEvent, AuditKind};
+use vestibule_core::auth::Credentials;
+use vestibule_core::directory::User;
+use vestibule_core::ids::Guid;
+use vestibule_core::privilege::Privilege;
+use vestibule_core::secret::SecretHash;
+use vestibule_core::session::{login_mode, Scope, Session};
+use vestibule_core::sessions::NewSession;
+use vestibule_core::CoreError;
+
+use super::super::error::{TsError, V2ErrorBody, V2Result};
+use super::super::extract::V2Caller;
+use super::super::v1::token::provisioning;
+use super::session::check_org;
+use crate::api::body::LooseBody;
+use crate::state::AppState;
+
+/// `validity_time_in_sec` when a request names none.
+const DEFAULT_VALIDITY_SECS: i64 = 300;
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenScope {
+    /// `FULL` or `REPORT_BOOK_VIEW`.
+    access_type: &'static str,
+    org_id: i64,
+    /// The object a `REPORT_BOOK_VIEW` token is limited to.
+    metadata_id: Option<String>,
+}
+
+impl TokenScope {
+    fn of(scope: Scope) -> TokenScope {
+        match scope {
+            Scope::Full => TokenScope {
+                access_type: "FULL",
+                org_id: 0,
+                metadata_id: None,
+            },
+            Scope::Object(o) => TokenScope {
+                access_type: "REPORT_BOOK_VIEW",
+                org_id: 0,
+                metadata_id: Some(o.to_uuid()),
+            },
+        }
+    }
+}
+
+/// The `Token` schema.
+#[derive(Serialize, ToSchema)]
+pub struct Token {
+    token: String,
+    creation_time_in_millis: i64,
+    expiration_time_in_millis: i64,
+    scope: TokenScope,
+    valid_for_user_id: String,
+    valid_for_username: String,
+}
+
+/// Documentation of the token request body (`token/full`; `token/object` adds `object_id`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TokenRequest {
+    username: String,
+    /// Takes precedence over `secret_key` when both are given.
+    password: Option<String>,
+    /// The key printed by `vestibule trusted-auth enable|rotate`.
+    secret_key: Option<String>,
+    /// 1 s to one year; default 300.
+    validity_time_in_sec: Option<i64>,
+    /// 0 (Primary) is the only org.
+    org_id: Option<i64>,
+    /// `token/object` only: the object the token is limited to.
+    object_id: Option<String>,
+    auto_create: Option<bool>,
+    email: Option<String>,
+    display_name: Option<String>,
+    group_identifiers: Option<Vec<String>>,
+}
+
+/// Authenticates a token request (password first, else secret key) and returns the user.
+async fn token_user(
+    state: &AppState,
+    body: &LooseBody,
+    auto_create_default: bool,
+) -> Result<(User, i32), TsError> {
+    let username = body.required_str("username")?;
+    let core = &state.core;
+    if let Some(password) = body.str("password")?.filter(|p| !p.is_empty()) {
+        let mode = core.thoughtspot_login_mode();
+        let user = core
+            .authenticate(&Credentials {
+                login_mode: mode,
+                username: Some(username),
+                password: Some(password),
+                ..Default::default()
+            })
+            .await?;
+        return Ok((user, mode));
+    }
+    if let Some(key) = body.str("secret_key")?.filter(|k| !k.is_empty()) {
+        let jit = provisioning(body, auto_create_default)?;
+        let user = core.user_by_secret_key(&key, &username, &jit).await?;
+        return Ok((user, login_mode::TRUSTED));
+    }
+    Err(TsError::bad_request(
+        "Either secret_key or password must be provided.",
+    ))
+}
+
+fn validity(body: &LooseBody) -> Result<u64, TsError> {
+    let secs = body.int("validity_time_in_sec")?.unwrap_or(DEFAULT_VALIDITY_SECS);
+    u64::try_from(secs)
+        .ok()
+        .filter(|s| *s > 0)
+        .ok_or_else(|| TsError::bad_request("validity_time_in_sec must be a positive number of seconds"))
+}
+
+async fn mint(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    object: bool,
+) -> V2Result<(User, NewSession)> {
+    let body = LooseBody::parse(headers, body)?;
+    check_org(&body)?;
+    let validity = validity(&body)?;
+    let scope = if object {
+        let id = body.required_str("object_id")?;
+        Scope::Object(
+            id.parse::<Guid>()
+                .map_err(|_| TsError::bad_request(format!("'object_id' is not a valid object id: '{id}'")))?,
+        )
+    } else {
+        Scope::Full
+    };
+    let (user, mode) = token_user(state, &body, false).await?;
+    let session = state
+        .core
+        .new_bearer_token(user.id, mode, scope, validity)
+        .await?;
+    if mode == login_mode::TRUSTED {
+        let mut event = AuditEvent::new(AuditKind::TrustedTokenMinted)
+            .user(&user.username)
+            .user_id(user.id)
+            .dialect("thoughtspot")
+            .reason("v2");
+        if let Scope::Object(o) = scope {
+            event = event.object(o);
+        }
+        state.core.audit(event);
+    }
+    Ok((user, session))
+}
+
+fn token_body(user: &User, s: &NewSession) -> Token {
+    Token {
+        token: s.token.clone(),
+        creation_time_in_millis: s.session.created_ms,
+        expiration_time_in_millis: s.session.expires_ms(),
+        scope: TokenScope::of(s.session.scope),
+        valid_for_user_id: user.id.to_uuid(),
+        valid_for_username: user.username.clone(),
+    }
+}
+
+/// Mint a full-access bearer token for a user, with the user's password or the trusted
+/// authentication secret key.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/token/full", tag = "ThoughtSpot v2",
+    request_body(content = TokenRequest, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "The token", body = Token),
+        (status = 400, description = "Malformed body, neither password nor secret_key, bad validity (10002)", body = V2ErrorBody),
+        (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
+        (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
+    ))]
+pub async fn full(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Json<Token>> {
+    let (user, session) = mint(&state, &headers, &body, false).await?;
+    Ok(Json(token_body(&user, &session)))
+}
+
+/// Mint a bearer token limited to one object (`REPORT_BOOK_VIEW`): the session it opens can read
+/// that object and nothing else, in both dialects.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/token/object", tag = "ThoughtSpot v2",
+    request_body(content = TokenRequest, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "The token", body = Token),
+        (status = 400, description = "Malformed body, missing or bad object_id (10002)", body = V2ErrorBody),
+        (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
+        (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
+    ))]
+pub async fn object(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Json<Token>> {
+    let (user, session) = mint(&state, &headers, &body, true).await?;
+    Ok(Json(token_body(&user, &session)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrgRef {
+    id: i64,
+    name: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserRef {
+    id: String,
+    name: String,
+}
+
+/// The `AccessToken` schema of `token/custom`.
+#[derive(Serialize, ToSchema)]
+pub struct AccessToken {
+    /// An id of the token (not the token).
+    id: String,
+    token: String,
+    org: OrgRef,
+    user: UserRef,
+    creation_time_in_millis: i64,
+    expiration_time_in_millis: i64,
+}
+
+/// Documentation of the custom token body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CustomTokenRequest {
+    username: String,
+    password: Option<String>,
+    secret_key: Option<String>,
+    validity_time_in_sec: Option<i64>,
+    /// Default NONE (the Python client never sends it).
+    persist_option: Option<String>,
+    /// Also accepted as `org_id`.
+    org_identifier: Option<String>,
+    /// Default true.
+    auto_create: Option<bool>,
+    email: Option<String>,
+    display_name: Option<String>,
+    /// `[{"identifier": name}]`.
+    groups: Option<Vec<serde_json::Value>>,
+}
+
+/// Mint a full-access token in the `AccessToken` shape. Attribute-based access control
+/// (`filter_rules`, `parameter_values`, `variable_values`, `objects`) is not supported and is
+/// refused rather than ignored.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/token/custom", tag = "ThoughtSpot v2",
+    request_body(content = CustomTokenRequest, content_type = "application/json"),
+    security(()),
+    responses(
+        (status = 200, description = "The token", body = AccessToken),
+        (status = 400, description = "Malformed body, ABAC rules, bad persist_option (10002)", body = V2ErrorBody),
+        (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
+        (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
+    ))]
+pub async fn custom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> V2Result<Json<AccessToken>> {
+    let body = LooseBody::parse(&headers, &body)?;
+    check_org(&body)?;
+    for abac in ["filter_rules", "parameter_values", "variable_values", "objects"] {
+        match body.get(abac) {
+            None => {}
+            Some(serde_json::Value::Array(a)) if a.is_empty() => {}
+            Some(_) => {
+                return Err(TsError::bad_request(format!(
+                    "'{abac}' (attribute-based access control) is not supported by this server"
+                ))
+                .into())
+            }
+        }
+    }
+    let persist = body.str("persist_option")?.unwrap_or_else(|| "NONE".into());
+    if !matches!(
+        persist.to_ascii_uppercase().as_str(),
+        "REPLACE" | "APPEND" | "NONE" | "RESET"
+    ) {
+        return Err(
+            TsError::bad_request("persist_option must be one of REPLACE, APPEND, NONE, RESET").into(),
+        );
+    }
+    let validity = validity(&body)?;
+    let (user, mode) = token_user(&state, &body, true).await?;
+    let s = state
+        .core
+        .new_bearer_token(user.id, mode, Scope::Full, validity)
+        .await?;
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&SecretHash::of(&s.token).0[16..]);
+    Ok(Json(AccessToken {
+        id: Guid(id).to_uuid(),
+        token: s.token.clone(),
+        org: OrgRef {
+            id: 0,
+            name: "Primary",
+        },
+        user: UserRef {
+            id: user.id.to_uuid(),
+            name: user.username.clone(),
+        },
+        creation_time_in_millis: s.session.created_ms,
+        expiration_time_in_millis: s.session.expires_ms(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenValidationResponse {
+    creation_time_in_millis: i64,
+    expiration_time_in_millis: i64,
+    scope: TokenScope,
+    valid_for_user_id: String,
+    /// `BEARER`.
+    token_type: &'static str,
+}
+
+/// Documentation of the validate body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ValidateRequest {
+    token: String,
+}
+
+/// Check a token: its lifetime, scope and user. The caller must be authenticated.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/token/validate", tag = "ThoughtSpot v2",
+    request_body(content = ValidateRequest, content_type = "application/json"),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Valid", body = TokenValidationResponse),
+        (status = 400, description = "Missing, malformed, unknown or expired token (10002)", body = V2ErrorBody),
+        (status = 401, description = "Caller not authenticated (10097)", body = V2ErrorBody),
+    ))]
+pub async fn validate(
+    State(state): State<AppState>,
+    V2Caller(_caller): V2Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> V2Result<Json<TokenValidationResponse>> {
+    let body = LooseBody::parse(&headers, &body)?;
+    let token = body.required_str("token")?;
+    let invalid = || TsError::bad_request("The provided token is malformed, unknown or has expired.");
+    let session: Session = match state.core.principal(token.trim(), Some(token.trim())).await {
+        Ok(p) => p.session,
+        Err(CoreError::SessionInvalid) => match state.core.principal(token.trim(), None).await {
+            Ok(p) => p.session,
+            Err(CoreError::SessionInvalid) => return Err(invalid().into()),
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(TokenValidationResponse {
+        creation_time_in_millis: session.created_ms,
+        expiration_time_in_millis: session.expires_ms(),
+        scope: TokenScope::of(session.scope),
+        valid_for_user_id: session.user_id.to_uuid(),
+        token_type: "BEARER",
+    }))
+}
+
+/// Documentation of the revoke body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RevokeTokenRequest {
+    /// Revoke every token and session of this user (name or id): the caller's own, or anyone's
+    /// with the administration privilege.
+    user_identifier: Option<String>,
+    /// The token to revoke.
+    token: Option<String>,
+}
+
+/// Revoke a token, or every token of a user. With an empty body (as the Python client sends it),
+/// the caller's own bearer token (or session) is revoked.
+#[utoipa::path(post, path = "/api/rest/2.0/auth/token/revoke", tag = "ThoughtSpot v2",
+    request_body(content = RevokeTokenRequest, content_type = "application/json"),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Malformed body, unknown token (10002)", body = V2ErrorBody),
+        (status = 401, description = "Caller not authenticated (10097)", body = V2ErrorBody),
+        (status = 403, description = "Another user's tokens without the administration privilege (10023)", body = V2ErrorBody),
+        (status = 404, description = "No such user (10004)", body = V2ErrorBody),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    V2Caller(caller): V2Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> V2Result<StatusCode> {
+    let body = LooseBody::parse(&headers, &body)?;
+    let core = &state.core;
+    let p = &caller.principal;
+    let token = body.str("token")?.filter(|t| !t.trim().is_empty());
+    let user = body.str("user_identifier")?.filter(|u| !u.trim().is_empty());
+    match (token, user) {
+        (Some(token), _) => {
+            if !core.revoke_token(p, &token).await? {
+                return Err(TsError::bad_request("The provided token is unknown or has expired.").into());
+            }
+        }
+        (None, Some(who)) => {
+            let target = match who.parse::<Guid>() {
+                Ok(id) => core.directory.user_info(id).await?.user.clone(),
+                Err(_) => core.directory.require_user(&who).await?,
+            };
+            if target.id != p.user.user.id {
+                p.require(Privilege::ADMINISTRATION)?;
+            }
+            core.sessions.end_all_of(target.id).await?;
+        }
+        (None, None) => {
+            core.sessions.end(&p.session.token).await?;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

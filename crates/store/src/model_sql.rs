@@ -1,0 +1,368 @@
+//! The model store in SQL, written once for both SQL backends: [`impl_model_store!`] implements
+//! `ModelStore` for a store type with a `pool()` of either SQLite or PostgreSQL. Queries are
+//! written with `?` placeholders; the PostgreSQL instance rewrites them to `$1, $2, …`.
+//!
+//! Objects are JSON documents (the core's serde form) with the columns needed for lookups and
+//! for the unique name per folder kept beside them.
+
+use std::borrow::Cow;
+
+use vestibule_core::error::StoreError;
+use vestibule_core::model::types::{Changeset, ChangesetStatus, ModelObject, StagedChange};
+
+/// `?` placeholders as PostgreSQL's `$n` (no query here has a `?` inside a string literal).
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn same(sql: &str) -> Cow<'_, str> {
+    Cow::Borrowed(sql)
+}
+
+pub fn to_json(o: &ModelObject) -> Result<String, StoreError> {
+    serde_json::to_string(o).map_err(|e| StoreError::Other(format!("encoding a model object: {e}")))
+}
+
+pub fn from_json(s: &str) -> Result<ModelObject, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Other(format!("bad model object in store: {e}")))
+}
+
+pub fn status(s: &str) -> Result<ChangesetStatus, StoreError> {
+    ChangesetStatus::parse(s).ok_or_else(|| StoreError::Other(format!("bad changeset status in store: {s}")))
+}
+
+/// The staged change of a row (object id, base version, body).
+pub fn staged(id: &str, base: Option<String>, body: Option<String>) -> Result<StagedChange, StoreError> {
+    Ok(StagedChange {
+        id: crate::codec::guid(id)?,
+        base_version: base.map(|b| crate::codec::guid(&b)).transpose()?,
+        object: body.map(|b| from_json(&b)).transpose()?,
+    })
+}
+
+/// The columns of a `changesets` row, in `SELECT id, project_id, user_id, session_hash,
+/// schema_edit, status, created_ms, modified_ms` order.
+pub type ChangesetRow = (String, String, String, String, i64, String, i64, i64);
+
+pub fn changeset(r: ChangesetRow) -> Result<Changeset, StoreError> {
+    Ok(Changeset {
+        id: crate::codec::guid(&r.0)?,
+        project: crate::codec::guid(&r.1)?,
+        user: crate::codec::guid(&r.2)?,
+        session: r.3,
+        schema_edit: r.4 != 0,
+        status: status(&r.5)?,
+        created_ms: r.6,
+        modified_ms: r.7,
+    })
+}
+
+/// Implements `ModelStore` for `$store` (which has `fn pool(&self) -> &Pool<$db>`); `$q` turns
+/// a `?`-placeholder query into the backend's; `$lock` is a statement run first in a commit so
+/// commits (and direct writes) from every node take turns.
+#[macro_export]
+macro_rules! impl_model_store {
+    ($store:ty, $q:path, $lock:expr) => {
+        #[async_trait::async_trait]
+        impl vestibule_core::model_store::ModelStore for $store {
+            async fn object(
+                &self,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::ModelObject>> {
+                let row: Option<(String,)> = sqlx::query_as(&$q("SELECT body FROM model_objects WHERE id = ?"))
+                    .bind(id.to_hex())
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err($crate::sqlite::map_err)?;
+                row.map(|(b,)| $crate::model_sql::from_json(&b)).transpose()
+            }
+
+            async fn objects(
+                &self,
+                project: vestibule_core::ids::Guid,
+                kind: Option<vestibule_core::model::types::ObjectKind>,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::types::ModelObject>> {
+                let rows: Vec<(String,)> = match kind {
+                    Some(k) => sqlx::query_as(&$q(
+                        "SELECT body FROM model_objects WHERE project_id = ? AND kind = ? ORDER BY name_key, id",
+                    ))
+                    .bind(project.to_hex())
+                    .bind(k.as_str())
+                    .fetch_all(self.pool())
+                    .await,
+                    None => sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ? ORDER BY name_key, id"))
+                        .bind(project.to_hex())
+                        .fetch_all(self.pool())
+                        .await,
+                }
+                .map_err($crate::sqlite::map_err)?;
+                rows.iter().map(|(b,)| $crate::model_sql::from_json(b)).collect()
+            }
+
+            async fn put_objects(
+                &self,
+                objects: &[vestibule_core::model::types::ModelObject],
+            ) -> vestibule_core::store::StoreResult<()> {
+                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sqlite::map_err)?;
+                }
+                for o in objects {
+                    $crate::upsert!(tx, $q, o);
+                }
+                tx.commit().await.map_err($crate::sqlite::map_err)
+            }
+
+            async fn delete_object(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
+                let done = sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+                    .bind(id.to_hex())
+                    .execute(self.pool())
+                    .await
+                    .map_err($crate::sqlite::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn create_changeset(
+                &self,
+                cs: &vestibule_core::model::types::Changeset,
+            ) -> vestibule_core::store::StoreResult<()> {
+                sqlx::query(&$q(
+                    "INSERT INTO changesets (id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms) \
+                     VALUES (?,?,?,?,?,?,?,?)",
+                ))
+                .bind(cs.id.to_hex())
+                .bind(cs.project.to_hex())
+                .bind(cs.user.to_hex())
+                .bind(&cs.session)
+                .bind(i64::from(cs.schema_edit))
+                .bind(cs.status.as_str())
+                .bind(cs.created_ms)
+                .bind(cs.modified_ms)
+                .execute(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                Ok(())
+            }
+
+            async fn changeset(
+                &self,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::Changeset>> {
+                let row: Option<$crate::model_sql::ChangesetRow> = sqlx::query_as(&$q(
+                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms \
+                     FROM changesets WHERE id = ?",
+                ))
+                .bind(id.to_hex())
+                .fetch_optional(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                row.map($crate::model_sql::changeset).transpose()
+            }
+
+            async fn delete_changeset(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
+                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
+                    .bind(id.to_hex())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sqlite::map_err)?;
+                let done = sqlx::query(&$q("DELETE FROM changesets WHERE id = ?"))
+                    .bind(id.to_hex())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sqlite::map_err)?;
+                tx.commit().await.map_err($crate::sqlite::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn changesets(
+                &self,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::types::Changeset>> {
+                let rows: Vec<$crate::model_sql::ChangesetRow> = sqlx::query_as(
+                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms FROM changesets",
+                )
+                .fetch_all(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                rows.into_iter().map($crate::model_sql::changeset).collect()
+            }
+
+            async fn stage(
+                &self,
+                changeset: vestibule_core::ids::Guid,
+                change: &vestibule_core::model::types::StagedChange,
+            ) -> vestibule_core::store::StoreResult<()> {
+                let body = change.object.as_ref().map($crate::model_sql::to_json).transpose()?;
+                let done = sqlx::query(&$q(
+                    "INSERT INTO changeset_changes (changeset_id, object_id, base_version, body) \
+                     SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM changesets WHERE id = ? AND status = 'Ready') \
+                     ON CONFLICT (changeset_id, object_id) DO UPDATE SET base_version = excluded.base_version, body = excluded.body",
+                ))
+                .bind(changeset.to_hex())
+                .bind(change.id.to_hex())
+                .bind(change.base_version.map(|v| v.to_hex()))
+                .bind(body)
+                .bind(changeset.to_hex())
+                .execute(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(vestibule_core::error::StoreError::NotFound(format!(
+                        "changeset {changeset} is gone or already committed"
+                    )));
+                }
+                Ok(())
+            }
+
+            async fn staged(
+                &self,
+                changeset: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::types::StagedChange>> {
+                let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(&$q(
+                    "SELECT object_id, base_version, body FROM changeset_changes WHERE changeset_id = ? ORDER BY object_id",
+                ))
+                .bind(changeset.to_hex())
+                .fetch_all(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                rows.into_iter()
+                    .map(|(id, base, body)| $crate::model_sql::staged(&id, base, body))
+                    .collect()
+            }
+
+            async fn staged_one(
+                &self,
+                changeset: vestibule_core::ids::Guid,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::StagedChange>> {
+                let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(&$q(
+                    "SELECT object_id, base_version, body FROM changeset_changes WHERE changeset_id = ? AND object_id = ?",
+                ))
+                .bind(changeset.to_hex())
+                .bind(id.to_hex())
+                .fetch_optional(self.pool())
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                row.map(|(id, base, body)| $crate::model_sql::staged(&id, base, body)).transpose()
+            }
+
+            async fn commit(
+                &self,
+                changeset: vestibule_core::ids::Guid,
+                now_ms: i64,
+            ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
+                use vestibule_core::model_store::CommitRefusal;
+                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sqlite::map_err)?;
+                }
+                // A write first, so the embedded store takes its write lock before reading.
+                let done = sqlx::query(&$q(
+                    "UPDATE changesets SET status = 'Committed', modified_ms = ? WHERE id = ? AND status = 'Ready'",
+                ))
+                .bind(now_ms)
+                .bind(changeset.to_hex())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                if done.rows_affected() == 0 {
+                    // Committed meanwhile by another request of the same session: nothing to do.
+                    return Ok(Ok(()));
+                }
+                let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(&$q(
+                    "SELECT object_id, base_version, body FROM changeset_changes WHERE changeset_id = ? ORDER BY object_id",
+                ))
+                .bind(changeset.to_hex())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err($crate::sqlite::map_err)?;
+                let mut changes = Vec::with_capacity(rows.len());
+                for (id, base, body) in rows {
+                    changes.push($crate::model_sql::staged(&id, base, body)?);
+                }
+                for c in &changes {
+                    let current: Option<(String,)> = sqlx::query_as(&$q("SELECT version FROM model_objects WHERE id = ?"))
+                        .bind(c.id.to_hex())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err($crate::sqlite::map_err)?;
+                    if current.map(|(v,)| v) != c.base_version.map(|v| v.to_hex()) {
+                        tx.rollback().await.map_err($crate::sqlite::map_err)?;
+                        return Ok(Err(CommitRefusal::Conflict(c.id)));
+                    }
+                }
+                for c in &changes {
+                    match &c.object {
+                        None => {
+                            sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+                                .bind(c.id.to_hex())
+                                .execute(&mut *tx)
+                                .await
+                                .map_err($crate::sqlite::map_err)?;
+                        }
+                        Some(o) => {
+                            let r: Result<(), vestibule_core::error::StoreError> = async {
+                                $crate::upsert!(tx, $q, o);
+                                Ok(())
+                            }
+                            .await;
+                            match r {
+                                Ok(()) => {}
+                                Err(vestibule_core::error::StoreError::Duplicate(_)) => {
+                                    tx.rollback().await.map_err($crate::sqlite::map_err)?;
+                                    return Ok(Err(CommitRefusal::DuplicateName(format!(
+                                        "an {} named '{}' already exists in its folder",
+                                        o.info.kind.as_str(),
+                                        o.info.name
+                                    ))));
+                                }
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                }
+                sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
+                    .bind(changeset.to_hex())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sqlite::map_err)?;
+                tx.commit().await.map_err($crate::sqlite::map_err)?;
+                Ok(Ok(()))
+            }
+        }
+    };
+}
+
+/// Inserts or replaces one object inside transaction `$tx`.
+#[macro_export]
+macro_rules! upsert {
+    ($tx:ident, $q:path, $o:expr) => {{
+        let o: &vestibule_core::model::types::ModelObject = $o;
+        sqlx::query(&$q(
+            "INSERT INTO model_objects (id, project_id, kind, name_key, folder_id, version, body) VALUES (?,?,?,?,?,?,?) \
+             ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, kind = excluded.kind, \
+             name_key = excluded.name_key, folder_id = excluded.folder_id, version = excluded.version, body = excluded.body",
+        ))
+        .bind(o.info.id.to_hex())
+        .bind(o.info.project.to_hex())
+        .bind(o.info.kind.as_str())
+        .bind($crate::codec::name_key(&o.info.name))
+        .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
+        .bind(o.info.version.to_hex())
+        .bind($crate::model_sql::to_json(o)?)
+        .execute(&mut *$tx)
+        .await
+        .map_err($crate::sqlite::map_err)?;
+    }};
+}

@@ -1,0 +1,252 @@
+//! The audit log: a full scenario of logins (every mode, both dialects), tokens, delegation,
+//! logout, lockout and unlock writes one JSON line per event to the configured file, and no
+//! password, token, cookie or secret used in it appears in any log line (stderr or audit file).
+
+use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::ldap::mstr_login_as;
+use crate::ldap_kit::{Slapd, ALICE_PASSWORD, ROOT_PASSWORD, SEARCH_PASSWORD};
+
+#[tokio::test]
+async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit_path = audit_dir.path().join("audit.log");
+    let target = format!("file:{}", audit_path.display());
+    // Debug logging: the strictest test of what the logs carry.
+    let mut env: Vec<(String, String)> = vec![
+        ("VESTIBULE_AUDIT_TARGET".into(), target),
+        ("VESTIBULE_LOG_LEVEL".into(), "debug".into()),
+        ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES".into(), "3".into()),
+        ("VESTIBULE_THROTTLE_BASE_DELAY_MS".into(), "10".into()),
+        ("VESTIBULE_THROTTLE_MAX_DELAY_MS".into(), "20".into()),
+    ];
+    let slapd = Slapd::start("audit::a_full_scenario_is_audited_and_no_secret_is_ever_logged (LDAP part)");
+    if let Some(s) = &slapd {
+        env.extend(s.env());
+    }
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = TestServer::start_with(&pairs);
+    let mut secrets: Vec<String> = vec![
+        ADMIN_PASSWORD.into(),
+        SEARCH_PASSWORD.into(),
+        ROOT_PASSWORD.into(),
+    ];
+
+    // Standard login, identity token, delegation, API token, loginMode 4096.
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    secrets.push(admin.token.clone());
+    let resp = admin
+        .post(&server.url("/MicroStrategyLibrary/api/auth/identityToken"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    secrets.push(identity.clone());
+    let resp = client()
+        .post(server.url("/api/auth/delegate"))
+        .json(&serde_json::json!({"loginMode": -1, "identityToken": identity}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let delegated = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    secrets.push(delegated.clone());
+    for cookie in resp.headers().get_all("set-cookie") {
+        if let Some(v) = cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .and_then(|kv| kv.split_once('='))
+        {
+            secrets.push(v.1.to_string());
+        }
+    }
+    let (status, body) = json(
+        admin
+            .post(&server.url("/MicroStrategyLibrary/api/auth/apiTokens"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    secrets.push(api_token.clone());
+    let (status, _, token) = mstr_login_as(&server, "4096", &api_token, "").await;
+    assert_eq!(status, 204);
+    secrets.push(token.unwrap());
+    assert_eq!(
+        mstr_login_as(&server, "4096", "not-a-real-api-token-zz7", "")
+            .await
+            .0,
+        401
+    );
+    secrets.push("not-a-real-api-token-zz7".into());
+
+    // Wrong passwords, a lockout and an unlock.
+    server.add_user("sam", "sam-pw-Secret9");
+    secrets.push("sam-pw-Secret9".into());
+    for i in 1..=3 {
+        let wrong = format!("sam-wrong-guess-{i}");
+        assert_eq!(mstr_login_as(&server, "1", "sam", &wrong).await.0, 401);
+        secrets.push(wrong);
+    }
+    assert!(server.cli(&["user", "unlock", "sam"], "").status.success());
+
+    // ThoughtSpot: a v1 session, a v2 token, a trusted-authentication token.
+    let ts = client();
+    let resp = ts
+        .post(server.url("/callosum/v1/tspublic/v1/session/login"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("username", "sam"), ("password", "sam-pw-Secret9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    for cookie in resp.headers().get_all("set-cookie") {
+        if let Some(v) = cookie
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .and_then(|kv| kv.split_once('='))
+        {
+            if v.1.len() >= 16 {
+                secrets.push(v.1.to_string());
+            }
+        }
+    }
+    let (status, body) = json(
+        client()
+            .post(server.url("/api/rest/2.0/auth/token/full"))
+            .json(&serde_json::json!({"username": "sam", "password": "sam-pw-Secret9"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    secrets.push(body["token"].as_str().unwrap().to_string());
+    let out = server.cli(&["trusted-auth", "enable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    secrets.push(key.clone());
+    let (status, body) = json(
+        client()
+            .post(server.url("/api/rest/2.0/auth/token/full"))
+            .json(&serde_json::json!({"username": "sam", "secret_key": key}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    secrets.push(body["token"].as_str().unwrap().to_string());
+
+    // LDAP, when slapd is here.
+    if slapd.is_some() {
+        secrets.push(ALICE_PASSWORD.into());
+        let (status, _, token) = mstr_login_as(&server, "16", "alice", ALICE_PASSWORD).await;
+        assert_eq!(status, 204);
+        secrets.push(token.unwrap());
+        assert_eq!(
+            mstr_login_as(&server, "16", "alice", "alice-wrong-Pw5").await.0,
+            401
+        );
+        secrets.push("alice-wrong-Pw5".into());
+    }
+
+    // Logout.
+    assert_eq!(
+        admin
+            .post(&server.url("/MicroStrategyLibrary/api/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+
+    let audit = std::fs::read_to_string(&audit_path).unwrap();
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let has = |pred: &dyn Fn(&serde_json::Value) -> bool, what: &str| {
+        assert!(events.iter().any(pred), "no {what} in the audit log:\n{audit}");
+    };
+    has(
+        &|e| {
+            e["event"] == "login_succeeded"
+                && e["login_mode"] == 1
+                && e["user"] == "administrator"
+                && e["address"] == "127.0.0.1"
+        },
+        "standard login",
+    );
+    has(
+        &|e| e["event"] == "login_succeeded" && e["login_mode"] == 4096 && e["user"] == "administrator",
+        "API token login",
+    );
+    has(
+        &|e| e["event"] == "login_failed" && e["login_mode"] == 4096 && e.get("user").is_none(),
+        "failed API token login",
+    );
+    has(
+        &|e| e["event"] == "login_failed" && e["user"] == "sam" && e["reason"] == "bad_credentials",
+        "failed login",
+    );
+    has(
+        &|e| e["event"] == "identity_token_minted" && e["user"] == "administrator",
+        "identity token",
+    );
+    has(
+        &|e| e["event"] == "delegation" && e["user"] == "administrator",
+        "delegation",
+    );
+    has(
+        &|e| e["event"] == "account_locked" && e["user"] == "sam",
+        "lockout",
+    );
+    has(
+        &|e| e["event"] == "account_unlocked" && e["user"] == "sam",
+        "unlock",
+    );
+    has(&|e| e["event"] == "trusted_token_minted", "trusted token");
+    has(
+        &|e| e["event"] == "logout" && e["user"] == "administrator",
+        "logout",
+    );
+    if slapd.is_some() {
+        has(
+            &|e| e["event"] == "login_succeeded" && e["login_mode"] == 16 && e["user"] == "alice",
+            "LDAP login",
+        );
+    }
+    assert!(events
+        .iter()
+        .all(|e| e["ts"].as_str().is_some_and(|t| t.ends_with('Z'))));
+
+    let stderr = server.stderr();
+    assert!(!stderr.is_empty());
+    for secret in &secrets {
+        for (name, text) in [("stderr", &stderr), ("audit log", &audit)] {
+            if let Some(line) = text.lines().find(|l| l.contains(secret.as_str())) {
+                panic!(
+                    "a secret ({}…) appears in the {name}: {line}",
+                    &secret[..4.min(secret.len())]
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The `vestibule` command line: user and group administration against a running server's store,
+//! configuration checks, refusals at `serve` start, and the generated first password.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::mstr_auth::assert_mstr_error;
+
+const LIB: &str = "/MicroStrategyLibrary/api";
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs the binary with exactly `env` (plus PATH/HOME) and a deadline, for commands that must exit.
+fn run(args: &[&str], env: &[(&str, &str)], data_dir: &Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vestibule"));
+    cmd.env_clear();
+    for key in ["PATH", "HOME", "TMPDIR"] {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.envs(env.iter().copied())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run vestibule");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "vestibule {args:?} did not exit; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Asserts a failed command: non-zero exit and exactly one line on stderr containing `needle`.
+fn one_line_failure(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure; stderr: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got:\n{stderr}");
+    assert!(lines[0].contains(needle), "'{needle}' not in: {}", lines[0]);
+}
+
+async fn login_status(server: &TestServer, user: &str, pass: &str) -> u16 {
+    client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .form(&[("loginMode", "1"), ("username", user), ("password", pass)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Polls `f` until it returns true, for changes made by another process that the server sees
+/// after its short directory cache.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..60 {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what} never happened");
+}
+
+#[tokio::test]
+async fn cli_user_lifecycle_against_a_running_server() {
+    let server = TestServer::start();
+    let out = server.cli(
+        &[
+            "user",
+            "add",
+            "ivan",
+            "--full-name",
+            "Ivan Petrov",
+            "--password-stdin",
+        ],
+        "ivan-pass\n",
+    );
+    ok(&out);
+    // A duplicate and a bad name are refused with one line.
+    one_line_failure(
+        &server.cli(&["user", "add", "IVAN", "--password-stdin"], "x\n"),
+        "already exists",
+    );
+    one_line_failure(
+        &server.cli(&["user", "add", " padded ", "--password-stdin"], "x\n"),
+        "spaces",
+    );
+    one_line_failure(
+        &server.cli(&["user", "add", "nopass", "--password-stdin"], "\n"),
+        "password",
+    );
+
+    let list = ok(&server.cli(&["user", "list"], ""));
+    assert!(list.contains("ivan") && list.contains("administrator"), "{list}");
+    assert!(list.contains("Ivan Petrov"), "{list}");
+
+    let s = mstr_login(&server, "ivan", "ivan-pass").await;
+    let (_, info) = json(
+        s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(info["fullName"], "Ivan Petrov");
+    assert_eq!(info["initials"], "IP");
+
+    // Disable: its live session stops working and it cannot log in.
+    ok(&server.cli(&["user", "disable", "ivan"], ""));
+    let list = ok(&server.cli(&["user", "list"], ""));
+    assert!(
+        list.lines().any(|l| l.contains("ivan") && l.contains("disabled")),
+        "{list}"
+    );
+    eventually("the disabled user's session ending", || async {
+        s.get(&server.url(&format!("{LIB}/sessions")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 401
+    })
+    .await;
+    assert_mstr_error(
+        s.get(&server.url(&format!("{LIB}/sessions")))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR009",
+    )
+    .await;
+    eventually("the disabled user's login failing", || async {
+        login_status(&server, "ivan", "ivan-pass").await == 401
+    })
+    .await;
+
+    // Enable, then change the password: the old one stops working.
+    ok(&server.cli(&["user", "enable", "ivan"], ""));
+    assert_eq!(login_status(&server, "ivan", "ivan-pass").await, 204);
+    ok(&server.cli(&["user", "passwd", "ivan", "--password-stdin"], "new-ivan-pass\n"));
+    assert_eq!(login_status(&server, "ivan", "ivan-pass").await, 401);
+    assert_eq!(login_status(&server, "ivan", "new-ivan-pass").await, 204);
+
+    // Grant and revoke: seen in the session's privileges.
+    let s = mstr_login(&server, "ivan", "new-ivan-pass").await;
+    let holds = |id: &'static str| {
+        let s = &s;
+        let server = &server;
+        async move {
+            let (_, p) = json(
+                s.get(&server.url(&format!("{LIB}/sessions/privileges/{id}")))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            p["isUserLevelAllowed"] == true
+        }
+    };
+    assert!(!holds("7").await);
+    ok(&server.cli(&["user", "grant", "ivan", "ADMINISTRATION", "schema_edit"], ""));
+    eventually("the grant", || holds("7")).await;
+    assert!(holds("4").await);
+    ok(&server.cli(&["user", "revoke", "ivan", "ADMINISTRATION"], ""));
+    eventually("the revoke", || async { !holds("7").await }).await;
+    one_line_failure(
+        &server.cli(&["user", "grant", "ivan", "NO_SUCH_PRIVILEGE"], ""),
+        "unknown privilege",
+    );
+    one_line_failure(
+        &server.cli(&["user", "grant", "nobody", "WEB_USER"], ""),
+        "nobody",
+    );
+    one_line_failure(&server.cli(&["user", "disable", "nobody"], ""), "nobody");
+}
+
+#[tokio::test]
+async fn cli_groups_grant_privileges_to_members() {
+    let server = TestServer::start();
+    server.add_user("judy", "judy-pass");
+    ok(&server.cli(&["group", "add", "Admins2", "--description", "second admins"], ""));
+    one_line_failure(&server.cli(&["group", "add", "admins2"], ""), "already exists");
+    ok(&server.cli(&["group", "add-member", "Admins2", "judy"], ""));
+    ok(&server.cli(&["group", "grant", "Admins2", "ADMINISTRATION"], ""));
+    let groups = ok(&server.cli(&["group", "list"], ""));
+    assert!(
+        groups.contains("Admins2") && groups.contains("judy") && groups.contains("ADMINISTRATION"),
+        "{groups}"
+    );
+    one_line_failure(
+        &server.cli(&["group", "add-member", "NoGroup", "judy"], ""),
+        "NoGroup",
+    );
+
+    // Through the group, judy may now make an API token for the administrator.
+    let judy = mstr_login(&server, "judy", "judy-pass").await;
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let (_, info) = json(
+        admin
+            .get(&server.url(&format!("{LIB}/sessions/userInfo")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let admin_id = info["id"].as_str().unwrap().to_string();
+    eventually("the group grant", || async {
+        judy.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&serde_json::json!({"userId": admin_id}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 201
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cli_privileges_lists_the_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["privileges"], &[("VESTIBULE_ADMIN_PASSWORD", "x")], dir.path());
+    let text = ok(&out);
+    for key in ["USE_REST_API", "SCHEMA_EDIT", "ADMINISTRATION"] {
+        assert!(text.contains(key), "{text}");
+    }
+    let ids: Vec<u32> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(ids.len() >= 7, "{text}");
+}
+
+#[tokio::test]
+async fn cli_check_config_reports_one_line_for_a_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "listen = \"127.0.0.1:9999\"\n[session]\nserver_timeout_secs = 60\nhttp_timeout_secs = 120\n",
+    )
+    .unwrap();
+    let out = run(&["check-config", good.to_str().unwrap()], &[], dir.path());
+    assert!(ok(&out).contains("valid"));
+
+    for (name, text, needle) in [
+        ("unknown.toml", "[session]\nbogus = 1\n", "session.bogus"),
+        ("type.toml", "listen = 5\n", "listen"),
+        ("syntax.toml", "listen = \n", "syntax.toml"),
+        (
+            "timeouts.toml",
+            "[session]\nserver_timeout_secs = 60\nhttp_timeout_secs = 60\n",
+            "http_timeout_secs",
+        ),
+        ("listen.toml", "listen = \"not-an-address\"\n", "listen"),
+    ] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, text).unwrap();
+        one_line_failure(
+            &run(&["check-config", f.to_str().unwrap()], &[], dir.path()),
+            needle,
+        );
+        // `serve --config` refuses it the same way, before listening.
+        one_line_failure(
+            &run(
+                &[
+                    "serve",
+                    "--config",
+                    f.to_str().unwrap(),
+                    "--listen",
+                    "127.0.0.1:0",
+                ],
+                &[],
+                dir.path(),
+            ),
+            needle,
+        );
+    }
+    one_line_failure(
+        &run(
+            &["check-config", dir.path().join("missing.toml").to_str().unwrap()],
+            &[],
+            dir.path(),
+        ),
+        "missing.toml",
+    );
+    // Wrong arguments are one line too.
+    one_line_failure(
+        &run(&["serve", "--no-such-flag"], &[], dir.path()),
+        "no-such-flag",
+    );
+    one_line_failure(&run(&["user", "passwd", "x"], &[], dir.path()), "password-stdin");
+}
+
+#[tokio::test]
+async fn cli_serve_refuses_bad_environment_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [("VESTIBULE_ADMIN_PASSWORD", "x")];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("VESTIBULE_SESION_SERVER_TIMEOUT_SECS", "5")],
+            "VESTIBULE_SESION_SERVER_TIMEOUT_SECS",
+        ),
+        (
+            vec![
+                ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "60"),
+                ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "30"),
+            ],
+            "must be greater than",
+        ),
+        (
+            vec![
+                ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "60"),
+                ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "60"),
+            ],
+            "must be greater than",
+        ),
+        (
+            vec![("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "soon")],
+            "not a whole number",
+        ),
+        (vec![("VESTIBULE_AUTH_GUEST_ENABLED", "maybe")], "true or false"),
+        (vec![("VESTIBULE_LISTEN", "nowhere")], "listen"),
+        // It becomes a route prefix and a cookie Path: no way to smuggle attributes in.
+        (
+            vec![("VESTIBULE_CONTEXT_PATH", "/Lib;Domain=evil")],
+            "context_path",
+        ),
+        (vec![("VESTIBULE_CONTEXT_PATH", "/Lib/{id}")], "context_path"),
+    ];
+    for (env, needle) in cases {
+        let mut all = base.to_vec();
+        all.extend(env);
+        let out = run(&["serve", "--listen", "127.0.0.1:0"], &all, dir.path());
+        one_line_failure(&out, needle);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).is_empty()
+                || !String::from_utf8_lossy(&out.stdout).contains("listening")
+        );
+    }
+    // check-config sees the environment too.
+    one_line_failure(
+        &run(&["check-config"], &[("VESTIBULE_NOPE", "1")], dir.path()),
+        "VESTIBULE_NOPE",
+    );
+}
+
+#[tokio::test]
+async fn cli_first_start_prints_a_generated_password_once() {
+    // An empty VESTIBULE_ADMIN_PASSWORD is "not set".
+    let mut server = TestServer::start_with(&[("VESTIBULE_ADMIN_PASSWORD", "")]);
+    let find = |server: &TestServer| -> Vec<String> {
+        server
+            .stderr()
+            .lines()
+            .filter_map(|l| l.split_once("with password: ").map(|(_, p)| p.trim().to_string()))
+            .collect()
+    };
+    let mut passwords = find(&server);
+    for _ in 0..50 {
+        if !passwords.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        passwords = find(&server);
+    }
+    assert_eq!(passwords.len(), 1, "stderr:\n{}", server.stderr());
+    let password = passwords[0].clone();
+    assert!(password.len() >= 16, "{password}");
+    assert_eq!(login_status(&server, "administrator", &password).await, 204);
+    assert_eq!(login_status(&server, "administrator", ADMIN_PASSWORD).await, 401);
+    // Not printed again at the next start, and still valid.
+    server.kill9_and_restart();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(find(&server).len(), 1, "stderr:\n{}", server.stderr());
+    assert_eq!(login_status(&server, "administrator", &password).await, 204);
+}
+
+#[tokio::test]
+async fn cli_serve_reports_an_unusable_address_or_data_dir_in_one_line() {
+    let server = TestServer::start();
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        &[("VESTIBULE_ADMIN_PASSWORD", "x")],
+        dir.path(),
+    );
+    one_line_failure(&out, &format!("127.0.0.1:{port}"));
+    // A data directory that cannot be made.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let out = run(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("VESTIBULE_ADMIN_PASSWORD", "x")],
+        &file.join("sub"),
+    );
+    one_line_failure(&out, "a-file");
+}

@@ -1,0 +1,63 @@
+//! mstrio-py's modeling classes (pinned in compat/requirements.txt) against the real binary:
+//! `compat/mstr_model.py` creates an attribute with an ID and a DESC form on a table made with
+//! `vestibule table add`, fetches it with tree and tokens, alters it (rename, add a form, change
+//! the key form, hide it), lists attributes and deletes it; on SQLite and on PostgreSQL.
+
+use std::process::Command;
+
+use crate::both_backends;
+use crate::common::{repo_root, ADMIN_PASSWORD};
+use crate::compat_mstr::compat_python;
+use crate::model_kit::{start, Backend};
+
+async fn mstrio_model(backend: Backend, test: &str) {
+    let Some(python) = compat_python(test) else { return };
+    let Some(m) = start(backend, test).await else {
+        return;
+    };
+    let out = m.server.cli(
+        &[
+            "table",
+            "add",
+            &m.project,
+            "LU_SUBCATEG",
+            "--column",
+            "SUBCAT_ID:integer",
+            "--column",
+            "SUBCAT_DESC:n_var_char",
+            "--column",
+            "CATEGORY_ID:integer",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let table = stdout
+        .split(['(', ')'])
+        .nth(1)
+        .expect("the table id in the CLI's output")
+        .to_string();
+    let args = [
+        repo_root().join("compat/mstr_model.py").display().to_string(),
+        m.server.url("/MicroStrategyLibrary"),
+        "administrator".into(),
+        ADMIN_PASSWORD.into(),
+        m.project.clone(),
+        table,
+        m.attributes_folder.clone(),
+    ];
+    let out = tokio::task::spawn_blocking(move || Command::new(python).args(&args).output())
+        .await
+        .unwrap()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("all checks passed"),
+        "mstr_model.py failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server\n{}",
+        out.status,
+        m.server.stderr()
+    );
+    println!("{stdout}");
+}
+both_backends!(compat_model_mstrio_attribute_lifecycle, mstrio_model);

@@ -1,0 +1,58 @@
+//! The official MicroStrategy client, mstrio-py (pinned in compat/requirements.txt), against the
+//! real binary: `compat/mstr_connection.py` connects, reads user info, renews, delegates through
+//! an identity token, logs in with an API token, closes, fails on a wrong password, and sees an
+//! expired session answer ERR009 on a second server with a short timeout.
+
+use std::process::Command;
+
+use crate::common::{repo_root, TestServer, ADMIN_PASSWORD};
+
+/// The venv's Python, or `None` (with a SKIPPED line) when it was not made, outside CI.
+pub fn compat_python(test: &str) -> Option<std::path::PathBuf> {
+    let python = repo_root().join("compat/.venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("compat/.venv is missing in CI (run scripts/compat-setup.sh); needed by {test}");
+    }
+    eprintln!("SKIPPED {test}: compat/.venv is missing (run scripts/compat-setup.sh)");
+    None
+}
+
+#[tokio::test]
+async fn compat_mstr_mstrio_connection_lifecycle() {
+    let Some(python) = compat_python("compat_mstr_mstrio_connection_lifecycle") else {
+        return;
+    };
+    let server = TestServer::start();
+    let short = TestServer::start_with(&[
+        ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "2"),
+        ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "3"),
+        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
+    ]);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(repo_root().join("compat/mstr_connection.py"))
+            .arg(server.url("/MicroStrategyLibrary"))
+            .arg("administrator")
+            .arg(ADMIN_PASSWORD)
+            .arg(short.url("/MicroStrategyLibrary"))
+            .output()
+            .map(|o| (o, server, short))
+    })
+    .await
+    .unwrap()
+    .expect("run python");
+    let (out, server, short) = out;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "mstr_connection.py failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server\n{}\n--- short server\n{}",
+        out.status,
+        server.stderr(),
+        short.stderr()
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+}

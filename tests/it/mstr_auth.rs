@@ -1,0 +1,864 @@
+//! MicroStrategy `/api/auth/*` against the real binary: login in every accepted form, the token and
+//! cookie handed out, guest mode, logout, identity tokens with delegation, and API tokens.
+
+use serde_json::{json as j, Value};
+
+use crate::common::{client, json, mstr_login, MstrSession, TestServer, ADMIN_PASSWORD};
+
+const LIB: &str = "/MicroStrategyLibrary/api";
+
+/// The `Set-Cookie` value for JSESSIONID in a response.
+fn session_cookie(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("JSESSIONID="))
+        .unwrap_or_else(|| panic!("no JSESSIONID cookie in {:?}", resp.headers()))
+        .to_string()
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .unwrap()
+}
+
+fn token_of(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("x-mstr-authtoken")
+        .expect("X-MSTR-AuthToken header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Asserts a MicroStrategy error body with `status` and `code`.
+pub async fn assert_mstr_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
+    let (s, body) = json(resp).await;
+    assert_eq!(s, status, "status; body {body}");
+    assert_eq!(body["code"], code, "code; body {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    let ticket = body["ticketId"].as_str().expect("ticketId");
+    assert_eq!(ticket.len(), 32, "{body}");
+    body
+}
+
+async fn user_id(s: &MstrSession, server: &TestServer) -> String {
+    let (st, body) = json(
+        s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
+    let server = TestServer::start();
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let c = client();
+    let mut tokens = Vec::new();
+    let form = c
+        .post(&url)
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "administrator"),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let bodies = [
+        j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD}),
+        j!({"loginMode": "1", "username": "administrator", "password": ADMIN_PASSWORD, "applicationType": "76"}),
+        j!({"loginmode": "1", "username": "administrator", "password": ADMIN_PASSWORD}),
+        j!({"username": "administrator", "password": ADMIN_PASSWORD}),
+        j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD,
+            "applicationType": 8, "workingSet": 10, "maxSearch": 3, "metadataLocale": "en_us"}),
+    ];
+    let mut resps = vec![form];
+    for b in &bodies {
+        resps.push(c.post(&url).json(b).send().await.unwrap());
+    }
+    for resp in resps {
+        assert_eq!(resp.status(), 204, "{:?}", resp.headers());
+        let token = token_of(&resp);
+        // At least 128 bits: 26 base-32 characters.
+        assert!(token.len() >= 26, "token too short: {token}");
+        let cookie = session_cookie(&resp);
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("Path=/MicroStrategyLibrary"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "{cookie}");
+        assert!(cookie_value(&cookie).len() >= 32, "{cookie}");
+        let cc = resp.headers()["cache-control"].to_str().unwrap();
+        assert!(cc.contains("no-store"), "{cc}");
+        assert!(resp.bytes().await.unwrap().is_empty());
+        tokens.push(token);
+    }
+    let mut unique = tokens.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), tokens.len(), "every login makes a new token");
+}
+
+#[tokio::test]
+async fn mstr_login_cookie_path_follows_the_prefix_and_secure_follows_tls() {
+    let server = TestServer::start();
+    let body = j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD});
+    let plain = client()
+        .post(server.url("/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 204);
+    let cookie = session_cookie(&plain);
+    assert!(
+        cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+
+    // Under /api the cookie covers /, so the same client can use the session there.
+    let c = client();
+    let resp = c
+        .post(server.url("/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = MstrSession {
+        token: token_of(&resp),
+        client: c,
+    };
+    let (st, _) = json(s.get(&server.url("/api/sessions")).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+
+    for prefix in ["/api", LIB] {
+        let tls = client()
+            .post(server.url(&format!("{prefix}/auth/login")))
+            .header("X-Forwarded-Proto", "https")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tls.status(), 204);
+        let cookie = session_cookie(&tls);
+        assert!(
+            cookie.contains("Secure") && cookie.contains("HttpOnly"),
+            "{cookie}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn mstr_login_makes_a_new_session_id_even_with_an_old_cookie() {
+    let server = TestServer::start();
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let form = [
+        ("loginMode", "1"),
+        ("username", "administrator"),
+        ("password", ADMIN_PASSWORD),
+    ];
+    let c = reqwest::Client::new();
+    let first = c.post(&url).form(&form).send().await.unwrap();
+    let first_cookie = cookie_value(&session_cookie(&first));
+    let first_token = token_of(&first);
+    for planted in [
+        first_cookie.clone(),
+        "ATTACKERCHOSENSESSIONID0000000000".to_string(),
+    ] {
+        let again = c
+            .post(&url)
+            .header("Cookie", format!("JSESSIONID={planted}"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 204);
+        let new_cookie = cookie_value(&session_cookie(&again));
+        assert_ne!(
+            new_cookie, planted,
+            "the server must not adopt the client's session id"
+        );
+        assert_ne!(new_cookie, first_cookie);
+        let new_token = token_of(&again);
+        assert_ne!(new_token, first_token);
+        // The new token works only with the new cookie, not with the planted one.
+        let with_planted = c
+            .get(server.url(&format!("{LIB}/sessions")))
+            .header("X-MSTR-AuthToken", &new_token)
+            .header("Cookie", format!("JSESSIONID={planted}"))
+            .send()
+            .await
+            .unwrap();
+        assert_mstr_error(with_planted, 401, "ERR009").await;
+        let with_new = c
+            .get(server.url(&format!("{LIB}/sessions")))
+            .header("X-MSTR-AuthToken", &new_token)
+            .header("Cookie", format!("JSESSIONID={new_cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(with_new.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn mstr_bad_credentials_answer_err003_alike_for_unknown_user_and_wrong_password() {
+    let server = TestServer::start();
+    server.add_user("alice", "alice-pass");
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let mut bodies = Vec::new();
+    for (user, pass) in [
+        ("administrator", "wrong"),
+        ("nobody-here", "wrong"),
+        ("alice", "ADMIN-PASS"),
+        ("alice", ""),
+    ] {
+        let resp = client()
+            .post(&url)
+            .form(&[("loginMode", "1"), ("username", user), ("password", pass)])
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.headers().get("x-mstr-authtoken").is_none());
+        assert!(resp.headers().get("set-cookie").is_none());
+        bodies.push(assert_mstr_error(resp, 401, "ERR003").await);
+    }
+    for b in &bodies {
+        let keys: Vec<&String> = b.as_object().unwrap().keys().collect();
+        let first: Vec<&String> = bodies[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys, first);
+        assert_eq!(b["message"], bodies[0]["message"]);
+    }
+    assert_ne!(bodies[0]["ticketId"], bodies[1]["ticketId"]);
+    // The right password still works afterwards.
+    mstr_login(&server, "alice", "alice-pass").await;
+}
+
+#[tokio::test]
+async fn mstr_guest_mode_is_off_by_default() {
+    let server = TestServer::start();
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .json(&j!({"loginMode": 8}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 401, "ERR001").await;
+    // The guest user cannot sneak in through Standard mode either.
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .form(&[("loginMode", "1"), ("username", "guest"), ("password", "guest")])
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 401, "ERR003").await;
+}
+
+#[tokio::test]
+async fn mstr_guest_mode_works_when_enabled() {
+    let server = TestServer::start_with(&[("VESTIBULE_AUTH_GUEST_ENABLED", "true")]);
+    for body in [j!({"loginMode": 8}), j!({"loginmode": "8"})] {
+        let c = client();
+        let resp = c
+            .post(server.url(&format!("{LIB}/auth/login")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        let s = MstrSession {
+            token: token_of(&resp),
+            client: c,
+        };
+        let (st, info) = json(
+            s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200);
+        assert_eq!(info["username"], "guest");
+        // A guest holds no administration: it cannot make API tokens for others.
+        let (_, admin) = json(
+            mstr_login(&server, "administrator", ADMIN_PASSWORD)
+                .await
+                .get(&server.url(&format!("{LIB}/sessions/userInfo")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let resp = s
+            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": admin["id"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_mstr_error(resp, 403, "ERR014").await;
+    }
+}
+
+#[tokio::test]
+async fn mstr_unsupported_login_modes_are_refused() {
+    let server = TestServer::start();
+    // LDAP without a directory configured, modes not supported here, SAML/OIDC (browser flows).
+    for mode in ["16", "2", "64", "1048576", "4194304", "999", "0"] {
+        let resp = client()
+            .post(server.url(&format!("{LIB}/auth/login")))
+            .form(&[
+                ("loginMode", mode),
+                ("username", "administrator"),
+                ("password", ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_mstr_error(resp, 401, "ERR001").await;
+    }
+    // Delegation is only for /api/auth/delegate.
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .json(&j!({"loginMode": -1, "identityToken": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 400, "ERR006").await;
+}
+
+#[tokio::test]
+async fn mstr_logout_ends_the_session_at_once() {
+    let server = TestServer::start();
+    let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let other = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let resp = s
+        .post(&server.url(&format!("{LIB}/auth/logout")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let cleared = session_cookie(&resp);
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The cookie jar dropped the cookie; send the token alone and with the old cookie.
+    assert_mstr_error(
+        s.get(&server.url(&format!("{LIB}/sessions")))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR009",
+    )
+    .await;
+    assert_mstr_error(
+        s.post(&server.url(&format!("{LIB}/auth/logout")))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR009",
+    )
+    .await;
+    // Another session of the same user is untouched.
+    let (st, _) = json(
+        other
+            .get(&server.url(&format!("{LIB}/sessions")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn mstr_identity_token_create_validate_delegate_and_delete() {
+    let server = TestServer::start();
+    let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let me = user_id(&s, &server).await;
+    let resp = s
+        .post(&server.url(&format!("{LIB}/auth/identityToken")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(identity.len() >= 22);
+
+    // Validate, with and without the auth token (the header is what counts).
+    for c in [&s.client, &client()] {
+        let (st, body) = json(
+            c.get(server.url(&format!("{LIB}/auth/identityToken")))
+                .header("X-MSTR-IdentityToken", &identity)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["userId"], me.as_str());
+    }
+    assert_mstr_error(
+        client()
+            .get(server.url(&format!("{LIB}/auth/identityToken")))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "ERR007",
+    )
+    .await;
+
+    // Delegate with loginMode -1 as a number and as a string (mstrio), and without it.
+    let mut delegated = Vec::new();
+    for body in [
+        j!({"loginMode": -1, "identityToken": identity}),
+        j!({"loginMode": "-1", "identityToken": identity}),
+        j!({"identityToken": identity}),
+    ] {
+        let c = client();
+        let resp = c
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        let token = token_of(&resp);
+        assert_ne!(token, s.token);
+        assert!(session_cookie(&resp).contains("HttpOnly"));
+        let d = MstrSession { client: c, token };
+        assert_eq!(user_id(&d, &server).await, me);
+        delegated.push(d);
+    }
+    // A wrong loginMode or a missing token is a bad request.
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&j!({"loginMode": 1, "identityToken": identity}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "ERR006",
+    )
+    .await;
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&j!({"loginMode": "-1"}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "ERR007",
+    )
+    .await;
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&j!({"loginMode": "-1", "identityToken": "not-a-token"}))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR003",
+    )
+    .await;
+
+    // Delete: it stops validating and delegating; delegated sessions already made live on.
+    let resp = s
+        .delete(&server.url(&format!("{LIB}/auth/identityToken")))
+        .header("X-MSTR-IdentityToken", &identity)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_mstr_error(
+        client()
+            .get(server.url(&format!("{LIB}/auth/identityToken")))
+            .header("X-MSTR-IdentityToken", &identity)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR003",
+    )
+    .await;
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&j!({"loginMode": -1, "identityToken": identity}))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR003",
+    )
+    .await;
+    assert_mstr_error(
+        s.delete(&server.url(&format!("{LIB}/auth/identityToken")))
+            .header("X-MSTR-IdentityToken", &identity)
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "ERR004",
+    )
+    .await;
+    for d in &delegated {
+        let (st, _) = json(
+            d.get(&server.url(&format!("{LIB}/sessions")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 200);
+    }
+    // Creating one needs a session.
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/identityToken")))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR009",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mstr_identity_token_dies_with_its_originating_session() {
+    let server = TestServer::start();
+    server.add_user("bob", "bob-pass");
+    let s = mstr_login(&server, "bob", "bob-pass").await;
+    let resp = s
+        .post(&server.url(&format!("{LIB}/auth/identityToken")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    // Another user cannot delete it without the administration privilege.
+    server.add_user("carol", "carol-pass");
+    let carol = mstr_login(&server, "carol", "carol-pass").await;
+    assert_mstr_error(
+        carol
+            .delete(&server.url(&format!("{LIB}/auth/identityToken")))
+            .header("X-MSTR-IdentityToken", &identity)
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "ERR014",
+    )
+    .await;
+    let resp = s
+        .post(&server.url(&format!("{LIB}/auth/logout")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .json(&j!({"loginMode": "-1", "identityToken": identity}))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR003",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mstr_api_tokens_log_in_with_mode_4096() {
+    let server = TestServer::start();
+    server.add_user("dave", "dave-pass");
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let admin_id = user_id(&admin, &server).await;
+    let dave = mstr_login(&server, "dave", "dave-pass").await;
+    let dave_id = user_id(&dave, &server).await;
+
+    let login_4096 = |token: String| {
+        let url = server.url(&format!("{LIB}/auth/login"));
+        async move {
+            let c = client();
+            let resp = c
+                .post(url)
+                .json(&j!({"loginMode": "4096", "username": token}))
+                .send()
+                .await
+                .unwrap();
+            (c, resp)
+        }
+    };
+
+    // Own token, with an empty body and with JSON.
+    for req in [
+        admin.post(&server.url(&format!("{LIB}/auth/apiTokens"))),
+        admin
+            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({})),
+    ] {
+        let (st, body) = json(req.send().await.unwrap()).await;
+        assert_eq!(st, 201, "{body}");
+        let token = body["apiToken"].as_str().unwrap().to_string();
+        let (c, resp) = login_4096(token).await;
+        assert_eq!(resp.status(), 204);
+        let s = MstrSession {
+            token: token_of(&resp),
+            client: c,
+        };
+        assert_eq!(user_id(&s, &server).await, admin_id);
+    }
+
+    // The administrator may make one for dave; dave may not make one for the administrator.
+    let (st, body) = json(
+        admin
+            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": dave_id}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    let (c, resp) = login_4096(body["apiToken"].as_str().unwrap().to_string()).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        user_id(
+            &MstrSession {
+                token: token_of(&resp),
+                client: c
+            },
+            &server
+        )
+        .await,
+        dave_id
+    );
+
+    assert_mstr_error(
+        dave.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": admin_id}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "ERR014",
+    )
+    .await;
+    let (st, _) = json(
+        dave.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": dave_id}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201);
+    assert_mstr_error(
+        admin
+            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": "0123456789ABCDEF0123456789ABCDEF"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+        "ERR004",
+    )
+    .await;
+    assert_mstr_error(
+        admin
+            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&j!({"userId": "not an id"}))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "ERR006",
+    )
+    .await;
+    assert_mstr_error(
+        client()
+            .post(server.url(&format!("{LIB}/auth/apiTokens")))
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "ERR009",
+    )
+    .await;
+    // An unknown API token, or none, is refused like bad credentials or a missing field.
+    let (_, resp) = login_4096("unknown-token".into()).await;
+    assert_mstr_error(resp, 401, "ERR003").await;
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .json(&j!({"loginMode": 4096}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 400, "ERR007").await;
+}
+
+#[tokio::test]
+async fn mstr_context_path_is_configurable() {
+    let body = j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD});
+    let server = TestServer::start_with(&[("VESTIBULE_CONTEXT_PATH", "/Lib")]);
+    let c = client();
+    let resp = c
+        .post(server.url("/Lib/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(
+        session_cookie(&resp).contains("Path=/Lib"),
+        "{}",
+        session_cookie(&resp)
+    );
+    let s = MstrSession {
+        token: token_of(&resp),
+        client: c,
+    };
+    let (st, _) = json(s.get(&server.url("/Lib/api/sessions")).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    // The default context path is not served when another is configured.
+    let resp = client()
+        .post(server.url("/MicroStrategyLibrary/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 404, "ERR004").await;
+
+    // An empty context path serves only /api.
+    let server = TestServer::start_with(&[("VESTIBULE_CONTEXT_PATH", "")]);
+    let resp = client()
+        .post(server.url("/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = client()
+        .post(server.url("/MicroStrategyLibrary/api/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 404, "ERR004").await;
+}
+
+#[tokio::test]
+async fn mstr_identity_and_api_tokens_expire_after_their_configured_lifetime() {
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_SESSION_IDENTITY_TOKEN_TTL_SECS", "1"),
+        ("VESTIBULE_AUTH_API_TOKEN_TTL_SECS", "1"),
+    ]);
+    let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let resp = s
+        .post(&server.url(&format!("{LIB}/auth/identityToken")))
+        .send()
+        .await
+        .unwrap();
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let (_, body) = json(
+        s.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/delegate")))
+        .json(&j!({"loginMode": -1, "identityToken": identity}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 401, "ERR003").await;
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/login")))
+        .json(&j!({"loginMode": 4096, "username": api_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 401, "ERR003").await;
+    // The session they came from is still alive.
+    let (st, _) = json(
+        s.get(&server.url(&format!("{LIB}/sessions")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+}
+
+#[tokio::test]
+async fn mstr_administrator_may_revoke_another_users_identity_token() {
+    let server = TestServer::start();
+    server.add_user("kim", "kim-pass");
+    let kim = mstr_login(&server, "kim", "kim-pass").await;
+    let resp = kim
+        .post(&server.url(&format!("{LIB}/auth/identityToken")))
+        .send()
+        .await
+        .unwrap();
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    assert_mstr_error(
+        admin
+            .delete(&server.url(&format!("{LIB}/auth/identityToken")))
+            .send()
+            .await
+            .unwrap(),
+        400,
+        "ERR007",
+    )
+    .await;
+    let resp = admin
+        .delete(&server.url(&format!("{LIB}/auth/identityToken")))
+        .header("X-MSTR-IdentityToken", &identity)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = client()
+        .post(server.url(&format!("{LIB}/auth/delegate")))
+        .json(&j!({"loginMode": -1, "identityToken": identity}))
+        .send()
+        .await
+        .unwrap();
+    assert_mstr_error(resp, 401, "ERR003").await;
+}

@@ -1,0 +1,183 @@
+//! Structured logs: JSON lines when `log.format = "json"`, a request id on every line written while
+//! serving a request (also returned as `x-request-id`), and never a password, token or cookie, even
+//! at the debug level.
+
+use std::time::Duration;
+
+use crate::common::{client, TestServer, ADMIN_PASSWORD};
+
+const PASSWORD: &str = "Correct-Horse-9f1e2d";
+const WRONG_PASSWORD: &str = "Wrong-Battery-77aa31";
+
+fn json_lines(server: &TestServer) -> Vec<serde_json::Value> {
+    server
+        .stderr()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn request_id_of(line: &serde_json::Value) -> Option<&str> {
+    line.get("span")?.get("request_id")?.as_str()
+}
+
+/// Waits until the server has logged the access line of `id` (logs are written asynchronously to
+/// the pipe the test reads).
+async fn wait_for_line(server: &TestServer, id: &str) {
+    for _ in 0..200 {
+        if json_lines(server)
+            .iter()
+            .any(|l| request_id_of(l) == Some(id) && l["fields"]["message"] == "answered")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no access line for request {id}:\n{}", server.stderr());
+}
+
+#[tokio::test]
+async fn json_logs_carry_request_ids_and_no_secrets() {
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_LOG_FORMAT", "json"),
+        ("VESTIBULE_LOG_LEVEL", "debug"),
+        ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ]);
+    server.add_user("loggeduser", PASSWORD);
+    let c = client();
+
+    // A login whose body holds the password, with a caller-chosen request id.
+    let resp = c
+        .post(server.url("/api/auth/login"))
+        .header("x-request-id", "caller-id-123")
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "loggeduser"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["x-request-id"], "caller-id-123");
+    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    let status_id = c
+        .get(server.url("/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert!(status_id.is_some(), "every answer carries x-request-id");
+
+    // A failed login (a warning with a ticket id), with an id that could forge log lines.
+    let resp = c
+        .post(server.url("/api/auth/login"))
+        .header("x-request-id", "evil id\tinjected")
+        .json(&serde_json::json!({"loginMode": 1, "username": "loggeduser", "password": WRONG_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let failed_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(failed_id, "evil id\tinjected");
+    assert_eq!(failed_id.len(), 16, "a generated id: {failed_id}");
+
+    // Authenticated calls: the token in a header, the cookie from the jar.
+    let resp = c
+        .get(server.url("/api/sessions"))
+        .header("X-MSTR-AuthToken", &token)
+        .header("Authorization", "Bearer also-a-secret-value-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let ok_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let resp = c
+        .post(server.url("/api/auth/identityToken"))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let identity = resp.headers()["x-mstr-identitytoken"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let last = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_ne!(ok_id, last, "ids differ between requests");
+
+    wait_for_line(&server, "caller-id-123").await;
+    wait_for_line(&server, &failed_id).await;
+    wait_for_line(&server, &ok_id).await;
+    wait_for_line(&server, &last).await;
+
+    let lines = json_lines(&server);
+    // Every line written inside a request names its id; the failed login's warning among them.
+    for l in &lines {
+        if l.get("span").is_some() {
+            assert!(
+                request_id_of(l).is_some(),
+                "a request line without request_id: {l}"
+            );
+        }
+    }
+    let failed = lines
+        .iter()
+        .find(|l| request_id_of(l) == Some(failed_id.as_str()) && l["fields"]["message"] == "answered")
+        .unwrap();
+    assert_eq!(failed["fields"]["status"], 401);
+    assert_eq!(failed["span"]["route"], "/api/auth/login");
+    let access = lines
+        .iter()
+        .find(|l| request_id_of(l) == Some(ok_id.as_str()) && l["fields"]["message"] == "answered")
+        .unwrap();
+    assert_eq!(access["span"]["route"], "/api/sessions");
+    assert_eq!(access["span"]["method"], "GET");
+    assert_eq!(access["fields"]["status"], 200);
+
+    // No secret anywhere in the log.
+    let log = server.stderr();
+    let all = log.as_str();
+    for secret in [
+        PASSWORD,
+        WRONG_PASSWORD,
+        ADMIN_PASSWORD,
+        &token,
+        &identity,
+        "also-a-secret-value-42",
+    ] {
+        assert!(!all.contains(secret), "the log contains a secret ({secret})");
+    }
+    assert!(
+        !all.to_ascii_lowercase().contains("jsessionid="),
+        "the log contains a cookie"
+    );
+}
+
+#[tokio::test]
+async fn text_logs_name_the_request_id_too() {
+    let server = TestServer::start_with(&[("VESTIBULE_LOG_LEVEL", "debug")]);
+    let resp = client()
+        .get(server.url("/api/sessions"))
+        .header("x-request-id", "text-req-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    for _ in 0..200 {
+        if server.stderr().contains("answered") && server.stderr().contains("text-req-7") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let log = server.stderr();
+    let ours: Vec<&str> = log.lines().filter(|l| l.contains("text-req-7")).collect();
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("answered") && l.contains("status=401")),
+        "{log}"
+    );
+}

@@ -1,0 +1,202 @@
+//! Scale-out: three stateless `vestibule serve` nodes sharing Redis (sessions) and PostgreSQL
+//! (directory and model). Runs when VESTIBULE_TEST_POSTGRES_URL and VESTIBULE_TEST_REDIS_URL are
+//! set (always in CI). Outages are made with a cuttable TCP proxy in front of each service, so the
+//! machine's shared Redis and PostgreSQL stay up for the other tests.
+
+use std::time::{Duration, Instant};
+
+use crate::common::pg::FreshDb;
+use crate::common::proxy::{via_proxy, Proxy, host_port};
+use crate::common::{backend_url, client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+
+struct Cluster {
+    nodes: Vec<TestServer>,
+    redis: Proxy,
+    pg: Proxy,
+    _db: FreshDb,
+}
+
+async fn cluster(test: &str) -> Option<Cluster> {
+    let pg_url = backend_url("VESTIBULE_TEST_POSTGRES_URL", test)?;
+    let redis_url = backend_url("VESTIBULE_TEST_REDIS_URL", test)?;
+    let db = FreshDb::create(&pg_url).await;
+    let redis = Proxy::start(&host_port(&redis_url)).await;
+    let pg = Proxy::start(&host_port(&db.url)).await;
+    let env = [
+        ("VESTIBULE_STORE_SESSIONS", via_proxy(&redis_url, &redis)),
+        ("VESTIBULE_STORE_METADATA", via_proxy(&db.url, &pg)),
+        ("VESTIBULE_STORE_TIMEOUT_SECS", "2".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The first node makes the schema and the first users; the others find them there.
+    let nodes = (0..3).map(|_| TestServer::start_with(&env)).collect();
+    Some(Cluster { nodes, redis, pg, _db: db })
+}
+
+/// GET /api/sessions on a node with a session's token and cookie.
+async fn check_on(node: &TestServer, token: &str, cookie: &str) -> u16 {
+    client()
+        .get(node.url("/api/sessions"))
+        .header("X-MSTR-AuthToken", token)
+        .header("Cookie", format!("JSESSIONID={cookie}"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+async fn login_on(node: &TestServer) -> (String, String) {
+    let resp = client()
+        .post(node.url("/api/auth/login"))
+        .form(&[("loginMode", "1"), ("username", "administrator"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), 204);
+    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').next()?.strip_prefix("JSESSIONID=").map(str::to_string))
+        .expect("cookie");
+    (token, cookie)
+}
+
+#[tokio::test]
+async fn sessions_are_shared_by_every_node() {
+    let Some(mut c) = cluster("scale_out::sessions_are_shared_by_every_node").await else { return };
+    let (token, cookie) = login_on(&c.nodes[0]).await;
+    // Used on B, kept alive on C.
+    assert_eq!(check_on(&c.nodes[1], &token, &cookie).await, 200);
+    let put = client()
+        .put(c.nodes[2].url("/api/sessions"))
+        .header("X-MSTR-AuthToken", &token)
+        .header("Cookie", format!("JSESSIONID={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+
+    // kill -9 a node: no session is lost, on it or elsewhere.
+    c.nodes[1].kill9_and_restart();
+    assert_eq!(check_on(&c.nodes[1], &token, &cookie).await, 200);
+
+    // Logout on B, and A refuses the session at once.
+    let out = client()
+        .post(c.nodes[1].url("/api/auth/logout"))
+        .header("X-MSTR-AuthToken", &token)
+        .header("Cookie", format!("JSESSIONID={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    assert_eq!(check_on(&c.nodes[0], &token, &cookie).await, 401);
+    assert_eq!(check_on(&c.nodes[2], &token, &cookie).await, 401);
+}
+
+#[tokio::test]
+async fn a_changeset_made_on_one_node_commits_on_another() {
+    let Some(c) = cluster("scale_out::a_changeset_made_on_one_node_commits_on_another").await else { return };
+    let a = mstr_login(&c.nodes[0], "administrator", ADMIN_PASSWORD).await;
+    let (_, projects) = json(a.get(&c.nodes[0].url("/api/projects")).send().await.unwrap()).await;
+    let project = projects[0]["id"].as_str().expect("a project").to_string();
+    let (status, cs) = json(
+        a.post(&c.nodes[0].url("/api/model/changesets?schemaEdit=true"))
+            .header("X-MSTR-ProjectID", &project)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{cs}");
+    let id = cs["id"].as_str().expect("changeset id").to_string();
+    // The same session (token and cookie) on node B.
+    let resp = a
+        .post(&format!("{}?changesetId={id}", c.nodes[1].url(&format!("/api/model/changesets/{id}/commit"))))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    let del = a.delete(&c.nodes[2].url(&format!("/api/model/changesets/{id}"))).send().await.unwrap();
+    assert_eq!(del.status(), 204);
+}
+
+/// Waits until `probe` gives `want`, for at most `limit`.
+async fn until<F, Fut>(limit: Duration, want: u16, mut probe: F) -> (u16, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let start = Instant::now();
+    loop {
+        let got = probe().await;
+        if got == want || start.elapsed() > limit {
+            return (got, start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_lost_redis_or_postgres_answers_503_and_service_comes_back() {
+    let Some(c) = cluster("scale_out::a_lost_redis_or_postgres_answers_503_and_service_comes_back").await else { return };
+    let node = &c.nodes[0];
+    let (token, cookie) = login_on(node).await;
+
+    for (name, proxy) in [("redis", &c.redis), ("postgres", &c.pg)] {
+        proxy.cut();
+        // MicroStrategy dialect: a session check (Redis) or a login (PostgreSQL).
+        let started = Instant::now();
+        let resp = if name == "redis" {
+            client()
+                .get(node.url("/api/sessions"))
+                .header("X-MSTR-AuthToken", &token)
+                .header("Cookie", format!("JSESSIONID={cookie}"))
+                .send()
+                .await
+                .unwrap()
+        } else {
+            client()
+                .post(node.url("/api/auth/login"))
+                .form(&[("loginMode", "1"), ("username", "administrator"), ("password", ADMIN_PASSWORD)])
+                .send()
+                .await
+                .unwrap()
+        };
+        let took = started.elapsed();
+        let (status, body) = json(resp).await;
+        assert_eq!(status, 503, "{name} down: {body}");
+        assert_eq!(body["code"], "ERR016", "{body}");
+        assert!(took < Duration::from_secs(15), "{name} down: answered after {took:?}");
+        // The ThoughtSpot dialects answer in their own formats.
+        let v1 = client()
+            .post(node.url("/callosum/v1/tspublic/v1/session/login"))
+            .header("X-Requested-By", "ThoughtSpot")
+            .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        let (s1, b1) = json(v1).await;
+        if name == "postgres" {
+            assert_eq!(s1, 503, "{b1}");
+            assert!(b1.get("incident_id_guid").is_some(), "v1 error body: {b1}");
+        }
+        let v2 = client()
+            .get(node.url("/api/rest/2.0/auth/session/user"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        let (s2, b2) = json(v2).await;
+        if name == "redis" {
+            assert_eq!(s2, 503, "{b2}");
+            assert!(b2.get("error").is_some(), "v2 error body: {b2}");
+        }
+        proxy.restore();
+        let (status, waited) = until(Duration::from_secs(20), 200, || check_on(node, &token, &cookie)).await;
+        assert_eq!(status, 200, "{name} back: service did not return after {waited:?}");
+    }
+}

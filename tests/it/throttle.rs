@@ -1,0 +1,164 @@
+//! Throttling of failed logins: growing delays and lockouts per account and per address, for
+//! local, LDAP, API-token and ThoughtSpot logins; a locked account answers exactly like a wrong
+//! password; lockouts expire and `vestibule user unlock` ends them.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::ldap::{mstr_login_as, server_for};
+use crate::ldap_kit::{Slapd, ALICE_PASSWORD};
+
+/// Three failures lock an account; the lock lasts `lockout_secs`.
+fn throttled(lockout_secs: &str, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("VESTIBULE_THROTTLE_ACCOUNT_FREE_FAILURES", "1".to_string()),
+        ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES", "3".to_string()),
+        ("VESTIBULE_THROTTLE_ADDRESS_FREE_FAILURES", "1000".to_string()),
+        ("VESTIBULE_THROTTLE_ADDRESS_LOCKOUT_FAILURES", "0".to_string()),
+        ("VESTIBULE_THROTTLE_LOCKOUT_SECS", lockout_secs.to_string()),
+        ("VESTIBULE_THROTTLE_BASE_DELAY_MS", "20".to_string()),
+        ("VESTIBULE_THROTTLE_MAX_DELAY_MS", "50".to_string()),
+    ];
+    for (k, val) in extra {
+        v.retain(|(ek, _)| ek != k);
+        v.push((k, val.to_string()));
+    }
+    v
+}
+
+fn start(env: &[(&'static str, String)]) -> TestServer {
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    TestServer::start_with(&pairs)
+}
+
+/// A login's answer without its ticket id, to compare answers.
+async fn answer(server: &TestServer, mode: &str, user: &str, password: &str) -> (u16, serde_json::Value) {
+    let (status, mut body, _) = mstr_login_as(server, mode, user, password).await;
+    if let Some(o) = body.as_object_mut() {
+        o.remove("ticketId");
+    }
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_locked_account_answers_like_a_wrong_password_and_the_lock_expires() {
+    let server = start(&throttled("2", &[]));
+    server.add_user("tina", "tina-pw-Right1");
+    let wrong = answer(&server, "1", "tina", "wrong-1").await;
+    assert_eq!(wrong.0, 401);
+    for i in 2..=3 {
+        assert_eq!(answer(&server, "1", "tina", &format!("wrong-{i}")).await, wrong);
+    }
+    // Locked: the right password gets the wrong-password answer.
+    assert_eq!(answer(&server, "1", "tina", "tina-pw-Right1").await, wrong);
+    // A name that is no user is counted and "locked" the same way.
+    for i in 1..=4 {
+        assert_eq!(answer(&server, "1", "ghost", &format!("guess-{i}")).await, wrong);
+    }
+    // Other accounts are not affected.
+    mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    // The lock ends by itself (2 s here); poll with the right password, which a locked account
+    // does not count as a failure.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _) = answer(&server, "1", "tina", "tina-pw-Right1").await;
+        if status == 204 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lockout did not expire");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn unlock_from_the_cli_and_the_lock_is_shared_by_both_dialects() {
+    let server = start(&throttled("3600", &[]));
+    server.add_user("ursula", "ursula-pw-Right1");
+    // Fail through the ThoughtSpot dialect...
+    for i in 1..=3 {
+        let status = client()
+            .post(server.url("/callosum/v1/tspublic/v1/session/login"))
+            .header("X-Requested-By", "ThoughtSpot")
+            .form(&[("username", "ursula"), ("password", &format!("wrong-{i}"))])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    // ...and the MicroStrategy dialect sees the lock.
+    assert_eq!(answer(&server, "1", "ursula", "ursula-pw-Right1").await.0, 401);
+    let (status, _) = json(
+        client()
+            .post(server.url("/api/rest/2.0/auth/session/login"))
+            .json(&serde_json::json!({"username": "ursula", "password": "ursula-pw-Right1"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let out = server.cli(&["user", "unlock", "ursula"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unlocked 'ursula'"));
+    assert_eq!(answer(&server, "1", "ursula", "ursula-pw-Right1").await.0, 204);
+    let out = server.cli(&["user", "unlock", "ursula"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("was not locked"));
+}
+
+#[tokio::test]
+async fn the_client_address_is_blocked_across_accounts_and_modes() {
+    let server = start(&throttled(
+        "3600",
+        &[
+            ("VESTIBULE_THROTTLE_ADDRESS_FREE_FAILURES", "2"),
+            ("VESTIBULE_THROTTLE_ADDRESS_LOCKOUT_FAILURES", "5"),
+            ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES", "0"),
+        ],
+    ));
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let (status, body) = json(
+        admin
+            .post(&server.url("/MicroStrategyLibrary/api/auth/apiTokens"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    // Guessing API tokens (loginMode 4096) counts against the address.
+    for i in 0..5 {
+        assert_eq!(answer(&server, "4096", &format!("guess-{i}"), "").await.0, 401);
+    }
+    // Blocked: a right API token, and a right password, from this address are refused.
+    assert_eq!(answer(&server, "4096", &api_token, "").await.0, 401);
+    assert_eq!(answer(&server, "1", "administrator", ADMIN_PASSWORD).await.0, 401);
+    // The session already held still works: throttling is about logins only.
+    let status = admin
+        .get(&server.url("/MicroStrategyLibrary/api/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn ldap_logins_are_throttled_too() {
+    let Some(slapd) = Slapd::start("throttle::ldap_logins_are_throttled_too") else {
+        return;
+    };
+    let env = throttled("3600", &[]);
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = server_for(&slapd, &extra);
+    let wrong = answer(&server, "16", "alice", "wrong-a").await;
+    assert_eq!(wrong.0, 401);
+    answer(&server, "16", "alice", "wrong-b").await;
+    answer(&server, "16", "alice", "wrong-c").await;
+    assert_eq!(answer(&server, "16", "alice", ALICE_PASSWORD).await, wrong);
+    let out = server.cli(&["user", "unlock", "alice"], "");
+    assert!(out.status.success());
+    assert_eq!(answer(&server, "16", "alice", ALICE_PASSWORD).await.0, 204);
+}

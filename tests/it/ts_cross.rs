@@ -1,0 +1,218 @@
+//! One core, two dialects: a session made through MicroStrategy is used and ended through
+//! ThoughtSpot, and the other way round; a user is the same user in both.
+
+use serde_json::json as j;
+
+use crate::common::{client, json, TestServer, ADMIN_PASSWORD};
+use crate::ts_kit::*;
+
+/// A MicroStrategy login at `/api/auth/login` (cookie path `/`): the client with its JSESSIONID,
+/// and the auth token.
+async fn mstr_root_login(server: &TestServer) -> (reqwest::Client, String) {
+    let c = client();
+    let resp = c
+        .post(server.url("/api/auth/login"))
+        .json(&j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    (c, token)
+}
+
+#[tokio::test]
+async fn ts_cross_mstr_session_is_used_and_ended_through_thoughtspot() {
+    let server = TestServer::start();
+    let (c, token) = mstr_root_login(&server).await;
+    // The MicroStrategy token as a bearer, with its JSESSIONID as MicroStrategy clients keep it.
+    let (status, user) = json(
+        c.get(server.url(&format!("{V2}/auth/session/user")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["name"], "administrator");
+    let (status, info) = json(
+        c.get(server.url(&format!("{V1}/session/info")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The same user: MicroStrategy's 32-hex id is ThoughtSpot's dashed UUID.
+    let (_, mstr_user) = json(
+        c.get(server.url("/api/sessions/userInfo"))
+            .header("X-MSTR-AuthToken", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mstr_id = mstr_user["id"].as_str().unwrap().to_lowercase();
+    assert_eq!(info["userGUID"].as_str().unwrap().replace('-', ""), mstr_id);
+    assert_eq!(user["id"], info["userGUID"]);
+    // A bare token without its cookie is refused while session.require_cookie is on.
+    let (status, _) = bearer_get(&server, &format!("{V2}/auth/session/user"), &token).await;
+    assert_eq!(status, 401);
+
+    // A ThoughtSpot logout ends the MicroStrategy session.
+    let resp = c
+        .post(server.url(&format!("{V1}/session/logout")))
+        .header("X-Requested-By", "ThoughtSpot")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (status, body) = json(
+        c.get(server.url("/api/sessions"))
+            .header("X-MSTR-AuthToken", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("ERR009")));
+
+    // Through v2 too.
+    let (c, token) = mstr_root_login(&server).await;
+    let resp = c
+        .post(server.url(&format!("{V2}/auth/session/logout")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = c
+        .get(server.url("/api/sessions"))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn ts_cross_bare_mstr_token_works_when_cookies_are_not_required() {
+    let server = TestServer::start_with(&[("VESTIBULE_SESSION_REQUIRE_COOKIE", "false")]);
+    let (_, token) = mstr_root_login(&server).await;
+    let (status, user) = bearer_get(&server, &format!("{V2}/auth/session/user"), &token).await;
+    assert_eq!((status, user["name"].as_str()), (200, Some("administrator")));
+    let resp = client()
+        .post(server.url(&format!("{V2}/auth/token/revoke")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = client()
+        .get(server.url("/api/sessions"))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn ts_cross_thoughtspot_sessions_are_used_and_ended_through_microstrategy() {
+    let server = TestServer::start();
+    // A v2 bearer token on the MicroStrategy API, ended by a MicroStrategy logout.
+    let token = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
+    let (status, session) = bearer_get(&server, "/api/sessions", &token).await;
+    assert_eq!(status, 200, "{session}");
+    let (status, _) = json(
+        client()
+            .get(server.url("/MicroStrategyLibrary/api/sessions/userInfo"))
+            .header("X-MSTR-AuthToken", &token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resp = client()
+        .post(server.url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = client()
+        .get(server.url(&format!("{V2}/auth/session/user")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    v2_error(resp, 401, 10097).await;
+
+    // A v1 cookie session (its JSESSIONID is its token) on the MicroStrategy API.
+    let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let (_, info) = json(
+        c.get(server.url(&format!("{V1}/session/info")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let cookie = info["authToken"].as_str().unwrap().to_string();
+    let resp = c
+        .get(server.url("/api/sessions"))
+        .header("X-MSTR-AuthToken", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = c
+        .post(server.url("/api/auth/logout"))
+        .header("X-MSTR-AuthToken", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = c
+        .get(server.url(&format!("{V1}/session/info")))
+        .send()
+        .await
+        .unwrap();
+    v1_error(resp, 401, 10003).await;
+}
+
+#[tokio::test]
+async fn ts_cross_a_disabled_user_loses_its_thoughtspot_sessions() {
+    let server = TestServer::start();
+    server.add_user("leaver", "leaver-pass");
+    let token = v2_token(&server, "leaver", "leaver-pass").await;
+    let c = v1_login(&server, "leaver", "leaver-pass").await;
+    let out = server.cli(&["user", "disable", "leaver"], "");
+    assert!(out.status.success());
+    // The directory cache lives a short while; the user is refused once it has passed.
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(
+        bearer_get(&server, &format!("{V2}/auth/session/user"), &token)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        c.get(server.url(&format!("{V1}/session/info")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let (status, _) = v2_post(
+        &server,
+        "/auth/token/full",
+        j!({"username": "leaver", "password": "leaver-pass"}),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
