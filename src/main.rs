@@ -76,6 +76,14 @@ fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> anyhow::Result<Conf
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::CheckConfig { file } = &cli.command {
+        // Each problem on its own line; the last one is the command's error.
+        let mut problems = Config::check(file.as_deref().or(cli.global.config.as_deref()), std::env::vars());
+        if let Some(last) = problems.pop() {
+            for p in &problems {
+                eprintln!("vestibule: {p}");
+            }
+            return Err(last.into());
+        }
         let config = load_config(&cli, file.as_deref())?;
         println!(
             "configuration is valid (listen {}, data in {})",

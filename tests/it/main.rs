@@ -32,3 +32,4 @@ mod model_attributes;
 mod model_changesets;
 mod model_objects;
 mod compat_model;
+mod ops_request_id;

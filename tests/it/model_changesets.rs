@@ -124,6 +124,23 @@ async fn atomic_conflict(backend: Backend, test: &str) {
     assert_eq!(m.commit(&m.admin, &c).await.0, 201);
     let (status, err) = m.commit(&m.admin, &d).await;
     assert_eq!((status, err["code"].as_str()), (409, Some("ERR015")), "{err}");
+
+    // A table deleted directly while a changeset builds on it: the commit is refused.
+    let spare = m.table("LU_SPARE", &[("SPARE_ID", "integer")]).await;
+    let e = m.changeset(&m.admin).await;
+    let on_spare = m.attribute_body("Spare", &spare, "LU_SPARE", "SPARE_ID", "SPARE_ID");
+    assert_eq!(m.post_attribute(&m.admin, &e, &on_spare).await.0, 201);
+    let resp = m
+        .admin
+        .delete(&m.url(&format!("/api/objects/{spare}?type=15")))
+        .header("X-MSTR-ProjectID", &m.project)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (status, err) = m.commit(&m.admin, &e).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("was deleted"), "{err}");
 }
 both_backends!(a_commit_is_atomic_and_detects_conflicts, atomic_conflict);
 

@@ -158,6 +158,14 @@ async fn objects(backend: Backend, test: &str) {
         "the type must match"
     );
     assert_eq!(get(format!("/api/objects/{id}")).await.0, 400, "type is required");
+    let resp = m
+        .admin
+        .delete(&m.url(&format!("/api/objects/{}?type=8", m.attributes_folder)))
+        .header("X-MSTR-ProjectID", &m.project)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "the project's folders stay");
 
     // PUT: hidden, name, description, comments.
     let (status, put) = json(
@@ -206,3 +214,42 @@ async fn objects(backend: Backend, test: &str) {
     assert_eq!(resp.status(), 204);
 }
 both_backends!(objects_are_read_changed_and_deleted, objects);
+
+async fn object_scope(backend: Backend, test: &str) {
+    let Some(m) = start(backend, test).await else { return };
+    let (table, id) = m.subcategory().await;
+    // A ThoughtSpot object token (REPORT_BOOK_VIEW) limited to the attribute.
+    let (status, t) = json(
+        crate::common::client()
+            .post(m.server.url("/api/rest/2.0/auth/token/object"))
+            .json(&json!({"username": "administrator", "password": crate::common::ADMIN_PASSWORD, "object_id": id}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    let token = t["token"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        let req = crate::common::client()
+            .get(m.url(&path))
+            .bearer_auth(&token)
+            .header("X-MSTR-ProjectID", &m.project);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let (status, own) = get(format!("/api/model/attributes/{id}")).await;
+    assert_eq!(status, 200, "its own object: {own}");
+    assert_eq!(get(format!("/api/objects/{id}?type=12")).await.0, 200);
+    for path in [
+        format!("/api/model/tables/{table}"),
+        format!("/api/objects/{table}?type=15"),
+        format!("/api/objects/{}?type=32", m.project),
+        "/api/model/tables".to_string(),
+        "/api/model/attributes".to_string(),
+        format!("/api/model/systemHierarchy/attributes/{table}/relationships"),
+    ] {
+        let (status, err) = get(path.clone()).await;
+        assert_eq!((status, err["code"].as_str()), (403, Some("ERR017")), "{path}: {err}");
+    }
+}
+both_backends!(an_object_scoped_session_reads_only_its_object, object_scope);

@@ -104,3 +104,25 @@ fn check_config_explains_a_missing_file_in_one_line() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("/nonexistent/vestibule.toml"), "{stderr}");
 }
+
+#[test]
+fn check_config_explains_each_structural_error_on_its_own_line() {
+    let out =
+        check("colour = \"blue\"\n[session]\nserver_timeout_secs = \"ten\"\nbogus = 1\n[log]\nformat = 7\n");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(lines.iter().all(|l| l.starts_with("vestibule: ")), "{stderr}");
+    for want in [
+        "unknown setting 'colour'",
+        "session.server_timeout_secs: expected integer, found string",
+        "unknown setting 'session.bogus'",
+        "log.format: expected string, found integer",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(want)),
+            "{want:?} missing from:\n{stderr}"
+        );
+    }
+}

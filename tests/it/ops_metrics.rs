@@ -153,7 +153,10 @@ async fn metrics_count_lockouts() {
     let (text, samples) = scrape(&server).await;
     assert_eq!(sample(&samples, "vestibule_lockouts_total"), Some(1.0), "{text}");
     assert_eq!(
-        sample(&samples, r#"vestibule_logins_total{mode="standard",result="failed"}"#),
+        sample(
+            &samples,
+            r#"vestibule_logins_total{mode="standard",result="failed"}"#
+        ),
         Some(2.0)
     );
 }

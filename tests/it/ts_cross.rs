@@ -216,3 +216,84 @@ async fn ts_cross_a_disabled_user_loses_its_thoughtspot_sessions() {
     .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster() {
+    const TEST: &str = "ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster";
+    let Some(pg_url) = crate::common::backend_url("VESTIBULE_TEST_POSTGRES_URL", TEST) else {
+        return;
+    };
+    let Some(redis_url) = crate::common::backend_url("VESTIBULE_TEST_REDIS_URL", TEST) else {
+        return;
+    };
+    let db = crate::common::pg::FreshDb::create(&pg_url).await;
+    let env = [
+        ("VESTIBULE_STORE_SESSIONS", redis_url.as_str()),
+        ("VESTIBULE_STORE_METADATA", db.url.as_str()),
+        ("VESTIBULE_THOUGHTSPOT_TRUSTED_TOKEN_GRACE_SECS", "1"),
+    ];
+    let a = TestServer::start_with(&env);
+    let b = TestServer::start_with(&env);
+    // The key made through one node's store works on the other.
+    let key = trusted_auth(&a, "enable");
+    let (status, t1) = v1_token(&b, &key, &[("username", "administrator")]).await;
+    assert_eq!(status, 200, "{t1}");
+    let login_on = |node: &TestServer, t: String| {
+        let url = node.url(&format!("{V1}/session/login/token"));
+        async move {
+            client()
+                .post(url)
+                .header("X-Requested-By", "ThoughtSpot")
+                .form(&[("auth_token", t.as_str()), ("no_url_redirection", "true")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(login_on(&a, t1.clone()).await, 204);
+    // A newer token minted on node a shortens t1 for node b too.
+    let (_, t2) = v1_token(&a, &key, &[("username", "administrator")]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(login_on(&b, t1).await, 401);
+    assert_eq!(login_on(&b, t2).await, 204);
+
+    // A v2 token minted on a is used on b, and revoking it on b ends it on a at once.
+    let token = v2_token(&a, "administrator", ADMIN_PASSWORD).await;
+    assert_eq!(
+        bearer_get(&b, &format!("{V2}/auth/session/user"), &token).await.0,
+        200
+    );
+    let resp = client()
+        .post(b.url(&format!("{V2}/auth/token/revoke")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        bearer_get(&a, &format!("{V2}/auth/session/user"), &token).await.0,
+        401
+    );
+    // A cookie session made on b logs out on a.
+    let c = v1_login(&b, "administrator", ADMIN_PASSWORD).await;
+    let (_, info) = json(c.get(b.url(&format!("{V1}/session/info"))).send().await.unwrap()).await;
+    let cookie = info["authToken"].as_str().unwrap().to_string();
+    let resp = client()
+        .post(a.url(&format!("{V1}/session/logout")))
+        .header("X-Requested-By", "ThoughtSpot")
+        .header("Cookie", format!("JSESSIONID={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(
+        c.get(b.url(&format!("{V1}/session/info")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}

@@ -697,3 +697,100 @@ async fn ts_v2_unknown_paths_and_methods_answer_the_v2_body() {
     let (status, _) = json(client().get(server.url("/api/status")).send().await.unwrap()).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
+    let server = TestServer::start();
+    let key = trusted_auth(&server, "enable");
+    let token = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
+    let long = "x".repeat(100_000);
+    let huge = "y".repeat(3_000_000);
+    let bodies: Vec<(&str, String)> = vec![
+        ("application/json", "{".into()),
+        ("application/json", "[]".into()),
+        ("application/json", "null".into()),
+        ("application/json", "\"text\"".into()),
+        (
+            "application/json",
+            j!({"username": {"a": 1}, "password": [1], "secret_key": 5}).to_string(),
+        ),
+        (
+            "application/json",
+            j!({"username": long, "password": long, "secret_key": key}).to_string(),
+        ),
+        (
+            "application/json",
+            j!({"username": "administrator", "secret_key": key, "object_id": long}).to_string(),
+        ),
+        (
+            "application/json",
+            j!({"token": long, "user_identifier": long}).to_string(),
+        ),
+        (
+            "application/json",
+            j!({"username": "administrator", "secret_key": key, "validity_time_in_sec": 1e300}).to_string(),
+        ),
+        ("application/x-www-form-urlencoded", "%%%&&&==".into()),
+        (
+            "application/x-www-form-urlencoded",
+            format!("username={long}&password={long}&auth_token={long}"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            format!("secret_key={key}&username=administrator&groups=%5B1%2C2%5D"),
+        ),
+        ("text/plain", "\u{0}\u{1}binary".into()),
+        ("application/json", huge),
+    ];
+    let posts = [
+        format!("{V1}/session/login"),
+        format!("{V1}/session/auth/token"),
+        format!("{V1}/session/login/token"),
+        format!("{V2}/auth/session/login"),
+        format!("{V2}/auth/token/full"),
+        format!("{V2}/auth/token/object"),
+        format!("{V2}/auth/token/custom"),
+        format!("{V2}/auth/token/validate"),
+    ];
+    for path in &posts {
+        for (ct, body) in &bodies {
+            let resp = client()
+                .post(server.url(path))
+                .header("X-Requested-By", "ThoughtSpot")
+                .header("Content-Type", *ct)
+                .bearer_auth(&token)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            assert!(status < 500, "{path} with {ct} {:.60}: {status}", body);
+            if status >= 400 {
+                let got = resp.headers()["content-type"].to_str().unwrap().to_string();
+                assert!(got.starts_with("application/json"), "{path}: {status} {got}");
+            }
+        }
+    }
+    // Odd headers and query strings.
+    for (name, value) in [
+        ("Authorization", "Bearer"),
+        ("Authorization", "Basic abc"),
+        ("Cookie", "JSESSIONID="),
+    ] {
+        let resp = client()
+            .get(server.url(&format!("{V2}/auth/session/user")))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        v2_error(resp, 401, 10097).await;
+    }
+    let resp = client()
+        .get(server.url(&format!(
+            "{V1}/session/login/token?auth_token=%FF%FE&no_url_redirection=maybe"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}

@@ -109,6 +109,7 @@ impl Core {
     /// for the configured time and no longer than the session it was made from.
     pub async fn new_identity_token(&self, caller: &Principal) -> Result<String> {
         caller.require_full_scope()?;
+        caller.require(Privilege::USE_IDENTITY_TOKENS)?;
         let ttl = Duration::from_secs(self.config.session.identity_token_ttl_secs);
         let (secret, _) = self
             .sessions
@@ -163,6 +164,7 @@ impl Core {
     /// Makes an API token for the caller, or for another user when the caller administers users.
     pub async fn new_api_token(&self, caller: &Principal, target: Option<Guid>) -> Result<String> {
         caller.require_full_scope()?;
+        caller.require(Privilege::CREATE_API_TOKENS)?;
         let user_id = match target {
             Some(t) if t != caller.user.user.id => {
                 caller.require(Privilege::ADMINISTRATION)?;

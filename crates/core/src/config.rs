@@ -419,6 +419,50 @@ fn leaves<'a>(v: &'a toml::Value, prefix: &str) -> Vec<(String, &'a toml::Value)
     }
 }
 
+/// Every unknown setting and wrong type of `from` against the defaults, not just the first.
+fn structure_problems(defaults: &toml::Value, from: &toml::Value, prefix: &str, out: &mut Vec<ConfigError>) {
+    match (defaults, from) {
+        (toml::Value::Table(a), toml::Value::Table(b)) => {
+            for (k, v) in b {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match a.get(k) {
+                    Some(slot) => structure_problems(slot, v, &path, out),
+                    None => out.push(ConfigError(format!("unknown setting '{path}'"))),
+                }
+            }
+        }
+        (slot, v) if std::mem::discriminant(slot) != std::mem::discriminant(v) => out.push(ConfigError(
+            format!("{prefix}: expected {}, found {}", slot.type_str(), v.type_str()),
+        )),
+        _ => {}
+    }
+}
+
+impl Config {
+    /// Every problem `vestibule check-config` can name: all the unknown settings and wrong types
+    /// of the file at once, else the first problem [`Config::load`] finds (syntax, environment,
+    /// rules across settings). Empty when the configuration is valid.
+    pub fn check(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Vec<ConfigError> {
+        if let Some(path) = file {
+            let parsed = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| text.parse::<toml::Value>().ok());
+            if let (Some(from_file), Ok(defaults)) = (parsed, toml::Value::try_from(Config::default())) {
+                let mut out = Vec::new();
+                structure_problems(&defaults, &from_file, "", &mut out);
+                if !out.is_empty() {
+                    return out;
+                }
+            }
+        }
+        Config::load(file, env).err().into_iter().collect()
+    }
+}
+
 /// Overlays `from` onto `into`, refusing keys the defaults do not have.
 fn merge(into: &mut toml::Value, from: toml::Value, prefix: &str) -> Result<(), ConfigError> {
     match (into, from) {

@@ -114,6 +114,9 @@ impl Core {
             let _ = self.sessions.end(&session.token).await;
             return Err(CoreError::SessionInvalid);
         }
+        if !user.has(Privilege::USE_REST_API) {
+            return Err(CoreError::MissingPrivilege(Privilege::USE_REST_API.name));
+        }
         Ok(Principal { session, user })
     }
 

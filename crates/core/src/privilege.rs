@@ -58,8 +58,14 @@ impl Privilege {
             .or_else(|| s.parse().ok().and_then(Privilege::by_id))
     }
 
-    /// What a user gets without any grant: enough to use the API and read.
-    pub const DEFAULT_USER: &'static [Privilege] = &[Privilege::USE_REST_API, Privilege::WEB_USER];
+    /// What every user gets through the Everyone group: use the API, read, and hand its own
+    /// identity on (identity and API tokens).
+    pub const DEFAULT_USER: &'static [Privilege] = &[
+        Privilege::USE_REST_API,
+        Privilege::WEB_USER,
+        Privilege::USE_IDENTITY_TOKENS,
+        Privilege::CREATE_API_TOKENS,
+    ];
 }
 
 #[cfg(test)]

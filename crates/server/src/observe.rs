@@ -62,7 +62,7 @@ fn new_id() -> HeaderValue {
     HeaderValue::from_str(&hex::encode(bytes)).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// The route template a request matched, or [`UNMATCHED`] for fallbacks (whose internal templates
+/// The route template a request matched; `None` for fallbacks (labelled [`UNMATCHED`]: their internal templates
 /// are not routes a user wrote). A clone of `MatchedPath` shares its string: no allocation.
 fn route_of(req: &Request) -> Option<MatchedPath> {
     req.extensions()

@@ -214,6 +214,19 @@ pub fn secure_token_operations(doc: &mut utoipa::openapi::OpenApi) {
             op.security
                 .get_or_insert_with(Vec::new)
                 .push(SecurityRequirement::new("mstrAuthToken", Vec::<String>::new()));
+            // The token extractor answers 401 ERR009 for every one of them.
+            op.responses.responses.entry("401".into()).or_insert_with(|| {
+                utoipa::openapi::ResponseBuilder::new()
+                    .description("No valid session (ERR009)")
+                    .content(
+                        "application/json",
+                        utoipa::openapi::Content::new(Some(utoipa::openapi::Ref::from_schema_name(
+                            "MstrErrorBody",
+                        ))),
+                    )
+                    .build()
+                    .into()
+            });
         }
     }
 }

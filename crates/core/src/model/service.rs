@@ -165,6 +165,7 @@ impl ModelService {
         project: Option<Guid>,
         changeset: Option<Guid>,
     ) -> Result<View> {
+        caller.require(Privilege::WEB_USER)?;
         if let Some(cs) = changeset {
             return Ok(View::Changeset(self.changeset_of(caller, cs).await?));
         }
@@ -268,6 +269,7 @@ impl ModelService {
             return Ok(cs);
         }
         let _one_at_a_time = self.commit_lock.lock().await;
+        self.check_references(&cs).await?;
         match self.store.commit(id, now_ms()).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
@@ -284,6 +286,41 @@ impl ModelService {
             .changeset(id)
             .await?
             .ok_or_else(|| not_found("changeset", id))
+    }
+
+    /// Every table and attribute the changeset's attributes refer to still exists as the
+    /// changeset would leave the model (one deleted directly meanwhile is a conflict).
+    async fn check_references(&self, cs: &Changeset) -> Result<()> {
+        let view = View::Changeset(cs.clone());
+        for change in self.store.staged(cs.id).await? {
+            let Some(a) = change.object.as_ref().and_then(ModelObject::attribute) else {
+                continue;
+            };
+            let mut refs: Vec<(Guid, ObjectKind)> = Vec::new();
+            refs.extend(a.lookup_table.map(|t| (t, ObjectKind::Table)));
+            for f in &a.forms {
+                refs.extend(f.lookup_table.map(|t| (t, ObjectKind::Table)));
+                for e in &f.expressions {
+                    refs.extend(e.tables.iter().map(|t| (*t, ObjectKind::Table)));
+                }
+            }
+            for r in &a.relationships {
+                refs.push((r.table, ObjectKind::Table));
+                refs.push((r.parent, ObjectKind::Attribute));
+                refs.push((r.child, ObjectKind::Attribute));
+            }
+            for (id, kind) in refs {
+                if !self.get(&view, id).await?.is_some_and(|o| o.info.kind == kind) {
+                    return Err(CoreError::Conflict(format!(
+                        "The {} '{id}' that '{}' uses was deleted after this changeset read it; \
+                         nothing was committed",
+                        kind.as_str(),
+                        change.object.as_ref().map(|o| o.info.name.as_str()).unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the caller's changeset and what is staged in it. A committed changeset can be
@@ -456,9 +493,16 @@ impl ModelService {
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
+        // Read and write under the commit lock, so a commit cannot slip in between.
+        let _one_at_a_time = self.commit_lock.lock().await;
         let view = View::Committed(project);
         let mut obj = self.require(&view, id, kind).await?;
         if let Some(n) = patch.name {
+            if kind == ObjectKind::Folder && n != obj.info.name {
+                return Err(CoreError::Invalid(
+                    "The folders of a project's tree cannot be renamed".into(),
+                ));
+            }
             obj.info.name = n;
         }
         if let Some(d) = patch.description {
@@ -473,7 +517,6 @@ impl ModelService {
         self.check_unique(&view, &obj).await?;
         obj.info.version = Guid::random();
         obj.info.modified_ms = now_ms();
-        let _one_at_a_time = self.commit_lock.lock().await;
         self.store.put_objects(std::slice::from_ref(&obj)).await?;
         Ok(obj)
     }
@@ -489,6 +532,12 @@ impl ModelService {
     ) -> Result<()> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
+        if kind == ObjectKind::Folder {
+            return Err(CoreError::Invalid(
+                "The folders of a project's tree cannot be deleted".into(),
+            ));
+        }
+        let _one_at_a_time = self.commit_lock.lock().await;
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
         for other in self.list(&view, None).await? {
@@ -504,40 +553,7 @@ impl ModelService {
                 )));
             }
         }
-        let _one_at_a_time = self.commit_lock.lock().await;
         self.store.delete_object(id).await?;
-        Ok(())
-    }
-
-    /// Deletes an object inside a changeset (applied at commit).
-    pub async fn stage_delete(&self, view: &View, id: Guid, kind: ObjectKind) -> Result<()> {
-        let cs = view.changeset()?;
-        Self::ready(cs)?;
-        let obj = self.require(view, id, kind).await?;
-        for other in self.list(view, None).await? {
-            if other.info.id != id && (other.info.folder == Some(id) || uses(&other, id)) {
-                return Err(CoreError::Invalid(format!(
-                    "'{}' cannot be deleted: the {} '{}' depends on it",
-                    obj.info.name,
-                    other.info.kind.as_str(),
-                    other.info.name
-                )));
-            }
-        }
-        let base_version = match self.store.staged_one(cs.id, id).await? {
-            Some(s) => s.base_version,
-            None => self.store.object(id).await?.map(|o| o.info.version),
-        };
-        self.store
-            .stage(
-                cs.id,
-                &StagedChange {
-                    id,
-                    base_version,
-                    object: None,
-                },
-            )
-            .await?;
         Ok(())
     }
 }

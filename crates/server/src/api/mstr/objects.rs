@@ -135,6 +135,7 @@ async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: b
            ("type" = i32, Query, description = "32 project, 8 folder, 12 attribute, 15 table"),
            ("comments" = Option<bool>, Query, description = "Include comments")),
     responses(
+        (status = 400, description = "Unsupported object type or missing project header (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The object info"),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
     ))]
@@ -148,6 +149,7 @@ pub async fn get(
     let q = Query::parse(raw.as_deref())?;
     let id = path_id(&id, "object")?;
     caller.require_object(id)?;
+    caller.require(vestibule_core::privilege::Privilege::WEB_USER)?;
     let comments = q.bool("comments", false)?;
     match target(&q)? {
         Target::Project => Ok(Json(project_json(&state, id).await?)),

@@ -169,3 +169,37 @@ pub async fn require_requested_by(State(state): State<AppState>, request: Reques
     }
     next.run(request).await
 }
+
+/// Reads a request body; a body too large or unreadable becomes a dialect error (not the framework's
+/// plain text).
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<axum::body::Bytes, TsError> {
+    use axum::extract::FromRequest;
+    axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+        TsError::new(
+            e.status(),
+            format!("The request body could not be read: {}", e.body_text()),
+        )
+    })
+}
+
+/// A v1 request body (errors in the v1 shape).
+pub struct V1Body(pub axum::body::Bytes);
+
+/// A v2 request body (errors in the v2 shape).
+pub struct V2Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for V1Body {
+    type Rejection = V1Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(V1Body(read_body(req, state).await?))
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for V2Body {
+    type Rejection = V2Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(V2Body(read_body(req, state).await?))
+    }
+}

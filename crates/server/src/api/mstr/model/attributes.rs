@@ -81,6 +81,7 @@ pub async fn create(
            ("showFields" = Option<String>, Query, description = "acl"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     responses(
+        (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The definition"),
         (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
     ))]
@@ -145,7 +146,9 @@ pub async fn patch(
            ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id"),
            ("offset" = Option<i64>, Query, description = "First entry"),
            ("limit" = Option<i64>, Query, description = "Entries (-1: all)")),
-    responses((status = 200, description = "`{offset, limit, total, attributes:[{information}]}`")))]
+    responses(
+        (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 200, description = "`{offset, limit, total, attributes:[{information}]}`")))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -29,6 +29,7 @@ async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrRes
            ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id"),
            ("id" = String, Path, description = "Attribute id")),
     responses(
+        (status = 400, description = "No project or changeset header (ERR007)", body = MstrErrorBody),
         (status = 200, description = "`{relationships:[…]}`"),
         (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
     ))]
@@ -39,6 +40,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> MstrResult<Json<Value>> {
     let id = path_id(&id, "attribute")?;
+    caller.require_object(id)?;
     let (project, changeset) = context(&headers)?;
     let model = state.core.model()?;
     let view = model.view(&caller, project, changeset).await?;
@@ -69,6 +71,7 @@ pub async fn put(
     body: Bytes,
 ) -> MstrResult<Json<Value>> {
     let id = path_id(&id, "attribute")?;
+    caller.require_object(id)?;
     let (project, changeset) = context(&headers)?;
     let model = state.core.model()?;
     let view = model.view(&caller, project, changeset).await?;

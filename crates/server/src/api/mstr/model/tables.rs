@@ -65,6 +65,7 @@ pub async fn list(
            ("id" = String, Path, description = "Table id"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     responses(
+        (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The table"),
         (status = 404, description = "Unknown table (ERR004)", body = MstrErrorBody),
     ))]

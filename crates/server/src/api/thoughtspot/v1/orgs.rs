@@ -1,7 +1,6 @@
 //! v1 `session/orgs` and `session/orgs/users/{userid}`. vestibule has one org, Primary (id 0): the
 //! listing shows it and switching to it succeeds; any other org id is refused.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -14,6 +13,7 @@ use vestibule_core::privilege::Privilege;
 use vestibule_core::CoreError;
 
 use super::super::error::{CallosumError, TsError, V1Result};
+use super::super::extract::V1Body;
 use super::super::extract::V1Caller;
 use crate::api::body::LooseBody;
 use crate::state::AppState;
@@ -88,7 +88,11 @@ pub struct SwitchOrgForm {
         (status = 400, description = "No such org, or a malformed form (10002)", body = CallosumError),
         (status = 401, description = "Not logged in (10003)", body = CallosumError),
     ))]
-pub async fn switch(V1Caller(caller): V1Caller, headers: HeaderMap, body: Bytes) -> V1Result<StatusCode> {
+pub async fn switch(
+    V1Caller(caller): V1Caller,
+    headers: HeaderMap,
+    V1Body(body): V1Body,
+) -> V1Result<StatusCode> {
     caller.principal.require_full_scope()?;
     let body = LooseBody::parse(&headers, &body)?;
     match body.int("orgid")? {

@@ -1,7 +1,6 @@
 //! v1 `session/login`, `session/logout`, `session/info` and `session/isactive`, under
 //! `/callosum/v1/tspublic/v1/` and the `/callosum/v1/` aliases the Visual Embed SDK uses.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +15,7 @@ use vestibule_core::tokens::Remember;
 use vestibule_core::CoreError;
 
 use super::super::error::{CallosumError, V1Result};
+use super::super::extract::V1Body;
 use super::super::extract::{self, V1Caller};
 use super::super::RELEASE_VERSION;
 use crate::api::body::LooseBody;
@@ -43,7 +43,11 @@ pub struct V1LoginForm {
         (status = 400, description = "Malformed form, missing field or missing X-Requested-By (10002)", body = CallosumError),
         (status = 401, description = "Login failed (10003)", body = CallosumError),
     ))]
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V1Result<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    V1Body(body): V1Body,
+) -> V1Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     let username = body.required_str("username")?;
     let password = body.str("password")?.unwrap_or_default();

@@ -1,7 +1,6 @@
 //! v1 trusted authentication: `session/auth/token` mints a token for a user from the secret key,
 //! and `session/login/token` exchanges a token (v1, or a v2 bearer token) for a cookie session.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use vestibule_core::trusted::Provisioning;
 
 use super::super::error::{CallosumError, TsError, V1Result};
 use super::super::extract;
+use super::super::extract::V1Body;
 use crate::api::body::LooseBody;
 use crate::state::AppState;
 
@@ -119,7 +119,7 @@ pub fn provisioning(body: &LooseBody, auto_create_default: bool) -> Result<Provi
 pub async fn auth_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    V1Body(body): V1Body,
 ) -> V1Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     let secret_key = body.required_str("secret_key")?;
@@ -281,7 +281,7 @@ pub struct LoginTokenForm {
 pub async fn login_token_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    V1Body(body): V1Body,
 ) -> V1Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     login_token(state, headers, body).await

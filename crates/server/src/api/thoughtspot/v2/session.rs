@@ -1,6 +1,5 @@
 //! v2 `auth/session/login`, `auth/session/logout`, `auth/session/user` and `auth/session/token`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,7 @@ use vestibule_core::session::{login_mode, Scope};
 use vestibule_core::tokens::Remember;
 
 use super::super::error::{TsError, V2ErrorBody, V2Result};
+use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
 use crate::api::body::LooseBody;
 use crate::state::AppState;
@@ -55,7 +55,11 @@ pub struct V2LoginRequest {
         (status = 400, description = "Malformed body or unknown org (10002)", body = V2ErrorBody),
         (status = 401, description = "Authentication failed (10097)", body = V2ErrorBody),
     ))]
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    V2Body(body): V2Body,
+) -> V2Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     check_org(&body)?;
     let remember = if body.bool("remember_me")?.unwrap_or(false) {

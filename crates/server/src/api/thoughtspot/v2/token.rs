@@ -6,7 +6,6 @@
 //! constant-time hash comparison and a store insert (the TypeScript SDK mints before every call);
 //! with `password`, the password is checked (and hashed) as for a login.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -24,6 +23,7 @@ use vestibule_core::sessions::NewSession;
 use vestibule_core::CoreError;
 
 use super::super::error::{TsError, V2ErrorBody, V2Result};
+use super::super::extract::V2Body;
 use super::super::extract::V2Caller;
 use super::super::v1::token::provisioning;
 use super::session::check_org;
@@ -132,7 +132,7 @@ fn validity(body: &LooseBody) -> Result<u64, TsError> {
 async fn mint(
     state: &AppState,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: &[u8],
     object: bool,
 ) -> V2Result<(User, NewSession)> {
     let body = LooseBody::parse(headers, body)?;
@@ -188,7 +188,11 @@ fn token_body(user: &User, s: &NewSession) -> Token {
         (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
         (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
     ))]
-pub async fn full(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Json<Token>> {
+pub async fn full(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    V2Body(body): V2Body,
+) -> V2Result<Json<Token>> {
     let (user, session) = mint(&state, &headers, &body, false).await?;
     Ok(Json(token_body(&user, &session)))
 }
@@ -204,7 +208,11 @@ pub async fn full(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
         (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
     ))]
-pub async fn object(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> V2Result<Json<Token>> {
+pub async fn object(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    V2Body(body): V2Body,
+) -> V2Result<Json<Token>> {
     let (user, session) = mint(&state, &headers, &body, true).await?;
     Ok(Json(token_body(&user, &session)))
 }
@@ -268,7 +276,7 @@ pub struct CustomTokenRequest {
 pub async fn custom(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    V2Body(body): V2Body,
 ) -> V2Result<Json<AccessToken>> {
     let body = LooseBody::parse(&headers, &body)?;
     check_org(&body)?;
@@ -347,7 +355,7 @@ pub async fn validate(
     State(state): State<AppState>,
     V2Caller(_caller): V2Caller,
     headers: HeaderMap,
-    body: Bytes,
+    V2Body(body): V2Body,
 ) -> V2Result<Json<TokenValidationResponse>> {
     let body = LooseBody::parse(&headers, &body)?;
     let token = body.required_str("token")?;
@@ -397,7 +405,7 @@ pub async fn revoke(
     State(state): State<AppState>,
     V2Caller(caller): V2Caller,
     headers: HeaderMap,
-    body: Bytes,
+    V2Body(body): V2Body,
 ) -> V2Result<StatusCode> {
     let body = LooseBody::parse(&headers, &body)?;
     let core = &state.core;
