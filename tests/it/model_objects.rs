@@ -216,7 +216,9 @@ async fn objects(backend: Backend, test: &str) {
 both_backends!(objects_are_read_changed_and_deleted, objects);
 
 async fn object_scope(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else { return };
+    let Some(m) = start(backend, test).await else {
+        return;
+    };
     let (table, id) = m.subcategory().await;
     // A ThoughtSpot object token (REPORT_BOOK_VIEW) limited to the attribute.
     let (status, t) = json(
@@ -249,7 +251,11 @@ async fn object_scope(backend: Backend, test: &str) {
         format!("/api/model/systemHierarchy/attributes/{table}/relationships"),
     ] {
         let (status, err) = get(path.clone()).await;
-        assert_eq!((status, err["code"].as_str()), (403, Some("ERR017")), "{path}: {err}");
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (403, Some("ERR017")),
+            "{path}: {err}"
+        );
     }
 }
 both_backends!(an_object_scoped_session_reads_only_its_object, object_scope);

@@ -315,7 +315,11 @@ impl ModelService {
                         "The {} '{id}' that '{}' uses was deleted after this changeset read it; \
                          nothing was committed",
                         kind.as_str(),
-                        change.object.as_ref().map(|o| o.info.name.as_str()).unwrap_or_default()
+                        change
+                            .object
+                            .as_ref()
+                            .map(|o| o.info.name.as_str())
+                            .unwrap_or_default()
                     )));
                 }
             }

@@ -83,7 +83,9 @@ pub async fn create(
     responses(
         (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The definition"),
-        (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
+        (status = 400, description = "Bad query parameter, or neither project nor changeset (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
+        (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
