@@ -3,7 +3,6 @@
 # already installed.
 set -euo pipefail
 packages=()
-for p in "${@}"; do :; done
 need() { dpkg -s "$1" >/dev/null 2>&1 || packages+=("$1"); }
 # (each feature adds the packages its tests need here)
 need slapd        # LDAP tests: a private OpenLDAP server (tests/it/ldap_kit.rs)

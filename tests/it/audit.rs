@@ -250,3 +250,221 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
         }
     }
 }
+
+/// The session cookie values a response sets (long enough to be secrets).
+fn cookie_values(resp: &reqwest::Response) -> Vec<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| {
+            c.to_str()
+                .ok()?
+                .split(';')
+                .next()?
+                .split_once('=')
+                .map(|(_, v)| v.to_string())
+        })
+        .filter(|v| v.len() >= 16)
+        .collect()
+}
+
+#[tokio::test]
+async fn thoughtspot_logouts_revokes_and_trusted_tokens_are_audited_without_tokens() {
+    let audit_dir = tempfile::tempdir().unwrap();
+    let audit_path = audit_dir.path().join("audit.log");
+    let target = format!("file:{}", audit_path.display());
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_AUDIT_TARGET", target.as_str()),
+        ("VESTIBULE_LOG_LEVEL", "debug"),
+    ]);
+    server.add_user("tess", "tess-pw-Secret7");
+    let mut secrets: Vec<String> = vec!["tess-pw-Secret7".into()];
+
+    // v1 login and logout (cookie session).
+    let v1 = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = v1
+        .post(server.url("/callosum/v1/tspublic/v1/session/login"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("username", "tess"), ("password", "tess-pw-Secret7")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    secrets.extend(cookie_values(&resp));
+    let resp = v1
+        .post(server.url("/callosum/v1/tspublic/v1/session/logout"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+
+    // v2 login and logout.
+    let v2 = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = v2
+        .post(server.url("/api/rest/2.0/auth/session/login"))
+        .json(&serde_json::json!({"username": "tess", "password": "tess-pw-Secret7"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    secrets.extend(cookie_values(&resp));
+    let resp = v2
+        .post(server.url("/api/rest/2.0/auth/session/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+
+    // Two bearer tokens: one revokes itself (empty body), the other is revoked by name from the
+    // administrator's token.
+    let mut tokens = Vec::new();
+    for (user, password) in [
+        ("tess", "tess-pw-Secret7"),
+        ("tess", "tess-pw-Secret7"),
+        ("administrator", ADMIN_PASSWORD),
+    ] {
+        let (status, body) = json(
+            client()
+                .post(server.url("/api/rest/2.0/auth/token/full"))
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        tokens.push(body["token"].as_str().unwrap().to_string());
+    }
+    secrets.extend(tokens.iter().cloned());
+    let status = client()
+        .post(server.url("/api/rest/2.0/auth/token/revoke"))
+        .bearer_auth(&tokens[0])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+    let status = client()
+        .post(server.url("/api/rest/2.0/auth/token/revoke"))
+        .bearer_auth(&tokens[2])
+        .json(&serde_json::json!({"token": tokens[1]}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 204);
+
+    // A v1 trusted token, and a login with it.
+    let out = server.cli(&["trusted-auth", "enable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    secrets.push(key.clone());
+    let resp = client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/auth/token"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("secret_key", key.as_str()), ("username", "tess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let trusted = resp.text().await.unwrap();
+    secrets.push(trusted.clone());
+    let resp = client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/login/token"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("auth_token", trusted.as_str()), ("no_url_redirection", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    secrets.extend(cookie_values(&resp));
+    // A wrong key is a failed trusted login, audited with the address.
+    let status = client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/auth/token"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("secret_key", "wrong-key-zz9-trusted"), ("username", "tess")])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    secrets.push("wrong-key-zz9-trusted".into());
+
+    let audit = std::fs::read_to_string(&audit_path).unwrap();
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let count = |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().filter(|e| pred(e)).count();
+    let ts_logout = |e: &serde_json::Value| {
+        e["event"] == "logout"
+            && e["dialect"] == "thoughtspot"
+            && e["address"] == "127.0.0.1"
+            && e["user_id"].is_string()
+    };
+    // v1 logout, v2 logout, self-revoke: tess.
+    assert_eq!(
+        count(&|e| ts_logout(e) && e["user"] == "tess" && e.get("reason").is_none()),
+        2,
+        "v1 and v2 logouts:\n{audit}"
+    );
+    assert_eq!(
+        count(&|e| ts_logout(e) && e["user"] == "tess" && e["reason"] == "token_revoked"),
+        1,
+        "self-revoke:\n{audit}"
+    );
+    // Revoking another's token names the caller who did it.
+    assert_eq!(
+        count(&|e| ts_logout(e) && e["user"] == "administrator" && e["reason"] == "token_revoked"),
+        1,
+        "revoke by token:\n{audit}"
+    );
+    assert_eq!(
+        count(&|e| {
+            e["event"] == "trusted_token_minted"
+                && e["user"] == "tess"
+                && e["address"] == "127.0.0.1"
+                && e["reason"] == "v1"
+        }),
+        1,
+        "trusted token:\n{audit}"
+    );
+    assert_eq!(
+        count(&|e| {
+            e["event"] == "login_succeeded"
+                && e["user"] == "tess"
+                && e["login_mode"] == 64
+                && e["address"] == "127.0.0.1"
+        }),
+        1,
+        "token login:\n{audit}"
+    );
+    assert_eq!(
+        count(&|e| {
+            e["event"] == "login_failed"
+                && e["user"] == "tess"
+                && e["login_mode"] == 64
+                && e["reason"] == "bad_credentials"
+                && e["address"] == "127.0.0.1"
+        }),
+        1,
+        "wrong secret key:\n{audit}"
+    );
+    let stderr = server.stderr();
+    for secret in &secrets {
+        for (name, text) in [("stderr", &stderr), ("audit log", &audit)] {
+            if let Some(line) = text.lines().find(|l| l.contains(secret.as_str())) {
+                panic!(
+                    "a secret ({}…) appears in the {name}: {line}",
+                    &secret[..4.min(secret.len())]
+                );
+            }
+        }
+    }
+}

@@ -5,10 +5,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
-use crate::mstr_auth::assert_mstr_error;
-
-const LIB: &str = "/MicroStrategyLibrary/api";
+use crate::common::mstr::{assert_mstr_error, form_login, get_json, status_of, user_id, LIB};
+use crate::common::{client, mstr_login, TestServer, ADMIN_PASSWORD};
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -64,14 +62,8 @@ fn one_line_failure(out: &Output, needle: &str) {
 }
 
 async fn login_status(server: &TestServer, user: &str, pass: &str) -> u16 {
-    client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .form(&[("loginMode", "1"), ("username", user), ("password", pass)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let url = server.url(&format!("{LIB}/auth/login"));
+    form_login(&client(), &url, user, pass).await.status().as_u16()
 }
 
 /// Polls `f` until it returns true, for changes made by another process that the server sees
@@ -124,13 +116,7 @@ async fn cli_user_lifecycle_against_a_running_server() {
     assert!(list.contains("Ivan Petrov"), "{list}");
 
     let s = mstr_login(&server, "ivan", "ivan-pass").await;
-    let (_, info) = json(
-        s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = get_json(&s, &server.url(&format!("{LIB}/sessions/userInfo"))).await;
     assert_eq!(info["fullName"], "Ivan Petrov");
     assert_eq!(info["initials"], "IP");
 
@@ -142,12 +128,7 @@ async fn cli_user_lifecycle_against_a_running_server() {
         "{list}"
     );
     eventually("the disabled user's session ending", || async {
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 401
+        status_of(&s, &server.url(&format!("{LIB}/sessions"))).await == 401
     })
     .await;
     assert_mstr_error(
@@ -177,13 +158,7 @@ async fn cli_user_lifecycle_against_a_running_server() {
         let s = &s;
         let server = &server;
         async move {
-            let (_, p) = json(
-                s.get(&server.url(&format!("{LIB}/sessions/privileges/{id}")))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
+            let (_, p) = get_json(s, &server.url(&format!("{LIB}/sessions/privileges/{id}"))).await;
             p["isUserLevelAllowed"] == true
         }
     };
@@ -225,15 +200,7 @@ async fn cli_groups_grant_privileges_to_members() {
     // Through the group, judy may now make an API token for the administrator.
     let judy = mstr_login(&server, "judy", "judy-pass").await;
     let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let (_, info) = json(
-        admin
-            .get(&server.url(&format!("{LIB}/sessions/userInfo")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let admin_id = info["id"].as_str().unwrap().to_string();
+    let admin_id = user_id(&admin, &server).await;
     eventually("the group grant", || async {
         judy.post(&server.url(&format!("{LIB}/auth/apiTokens")))
             .json(&serde_json::json!({"userId": admin_id}))

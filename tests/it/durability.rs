@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 
-use crate::common::{client, json, mstr_login, MstrSession, TestServer, ADMIN_PASSWORD};
-
-const LIB: &str = "/MicroStrategyLibrary/api";
+use crate::common::mstr::{
+    api_token, delegate, form_login, get_json, identity_token, jsessionid, json_login, session_of, LIB,
+};
+use crate::common::ADMIN_PASSWORD;
+use crate::common::{client, mstr_login, MstrSession, TestServer};
 
 /// The status of a session check. Sent twice at most: right after a restart, a client's pooled
 /// keep-alive connection still points at the old process and fails before reaching the server.
@@ -40,23 +42,8 @@ async fn restart_keeps_live_sessions(kill9: bool) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let resp = b
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let resp = a
-        .post(&server.url(&format!("{LIB}/auth/apiTokens")))
-        .send()
-        .await
-        .unwrap();
-    let (_, body) = json(resp).await;
-    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    let identity = identity_token(&b, &server).await;
+    let api_token = api_token(&a, &server).await;
 
     if kill9 {
         server.kill9_and_restart();
@@ -66,31 +53,22 @@ async fn restart_keeps_live_sessions(kill9: bool) {
 
     assert_eq!(check(&server, &a).await, 200);
     assert_eq!(check(&server, &b).await, 200);
-    let (st, info) = json(
-        b.get(&server.url(&format!("{LIB}/sessions/userInfo")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, info) = get_json(&b, &server.url(&format!("{LIB}/sessions/userInfo"))).await;
     assert_eq!(st, 200);
     assert_eq!(info["username"], "gina");
     assert_eq!(check(&server, &gone).await, 401);
     // The identity token and the API token also survived.
-    let c = client();
-    let resp = c
-        .post(server.url(&format!("{LIB}/auth/delegate")))
-        .json(&serde_json::json!({"loginMode": "-1", "identityToken": identity}))
-        .send()
-        .await
-        .unwrap();
+    let resp = delegate(
+        &server,
+        &serde_json::json!({"loginMode": "-1", "identityToken": identity}),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .json(&serde_json::json!({"loginMode": 4096, "username": api_token}))
-        .send()
-        .await
-        .unwrap();
+    let resp = json_login(
+        &server,
+        &serde_json::json!({"loginMode": 4096, "username": api_token}),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     // A session made after the restart works, and the first one still does after a second crash.
     let c2 = mstr_login(&server, "gina", "gina-pass").await;
@@ -148,47 +126,13 @@ async fn durability_fifty_concurrent_logins_get_distinct_sessions() {
 async fn durability_store_keeps_only_hashes_of_secrets() {
     let server = TestServer::start();
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "administrator"),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
-    let cookie = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("JSESSIONID="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let s = MstrSession {
-        client: c,
-        token: token.clone(),
-    };
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (_, body) = json(
-        s.post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let resp = form_login(&c, &url, "administrator", ADMIN_PASSWORD).await;
+    let cookie = jsessionid(&resp);
+    let s = session_of(c, &resp);
+    let token = s.token.clone();
+    let identity = identity_token(&s, &server).await;
+    let api_token = api_token(&s, &server).await;
     // Every byte the store wrote (the database, its WAL and anything else in the data directory).
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(server.data_dir()).unwrap() {

@@ -94,6 +94,29 @@ async fn create_and_read(backend: Backend, test: &str) {
         .await;
     assert_eq!(status, 400);
 
+    // ApplySimple with its template string, given as tokens, comes back as a tree and as text.
+    let cs = m.changeset(&m.admin).await;
+    let mut body = m.attribute_body("Scaled", &table, "LU_SUBCATEG", "SUBCAT_ID", "SUBCAT_DESC");
+    body["forms"][1]["expressions"][0]["expression"] =
+        json!({"tokens": [{"value": "ApplySimple(\"#0 * 2\", SUBCAT_ID)"}]});
+    let (status, scaled) = m.post_attribute(&m.admin, &cs, &body).await;
+    assert_eq!(status, 201, "{scaled}");
+    let e = &scaled["forms"][1]["expressions"][0]["expression"];
+    assert_eq!(e["text"], "ApplySimple(\"#0 * 2\", SUBCAT_ID)");
+    assert_eq!(e["tree"]["function"], "apply_simple");
+    assert_eq!(
+        e["tree"]["children"][0]["variant"],
+        json!({"type": "string", "value": "#0 * 2"})
+    );
+    assert_eq!(e["tree"]["children"][1]["columnName"], "SUBCAT_ID");
+    body["information"]["name"] = json!("Scaled 2");
+    body["forms"][1]["expressions"][0]["expression"] =
+        json!({"tokens": [{"value": "ApplySimple(\"#0 * #1\", SUBCAT_ID)"}]});
+    let (status, err) = m.post_attribute(&m.admin, &cs, &body).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("#1"), "{err}");
+    assert_eq!(m.delete_changeset(&m.admin, &cs).await, 204);
+
     // The list shows it.
     let (status, list) = json(
         m.admin

@@ -1,63 +1,13 @@
 //! MicroStrategy `/api/auth/*` against the real binary: login in every accepted form, the token and
 //! cookie handed out, guest mode, logout, identity tokens with delegation, and API tokens.
 
-use serde_json::{json as j, Value};
+use serde_json::json as j;
 
-use crate::common::{client, json, mstr_login, MstrSession, TestServer, ADMIN_PASSWORD};
-
-const LIB: &str = "/MicroStrategyLibrary/api";
-
-/// The `Set-Cookie` value for JSESSIONID in a response.
-fn session_cookie(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("JSESSIONID="))
-        .unwrap_or_else(|| panic!("no JSESSIONID cookie in {:?}", resp.headers()))
-        .to_string()
-}
-
-fn cookie_value(set_cookie: &str) -> String {
-    set_cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.split_once('='))
-        .map(|(_, v)| v.to_string())
-        .unwrap()
-}
-
-fn token_of(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("x-mstr-authtoken")
-        .expect("X-MSTR-AuthToken header")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Asserts a MicroStrategy error body with `status` and `code`.
-pub async fn assert_mstr_error(resp: reqwest::Response, status: u16, code: &str) -> Value {
-    let (s, body) = json(resp).await;
-    assert_eq!(s, status, "status; body {body}");
-    assert_eq!(body["code"], code, "code; body {body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    let ticket = body["ticketId"].as_str().expect("ticketId");
-    assert_eq!(ticket.len(), 32, "{body}");
-    body
-}
-
-async fn user_id(s: &MstrSession, server: &TestServer) -> String {
-    let (st, body) = json(
-        s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200, "{body}");
-    body["id"].as_str().unwrap().to_string()
-}
+use crate::common::mstr::{
+    api_token, assert_mstr_error, cookie_value, delegate, form_login, get_json, identity_token, jsessionid,
+    json_login, session_cookie, session_of, status_of, token_of, user_id, LIB,
+};
+use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
@@ -137,11 +87,8 @@ async fn mstr_login_cookie_path_follows_the_prefix_and_secure_follows_tls() {
         .send()
         .await
         .unwrap();
-    let s = MstrSession {
-        token: token_of(&resp),
-        client: c,
-    };
-    let (st, _) = json(s.get(&server.url("/api/sessions")).send().await.unwrap()).await;
+    let s = session_of(c, &resp);
+    let (st, _) = get_json(&s, &server.url("/api/sessions")).await;
     assert_eq!(st, 200);
 
     for prefix in ["/api", LIB] {
@@ -171,8 +118,8 @@ async fn mstr_login_makes_a_new_session_id_even_with_an_old_cookie() {
         ("password", ADMIN_PASSWORD),
     ];
     let c = reqwest::Client::new();
-    let first = c.post(&url).form(&form).send().await.unwrap();
-    let first_cookie = cookie_value(&session_cookie(&first));
+    let first = form_login(&c, &url, "administrator", ADMIN_PASSWORD).await;
+    let first_cookie = jsessionid(&first);
     let first_token = token_of(&first);
     for planted in [
         first_cookie.clone(),
@@ -186,7 +133,7 @@ async fn mstr_login_makes_a_new_session_id_even_with_an_old_cookie() {
             .await
             .unwrap();
         assert_eq!(again.status(), 204);
-        let new_cookie = cookie_value(&session_cookie(&again));
+        let new_cookie = jsessionid(&again);
         assert_ne!(
             new_cookie, planted,
             "the server must not adopt the client's session id"
@@ -226,12 +173,7 @@ async fn mstr_bad_credentials_answer_err003_alike_for_unknown_user_and_wrong_pas
         ("alice", "ADMIN-PASS"),
         ("alice", ""),
     ] {
-        let resp = client()
-            .post(&url)
-            .form(&[("loginMode", "1"), ("username", user), ("password", pass)])
-            .send()
-            .await
-            .unwrap();
+        let resp = form_login(&client(), &url, user, pass).await;
         assert!(resp.headers().get("x-mstr-authtoken").is_none());
         assert!(resp.headers().get("set-cookie").is_none());
         bodies.push(assert_mstr_error(resp, 401, "ERR003").await);
@@ -250,20 +192,11 @@ async fn mstr_bad_credentials_answer_err003_alike_for_unknown_user_and_wrong_pas
 #[tokio::test]
 async fn mstr_guest_mode_is_off_by_default() {
     let server = TestServer::start();
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .json(&j!({"loginMode": 8}))
-        .send()
-        .await
-        .unwrap();
+    let resp = json_login(&server, &j!({"loginMode": 8})).await;
     assert_mstr_error(resp, 401, "ERR001").await;
     // The guest user cannot sneak in through Standard mode either.
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .form(&[("loginMode", "1"), ("username", "guest"), ("password", "guest")])
-        .send()
-        .await
-        .unwrap();
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let resp = form_login(&client(), &url, "guest", "guest").await;
     assert_mstr_error(resp, 401, "ERR003").await;
 }
 
@@ -279,17 +212,8 @@ async fn mstr_guest_mode_works_when_enabled() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 204);
-        let s = MstrSession {
-            token: token_of(&resp),
-            client: c,
-        };
-        let (st, info) = json(
-            s.get(&server.url(&format!("{LIB}/sessions/userInfo")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let s = session_of(c, &resp);
+        let (st, info) = get_json(&s, &server.url(&format!("{LIB}/sessions/userInfo"))).await;
         assert_eq!(st, 200);
         assert_eq!(info["username"], "guest");
         // A guest holds no administration: it cannot make API tokens for others.
@@ -330,12 +254,7 @@ async fn mstr_unsupported_login_modes_are_refused() {
         assert_mstr_error(resp, 401, "ERR001").await;
     }
     // Delegation is only for /api/auth/delegate.
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .json(&j!({"loginMode": -1, "identityToken": "x"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = json_login(&server, &j!({"loginMode": -1, "identityToken": "x"})).await;
     assert_mstr_error(resp, 400, "ERR006").await;
 }
 
@@ -372,15 +291,10 @@ async fn mstr_logout_ends_the_session_at_once() {
     )
     .await;
     // Another session of the same user is untouched.
-    let (st, _) = json(
-        other
-            .get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
+    assert_eq!(
+        status_of(&other, &server.url(&format!("{LIB}/sessions"))).await,
+        200
+    );
 }
 
 #[tokio::test]
@@ -388,16 +302,7 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
     let server = TestServer::start();
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let me = user_id(&s, &server).await;
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let identity = identity_token(&s, &server).await;
     assert!(identity.len() >= 22);
 
     // Validate, with and without the auth token (the header is what counts).
@@ -439,43 +344,22 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 204);
-        let token = token_of(&resp);
-        assert_ne!(token, s.token);
         assert!(session_cookie(&resp).contains("HttpOnly"));
-        let d = MstrSession { client: c, token };
+        let d = session_of(c, &resp);
+        assert_ne!(d.token, s.token);
         assert_eq!(user_id(&d, &server).await, me);
         delegated.push(d);
     }
     // A wrong loginMode or a missing token is a bad request.
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&j!({"loginMode": 1, "identityToken": identity}))
-            .send()
-            .await
-            .unwrap(),
+        delegate(&server, &j!({"loginMode": 1, "identityToken": identity})).await,
         400,
         "ERR006",
     )
     .await;
+    assert_mstr_error(delegate(&server, &j!({"loginMode": "-1"})).await, 400, "ERR007").await;
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&j!({"loginMode": "-1"}))
-            .send()
-            .await
-            .unwrap(),
-        400,
-        "ERR007",
-    )
-    .await;
-    assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&j!({"loginMode": "-1", "identityToken": "not-a-token"}))
-            .send()
-            .await
-            .unwrap(),
+        delegate(&server, &j!({"loginMode": "-1", "identityToken": "not-a-token"})).await,
         401,
         "ERR003",
     )
@@ -501,12 +385,7 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
     )
     .await;
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&j!({"loginMode": -1, "identityToken": identity}))
-            .send()
-            .await
-            .unwrap(),
+        delegate(&server, &j!({"loginMode": -1, "identityToken": identity})).await,
         401,
         "ERR003",
     )
@@ -522,14 +401,7 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
     )
     .await;
     for d in &delegated {
-        let (st, _) = json(
-            d.get(&server.url(&format!("{LIB}/sessions")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(st, 200);
+        assert_eq!(status_of(&d, &server.url(&format!("{LIB}/sessions"))).await, 200);
     }
     // Creating one needs a session.
     assert_mstr_error(
@@ -549,16 +421,7 @@ async fn mstr_identity_token_dies_with_its_originating_session() {
     let server = TestServer::start();
     server.add_user("bob", "bob-pass");
     let s = mstr_login(&server, "bob", "bob-pass").await;
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let identity = identity_token(&s, &server).await;
     // Another user cannot delete it without the administration privilege.
     server.add_user("carol", "carol-pass");
     let carol = mstr_login(&server, "carol", "carol-pass").await;
@@ -580,12 +443,7 @@ async fn mstr_identity_token_dies_with_its_originating_session() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&j!({"loginMode": "-1", "identityToken": identity}))
-            .send()
-            .await
-            .unwrap(),
+        delegate(&server, &j!({"loginMode": "-1", "identityToken": identity})).await,
         401,
         "ERR003",
     )
@@ -627,10 +485,7 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
         let token = body["apiToken"].as_str().unwrap().to_string();
         let (c, resp) = login_4096(token).await;
         assert_eq!(resp.status(), 204);
-        let s = MstrSession {
-            token: token_of(&resp),
-            client: c,
-        };
+        let s = session_of(c, &resp);
         assert_eq!(user_id(&s, &server).await, admin_id);
     }
 
@@ -647,17 +502,7 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
     assert_eq!(st, 201, "{body}");
     let (c, resp) = login_4096(body["apiToken"].as_str().unwrap().to_string()).await;
     assert_eq!(resp.status(), 204);
-    assert_eq!(
-        user_id(
-            &MstrSession {
-                token: token_of(&resp),
-                client: c
-            },
-            &server
-        )
-        .await,
-        dave_id
-    );
+    assert_eq!(user_id(&session_of(c, &resp), &server).await, dave_id);
 
     assert_mstr_error(
         dave.post(&server.url(&format!("{LIB}/auth/apiTokens")))
@@ -713,12 +558,7 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
     // An unknown API token, or none, is refused like bad credentials or a missing field.
     let (_, resp) = login_4096("unknown-token".into()).await;
     assert_mstr_error(resp, 401, "ERR003").await;
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .json(&j!({"loginMode": 4096}))
-        .send()
-        .await
-        .unwrap();
+    let resp = json_login(&server, &j!({"loginMode": 4096})).await;
     assert_mstr_error(resp, 400, "ERR007").await;
 }
 
@@ -739,11 +579,8 @@ async fn mstr_context_path_is_configurable() {
         "{}",
         session_cookie(&resp)
     );
-    let s = MstrSession {
-        token: token_of(&resp),
-        client: c,
-    };
-    let (st, _) = json(s.get(&server.url("/Lib/api/sessions")).send().await.unwrap()).await;
+    let s = session_of(c, &resp);
+    let (st, _) = get_json(&s, &server.url("/Lib/api/sessions")).await;
     assert_eq!(st, 200);
     // The default context path is not served when another is configured.
     let resp = client()
@@ -779,47 +616,15 @@ async fn mstr_identity_and_api_tokens_expire_after_their_configured_lifetime() {
         ("VESTIBULE_AUTH_API_TOKEN_TTL_SECS", "1"),
     ]);
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let (_, body) = json(
-        s.post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let api_token = body["apiToken"].as_str().unwrap().to_string();
+    let identity = identity_token(&s, &server).await;
+    let api_token = api_token(&s, &server).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/delegate")))
-        .json(&j!({"loginMode": -1, "identityToken": identity}))
-        .send()
-        .await
-        .unwrap();
+    let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": identity})).await;
     assert_mstr_error(resp, 401, "ERR003").await;
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .json(&j!({"loginMode": 4096, "username": api_token}))
-        .send()
-        .await
-        .unwrap();
+    let resp = json_login(&server, &j!({"loginMode": 4096, "username": api_token})).await;
     assert_mstr_error(resp, 401, "ERR003").await;
     // The session they came from is still alive.
-    let (st, _) = json(
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
+    assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
 }
 
 #[tokio::test]
@@ -827,15 +632,7 @@ async fn mstr_administrator_may_revoke_another_users_identity_token() {
     let server = TestServer::start();
     server.add_user("kim", "kim-pass");
     let kim = mstr_login(&server, "kim", "kim-pass").await;
-    let resp = kim
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let identity = identity_token(&kim, &server).await;
     let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     assert_mstr_error(
         admin
@@ -854,11 +651,6 @@ async fn mstr_administrator_may_revoke_another_users_identity_token() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/delegate")))
-        .json(&j!({"loginMode": -1, "identityToken": identity}))
-        .send()
-        .await
-        .unwrap();
+    let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": identity})).await;
     assert_mstr_error(resp, 401, "ERR003").await;
 }

@@ -3,10 +3,8 @@
 
 use serde_json::json as j;
 
+use crate::common::mstr::{assert_mstr_error, delegate, form_login, status_of, LIB};
 use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
-use crate::mstr_auth::assert_mstr_error;
-
-const LIB: &str = "/MicroStrategyLibrary/api";
 
 #[tokio::test]
 async fn mstr_unknown_routes_answer_err004() {
@@ -187,14 +185,7 @@ async fn mstr_garbage_never_gets_a_500() {
     }
     assert!(checked > 500);
     // The session survived all of it.
-    let (st, _) = json(
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
+    assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
 }
 
 #[tokio::test]
@@ -210,12 +201,7 @@ async fn mstr_huge_fields_and_bodies_are_refused_cleanly() {
         let resp = client().post(&login).json(&body).send().await.unwrap();
         assert_mstr_error(resp, 401, "ERR003").await;
     }
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/delegate")))
-        .json(&j!({"loginMode": -1, "identityToken": big}))
-        .send()
-        .await
-        .unwrap();
+    let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": big})).await;
     assert_mstr_error(resp, 401, "ERR003").await;
     let resp = client()
         .get(server.url(&format!("{LIB}/auth/identityToken")))
@@ -274,30 +260,15 @@ async fn mstr_store_outage_answers_503_err016() {
         .unwrap();
     assert_eq!(line.trim(), "locked");
     // A login must write its session durably: it cannot, so it answers 503, not 500.
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/login")))
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "administrator"),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let url = server.url(&format!("{LIB}/auth/login"));
+    let resp = form_login(&client(), &url, "administrator", ADMIN_PASSWORD).await;
     let body = assert_mstr_error(resp, 503, "ERR016").await;
     assert!(
         !body["message"].as_str().unwrap().contains("locked"),
         "no storage details: {body}"
     );
     // Session checks are served from memory meanwhile.
-    let (st, _) = json(
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(st, 200);
+    assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
     assert!(locker.wait().unwrap().success());
     // Once the lock is gone, logins work again.
     mstr_login(&server, "administrator", ADMIN_PASSWORD).await;

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
+use crate::common::mstr::{
+    assert_mstr_error, delegate, form_login, get_json, identity_token, session_of, status_of, token_of, LIB,
+};
 use crate::common::{client, json, mstr_login, MstrSession, TestServer, ADMIN_PASSWORD};
-use crate::mstr_auth::assert_mstr_error;
-
-const LIB: &str = "/MicroStrategyLibrary/api";
 
 #[tokio::test]
 async fn mstr_session_info_keep_alive_and_user_info() {
@@ -20,29 +20,11 @@ async fn mstr_session_info_keep_alive_and_user_info() {
     let s = mstr_login(&server, "erin", "erin-pass").await;
     // A session made under /api (its cookie has Path=/) serves there the same way.
     let c = client();
-    let resp = c
-        .post(server.url("/api/auth/login"))
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "erin"),
-            ("password", "erin-pass"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = form_login(&c, &server.url("/api/auth/login"), "erin", "erin-pass").await;
     assert_eq!(resp.status(), 204);
-    let s_api = MstrSession {
-        token: resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string(),
-        client: c,
-    };
+    let s_api = session_of(c, &resp);
     for (prefix, s) in [(LIB, &s), ("/api", &s_api)] {
-        let (st, info) = json(
-            s.get(&server.url(&format!("{prefix}/sessions")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (st, info) = get_json(&s, &server.url(&format!("{prefix}/sessions"))).await;
         assert_eq!(st, 200, "{info}");
         assert_eq!(info["timeout"], 600, "{info}");
         assert!(info["timeout"].is_i64());
@@ -61,13 +43,7 @@ async fn mstr_session_info_keep_alive_and_user_info() {
             .unwrap();
         assert_eq!(resp.status(), 204);
 
-        let (st, user) = json(
-            s.get(&server.url(&format!("{prefix}/sessions/userInfo")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (st, user) = get_json(&s, &server.url(&format!("{prefix}/sessions/userInfo"))).await;
         assert_eq!(st, 200, "{user}");
         assert_eq!(user["id"], id);
         assert_eq!(user["fullName"], "erin");
@@ -93,14 +69,7 @@ async fn mstr_session_info_keep_alive_and_user_info() {
 async fn mstr_privileges_list_and_one() {
     let server = TestServer::start();
     let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let (st, body) = json(
-        admin
-            .get(&server.url(&format!("{LIB}/sessions/privileges")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = get_json(&admin, &server.url(&format!("{LIB}/sessions/privileges"))).await;
     assert_eq!(st, 200, "{body}");
     let list = body["privileges"].as_array().unwrap();
     let ids: Vec<&str> = list.iter().map(|p| p["id"].as_str().unwrap()).collect();
@@ -115,14 +84,7 @@ async fn mstr_privileges_list_and_one() {
 
     server.add_user("frank", "frank-pass");
     let frank = mstr_login(&server, "frank", "frank-pass").await;
-    let (_, body) = json(
-        frank
-            .get(&server.url(&format!("{LIB}/sessions/privileges")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, body) = get_json(&frank, &server.url(&format!("{LIB}/sessions/privileges"))).await;
     let ids: Vec<&str> = body["privileges"]
         .as_array()
         .unwrap()
@@ -134,25 +96,11 @@ async fn mstr_privileges_list_and_one() {
         !ids.contains(&"7"),
         "a plain user must not hold administration: {body}"
     );
-    let (st, one) = json(
-        frank
-            .get(&server.url(&format!("{LIB}/sessions/privileges/7")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, one) = get_json(&frank, &server.url(&format!("{LIB}/sessions/privileges/7"))).await;
     assert_eq!(st, 200, "{one}");
     assert_eq!(one["id"], "7");
     assert_eq!(one["isUserLevelAllowed"], false);
-    let (st, one) = json(
-        admin
-            .get(&server.url(&format!("{LIB}/sessions/privileges/7")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, one) = get_json(&admin, &server.url(&format!("{LIB}/sessions/privileges/7"))).await;
     assert_eq!(st, 200);
     assert_eq!(one["isUserLevelAllowed"], true);
     for bad in ["99999", "abc", "-1", "0", "1.5", "%20"] {
@@ -173,14 +121,7 @@ async fn mstr_privileges_list_and_one() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let mut seen = false;
     for _ in 0..40 {
-        let (_, one) = json(
-            frank
-                .get(&server.url(&format!("{LIB}/sessions/privileges/4")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (_, one) = get_json(&frank, &server.url(&format!("{LIB}/sessions/privileges/4"))).await;
         if one["isUserLevelAllowed"] == true {
             seen = true;
             break;
@@ -224,13 +165,7 @@ async fn mstr_projects_lists_the_default_project() {
     let out = server.cli(&["project", "add", "Second"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let (st, body) = json(
-        s.get(&server.url(&format!("{LIB}/projects")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (st, body) = get_json(&s, &server.url(&format!("{LIB}/projects"))).await;
     assert_eq!(st, 200, "{body}");
     let projects = body.as_array().unwrap();
     let names: Vec<&str> = projects.iter().map(|p| p["name"].as_str().unwrap()).collect();
@@ -288,8 +223,7 @@ async fn mstr_token_is_bound_to_its_cookie() {
         .unwrap();
     assert_mstr_error(resp, 401, "ERR009").await;
     // Still fine with both.
-    let (st, _) = json(s.get(&url).send().await.unwrap()).await;
-    assert_eq!(st, 200);
+    assert_eq!(status_of(&s, &url).await, 200);
 }
 
 #[tokio::test]
@@ -305,7 +239,7 @@ async fn mstr_token_without_cookie_is_accepted_when_configured() {
         .unwrap();
     assert_eq!(alone.status(), 200);
     // Also under /api, where the Library-path cookie is not sent.
-    let (st, _) = json(s.get(&server.url("/api/sessions/userInfo")).send().await.unwrap()).await;
+    let (st, _) = get_json(&s, &server.url("/api/sessions/userInfo")).await;
     assert_eq!(st, 200);
     // A wrong cookie is still refused.
     let wrong = reqwest::Client::new()
@@ -316,10 +250,6 @@ async fn mstr_token_without_cookie_is_accepted_when_configured() {
         .await
         .unwrap();
     assert_mstr_error(wrong, 401, "ERR009").await;
-}
-
-async fn status_of(s: &MstrSession, url: &str) -> u16 {
-    s.get(url).send().await.unwrap().status().as_u16()
 }
 
 #[tokio::test]
@@ -358,27 +288,14 @@ async fn mstr_short_timeouts_expire_sessions() {
     .await;
     // An identity token of an expired session is worthless too.
     let s2 = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = s2
-        .post(&server.url(&format!("{LIB}/auth/identityToken")))
-        .send()
-        .await
-        .unwrap();
-    let identity = resp.headers()["x-mstr-identitytoken"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let identity = identity_token(&s2, &server).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&serde_json::json!({"loginMode": -1, "identityToken": identity}))
-            .send()
-            .await
-            .unwrap(),
-        401,
-        "ERR003",
+    let resp = delegate(
+        &server,
+        &serde_json::json!({"loginMode": -1, "identityToken": identity}),
     )
     .await;
+    assert_mstr_error(resp, 401, "ERR003").await;
     // Swept sessions do not come back at a restart.
     let mut server = server;
     server.kill9_and_restart();
@@ -411,18 +328,10 @@ async fn mstr_client_logged_in_under_both_prefixes_keeps_both_sessions() {
     let c = client();
     let mut tokens = Vec::new();
     for prefix in ["/api", LIB] {
-        let resp = c
-            .post(server.url(&format!("{prefix}/auth/login")))
-            .form(&[
-                ("loginMode", "1"),
-                ("username", "administrator"),
-                ("password", ADMIN_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let url = server.url(&format!("{prefix}/auth/login"));
+        let resp = form_login(&c, &url, "administrator", ADMIN_PASSWORD).await;
         assert_eq!(resp.status(), 204);
-        tokens.push(resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string());
+        tokens.push(token_of(&resp));
     }
     // Under the context path the jar sends both JSESSIONIDs; each token finds its own.
     for token in &tokens {

@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::mstr::{form_login, jsessionid, token_of};
 use crate::common::pg::FreshDb;
-use crate::common::proxy::{via_proxy, Proxy, host_port};
+use crate::common::proxy::{host_port, via_proxy, Proxy};
 use crate::common::{backend_url, client, json, mstr_login, TestServer, ADMIN_PASSWORD};
 
 struct Cluster {
@@ -30,7 +31,12 @@ async fn cluster(test: &str) -> Option<Cluster> {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // The first node makes the schema and the first users; the others find them there.
     let nodes = (0..3).map(|_| TestServer::start_with(&env)).collect();
-    Some(Cluster { nodes, redis, pg, _db: db })
+    Some(Cluster {
+        nodes,
+        redis,
+        pg,
+        _db: db,
+    })
 }
 
 /// GET /api/sessions on a node with a session's token and cookie.
@@ -46,27 +52,22 @@ async fn check_on(node: &TestServer, token: &str, cookie: &str) -> u16 {
 }
 
 async fn login_on(node: &TestServer) -> (String, String) {
-    let resp = client()
-        .post(node.url("/api/auth/login"))
-        .form(&[("loginMode", "1"), ("username", "administrator"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .expect("login");
+    let resp = form_login(
+        &client(),
+        &node.url("/api/auth/login"),
+        "administrator",
+        ADMIN_PASSWORD,
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
-    let cookie = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.split(';').next()?.strip_prefix("JSESSIONID=").map(str::to_string))
-        .expect("cookie");
-    (token, cookie)
+    (token_of(&resp), jsessionid(&resp))
 }
 
 #[tokio::test]
 async fn sessions_are_shared_by_every_node() {
-    let Some(mut c) = cluster("scale_out::sessions_are_shared_by_every_node").await else { return };
+    let Some(mut c) = cluster("scale_out::sessions_are_shared_by_every_node").await else {
+        return;
+    };
     let (token, cookie) = login_on(&c.nodes[0]).await;
     // Used on B, kept alive on C.
     assert_eq!(check_on(&c.nodes[1], &token, &cookie).await, 200);
@@ -98,12 +99,14 @@ async fn sessions_are_shared_by_every_node() {
 
 #[tokio::test]
 async fn a_changeset_made_on_one_node_commits_on_another() {
-    let Some(c) = cluster("scale_out::a_changeset_made_on_one_node_commits_on_another").await else { return };
+    let Some(c) = cluster("scale_out::a_changeset_made_on_one_node_commits_on_another").await else {
+        return;
+    };
     let a = mstr_login(&c.nodes[0], "administrator", ADMIN_PASSWORD).await;
-    let (_, projects) = json(a.get(&c.nodes[0].url("/api/projects")).send().await.unwrap()).await;
+    let (_, projects) = json(a.get(&c.nodes[0].url("/MicroStrategyLibrary/api/projects")).send().await.unwrap()).await;
     let project = projects[0]["id"].as_str().expect("a project").to_string();
     let (status, cs) = json(
-        a.post(&c.nodes[0].url("/api/model/changesets?schemaEdit=true"))
+        a.post(&c.nodes[0].url("/MicroStrategyLibrary/api/model/changesets?schemaEdit=true"))
             .header("X-MSTR-ProjectID", &project)
             .send()
             .await
@@ -112,16 +115,46 @@ async fn a_changeset_made_on_one_node_commits_on_another() {
     .await;
     assert_eq!(status, 201, "{cs}");
     let id = cs["id"].as_str().expect("changeset id").to_string();
+    // A real change, staged on A: a logical table.
+    let (status, table) = json(
+        a.post(&c.nodes[0].url("/MicroStrategyLibrary/api/model/tables"))
+            .header("X-MSTR-MS-Changeset", &id)
+            .json(&serde_json::json!({"information": {"name": "LU_NODE"},
+                "physicalTable": {"columns": [{"columnName": "NODE_ID", "dataType": {"type": "integer"}}]}}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{table}");
+    let table_id = table["information"]["objectId"].as_str().expect("table id").to_string();
     // The same session (token and cookie) on node B.
     let resp = a
-        .post(&format!("{}?changesetId={id}", c.nodes[1].url(&format!("/api/model/changesets/{id}/commit"))))
+        .post(&format!(
+            "{}?changesetId={id}",
+            c.nodes[1].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}/commit"))
+        ))
         .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
-    let del = a.delete(&c.nodes[2].url(&format!("/api/model/changesets/{id}"))).send().await.unwrap();
+    let del = a
+        .delete(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del.status(), 204);
+    // Committed through B, read through C.
+    let resp = a
+        .get(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/tables/{table_id}")))
+        .header("X-MSTR-ProjectID", &project)
+        .send()
+        .await
+        .unwrap();
+    let (status, got) = json(resp).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["information"]["name"], "LU_NODE");
 }
 
 /// Waits until `probe` gives `want`, for at most `limit`.
@@ -142,7 +175,10 @@ where
 
 #[tokio::test]
 async fn a_lost_redis_or_postgres_answers_503_and_service_comes_back() {
-    let Some(c) = cluster("scale_out::a_lost_redis_or_postgres_answers_503_and_service_comes_back").await else { return };
+    let Some(c) = cluster("scale_out::a_lost_redis_or_postgres_answers_503_and_service_comes_back").await
+    else {
+        return;
+    };
     let node = &c.nodes[0];
     let (token, cookie) = login_on(node).await;
 
@@ -159,18 +195,22 @@ async fn a_lost_redis_or_postgres_answers_503_and_service_comes_back() {
                 .await
                 .unwrap()
         } else {
-            client()
-                .post(node.url("/api/auth/login"))
-                .form(&[("loginMode", "1"), ("username", "administrator"), ("password", ADMIN_PASSWORD)])
-                .send()
-                .await
-                .unwrap()
+            form_login(
+                &client(),
+                &node.url("/api/auth/login"),
+                "administrator",
+                ADMIN_PASSWORD,
+            )
+            .await
         };
         let took = started.elapsed();
         let (status, body) = json(resp).await;
         assert_eq!(status, 503, "{name} down: {body}");
         assert_eq!(body["code"], "ERR016", "{body}");
-        assert!(took < Duration::from_secs(15), "{name} down: answered after {took:?}");
+        assert!(
+            took < Duration::from_secs(15),
+            "{name} down: answered after {took:?}"
+        );
         // The ThoughtSpot dialects answer in their own formats.
         let v1 = client()
             .post(node.url("/callosum/v1/tspublic/v1/session/login"))
@@ -197,6 +237,9 @@ async fn a_lost_redis_or_postgres_answers_503_and_service_comes_back() {
         }
         proxy.restore();
         let (status, waited) = until(Duration::from_secs(20), 200, || check_on(node, &token, &cookie)).await;
-        assert_eq!(status, 200, "{name} back: service did not return after {waited:?}");
+        assert_eq!(
+            status, 200,
+            "{name} back: service did not return after {waited:?}"
+        );
     }
 }

@@ -162,3 +162,163 @@ async fn ldap_logins_are_throttled_too() {
     assert!(out.status.success());
     assert_eq!(answer(&server, "16", "alice", ALICE_PASSWORD).await.0, 204);
 }
+
+/// A v1 error body without its per-request ids, to compare answers.
+fn v1_answer(status: u16, mut body: serde_json::Value) -> (u16, serde_json::Value) {
+    if let Some(o) = body.as_object_mut() {
+        o.remove("incident_id_guid");
+        o.remove("trace_id_guid");
+    }
+    (status, body)
+}
+
+/// `vestibule trusted-auth enable`; returns the key.
+fn enable_trusted_auth(server: &TestServer) -> String {
+    let out = server.cli(&["trusted-auth", "enable"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+async fn v1_auth_token(server: &TestServer, key: &str, user: &str) -> (u16, serde_json::Value) {
+    let resp = client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/auth/token"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("secret_key", key), ("username", user), ("access_level", "FULL")])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    v1_answer(status, body)
+}
+
+async fn v1_password_login(server: &TestServer, user: &str, password: &str) -> u16 {
+    client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/login"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn v2_post(server: &TestServer, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    json(client().post(server.url(path)).json(&body).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn thoughtspot_v1_and_v2_failures_block_the_client_address() {
+    let server = start(&throttled(
+        "3600",
+        &[
+            ("VESTIBULE_THROTTLE_ADDRESS_FREE_FAILURES", "2"),
+            ("VESTIBULE_THROTTLE_ADDRESS_LOCKOUT_FAILURES", "5"),
+            ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES", "0"),
+        ],
+    ));
+    let key = enable_trusted_auth(&server);
+    // One failure through each ThoughtSpot login path, each for a different account, so only the
+    // address can add them up.
+    assert_eq!(v1_password_login(&server, "ts-a", "wrong-a").await, 401);
+    let (status, body) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/session/login",
+        serde_json::json!({"username": "ts-b", "password": "wrong-b"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/token/full",
+        serde_json::json!({"username": "ts-c", "password": "wrong-c"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/token/object",
+        serde_json::json!({"username": "administrator", "secret_key": "not-the-key-d",
+            "object_id": "00000000-0000-0000-0000-000000000001"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    // Four failures: not blocked yet.
+    assert_eq!(
+        v1_password_login(&server, "administrator", ADMIN_PASSWORD).await,
+        204
+    );
+    // The fifth, a guessed token on v1 login/token, blocks the address.
+    let status = client()
+        .post(server.url("/callosum/v1/tspublic/v1/session/login/token"))
+        .header("X-Requested-By", "ThoughtSpot")
+        .form(&[("auth_token", "guessed-token-e"), ("no_url_redirection", "true")])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+    // Blocked: right credentials from this address are refused on every path of both dialects.
+    assert_eq!(
+        v1_password_login(&server, "administrator", ADMIN_PASSWORD).await,
+        401
+    );
+    let (status, _) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/session/login",
+        serde_json::json!({"username": "administrator", "password": ADMIN_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/token/full",
+        serde_json::json!({"username": "administrator", "secret_key": key}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(v1_auth_token(&server, &key, "administrator").await.0, 401);
+    assert_eq!(answer(&server, "1", "administrator", ADMIN_PASSWORD).await.0, 401);
+}
+
+#[tokio::test]
+async fn wrong_secret_keys_lock_the_account_and_answer_like_a_wrong_key() {
+    let server = start(&throttled("3600", &[]));
+    server.add_user("vera", "vera-pw-Right1");
+    server.add_user("walt", "walt-pw-Right1");
+    let key = enable_trusted_auth(&server);
+    // The right key works before any failure.
+    let (status, token) = v1_auth_token(&server, &key, "vera").await;
+    assert_eq!(status, 200, "{token}");
+    let wrong = v1_auth_token(&server, "not-the-key-1", "vera").await;
+    assert_eq!(wrong.0, 401, "{:?}", wrong.1);
+    for i in 2..=3 {
+        assert_eq!(
+            v1_auth_token(&server, &format!("not-the-key-{i}"), "vera").await,
+            wrong
+        );
+    }
+    // Locked: the right key gets exactly the wrong-key answer, on v1 and v2...
+    assert_eq!(v1_auth_token(&server, &key, "vera").await, wrong);
+    let (status, _) = v2_post(
+        &server,
+        "/api/rest/2.0/auth/token/full",
+        serde_json::json!({"username": "vera", "secret_key": key}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    // ...and the lock is the account's: the right password is refused too.
+    assert_eq!(v1_password_login(&server, "vera", "vera-pw-Right1").await, 401);
+    // Another account is not affected.
+    assert_eq!(v1_auth_token(&server, &key, "walt").await.0, 200);
+    let out = server.cli(&["user", "unlock", "vera"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v1_auth_token(&server, &key, "vera").await.0, 200);
+}

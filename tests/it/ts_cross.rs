@@ -3,7 +3,8 @@
 
 use serde_json::json as j;
 
-use crate::common::{client, json, TestServer, ADMIN_PASSWORD};
+use crate::common::mstr::token_of;
+use crate::common::{client, fetch_json, json, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 /// A MicroStrategy login at `/api/auth/login` (cookie path `/`): the client with its JSESSIONID,
@@ -17,7 +18,7 @@ async fn mstr_root_login(server: &TestServer) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let token = resp.headers()["x-mstr-authtoken"].to_str().unwrap().to_string();
+    let token = token_of(&resp);
     (c, token)
 }
 
@@ -154,13 +155,7 @@ async fn ts_cross_thoughtspot_sessions_are_used_and_ended_through_microstrategy(
 
     // A v1 cookie session (its JSESSIONID is its token) on the MicroStrategy API.
     let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let (_, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     let cookie = info["authToken"].as_str().unwrap().to_string();
     let resp = c
         .get(server.url("/api/sessions"))
@@ -278,7 +273,7 @@ async fn ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster() {
     );
     // A cookie session made on b logs out on a.
     let c = v1_login(&b, "administrator", ADMIN_PASSWORD).await;
-    let (_, info) = json(c.get(b.url(&format!("{V1}/session/info"))).send().await.unwrap()).await;
+    let (_, info) = fetch_json(&c, b.url(&format!("{V1}/session/info"))).await;
     let cookie = info["authToken"].as_str().unwrap().to_string();
     let resp = client()
         .post(a.url(&format!("{V1}/session/logout")))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{client, json, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, plain_get, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 #[tokio::test]
@@ -42,13 +42,7 @@ async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {
         assert!(cookie_value(&cookies, "clientId").is_some(), "{cookies:?}");
         let guid = cookie_value(&cookies, "userGUID").expect("userGUID");
 
-        let (status, info) = json(
-            c.get(server.url(&format!("{prefix}/session/info")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, info) = fetch_json(&c, server.url(&format!("{prefix}/session/info"))).await;
         assert_eq!(status, 200, "{info}");
         assert_eq!(info["userName"], "administrator");
         assert_eq!(info["userDisplayName"], "Administrator");
@@ -150,13 +144,7 @@ async fn ts_v1_rememberme_gives_the_long_session_and_a_persistent_cookie() {
             .any(|c| c.starts_with("JSESSIONID=") && c.contains("Max-Age=604800")),
         "{cookies:?}"
     );
-    let (_, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -178,13 +166,7 @@ async fn ts_v1_idle_timeout_ends_the_session_and_use_extends_it() {
     // Activity keeps it alive past the idle timeout.
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let (status, _) = json(
-            c.get(server.url(&format!("{V1}/session/info")))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
         assert_eq!(status, 200);
     }
     tokio::time::sleep(Duration::from_millis(2600)).await;
@@ -261,31 +243,19 @@ async fn ts_v1_login_errors_do_not_tell_whether_a_user_exists() {
     v1_error(resp, 400, 10002).await;
     // Unknown paths and methods under /callosum answer with the v1 body too.
     v1_error(
-        client()
-            .get(server.url(&format!("{V1}/session/nope")))
-            .send()
-            .await
-            .unwrap(),
+        plain_get(server.url(&format!("{V1}/session/nope"))).await,
         404,
         10004,
     )
     .await;
     v1_error(
-        client()
-            .get(server.url(&format!("{V1_ALIAS}/nope")))
-            .send()
-            .await
-            .unwrap(),
+        plain_get(server.url(&format!("{V1_ALIAS}/nope"))).await,
         404,
         10004,
     )
     .await;
     v1_error(
-        client()
-            .get(server.url(&format!("{V1}/session/login")))
-            .send()
-            .await
-            .unwrap(),
+        plain_get(server.url(&format!("{V1}/session/login"))).await,
         405,
         10004,
     )
@@ -314,13 +284,7 @@ async fn ts_v1_state_changing_requests_need_x_requested_by() {
 
     let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
     // GETs need no header (the Visual Embed SDK sends none on them).
-    let (status, _) = json(
-        c.get(server.url(&format!("{V1_ALIAS}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = fetch_json(&c, server.url(&format!("{V1_ALIAS}/session/info"))).await;
     assert_eq!(status, 200);
     // A logout without it is refused and the session lives on; any value is accepted.
     v1_error(
@@ -342,13 +306,7 @@ async fn ts_v1_state_changing_requests_need_x_requested_by() {
         10002,
     )
     .await;
-    let (status, _) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(status, 200);
     let resp = c
         .post(server.url(&format!("{V1}/session/logout")))
@@ -374,11 +332,9 @@ async fn ts_v1_orgs() {
     let server = TestServer::start();
     server.add_user("plain", "plain-pass");
     let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let (status, orgs) = json(
-        c.get(server.url(&format!("{V1}/session/orgs?batchsize=-1&offset=-1")))
-            .send()
-            .await
-            .unwrap(),
+    let (status, orgs) = fetch_json(
+        &c,
+        server.url(&format!("{V1}/session/orgs?batchsize=-1&offset=-1")),
     )
     .await;
     assert_eq!(status, 200, "{orgs}");
@@ -393,19 +349,11 @@ async fn ts_v1_orgs() {
     assert_eq!(put("0").send().await.unwrap().status(), 204);
     v1_error(put("5").send().await.unwrap(), 400, 10002).await;
     v1_error(put("zero").send().await.unwrap(), 400, 10002).await;
-    let (_, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     let me = info["userGUID"].as_str().unwrap();
-    let (status, _) = json(
-        c.get(server.url(&format!("{V1}/session/orgs/users/{me}?orgScope=ALL")))
-            .send()
-            .await
-            .unwrap(),
+    let (status, _) = fetch_json(
+        &c,
+        server.url(&format!("{V1}/session/orgs/users/{me}?orgScope=ALL")),
     )
     .await;
     assert_eq!(status, 200);
@@ -420,14 +368,7 @@ async fn ts_v1_orgs() {
     .await;
 
     let plain = v1_login(&server, "plain", "plain-pass").await;
-    let (_, orgs) = json(
-        plain
-            .get(server.url(&format!("{V1}/session/orgs")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, orgs) = fetch_json(&plain, server.url(&format!("{V1}/session/orgs"))).await;
     assert_eq!(orgs["canAdministerAllOrgs"], false);
     let resp = plain
         .get(server.url(&format!("{V1}/session/orgs/users/{me}")))
@@ -436,11 +377,7 @@ async fn ts_v1_orgs() {
         .unwrap();
     v1_error(resp, 403, 10023).await;
     v1_error(
-        client()
-            .get(server.url(&format!("{V1}/session/orgs")))
-            .send()
-            .await
-            .unwrap(),
+        plain_get(server.url(&format!("{V1}/session/orgs"))).await,
         401,
         10003,
     )
@@ -540,13 +477,7 @@ async fn ts_v1_trusted_token_and_token_login() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert!(cookie_value(&set_cookies(&resp), "JSESSIONID").is_some());
-    let (status, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!((status, info["userName"].as_str()), (200, Some("administrator")));
 
     // 302 to a path of this server (the token is reusable), and to an absolute URL on this host.
@@ -747,22 +678,10 @@ async fn ts_v1_autocreate_provisions_the_user_and_groups() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 204);
-    let (_, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(info["userDisplayName"], "Jit User");
     assert_eq!(info["userEmail"], "jit@example.com");
-    let (_, user) = json(
-        c.get(server.url(&format!("{V2}/auth/session/user")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, user) = fetch_json(&c, server.url(&format!("{V2}/auth/session/user"))).await;
     let groups: Vec<&str> = user["user_groups"]
         .as_array()
         .unwrap()
@@ -810,13 +729,7 @@ async fn ts_v1_report_book_view_session_reads_only_its_object() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     let cookie = cookie_value(&set_cookies(&resp), "JSESSIONID").unwrap();
-    let (status, info) = json(
-        c.get(server.url(&format!("{V1}/session/info")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(status, 200);
     assert_eq!(info["restrictedObjectId"], object);
     v1_error(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json as j;
 
-use crate::common::{client, json, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, plain_get, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 #[tokio::test]
@@ -30,13 +30,7 @@ async fn ts_v2_session_login_user_token_logout() {
         "{cookies:?}"
     );
 
-    let (status, user) = json(
-        c.get(server.url(&format!("{V2}/auth/session/user")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, user) = fetch_json(&c, server.url(&format!("{V2}/auth/session/user"))).await;
     assert_eq!(status, 200, "{user}");
     assert_eq!(user["name"], "administrator");
     assert_eq!(user["display_name"], "Administrator");
@@ -55,13 +49,7 @@ async fn ts_v2_session_login_user_token_logout() {
         .any(|g| g["name"] == "System Administrators"));
 
     // From a cookie session, session/token mints a 24 h bearer token of the same user.
-    let (status, token) = json(
-        c.get(server.url(&format!("{V2}/auth/session/token")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, token) = fetch_json(&c, server.url(&format!("{V2}/auth/session/token"))).await;
     assert_eq!(status, 200, "{token}");
     let life = token["expiration_time_in_millis"].as_i64().unwrap()
         - token["creation_time_in_millis"].as_i64().unwrap();
@@ -191,13 +179,7 @@ async fn ts_v2_bearer_login_turns_a_token_into_a_cookie_session() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert!(cookie_value(&set_cookies(&resp), "JSESSIONID").is_some());
-    let (status, user) = json(
-        c.get(server.url(&format!("{V2}/auth/session/user")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, user) = fetch_json(&c, server.url(&format!("{V2}/auth/session/user"))).await;
     assert_eq!((status, user["name"].as_str()), (200, Some("administrator")));
     let resp = client()
         .post(server.url(&format!("{V2}/auth/session/login")))
@@ -416,13 +398,7 @@ async fn ts_v2_object_token_is_limited_to_its_object() {
         .unwrap();
     v1_error(resp, 403, 10023).await;
     // And so does a bearer token minted from that session.
-    let (_, st) = json(
-        c.get(server.url(&format!("{V2}/auth/session/token")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, st) = fetch_json(&c, server.url(&format!("{V2}/auth/session/token"))).await;
     let (status, _) = bearer_get(&server, "/api/projects", st["token"].as_str().unwrap()).await;
     assert_eq!(status, 403);
 
@@ -678,23 +654,15 @@ async fn ts_v2_revoke() {
 async fn ts_v2_unknown_paths_and_methods_answer_the_v2_body() {
     let server = TestServer::start();
     for path in ["/auth/nope", "/metadata/search", "/"] {
-        let resp = client()
-            .get(server.url(&format!("{V2}{path}")))
-            .send()
-            .await
-            .unwrap();
+        let resp = plain_get(server.url(&format!("{V2}{path}"))).await;
         v2_error(resp, 404, 10004).await;
     }
-    let resp = client()
-        .get(server.url(&format!("{V2}/auth/token/full")))
-        .send()
-        .await
-        .unwrap();
+    let resp = plain_get(server.url(&format!("{V2}/auth/token/full"))).await;
     v2_error(resp, 405, 10004).await;
     // The rest of /api is still the MicroStrategy dialect.
-    let (status, body) = json(client().get(server.url("/api/nope")).send().await.unwrap()).await;
+    let (status, body) = fetch_json(&client(), server.url("/api/nope")).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("ERR004")));
-    let (status, _) = json(client().get(server.url("/api/status")).send().await.unwrap()).await;
+    let (status, _) = fetch_json(&client(), server.url("/api/status")).await;
     assert_eq!(status, 200);
 }
 

@@ -617,3 +617,27 @@ mod tests {
             .contains("expected string"));
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    use super::*;
+
+    /// docs/configuration.md names every setting, so the documentation cannot fall behind.
+    #[test]
+    fn every_setting_is_documented() {
+        let docs = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/configuration.md"
+        ))
+        .expect("docs/configuration.md");
+        let missing: Vec<String> = Config::env_names()
+            .into_keys()
+            .map(|name| name.trim_start_matches("VESTIBULE_").to_string())
+            .filter(|short| !docs.contains(&format!("(`{short}`)")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/configuration.md does not document: {missing:?}"
+        );
+    }
+}

@@ -121,8 +121,24 @@ impl Core {
     }
 
     /// Starts the background sweep of expired sessions.
-    pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
-        self.sessions
-            .spawn_sweeper(Duration::from_secs(self.config.session.sweep_interval_secs))
+    /// Starts the background work: the sweep of expired sessions and, with the model, dropping
+    /// the changesets of sessions that ended. Abort the handles to stop it.
+    pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        let interval = Duration::from_secs(self.config.session.sweep_interval_secs);
+        let mut tasks = vec![self.sessions.spawn_sweeper(interval)];
+        if let Some(model) = self.model.clone() {
+            let sessions = Arc::clone(self.sessions.store());
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = model.drop_orphans(sessions.as_ref()).await {
+                        tracing::warn!(error = %e, "dropping the changesets of ended sessions failed");
+                    }
+                }
+            }));
+        }
+        tasks
     }
 }

@@ -39,11 +39,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Writes whatever is only in memory to durable storage (called on shutdown).
     async fn flush(&self) -> StoreResult<()>;
 
-    /// Whether the session with this token hash is live, without touching it; `None` when the
-    /// store cannot tell cheaply (the model then keeps that session's changesets).
-    async fn is_live(&self, _token: &SecretHash, _now_ms: i64) -> StoreResult<Option<bool>> {
-        Ok(None)
-    }
+    /// Whether the session with this token hash is live, without touching it.
+    async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool>;
 }
 
 /// Users, groups, privileges, projects, API tokens and settings.

@@ -42,7 +42,7 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = core.spawn_background();
+    let background = core.spawn_background();
     let app = router(core.clone());
     // Connect info gives handlers the client's address (login throttling, the audit log).
     axum::serve(
@@ -51,7 +51,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await?;
-    sweeper.abort();
+    for task in background {
+        task.abort();
+    }
     if let Err(e) = core.sessions.flush().await {
         tracing::error!(error = %e, "flushing sessions at shutdown failed");
     }

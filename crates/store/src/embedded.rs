@@ -139,7 +139,7 @@ impl SessionStore for EmbeddedSessions {
         self.write_activity().await
     }
 
-    async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<bool>> {
-        Ok(Some(self.mem.peek(token).is_some_and(|s| s.is_live(now_ms))))
+    async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {
+        Ok(self.mem.peek(token).is_some_and(|s| s.is_live(now_ms)))
     }
 }

@@ -298,6 +298,17 @@ impl SessionStore for RedisSessions {
         Ok(n > 0)
     }
 
+    async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {
+        let (sk, hk) = (skey(token), hkey(token));
+        let (both, kind, exp): (i64, Option<String>, Option<i64>) = self
+            .run(|mut c| async move {
+                redis::pipe().exists(&[&sk, &hk]).hget(&sk, "kind").hget(&sk, "exp").query_async(&mut c).await
+            })
+            .await?;
+        // Idle sessions live while both expiring keys do; absolute ones also until their time.
+        Ok(both == 2 && (kind.as_deref() == Some("idle") || exp.is_some_and(|e| e > now_ms)))
+    }
+
     async fn flush(&self) -> StoreResult<()> {
         // Every write already went to Redis.
         Ok(())

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::Row;
 
@@ -29,6 +30,9 @@ pub const DB_FILE: &str = "vestibule.db";
 pub struct SqliteStore {
     pool: SqlitePool,
 }
+
+/// A statement with its bound arguments.
+type Statement<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
 /// Maps a sqlx error to the store's error: connection trouble is "unavailable" (503), a unique
 /// violation is a duplicate, the rest is internal.
@@ -96,11 +100,36 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Runs a statement on the pool; the number of rows it changed.
+    async fn exec(&self, q: Statement<'_>) -> StoreResult<u64> {
+        Ok(q.execute(&self.pool).await.map_err(map_err)?.rows_affected())
+    }
+
+    /// The rows a query returns, each decoded by `decode`.
+    async fn all<T>(
+        &self,
+        q: Statement<'_>,
+        decode: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// The row a query returns, if any, decoded by `decode`.
+    async fn one<T>(
+        &self,
+        q: Statement<'_>,
+        decode: impl FnOnce(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
+        row.as_ref().map(decode).transpose()
+    }
+
     // --- durable copies of sessions and grants, used by `embedded` ---
 
     pub async fn save_session(&self, s: &Session) -> StoreResult<()> {
         let (kind, server, http) = codec::expiry_to(s.expiry);
-        sqlx::query(
+        self.exec(sqlx::query(
             "INSERT OR REPLACE INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
              last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         )
@@ -114,10 +143,7 @@ impl SqliteStore {
         .bind(kind)
         .bind(server)
         .bind(http)
-        .bind(s.expires_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        .bind(s.expires_ms())).await?;
         Ok(())
     }
 
@@ -137,48 +163,35 @@ impl SqliteStore {
     }
 
     pub async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token.to_hex()))
+            .await?;
         Ok(())
     }
 
     pub async fn delete_user_sessions(&self, user: Guid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-            .bind(user.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user.to_hex()))
+            .await?;
         Ok(())
     }
 
     pub async fn delete_expired(&self, now_ms: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        sqlx::query("DELETE FROM grants WHERE expires_ms <= ?")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?").bind(now_ms))
+            .await?;
+        self.exec(sqlx::query("DELETE FROM grants WHERE expires_ms <= ?").bind(now_ms))
+            .await?;
         Ok(())
     }
 
     pub async fn live_sessions(&self, now_ms: i64) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query("SELECT * FROM sessions WHERE expires_ms > ?")
-            .bind(now_ms)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(session_row).collect()
+        self.all(
+            sqlx::query("SELECT * FROM sessions WHERE expires_ms > ?").bind(now_ms),
+            session_row,
+        )
+        .await
     }
 
     pub async fn save_grant(&self, g: &Grant) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(sqlx::query(
             "INSERT OR REPLACE INTO grants (hash, kind, user_id, scope, created_ms, expires_ms, origin) VALUES (?,?,?,?,?,?,?)",
         )
         .bind(g.hash.to_hex())
@@ -187,100 +200,116 @@ impl SqliteStore {
         .bind(codec::scope_to(g.scope))
         .bind(g.created_ms)
         .bind(g.expires_ms)
-        .bind(g.origin.map(|o| o.to_hex()))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        .bind(g.origin.map(|o| o.to_hex()))).await?;
         Ok(())
     }
 
     pub async fn delete_grant(&self, hash: &SecretHash) -> StoreResult<()> {
-        sqlx::query("DELETE FROM grants WHERE hash = ?")
-            .bind(hash.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query("DELETE FROM grants WHERE hash = ?").bind(hash.to_hex()))
+            .await?;
         Ok(())
     }
 
     pub async fn live_grants(&self, now_ms: i64) -> StoreResult<Vec<Grant>> {
-        let rows = sqlx::query("SELECT * FROM grants WHERE expires_ms > ?")
-            .bind(now_ms)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Grant {
-                    hash: codec::hash(&r.try_get::<String, _>("hash").map_err(map_err)?)?,
-                    kind: codec::grant_kind(&r.try_get::<String, _>("kind").map_err(map_err)?)?,
-                    user_id: codec::guid(&r.try_get::<String, _>("user_id").map_err(map_err)?)?,
-                    scope: codec::scope_from(r.try_get("scope").map_err(map_err)?)?,
-                    created_ms: r.try_get("created_ms").map_err(map_err)?,
-                    expires_ms: r.try_get("expires_ms").map_err(map_err)?,
-                    origin: r
-                        .try_get::<Option<String>, _>("origin")
-                        .map_err(map_err)?
-                        .map(|o| codec::hash(&o))
-                        .transpose()?,
-                })
-            })
-            .collect()
+        self.all(
+            sqlx::query("SELECT * FROM grants WHERE expires_ms > ?").bind(now_ms),
+            grant_row,
+        )
+        .await
     }
 }
 
+fn grant_row(r: &SqliteRow) -> StoreResult<Grant> {
+    Ok(Grant {
+        hash: hash_col(r, "hash")?,
+        kind: codec::grant_kind(&col::<String>(r, "kind")?)?,
+        user_id: guid_col(r, "user_id")?,
+        scope: codec::scope_from(col(r, "scope")?)?,
+        created_ms: col(r, "created_ms")?,
+        expires_ms: col(r, "expires_ms")?,
+        origin: col::<Option<String>>(r, "origin")?
+            .map(|o| codec::hash(&o))
+            .transpose()?,
+    })
+}
+
+fn project_row(r: &SqliteRow) -> StoreResult<Project> {
+    Ok(Project {
+        id: guid_col(r, "id")?,
+        name: col(r, "name")?,
+        description: col(r, "description")?,
+        created_ms: col(r, "created_ms")?,
+    })
+}
+
+/// Column `name` of a row.
+fn col<'r, T>(r: &'r SqliteRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    r.try_get(name).map_err(map_err)
+}
+
+/// A GUID column, stored as hex.
+fn guid_col(r: &SqliteRow, name: &str) -> StoreResult<Guid> {
+    codec::guid(&col::<String>(r, name)?)
+}
+
+/// A secret-hash column, stored as hex.
+fn hash_col(r: &SqliteRow, name: &str) -> StoreResult<SecretHash> {
+    codec::hash(&col::<String>(r, name)?)
+}
+
 fn session_row(r: &SqliteRow) -> StoreResult<Session> {
-    let expires_ms: i64 = r.try_get("expires_ms").map_err(map_err)?;
+    let expires_ms: i64 = col(r, "expires_ms")?;
     Ok(Session {
-        token: codec::hash(&r.try_get::<String, _>("token_hash").map_err(map_err)?)?,
-        cookie: r
-            .try_get::<Option<String>, _>("cookie_hash")
-            .map_err(map_err)?
+        token: hash_col(r, "token_hash")?,
+        cookie: col::<Option<String>>(r, "cookie_hash")?
             .map(|c| codec::hash(&c))
             .transpose()?,
-        user_id: codec::guid(&r.try_get::<String, _>("user_id").map_err(map_err)?)?,
-        login_mode: r.try_get("login_mode").map_err(map_err)?,
-        scope: codec::scope_from(r.try_get("scope").map_err(map_err)?)?,
-        created_ms: r.try_get("created_ms").map_err(map_err)?,
-        last_active_ms: r.try_get("last_active_ms").map_err(map_err)?,
+        user_id: guid_col(r, "user_id")?,
+        login_mode: col(r, "login_mode")?,
+        scope: codec::scope_from(col(r, "scope")?)?,
+        created_ms: col(r, "created_ms")?,
+        last_active_ms: col(r, "last_active_ms")?,
         expiry: codec::expiry_from(
-            &r.try_get::<String, _>("expiry_kind").map_err(map_err)?,
-            r.try_get("server_secs").map_err(map_err)?,
-            r.try_get("http_secs").map_err(map_err)?,
+            &col::<String>(r, "expiry_kind")?,
+            col(r, "server_secs")?,
+            col(r, "http_secs")?,
             expires_ms,
         )?,
     })
 }
 
 fn user_row(r: &SqliteRow) -> StoreResult<User> {
-    let source: String = r.try_get("source").map_err(map_err)?;
+    let source: String = col(r, "source")?;
     Ok(User {
-        id: codec::guid(&r.try_get::<String, _>("id").map_err(map_err)?)?,
-        username: r.try_get("username").map_err(map_err)?,
-        full_name: r.try_get("full_name").map_err(map_err)?,
-        email: r.try_get("email").map_err(map_err)?,
-        enabled: r.try_get::<i64, _>("enabled").map_err(map_err)? != 0,
+        id: guid_col(r, "id")?,
+        username: col(r, "username")?,
+        full_name: col(r, "full_name")?,
+        email: col(r, "email")?,
+        enabled: col::<i64>(r, "enabled")? != 0,
         source: UserSource::parse(&source)
             .ok_or_else(|| StoreError::Other(format!("bad user source in store: {source}")))?,
-        password_hash: r.try_get("password_hash").map_err(map_err)?,
-        created_ms: r.try_get("created_ms").map_err(map_err)?,
-        modified_ms: r.try_get("modified_ms").map_err(map_err)?,
+        password_hash: col(r, "password_hash")?,
+        created_ms: col(r, "created_ms")?,
+        modified_ms: col(r, "modified_ms")?,
     })
 }
 
 fn group_row(r: &SqliteRow) -> StoreResult<Group> {
     Ok(Group {
-        id: codec::guid(&r.try_get::<String, _>("id").map_err(map_err)?)?,
-        name: r.try_get("name").map_err(map_err)?,
-        description: r.try_get("description").map_err(map_err)?,
-        created_ms: r.try_get("created_ms").map_err(map_err)?,
+        id: guid_col(r, "id")?,
+        name: col(r, "name")?,
+        description: col(r, "description")?,
+        created_ms: col(r, "created_ms")?,
     })
 }
 
 #[async_trait]
 impl MetadataStore for SqliteStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(sqlx::query(
             "INSERT INTO users (id, username, username_key, full_name, email, enabled, source, password_hash, created_ms, modified_ms) \
              VALUES (?,?,?,?,?,?,?,?,?,?)",
         )
@@ -293,15 +322,12 @@ impl MetadataStore for SqliteStore {
         .bind(u.source.as_str())
         .bind(&u.password_hash)
         .bind(u.created_ms)
-        .bind(u.modified_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        .bind(u.modified_ms)).await?;
         Ok(())
     }
 
     async fn update_user(&self, u: &User) -> StoreResult<()> {
-        let done = sqlx::query(
+        let changed = self.exec(sqlx::query(
             "UPDATE users SET username = ?, username_key = ?, full_name = ?, email = ?, enabled = ?, source = ?, \
              password_hash = ?, modified_ms = ? WHERE id = ?",
         )
@@ -313,76 +339,60 @@ impl MetadataStore for SqliteStore {
         .bind(u.source.as_str())
         .bind(&u.password_hash)
         .bind(u.modified_ms)
-        .bind(u.id.to_hex())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        .bind(u.id.to_hex())).await?;
+        if changed == 0 {
             return Err(StoreError::NotFound(format!("user {}", u.id)));
         }
         Ok(())
     }
 
     async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE username_key = ?")
-            .bind(codec::name_key(username))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(user_row)
-            .transpose()
+        self.one(
+            sqlx::query("SELECT * FROM users WHERE username_key = ?").bind(codec::name_key(username)),
+            user_row,
+        )
+        .await
     }
 
     async fn user_by_id(&self, id: Guid) -> StoreResult<Option<User>> {
-        sqlx::query("SELECT * FROM users WHERE id = ?")
-            .bind(id.to_hex())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(user_row)
-            .transpose()
+        self.one(
+            sqlx::query("SELECT * FROM users WHERE id = ?").bind(id.to_hex()),
+            user_row,
+        )
+        .await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query("SELECT * FROM users ORDER BY username_key")
-            .fetch_all(&self.pool)
+        self.all(sqlx::query("SELECT * FROM users ORDER BY username_key"), user_row)
             .await
-            .map_err(map_err)?;
-        rows.iter().map(user_row).collect()
     }
 
     async fn create_group(&self, g: &Group) -> StoreResult<()> {
-        sqlx::query("INSERT INTO groups (id, name, name_key, description, created_ms) VALUES (?,?,?,?,?)")
+        self.exec(
+            sqlx::query(
+                "INSERT INTO groups (id, name, name_key, description, created_ms) VALUES (?,?,?,?,?)",
+            )
             .bind(g.id.to_hex())
             .bind(&g.name)
             .bind(codec::name_key(&g.name))
             .bind(&g.description)
-            .bind(g.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+            .bind(g.created_ms),
+        )
+        .await?;
         Ok(())
     }
 
     async fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
-        sqlx::query("SELECT * FROM groups WHERE name_key = ?")
-            .bind(codec::name_key(name))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .as_ref()
-            .map(group_row)
-            .transpose()
+        self.one(
+            sqlx::query("SELECT * FROM groups WHERE name_key = ?").bind(codec::name_key(name)),
+            group_row,
+        )
+        .await
     }
 
     async fn list_groups(&self) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query("SELECT * FROM groups ORDER BY name_key")
-            .fetch_all(&self.pool)
+        self.all(sqlx::query("SELECT * FROM groups ORDER BY name_key"), group_row)
             .await
-            .map_err(map_err)?;
-        rows.iter().map(group_row).collect()
     }
 
     async fn set_membership(&self, group: Guid, user: Guid, member: bool) -> StoreResult<()> {
@@ -391,24 +401,16 @@ impl MetadataStore for SqliteStore {
         } else {
             "DELETE FROM group_members WHERE group_id = ? AND user_id = ?"
         };
-        sqlx::query(q)
-            .bind(group.to_hex())
-            .bind(user.to_hex())
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(sqlx::query(q).bind(group.to_hex()).bind(user.to_hex()))
+            .await?;
         Ok(())
     }
 
     async fn groups_of(&self, user: Guid) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query(
+        self.all(sqlx::query(
             "SELECT g.* FROM groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name_key",
         )
-        .bind(user.to_hex())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(group_row).collect()
+        .bind(user.to_hex()), group_row).await
     }
 
     async fn members_of(&self, group: Guid) -> StoreResult<Vec<Guid>> {
@@ -461,61 +463,48 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn create_project(&self, p: &Project) -> StoreResult<()> {
-        sqlx::query("INSERT INTO projects (id, name, description, created_ms) VALUES (?,?,?,?)")
-            .bind(p.id.to_hex())
-            .bind(&p.name)
-            .bind(&p.description)
-            .bind(p.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(
+            sqlx::query("INSERT INTO projects (id, name, description, created_ms) VALUES (?,?,?,?)")
+                .bind(p.id.to_hex())
+                .bind(&p.name)
+                .bind(&p.description)
+                .bind(p.created_ms),
+        )
+        .await?;
         Ok(())
     }
 
     async fn list_projects(&self) -> StoreResult<Vec<Project>> {
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_ms, name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Project {
-                    id: codec::guid(&r.try_get::<String, _>("id").map_err(map_err)?)?,
-                    name: r.try_get("name").map_err(map_err)?,
-                    description: r.try_get("description").map_err(map_err)?,
-                    created_ms: r.try_get("created_ms").map_err(map_err)?,
-                })
-            })
-            .collect()
+        self.all(
+            sqlx::query("SELECT * FROM projects ORDER BY created_ms, name"),
+            project_row,
+        )
+        .await
     }
 
     async fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_tokens (hash, user_id, created_ms, expires_ms) VALUES (?,?,?,?)")
-            .bind(t.hash.to_hex())
-            .bind(t.user_id.to_hex())
-            .bind(t.created_ms)
-            .bind(t.expires_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        self.exec(
+            sqlx::query("INSERT INTO api_tokens (hash, user_id, created_ms, expires_ms) VALUES (?,?,?,?)")
+                .bind(t.hash.to_hex())
+                .bind(t.user_id.to_hex())
+                .bind(t.created_ms)
+                .bind(t.expires_ms),
+        )
+        .await?;
         Ok(())
     }
 
     async fn api_token(&self, hash: &SecretHash) -> StoreResult<Option<ApiToken>> {
-        let row = sqlx::query("SELECT * FROM api_tokens WHERE hash = ?")
-            .bind(hash.to_hex())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.map(|r| {
+        let q = sqlx::query("SELECT * FROM api_tokens WHERE hash = ?").bind(hash.to_hex());
+        self.one(q, |r| {
             Ok(ApiToken {
                 hash: *hash,
-                user_id: codec::guid(&r.try_get::<String, _>("user_id").map_err(map_err)?)?,
-                created_ms: r.try_get("created_ms").map_err(map_err)?,
-                expires_ms: r.try_get("expires_ms").map_err(map_err)?,
+                user_id: guid_col(r, "user_id")?,
+                created_ms: col(r, "created_ms")?,
+                expires_ms: col(r, "expires_ms")?,
             })
         })
-        .transpose()
+        .await
     }
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
@@ -528,15 +517,13 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
-        match value {
+        self.exec(match value {
             Some(v) => sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
                 .bind(key)
                 .bind(v),
             None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
-        }
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        })
+        .await?;
         Ok(())
     }
 }

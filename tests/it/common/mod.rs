@@ -2,6 +2,7 @@
 //! directory, and offers clients that behave like the official ones.
 #![allow(dead_code)]
 
+pub mod mstr;
 pub mod pg;
 pub mod proxy;
 
@@ -255,6 +256,16 @@ pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
         status,
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
     )
+}
+
+/// A GET through client `c`: the status and JSON body.
+pub async fn fetch_json(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> (u16, serde_json::Value) {
+    json(c.get(url).send().await.unwrap()).await
+}
+
+/// A GET from a fresh client (no cookies, no headers); the response, unchecked.
+pub async fn plain_get(url: impl reqwest::IntoUrl) -> reqwest::Response {
+    client().get(url).send().await.unwrap()
 }
 
 /// An environment variable naming an external service for backend tests; `None` (and a line

@@ -572,3 +572,16 @@ impl ModelService {
         self.relationships(caller, view, id).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_have_stable_ids() {
+        assert_eq!(category_id("ID").to_hex(), ID_CATEGORY);
+        assert_eq!(category_id("desc").to_hex(), DESC_CATEGORY);
+        assert_eq!(category_id("Customer DESC (1)"), category_id("customer desc (1)"));
+        assert_ne!(category_id("Customer DESC (1)"), category_id("Other"));
+    }
+}

@@ -4,6 +4,8 @@
 
 pub mod error;
 pub mod extract;
+pub mod guarded;
+pub mod login_flow;
 pub mod v1;
 pub mod v2;
 

@@ -3,12 +3,11 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use vestibule_core::auth::Credentials;
 use vestibule_core::clock::now_ms;
 use vestibule_core::session::Scope;
 use vestibule_core::tokens::Remember;
@@ -17,8 +16,10 @@ use vestibule_core::CoreError;
 use super::super::error::{CallosumError, V1Result};
 use super::super::extract::V1Body;
 use super::super::extract::{self, V1Caller};
+use super::super::login_flow;
 use super::super::RELEASE_VERSION;
 use crate::api::body::LooseBody;
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// Documentation of the login form.
@@ -45,6 +46,7 @@ pub struct V1LoginForm {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
@@ -53,23 +55,14 @@ pub async fn login(
     let password = body.str("password")?.unwrap_or_default();
     let remember = body.bool("rememberme")?.unwrap_or(false);
     let core = &state.core;
-    let mode = core.thoughtspot_login_mode();
-    let user = core
-        .authenticate(&Credentials {
-            login_mode: mode,
-            username: Some(username),
-            password: Some(password),
-            ..Default::default()
-        })
-        .await?;
+    let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
     let remember = if remember { Remember::Yes } else { Remember::No };
     let session = core
         .new_cookie_session(user.id, mode, Scope::Full, remember)
         .await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    let max_age = (remember == Remember::Yes).then_some(core.config.thoughtspot.remember_me_secs);
-    extract::set_session_cookies(core, &headers, &mut resp, &session, max_age);
-    Ok(resp)
+    Ok(login_flow::cookie_session_response(
+        core, &headers, &session, remember,
+    ))
 }
 
 /// Log out: the session (cookie or bearer token) ends at once and the cookies are cleared.
@@ -79,11 +72,12 @@ pub async fn login(
         (status = 204, description = "Logged out"),
         (status = 401, description = "Not logged in (10003)", body = CallosumError),
     ))]
-pub async fn logout(State(state): State<AppState>, V1Caller(caller): V1Caller) -> V1Result<Response> {
-    state.core.sessions.end(&caller.principal.session.token).await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    extract::clear_session_cookies(&mut resp);
-    Ok(resp)
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
+    V1Caller(caller): V1Caller,
+) -> V1Result<Response> {
+    Ok(login_flow::logout(&state.core, &caller.principal, client_addr).await?)
 }
 
 #[derive(Serialize, ToSchema)]

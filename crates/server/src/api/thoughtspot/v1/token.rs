@@ -7,13 +7,16 @@ use axum::response::{IntoResponse, Response};
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
 use vestibule_core::ids::Guid;
-use vestibule_core::session::Scope;
+use vestibule_core::session::{login_mode, Scope};
 use vestibule_core::trusted::Provisioning;
 
 use super::super::error::{CallosumError, TsError, V1Result};
 use super::super::extract;
 use super::super::extract::V1Body;
+use super::super::guarded::guarded;
+use super::super::login_flow;
 use crate::api::body::LooseBody;
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// Documentation of the token request form.
@@ -118,6 +121,7 @@ pub fn provisioning(body: &LooseBody, auto_create_default: bool) -> Result<Provi
     ))]
 pub async fn auth_token(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
@@ -150,16 +154,15 @@ pub async fn auth_token(
     };
     let jit = provisioning(&body, false)?;
     let core = &state.core;
-    let (token, user) = core.mint_v1_token(&secret_key, &username, scope, &jit).await?;
-    let mut event = AuditEvent::new(AuditKind::TrustedTokenMinted)
-        .user(&user.username)
-        .user_id(user.id)
-        .dialect("thoughtspot")
-        .reason("v1");
-    if let Scope::Object(o) = scope {
-        event = event.object(o);
-    }
-    core.audit(event);
+    let (token, user) = guarded(
+        core,
+        login_mode::TRUSTED,
+        Some(&username),
+        client_addr,
+        core.mint_v1_token(&secret_key, &username, scope, &jit),
+    )
+    .await?;
+    login_flow::audit_minted(core, &user, scope, client_addr, "v1");
     let mut resp = token.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -188,7 +191,12 @@ fn redirect_allowed(url: &str, headers: &HeaderMap) -> bool {
     !authority.is_empty() && !authority.contains('@') && authority.eq_ignore_ascii_case(host)
 }
 
-async fn login_token(state: AppState, headers: HeaderMap, body: LooseBody) -> V1Result<Response> {
+async fn login_token(
+    state: AppState,
+    client_addr: Option<std::net::IpAddr>,
+    headers: HeaderMap,
+    body: LooseBody,
+) -> V1Result<Response> {
     let token = body.required_str("auth_token")?;
     let username = body.str("username")?;
     let no_redirect = body.bool("no_url_redirection")?.unwrap_or(false);
@@ -202,11 +210,20 @@ async fn login_token(state: AppState, headers: HeaderMap, body: LooseBody) -> V1
         }
     }
     let core = &state.core;
-    let (user, session) = core.login_with_token(&token, username.as_deref()).await?;
+    let (user, session) = guarded(
+        core,
+        login_mode::TRUSTED,
+        username.as_deref(),
+        client_addr,
+        core.login_with_token(&token, username.as_deref()),
+    )
+    .await?;
     core.audit(
         AuditEvent::new(AuditKind::LoginSucceeded)
+            .mode(login_mode::TRUSTED)
             .user(&user.username)
             .user_id(user.id)
+            .address(client_addr)
             .dialect("thoughtspot")
             .reason("token"),
     );
@@ -243,6 +260,7 @@ async fn login_token(state: AppState, headers: HeaderMap, body: LooseBody) -> V1
     ))]
 pub async fn login_token_get(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> V1Result<Response> {
@@ -252,7 +270,7 @@ pub async fn login_token_get(
         HeaderValue::from_static("application/x-www-form-urlencoded"),
     );
     let body = LooseBody::parse(&form, query.unwrap_or_default().as_bytes())?;
-    login_token(state, headers, body).await
+    login_token(state, client_addr, headers, body).await
 }
 
 /// Documentation of the token login form.
@@ -280,11 +298,12 @@ pub struct LoginTokenForm {
     ))]
 pub async fn login_token_post(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
-    login_token(state, headers, body).await
+    login_token(state, client_addr, headers, body).await
 }
 
 #[cfg(test)]

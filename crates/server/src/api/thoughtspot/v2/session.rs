@@ -1,13 +1,12 @@
 //! v2 `auth/session/login`, `auth/session/logout`, `auth/session/user` and `auth/session/token`.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use vestibule_core::auth::Credentials;
 use vestibule_core::privilege::Privilege;
 use vestibule_core::session::{login_mode, Scope};
 use vestibule_core::tokens::Remember;
@@ -15,7 +14,9 @@ use vestibule_core::tokens::Remember;
 use super::super::error::{TsError, V2ErrorBody, V2Result};
 use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
+use super::super::login_flow;
 use crate::api::body::LooseBody;
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// Reads `org_identifier` (or `org_id`): the Primary org, by id (number or string) or by name.
@@ -57,6 +58,7 @@ pub struct V2LoginRequest {
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Response> {
@@ -79,23 +81,15 @@ pub async fn login(
         (username, _) => {
             let username =
                 username.ok_or_else(|| TsError::bad_request("The field 'username' is required"))?;
-            let mode = core.thoughtspot_login_mode();
-            let user = core
-                .authenticate(&Credentials {
-                    login_mode: mode,
-                    username: Some(username),
-                    password: Some(body.str("password")?.unwrap_or_default()),
-                    ..Default::default()
-                })
-                .await?;
+            let password = body.str("password")?.unwrap_or_default();
+            let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
             core.new_cookie_session(user.id, mode, Scope::Full, remember)
                 .await?
         }
     };
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    let max_age = (remember == Remember::Yes).then_some(core.config.thoughtspot.remember_me_secs);
-    extract::set_session_cookies(core, &headers, &mut resp, &session, max_age);
-    Ok(resp)
+    Ok(login_flow::cookie_session_response(
+        core, &headers, &session, remember,
+    ))
 }
 
 /// Log out: the session (cookie or bearer token) ends at once.
@@ -104,11 +98,12 @@ pub async fn login(
         (status = 204, description = "Logged out"),
         (status = 401, description = "No active session (10097)", body = V2ErrorBody),
     ))]
-pub async fn logout(State(state): State<AppState>, V2Caller(caller): V2Caller) -> V2Result<Response> {
-    state.core.sessions.end(&caller.principal.session.token).await?;
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    extract::clear_session_cookies(&mut resp);
-    Ok(resp)
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
+    V2Caller(caller): V2Caller,
+) -> V2Result<Response> {
+    Ok(login_flow::logout(&state.core, &caller.principal, client_addr).await?)
 }
 
 #[derive(Serialize, ToSchema)]

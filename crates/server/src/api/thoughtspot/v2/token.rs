@@ -6,6 +6,8 @@
 //! constant-time hash comparison and a store insert (the TypeScript SDK mints before every call);
 //! with `password`, the password is checked (and hashed) as for a login.
 
+use std::net::IpAddr;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -13,7 +15,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
-use vestibule_core::auth::Credentials;
 use vestibule_core::directory::User;
 use vestibule_core::ids::Guid;
 use vestibule_core::privilege::Privilege;
@@ -25,9 +26,12 @@ use vestibule_core::CoreError;
 use super::super::error::{TsError, V2ErrorBody, V2Result};
 use super::super::extract::V2Body;
 use super::super::extract::V2Caller;
+use super::super::guarded::guarded;
+use super::super::login_flow;
 use super::super::v1::token::provisioning;
 use super::session::check_org;
 use crate::api::body::LooseBody;
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// `validity_time_in_sec` when a request names none.
@@ -96,24 +100,23 @@ async fn token_user(
     state: &AppState,
     body: &LooseBody,
     auto_create_default: bool,
+    client_addr: Option<IpAddr>,
 ) -> Result<(User, i32), TsError> {
     let username = body.required_str("username")?;
     let core = &state.core;
     if let Some(password) = body.str("password")?.filter(|p| !p.is_empty()) {
-        let mode = core.thoughtspot_login_mode();
-        let user = core
-            .authenticate(&Credentials {
-                login_mode: mode,
-                username: Some(username),
-                password: Some(password),
-                ..Default::default()
-            })
-            .await?;
-        return Ok((user, mode));
+        return Ok(login_flow::password_login(core, username, password, client_addr).await?);
     }
     if let Some(key) = body.str("secret_key")?.filter(|k| !k.is_empty()) {
         let jit = provisioning(body, auto_create_default)?;
-        let user = core.user_by_secret_key(&key, &username, &jit).await?;
+        let user = guarded(
+            core,
+            login_mode::TRUSTED,
+            Some(&username),
+            client_addr,
+            core.user_by_secret_key(&key, &username, &jit),
+        )
+        .await?;
         return Ok((user, login_mode::TRUSTED));
     }
     Err(TsError::bad_request(
@@ -131,6 +134,7 @@ fn validity(body: &LooseBody) -> Result<u64, TsError> {
 
 async fn mint(
     state: &AppState,
+    client_addr: Option<IpAddr>,
     headers: &HeaderMap,
     body: &[u8],
     object: bool,
@@ -147,21 +151,13 @@ async fn mint(
     } else {
         Scope::Full
     };
-    let (user, mode) = token_user(state, &body, false).await?;
+    let (user, mode) = token_user(state, &body, false, client_addr).await?;
     let session = state
         .core
         .new_bearer_token(user.id, mode, scope, validity)
         .await?;
     if mode == login_mode::TRUSTED {
-        let mut event = AuditEvent::new(AuditKind::TrustedTokenMinted)
-            .user(&user.username)
-            .user_id(user.id)
-            .dialect("thoughtspot")
-            .reason("v2");
-        if let Scope::Object(o) = scope {
-            event = event.object(o);
-        }
-        state.core.audit(event);
+        login_flow::audit_minted(&state.core, &user, scope, client_addr, "v2");
     }
     Ok((user, session))
 }
@@ -190,10 +186,11 @@ fn token_body(user: &User, s: &NewSession) -> Token {
     ))]
 pub async fn full(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<Token>> {
-    let (user, session) = mint(&state, &headers, &body, false).await?;
+    let (user, session) = mint(&state, client_addr, &headers, &body, false).await?;
     Ok(Json(token_body(&user, &session)))
 }
 
@@ -210,10 +207,11 @@ pub async fn full(
     ))]
 pub async fn object(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<Token>> {
-    let (user, session) = mint(&state, &headers, &body, true).await?;
+    let (user, session) = mint(&state, client_addr, &headers, &body, true).await?;
     Ok(Json(token_body(&user, &session)))
 }
 
@@ -275,6 +273,7 @@ pub struct CustomTokenRequest {
     ))]
 pub async fn custom(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<AccessToken>> {
@@ -302,7 +301,7 @@ pub async fn custom(
         );
     }
     let validity = validity(&body)?;
-    let (user, mode) = token_user(&state, &body, true).await?;
+    let (user, mode) = token_user(&state, &body, true, client_addr).await?;
     let s = state
         .core
         .new_bearer_token(user.id, mode, Scope::Full, validity)
@@ -403,6 +402,7 @@ pub struct RevokeTokenRequest {
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
+    ClientAddr(client_addr): ClientAddr,
     V2Caller(caller): V2Caller,
     headers: HeaderMap,
     V2Body(body): V2Body,
@@ -412,11 +412,14 @@ pub async fn revoke(
     let p = &caller.principal;
     let token = body.str("token")?.filter(|t| !t.trim().is_empty());
     let user = body.str("user_identifier")?.filter(|u| !u.trim().is_empty());
-    match (token, user) {
+    // The event names the account whose sessions ended when that is known (its own session, or
+    // every session of a named user); for one named token it names the caller who revoked it.
+    let (name, id, reason) = match (token, user) {
         (Some(token), _) => {
             if !core.revoke_token(p, &token).await? {
                 return Err(TsError::bad_request("The provided token is unknown or has expired.").into());
             }
+            (p.user.user.username.clone(), p.user.user.id, "token_revoked")
         }
         (None, Some(who)) => {
             let target = match who.parse::<Guid>() {
@@ -427,10 +430,20 @@ pub async fn revoke(
                 p.require(Privilege::ADMINISTRATION)?;
             }
             core.sessions.end_all_of(target.id).await?;
+            (target.username, target.id, "user_tokens_revoked")
         }
         (None, None) => {
             core.sessions.end(&p.session.token).await?;
+            (p.user.user.username.clone(), p.user.user.id, "token_revoked")
         }
-    }
+    };
+    core.audit(
+        AuditEvent::new(AuditKind::Logout)
+            .user(&name)
+            .user_id(id)
+            .address(client_addr)
+            .dialect("thoughtspot")
+            .reason(reason),
+    );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,81 @@
+//! The steps the v1 and v2 endpoints share: a password login in the ThoughtSpot login mode, the
+//! 204 that hands out a cookie session, logging out, and the audit record of a minted trusted
+//! token.
+
+use std::net::IpAddr;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use vestibule_core::audit::{AuditEvent, AuditKind};
+use vestibule_core::auth::Credentials;
+use vestibule_core::core::Principal;
+use vestibule_core::directory::User;
+use vestibule_core::session::Scope;
+use vestibule_core::sessions::NewSession;
+use vestibule_core::tokens::Remember;
+use vestibule_core::{Core, CoreError};
+
+use super::extract;
+
+/// Checks a user name and password in the ThoughtSpot login mode (local or LDAP): the user and
+/// that mode. Throttled and audited by the core.
+pub async fn password_login(
+    core: &Core,
+    username: String,
+    password: String,
+    client_addr: Option<IpAddr>,
+) -> Result<(User, i32), CoreError> {
+    let mode = core.thoughtspot_login_mode();
+    let user = core
+        .authenticate(&Credentials {
+            login_mode: mode,
+            username: Some(username),
+            password: Some(password),
+            client_addr,
+        })
+        .await?;
+    Ok((user, mode))
+}
+
+/// The 204 that hands out a cookie session; a remembered one gets a persistent cookie.
+pub fn cookie_session_response(
+    core: &Core,
+    headers: &HeaderMap,
+    session: &NewSession,
+    remember: Remember,
+) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let max_age = (remember == Remember::Yes).then_some(core.config.thoughtspot.remember_me_secs);
+    extract::set_session_cookies(core, headers, &mut resp, session, max_age);
+    resp
+}
+
+/// Ends the caller's session at once (audited) and answers 204, clearing the cookies.
+pub async fn logout(core: &Core, p: &Principal, client_addr: Option<IpAddr>) -> Result<Response, CoreError> {
+    core.sessions.end(&p.session.token).await?;
+    core.audit(
+        AuditEvent::new(AuditKind::Logout)
+            .user(&p.user.user.username)
+            .user_id(p.user.user.id)
+            .address(client_addr)
+            .dialect("thoughtspot"),
+    );
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    extract::clear_session_cookies(&mut resp);
+    Ok(resp)
+}
+
+/// Records a trusted token minted for `user`; `api` names the endpoint family ("v1", "v2").
+pub fn audit_minted(core: &Core, user: &User, scope: Scope, client_addr: Option<IpAddr>, api: &'static str) {
+    let mut event = AuditEvent::new(AuditKind::TrustedTokenMinted)
+        .user(&user.username)
+        .user_id(user.id)
+        .address(client_addr)
+        .dialect("thoughtspot")
+        .reason(api);
+    if let Scope::Object(o) = scope {
+        event = event.object(o);
+    }
+    core.audit(event);
+}
