@@ -7,6 +7,7 @@
 mod memory;
 mod procs;
 mod report;
+mod seed;
 mod wrk;
 
 use std::path::PathBuf;
@@ -132,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
     let data = scratch.path().join("data");
     let data_arg = data.to_string_lossy().into_owned();
     let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD), ("VESTIBULE_LOG_LEVEL", "warn")];
+    let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
     let server = Server::start(&vestibule, &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"], &env)?;
     let idle_rss = server.rss()?;
     let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
@@ -164,6 +166,45 @@ async fn main() -> anyhow::Result<()> {
     let storm_load = storm.join().map_err(|_| anyhow::anyhow!("storm thread panicked"))??;
     report.load("session check during a login storm", &loaded);
     report.load("logins during the storm", &storm_load);
+    // e) v2 token mints (trusted authentication), ThoughtSpot v1 logins, attribute reads.
+    eprintln!("bench: e) v2 token/full, ThoughtSpot v1 logins, attribute GETs");
+    let mint_script = write_script(
+        scratch.path(),
+        "mint.lua",
+        &format!(
+            "wrk.method = \"POST\"\nwrk.body = '{{\"username\":\"administrator\",\"secret_key\":\"{key}\",\"validity_time_in_sec\":60}}'\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ),
+    )?;
+    let mint = wrk::run(&Run { url: &format!("{}/api/rest/2.0/auth/token/full", server.base), threads: 2, connections: 64, seconds: o.seconds, headers: vec![], script: Some(&mint_script) })?;
+    report.load("v2 token/full mints (secret key)", &mint);
+    let ts_script = write_script(
+        scratch.path(),
+        "tslogin.lua",
+        &format!(
+            "wrk.method = \"POST\"\nwrk.body = \"username=administrator&password={ADMIN_PASSWORD}&rememberme=false\"\n\
+             wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.headers[\"X-Requested-By\"] = \"ThoughtSpot\"\n"
+        ),
+    )?;
+    let ts_login = wrk::run(&Run { url: &format!("{}/callosum/v1/tspublic/v1/session/login", server.base), threads: 2, connections: 8, seconds: o.seconds, headers: vec![], script: Some(&ts_script) })?;
+    report.load("ThoughtSpot v1 logins (password)", &ts_login);
+    let (project, attribute) = seed::attribute(&vestibule, &data_arg, &env, &server.base, &headers).await?;
+    let mut attr_headers = headers.clone();
+    attr_headers.push(format!("X-MSTR-ProjectID: {project}"));
+    let attr_load = wrk::run(&Run {
+        url: &format!("{}/api/model/attributes/{attribute}?showExpressionAs=tree", server.base),
+        threads: 2,
+        connections: 64,
+        seconds: o.seconds,
+        headers: attr_headers,
+        script: None,
+    })?;
+    report.load("attribute GET /api/model/attributes/{id}", &attr_load);
+    for (name, l) in [("v2 token/full", &mint), ("ThoughtSpot v1 login", &ts_login), ("attribute GET", &attr_load)] {
+        if l.errors > 0 {
+            bail!("{name} answered {} errors", l.errors);
+        }
+    }
     drop(server);
 
     // d) Memory per live session.
@@ -206,6 +247,9 @@ async fn main() -> anyhow::Result<()> {
     report.figure(Figure::new("c) session check under login storm / unloaded", storm_ratio, ">= 0.5"));
     report.figure(Figure::new("c) session check p99 under storm (ms)", loaded.p99_ms, "reported"));
     report.figure(Figure::new("d) bytes per live session", mem.per_session, "<= 512"));
+    report.figure(Figure::new("e) v2 token/full mints per second", mint.rps, ">= 20000"));
+    report.figure(Figure::new("e) ThoughtSpot v1 logins per second", ts_login.rps, "reported"));
+    report.figure(Figure::new("e) attribute GETs per second", attr_load.rps, "reported"));
     if let Some(r) = redis_ratio {
         report.figure(Figure::new("f) Redis session check / memory session check", r, "reported"));
     }
