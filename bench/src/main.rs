@@ -30,8 +30,12 @@ struct Opts {
 fn opts() -> Opts {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     Opts {
-        seconds: env("VESTIBULE_BENCH_SECONDS").and_then(|v| v.parse().ok()).unwrap_or(10),
-        sessions: env("VESTIBULE_BENCH_SESSIONS").and_then(|v| v.parse().ok()).unwrap_or(1_000_000),
+        seconds: env("VESTIBULE_BENCH_SECONDS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10),
+        sessions: env("VESTIBULE_BENCH_SESSIONS")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000),
         redis: env("VESTIBULE_BENCH_REDIS_URL").or_else(|| Some("redis://127.0.0.1:6379".into())),
     }
 }
@@ -40,7 +44,10 @@ fn release_bin(name: &str) -> anyhow::Result<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let p = root.join("target/release").join(name);
     if !p.exists() {
-        bail!("{} is missing: run `bash bench/run.sh`, which builds it", p.display());
+        bail!(
+            "{} is missing: run `bash bench/run.sh`, which builds it",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -64,7 +71,10 @@ async fn mstr_login(base: &str, user: &str, password: &str) -> anyhow::Result<Ve
         .find_map(|c| c.split(';').next().filter(|kv| kv.starts_with("JSESSIONID=")))
         .context("no JSESSIONID")?
         .to_string();
-    Ok(vec![format!("X-MSTR-AuthToken: {token}"), format!("Cookie: {cookie}")])
+    Ok(vec![
+        format!("X-MSTR-AuthToken: {token}"),
+        format!("Cookie: {cookie}"),
+    ])
 }
 
 fn write_script(dir: &std::path::Path, name: &str, body: &str) -> anyhow::Result<String> {
@@ -111,7 +121,14 @@ fn raw_argon2_rate(seconds: u32) -> anyhow::Result<f64> {
 }
 
 fn check(url: &str, headers: &[String], seconds: u32) -> anyhow::Result<Load> {
-    wrk::run(&Run { url, threads: 2, connections: 64, seconds, headers: headers.to_vec(), script: None })
+    wrk::run(&Run {
+        url,
+        threads: 2,
+        connections: 64,
+        seconds,
+        headers: headers.to_vec(),
+        script: None,
+    })
 }
 
 #[tokio::main]
@@ -132,9 +149,16 @@ async fn main() -> anyhow::Result<()> {
 
     let data = scratch.path().join("data");
     let data_arg = data.to_string_lossy().into_owned();
-    let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD), ("VESTIBULE_LOG_LEVEL", "warn")];
+    let env = [
+        ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("VESTIBULE_LOG_LEVEL", "warn"),
+    ];
     let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
-    let server = Server::start(&vestibule, &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"], &env)?;
+    let server = Server::start(
+        &vestibule,
+        &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"],
+        &env,
+    )?;
     let idle_rss = server.rss()?;
     let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
     eprintln!("bench: a) session check");
@@ -147,11 +171,19 @@ async fn main() -> anyhow::Result<()> {
     // b) Password logins against raw argon2id.
     eprintln!("bench: b) logins and raw argon2id");
     let script = login_script(scratch.path())?;
-    let login_load =
-        wrk::run(&Run { url: &format!("{}/api/auth/login", server.base), threads: 2, connections: 8, seconds: o.seconds, headers: vec![], script: Some(&script) })?;
+    let login_load = wrk::run(&Run {
+        url: &format!("{}/api/auth/login", server.base),
+        threads: 2,
+        connections: 8,
+        seconds: o.seconds,
+        headers: vec![],
+        script: Some(&script),
+    })?;
     let raw = raw_argon2_rate(o.seconds)?;
     report.load("password logins POST /api/auth/login", &login_load);
-    report.line(format!("raw argon2id verifications (all cores, m=19 MiB, t=2, p=1): {raw:.1}/s"));
+    report.line(format!(
+        "raw argon2id verifications (all cores, m=19 MiB, t=2, p=1): {raw:.1}/s"
+    ));
 
     // c) Login storm on every core while session checks run.
     eprintln!("bench: c) login storm with session checks");
@@ -159,11 +191,24 @@ async fn main() -> anyhow::Result<()> {
     let storm_script = script.clone();
     let seconds = o.seconds;
     let storm = std::thread::spawn(move || {
-        wrk::run(&Run { url: &storm_url, threads: 1, connections: 16, seconds, headers: vec![], script: Some(&storm_script) })
+        wrk::run(&Run {
+            url: &storm_url,
+            threads: 1,
+            connections: 16,
+            seconds,
+            headers: vec![],
+            script: Some(&storm_script),
+        })
     });
     std::thread::sleep(Duration::from_millis(300));
-    let loaded = check(&format!("{}/api/sessions", server.base), &headers, o.seconds.saturating_sub(1).max(1))?;
-    let storm_load = storm.join().map_err(|_| anyhow::anyhow!("storm thread panicked"))??;
+    let loaded = check(
+        &format!("{}/api/sessions", server.base),
+        &headers,
+        o.seconds.saturating_sub(1).max(1),
+    )?;
+    let storm_load = storm
+        .join()
+        .map_err(|_| anyhow::anyhow!("storm thread panicked"))??;
     report.load("session check during a login storm", &loaded);
     report.load("logins during the storm", &storm_load);
     // e) v2 token mints (trusted authentication), ThoughtSpot v1 logins, attribute reads.
@@ -176,7 +221,14 @@ async fn main() -> anyhow::Result<()> {
              wrk.headers[\"Content-Type\"] = \"application/json\"\n"
         ),
     )?;
-    let mint = wrk::run(&Run { url: &format!("{}/api/rest/2.0/auth/token/full", server.base), threads: 2, connections: 64, seconds: o.seconds, headers: vec![], script: Some(&mint_script) })?;
+    let mint = wrk::run(&Run {
+        url: &format!("{}/api/rest/2.0/auth/token/full", server.base),
+        threads: 2,
+        connections: 64,
+        seconds: o.seconds,
+        headers: vec![],
+        script: Some(&mint_script),
+    })?;
     report.load("v2 token/full mints (secret key)", &mint);
     let ts_script = write_script(
         scratch.path(),
@@ -186,13 +238,23 @@ async fn main() -> anyhow::Result<()> {
              wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.headers[\"X-Requested-By\"] = \"ThoughtSpot\"\n"
         ),
     )?;
-    let ts_login = wrk::run(&Run { url: &format!("{}/callosum/v1/tspublic/v1/session/login", server.base), threads: 2, connections: 8, seconds: o.seconds, headers: vec![], script: Some(&ts_script) })?;
+    let ts_login = wrk::run(&Run {
+        url: &format!("{}/callosum/v1/tspublic/v1/session/login", server.base),
+        threads: 2,
+        connections: 8,
+        seconds: o.seconds,
+        headers: vec![],
+        script: Some(&ts_script),
+    })?;
     report.load("ThoughtSpot v1 logins (password)", &ts_login);
     let (project, attribute) = seed::attribute(&vestibule, &data_arg, &env, &server.base, &headers).await?;
     let mut attr_headers = headers.clone();
     attr_headers.push(format!("X-MSTR-ProjectID: {project}"));
     let attr_load = wrk::run(&Run {
-        url: &format!("{}/api/model/attributes/{attribute}?showExpressionAs=tree", server.base),
+        url: &format!(
+            "{}/api/model/attributes/{attribute}?showExpressionAs=tree",
+            server.base
+        ),
         threads: 2,
         connections: 64,
         seconds: o.seconds,
@@ -200,7 +262,11 @@ async fn main() -> anyhow::Result<()> {
         script: None,
     })?;
     report.load("attribute GET /api/model/attributes/{id}", &attr_load);
-    for (name, l) in [("v2 token/full", &mint), ("ThoughtSpot v1 login", &ts_login), ("attribute GET", &attr_load)] {
+    for (name, l) in [
+        ("v2 token/full", &mint),
+        ("ThoughtSpot v1 login", &ts_login),
+        ("attribute GET", &attr_load),
+    ] {
         if l.errors > 0 {
             bail!("{name} answered {} errors", l.errors);
         }
@@ -210,7 +276,10 @@ async fn main() -> anyhow::Result<()> {
     // d) Memory per live session.
     eprintln!("bench: d) memory with {} sessions", o.sessions);
     let mem = memory::measure(o.sessions)?;
-    report.line(format!("server RSS at start, no sessions: {:.1} MiB", idle_rss as f64 / 1048576.0));
+    report.line(format!(
+        "server RSS at start, no sessions: {:.1} MiB",
+        idle_rss as f64 / 1048576.0
+    ));
     report.line(format!(
         "session map: {} sessions added {:.1} MiB of RSS: {:.0} bytes per session",
         o.sessions,
@@ -224,8 +293,16 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("bench: f) Redis-backed session check");
         let data2 = scratch.path().join("data-redis");
         let data2_arg = data2.to_string_lossy().into_owned();
-        let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD), ("VESTIBULE_LOG_LEVEL", "warn"), ("VESTIBULE_STORE_SESSIONS", url.as_str())];
-        match Server::start(&vestibule, &["--data-dir", &data2_arg, "serve", "--listen", "127.0.0.1:0"], &env) {
+        let env = [
+            ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+            ("VESTIBULE_LOG_LEVEL", "warn"),
+            ("VESTIBULE_STORE_SESSIONS", url.as_str()),
+        ];
+        match Server::start(
+            &vestibule,
+            &["--data-dir", &data2_arg, "serve", "--listen", "127.0.0.1:0"],
+            &env,
+        ) {
             Ok(s) => {
                 let h = mstr_login(&s.base, "administrator", ADMIN_PASSWORD).await?;
                 let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds)?;
@@ -240,18 +317,54 @@ async fn main() -> anyhow::Result<()> {
     let p99_ratio = check_load.p99_ms / base_load.p99_ms.max(0.001);
     let login_ratio = login_load.rps / raw;
     let storm_ratio = loaded.rps / check_load.rps;
-    report.figure(Figure::new("a) session check / hello-world, req/s", check_ratio, ">= 0.7"));
+    report.figure(Figure::new(
+        "a) session check / hello-world, req/s",
+        check_ratio,
+        ">= 0.7",
+    ));
     report.figure(Figure::new("a) session check p99 (ms)", check_load.p99_ms, "< 2"));
-    report.figure(Figure::new("a) session check p99 / hello-world p99", p99_ratio, "<= 1.5"));
+    report.figure(Figure::new(
+        "a) session check p99 / hello-world p99",
+        p99_ratio,
+        "<= 1.5",
+    ));
     report.figure(Figure::new("b) logins / raw argon2id", login_ratio, ">= 0.9"));
-    report.figure(Figure::new("c) session check under login storm / unloaded", storm_ratio, ">= 0.5"));
-    report.figure(Figure::new("c) session check p99 under storm (ms)", loaded.p99_ms, "reported"));
-    report.figure(Figure::new("d) bytes per live session", mem.per_session, "<= 512"));
-    report.figure(Figure::new("e) v2 token/full mints per second", mint.rps, ">= 20000"));
-    report.figure(Figure::new("e) ThoughtSpot v1 logins per second", ts_login.rps, "reported"));
-    report.figure(Figure::new("e) attribute GETs per second", attr_load.rps, "reported"));
+    report.figure(Figure::new(
+        "c) session check under login storm / unloaded",
+        storm_ratio,
+        ">= 0.5",
+    ));
+    report.figure(Figure::new(
+        "c) session check p99 under storm (ms)",
+        loaded.p99_ms,
+        "reported",
+    ));
+    report.figure(Figure::new(
+        "d) bytes per live session",
+        mem.per_session,
+        "<= 512",
+    ));
+    report.figure(Figure::new(
+        "e) v2 token/full mints per second",
+        mint.rps,
+        ">= 20000",
+    ));
+    report.figure(Figure::new(
+        "e) ThoughtSpot v1 logins per second",
+        ts_login.rps,
+        "reported",
+    ));
+    report.figure(Figure::new(
+        "e) attribute GETs per second",
+        attr_load.rps,
+        "reported",
+    ));
     if let Some(r) = redis_ratio {
-        report.figure(Figure::new("f) Redis session check / memory session check", r, "reported"));
+        report.figure(Figure::new(
+            "f) Redis session check / memory session check",
+            r,
+            "reported",
+        ));
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
     report.write(&root)?;

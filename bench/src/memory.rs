@@ -28,11 +28,17 @@ pub fn measure(n: usize) -> anyhow::Result<Memory> {
             scope: Scope::Full,
             created_ms: now,
             last_active_ms: now,
-            expiry: Expiry::Idle { server_secs: 1800, http_secs: 2400 },
+            expiry: Expiry::Idle {
+                server_secs: 1800,
+                http_secs: 2400,
+            },
         });
     }
     let after = crate::procs::rss_of(pid)?;
     anyhow::ensure!(map.len() == n, "the map holds {} sessions, not {n}", map.len());
     let added = after.saturating_sub(before);
-    Ok(Memory { added, per_session: added as f64 / n as f64 })
+    Ok(Memory {
+        added,
+        per_session: added as f64 / n as f64,
+    })
 }

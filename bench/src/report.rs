@@ -14,7 +14,11 @@ pub struct Figure {
 
 impl Figure {
     pub fn new(name: &str, value: f64, target: &str) -> Figure {
-        Figure { name: name.into(), value, target: target.into() }
+        Figure {
+            name: name.into(),
+            value,
+            target: target.into(),
+        }
     }
 
     fn met(&self) -> &'static str {
@@ -132,7 +136,13 @@ impl Report {
     pub fn print_ratios(&self) {
         println!("\nvestibule benchmark (details in bench/results/latest.md):");
         for f in &self.figures {
-            println!("  {:<52} {:>10.3}   target {:<9} {}", f.name, f.value, f.target, f.met());
+            println!(
+                "  {:<52} {:>10.3}   target {:<9} {}",
+                f.name,
+                f.value,
+                f.target,
+                f.met()
+            );
         }
     }
 }

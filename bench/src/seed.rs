@@ -17,7 +17,11 @@ pub fn cli(binary: &Path, data_dir: &str, args: &[&str], env: &[(&str, &str)]) -
         .output()
         .with_context(|| format!("running vestibule {}", args.join(" ")))?;
     if !out.status.success() {
-        bail!("vestibule {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "vestibule {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -50,7 +54,11 @@ pub async fn attribute(
         }
         r
     };
-    let projects: Value = with(client.get(format!("{base}/api/projects"))).send().await?.json().await?;
+    let projects: Value = with(client.get(format!("{base}/api/projects")))
+        .send()
+        .await?
+        .json()
+        .await?;
     let project = projects[0]["id"].as_str().context("no project")?.to_string();
     let folders = cli(binary, data_dir, &["project", "folders", &project], env)?;
     let folder = folders
@@ -68,14 +76,19 @@ pub async fn attribute(
     let cs = cs["id"].as_str().context("no changeset id")?.to_string();
     let table: Value = with(client.post(format!("{base}/api/model/tables")))
         .header("X-MSTR-MS-Changeset", &cs)
-        .json(&json!({"information": {"name": "LU_BENCH"}, "physicalTable": {"tableName": "LU_BENCH",
+        .json(
+            &json!({"information": {"name": "LU_BENCH"}, "physicalTable": {"tableName": "LU_BENCH",
             "columns": [{"columnName": "BENCH_ID", "dataType": {"type": "integer"}},
-                        {"columnName": "BENCH_DESC", "dataType": {"type": "n_var_char"}}]}}))
+                        {"columnName": "BENCH_DESC", "dataType": {"type": "n_var_char"}}]}}),
+        )
         .send()
         .await?
         .json()
         .await?;
-    let table = table["information"]["objectId"].as_str().context("no table id")?.to_string();
+    let table = table["information"]["objectId"]
+        .as_str()
+        .context("no table id")?
+        .to_string();
     let t = json!({"name": "LU_BENCH", "subType": "logical_table", "objectId": table});
     let body = json!({
         "information": {"name": "Bench", "subType": "attribute", "destinationFolderId": folder},
@@ -99,7 +112,10 @@ pub async fn attribute(
         .await?
         .json()
         .await?;
-    let attr = attr["information"]["objectId"].as_str().context("no attribute id")?.to_string();
+    let attr = attr["information"]["objectId"]
+        .as_str()
+        .context("no attribute id")?
+        .to_string();
     let commit = with(client.post(format!("{base}/api/model/changesets/{cs}/commit")))
         .json(&json!({}))
         .send()

@@ -45,7 +45,9 @@ pub fn parse(out: &str) -> anyhow::Result<Load> {
             (Some("99%"), Some(v)) => load.p99_ms = ms(v).unwrap_or(0.0),
             (Some("Requests/sec:"), Some(v)) => load.rps = v.parse().unwrap_or(0.0),
             (Some(n), Some("requests")) => load.requests = n.parse().unwrap_or(0),
-            (Some("Non-2xx"), _) => load.errors += line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0),
+            (Some("Non-2xx"), _) => {
+                load.errors += line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0)
+            }
             (Some("Socket"), Some("errors:")) => {
                 load.errors += line
                     .split(',')
@@ -74,7 +76,9 @@ pub fn run(r: &Run) -> anyhow::Result<Load> {
         cmd.arg("-s").arg(s);
     }
     cmd.arg(r.url);
-    let out = cmd.output().context("running wrk (install it: apt-get install wrk)")?;
+    let out = cmd
+        .output()
+        .context("running wrk (install it: apt-get install wrk)")?;
     if !out.status.success() {
         bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
     }

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::mstr::{assert_mstr_error, form_login, get_json, status_of, user_id, LIB};
-use crate::common::{client, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, mstr_login, send, TestServer, ADMIN_PASSWORD};
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -132,10 +132,7 @@ async fn cli_user_lifecycle_against_a_running_server() {
     })
     .await;
     assert_mstr_error(
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
+        send(s.get(&server.url(&format!("{LIB}/sessions")))).await,
         401,
         "ERR009",
     )

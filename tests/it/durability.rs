@@ -7,7 +7,7 @@ use crate::common::mstr::{
     api_token, delegate, form_login, get_json, identity_token, jsessionid, json_login, session_of, LIB,
 };
 use crate::common::ADMIN_PASSWORD;
-use crate::common::{client, mstr_login, MstrSession, TestServer};
+use crate::common::{client, mstr_login, send, MstrSession, TestServer};
 
 /// The status of a session check. Sent twice at most: right after a restart, a client's pooled
 /// keep-alive connection still points at the old process and fails before reaching the server.
@@ -36,11 +36,7 @@ async fn restart_keeps_live_sessions(kill9: bool) {
             .status(),
         204
     );
-    let resp = gone
-        .post(&server.url(&format!("{LIB}/auth/logout")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(gone.post(&server.url(&format!("{LIB}/auth/logout")))).await;
     assert_eq!(resp.status(), 204);
     let identity = identity_token(&b, &server).await;
     let api_token = api_token(&a, &server).await;

@@ -4,10 +4,11 @@
 use serde_json::json as j;
 
 use crate::common::mstr::{
-    api_token, assert_mstr_error, cookie_value, delegate, form_login, get_json, identity_token, jsessionid,
-    json_login, session_cookie, session_of, status_of, token_of, user_id, LIB,
+    api_token, assert_mstr_error, cookie_value, delegate, delete_identity, form_login, get_json,
+    identity_token, jsessionid, json_login, session_cookie, session_of, status_of, token_of, user_id,
+    validate_identity, LIB,
 };
-use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, json, mstr_login, send, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
@@ -15,16 +16,12 @@ async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
     let url = server.url(&format!("{LIB}/auth/login"));
     let c = client();
     let mut tokens = Vec::new();
-    let form = c
-        .post(&url)
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "administrator"),
-            ("password", ADMIN_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = send(c.post(&url).form(&[
+        ("loginMode", "1"),
+        ("username", "administrator"),
+        ("password", ADMIN_PASSWORD),
+    ]))
+    .await;
     let bodies = [
         j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD}),
         j!({"loginMode": "1", "username": "administrator", "password": ADMIN_PASSWORD, "applicationType": "76"}),
@@ -62,12 +59,7 @@ async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
 async fn mstr_login_cookie_path_follows_the_prefix_and_secure_follows_tls() {
     let server = TestServer::start();
     let body = j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD});
-    let plain = client()
-        .post(server.url("/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let plain = send(client().post(server.url("/api/auth/login")).json(&body)).await;
     assert_eq!(plain.status(), 204);
     let cookie = session_cookie(&plain);
     assert!(
@@ -81,24 +73,19 @@ async fn mstr_login_cookie_path_follows_the_prefix_and_secure_follows_tls() {
 
     // Under /api the cookie covers /, so the same client can use the session there.
     let c = client();
-    let resp = c
-        .post(server.url("/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.post(server.url("/api/auth/login")).json(&body)).await;
     let s = session_of(c, &resp);
     let (st, _) = get_json(&s, &server.url("/api/sessions")).await;
     assert_eq!(st, 200);
 
     for prefix in ["/api", LIB] {
-        let tls = client()
-            .post(server.url(&format!("{prefix}/auth/login")))
-            .header("X-Forwarded-Proto", "https")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let tls = send(
+            client()
+                .post(server.url(&format!("{prefix}/auth/login")))
+                .header("X-Forwarded-Proto", "https")
+                .json(&body),
+        )
+        .await;
         assert_eq!(tls.status(), 204);
         let cookie = session_cookie(&tls);
         assert!(
@@ -125,13 +112,12 @@ async fn mstr_login_makes_a_new_session_id_even_with_an_old_cookie() {
         first_cookie.clone(),
         "ATTACKERCHOSENSESSIONID0000000000".to_string(),
     ] {
-        let again = c
-            .post(&url)
-            .header("Cookie", format!("JSESSIONID={planted}"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let again = send(
+            c.post(&url)
+                .header("Cookie", format!("JSESSIONID={planted}"))
+                .form(&form),
+        )
+        .await;
         assert_eq!(again.status(), 204);
         let new_cookie = jsessionid(&again);
         assert_ne!(
@@ -142,21 +128,19 @@ async fn mstr_login_makes_a_new_session_id_even_with_an_old_cookie() {
         let new_token = token_of(&again);
         assert_ne!(new_token, first_token);
         // The new token works only with the new cookie, not with the planted one.
-        let with_planted = c
-            .get(server.url(&format!("{LIB}/sessions")))
-            .header("X-MSTR-AuthToken", &new_token)
-            .header("Cookie", format!("JSESSIONID={planted}"))
-            .send()
-            .await
-            .unwrap();
+        let with_planted = send(
+            c.get(server.url(&format!("{LIB}/sessions")))
+                .header("X-MSTR-AuthToken", &new_token)
+                .header("Cookie", format!("JSESSIONID={planted}")),
+        )
+        .await;
         assert_mstr_error(with_planted, 401, "ERR009").await;
-        let with_new = c
-            .get(server.url(&format!("{LIB}/sessions")))
-            .header("X-MSTR-AuthToken", &new_token)
-            .header("Cookie", format!("JSESSIONID={new_cookie}"))
-            .send()
-            .await
-            .unwrap();
+        let with_new = send(
+            c.get(server.url(&format!("{LIB}/sessions")))
+                .header("X-MSTR-AuthToken", &new_token)
+                .header("Cookie", format!("JSESSIONID={new_cookie}")),
+        )
+        .await;
         assert_eq!(with_new.status(), 200);
     }
 }
@@ -205,12 +189,7 @@ async fn mstr_guest_mode_works_when_enabled() {
     let server = TestServer::start_with(&[("VESTIBULE_AUTH_GUEST_ENABLED", "true")]);
     for body in [j!({"loginMode": 8}), j!({"loginmode": "8"})] {
         let c = client();
-        let resp = c
-            .post(server.url(&format!("{LIB}/auth/login")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = send(c.post(server.url(&format!("{LIB}/auth/login"))).json(&body)).await;
         assert_eq!(resp.status(), 204);
         let s = session_of(c, &resp);
         let (st, info) = get_json(&s, &server.url(&format!("{LIB}/sessions/userInfo"))).await;
@@ -226,12 +205,11 @@ async fn mstr_guest_mode_works_when_enabled() {
                 .unwrap(),
         )
         .await;
-        let resp = s
-            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .json(&j!({"userId": admin["id"]}))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(
+            s.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+                .json(&j!({"userId": admin["id"]})),
+        )
+        .await;
         assert_mstr_error(resp, 403, "ERR014").await;
     }
 }
@@ -241,16 +219,12 @@ async fn mstr_unsupported_login_modes_are_refused() {
     let server = TestServer::start();
     // LDAP without a directory configured, modes not supported here, SAML/OIDC (browser flows).
     for mode in ["16", "2", "64", "1048576", "4194304", "999", "0"] {
-        let resp = client()
-            .post(server.url(&format!("{LIB}/auth/login")))
-            .form(&[
-                ("loginMode", mode),
-                ("username", "administrator"),
-                ("password", ADMIN_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let resp = send(client().post(server.url(&format!("{LIB}/auth/login"))).form(&[
+            ("loginMode", mode),
+            ("username", "administrator"),
+            ("password", ADMIN_PASSWORD),
+        ]))
+        .await;
         assert_mstr_error(resp, 401, "ERR001").await;
     }
     // Delegation is only for /api/auth/delegate.
@@ -263,29 +237,19 @@ async fn mstr_logout_ends_the_session_at_once() {
     let server = TestServer::start();
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let other = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/logout")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(s.post(&server.url(&format!("{LIB}/auth/logout")))).await;
     assert_eq!(resp.status(), 204);
     let cleared = session_cookie(&resp);
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     // The cookie jar dropped the cookie; send the token alone and with the old cookie.
     assert_mstr_error(
-        s.get(&server.url(&format!("{LIB}/sessions")))
-            .send()
-            .await
-            .unwrap(),
+        send(s.get(&server.url(&format!("{LIB}/sessions")))).await,
         401,
         "ERR009",
     )
     .await;
     assert_mstr_error(
-        s.post(&server.url(&format!("{LIB}/auth/logout")))
-            .send()
-            .await
-            .unwrap(),
+        send(s.post(&server.url(&format!("{LIB}/auth/logout")))).await,
         401,
         "ERR009",
     )
@@ -307,23 +271,12 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
 
     // Validate, with and without the auth token (the header is what counts).
     for c in [&s.client, &client()] {
-        let (st, body) = json(
-            c.get(server.url(&format!("{LIB}/auth/identityToken")))
-                .header("X-MSTR-IdentityToken", &identity)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (st, body) = json(validate_identity(c, &server, &identity).await).await;
         assert_eq!(st, 200, "{body}");
         assert_eq!(body["userId"], me.as_str());
     }
     assert_mstr_error(
-        client()
-            .get(server.url(&format!("{LIB}/auth/identityToken")))
-            .send()
-            .await
-            .unwrap(),
+        send(client().get(server.url(&format!("{LIB}/auth/identityToken")))).await,
         400,
         "ERR007",
     )
@@ -337,12 +290,7 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
         j!({"identityToken": identity}),
     ] {
         let c = client();
-        let resp = c
-            .post(server.url(&format!("{LIB}/auth/delegate")))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = send(c.post(server.url(&format!("{LIB}/auth/delegate"))).json(&body)).await;
         assert_eq!(resp.status(), 204);
         assert!(session_cookie(&resp).contains("HttpOnly"));
         let d = session_of(c, &resp);
@@ -366,20 +314,10 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
     .await;
 
     // Delete: it stops validating and delegating; delegated sessions already made live on.
-    let resp = s
-        .delete(&server.url(&format!("{LIB}/auth/identityToken")))
-        .header("X-MSTR-IdentityToken", &identity)
-        .send()
-        .await
-        .unwrap();
+    let resp = delete_identity(&s, &server, &identity).await;
     assert_eq!(resp.status(), 204);
     assert_mstr_error(
-        client()
-            .get(server.url(&format!("{LIB}/auth/identityToken")))
-            .header("X-MSTR-IdentityToken", &identity)
-            .send()
-            .await
-            .unwrap(),
+        validate_identity(&client(), &server, &identity).await,
         401,
         "ERR003",
     )
@@ -390,26 +328,13 @@ async fn mstr_identity_token_create_validate_delegate_and_delete() {
         "ERR003",
     )
     .await;
-    assert_mstr_error(
-        s.delete(&server.url(&format!("{LIB}/auth/identityToken")))
-            .header("X-MSTR-IdentityToken", &identity)
-            .send()
-            .await
-            .unwrap(),
-        404,
-        "ERR004",
-    )
-    .await;
+    assert_mstr_error(delete_identity(&s, &server, &identity).await, 404, "ERR004").await;
     for d in &delegated {
-        assert_eq!(status_of(&d, &server.url(&format!("{LIB}/sessions"))).await, 200);
+        assert_eq!(status_of(d, &server.url(&format!("{LIB}/sessions"))).await, 200);
     }
     // Creating one needs a session.
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/identityToken")))
-            .send()
-            .await
-            .unwrap(),
+        send(client().post(server.url(&format!("{LIB}/auth/identityToken")))).await,
         401,
         "ERR009",
     )
@@ -425,22 +350,8 @@ async fn mstr_identity_token_dies_with_its_originating_session() {
     // Another user cannot delete it without the administration privilege.
     server.add_user("carol", "carol-pass");
     let carol = mstr_login(&server, "carol", "carol-pass").await;
-    assert_mstr_error(
-        carol
-            .delete(&server.url(&format!("{LIB}/auth/identityToken")))
-            .header("X-MSTR-IdentityToken", &identity)
-            .send()
-            .await
-            .unwrap(),
-        403,
-        "ERR014",
-    )
-    .await;
-    let resp = s
-        .post(&server.url(&format!("{LIB}/auth/logout")))
-        .send()
-        .await
-        .unwrap();
+    assert_mstr_error(delete_identity(&carol, &server, &identity).await, 403, "ERR014").await;
+    let resp = send(s.post(&server.url(&format!("{LIB}/auth/logout")))).await;
     assert_eq!(resp.status(), 204);
     assert_mstr_error(
         delegate(&server, &j!({"loginMode": "-1", "identityToken": identity})).await,
@@ -463,12 +374,7 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
         let url = server.url(&format!("{LIB}/auth/login"));
         async move {
             let c = client();
-            let resp = c
-                .post(url)
-                .json(&j!({"loginMode": "4096", "username": token}))
-                .send()
-                .await
-                .unwrap();
+            let resp = send(c.post(url).json(&j!({"loginMode": "4096", "username": token}))).await;
             (c, resp)
         }
     };
@@ -505,11 +411,11 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
     assert_eq!(user_id(&session_of(c, &resp), &server).await, dave_id);
 
     assert_mstr_error(
-        dave.post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .json(&j!({"userId": admin_id}))
-            .send()
-            .await
-            .unwrap(),
+        send(
+            dave.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+                .json(&j!({"userId": admin_id})),
+        )
+        .await,
         403,
         "ERR014",
     )
@@ -524,33 +430,29 @@ async fn mstr_api_tokens_log_in_with_mode_4096() {
     .await;
     assert_eq!(st, 201);
     assert_mstr_error(
-        admin
-            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .json(&j!({"userId": "0123456789ABCDEF0123456789ABCDEF"}))
-            .send()
-            .await
-            .unwrap(),
+        send(
+            admin
+                .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+                .json(&j!({"userId": "0123456789ABCDEF0123456789ABCDEF"})),
+        )
+        .await,
         404,
         "ERR004",
     )
     .await;
     assert_mstr_error(
-        admin
-            .post(&server.url(&format!("{LIB}/auth/apiTokens")))
-            .json(&j!({"userId": "not an id"}))
-            .send()
-            .await
-            .unwrap(),
+        send(
+            admin
+                .post(&server.url(&format!("{LIB}/auth/apiTokens")))
+                .json(&j!({"userId": "not an id"})),
+        )
+        .await,
         400,
         "ERR006",
     )
     .await;
     assert_mstr_error(
-        client()
-            .post(server.url(&format!("{LIB}/auth/apiTokens")))
-            .send()
-            .await
-            .unwrap(),
+        send(client().post(server.url(&format!("{LIB}/auth/apiTokens")))).await,
         401,
         "ERR009",
     )
@@ -567,12 +469,7 @@ async fn mstr_context_path_is_configurable() {
     let body = j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD});
     let server = TestServer::start_with(&[("VESTIBULE_CONTEXT_PATH", "/Lib")]);
     let c = client();
-    let resp = c
-        .post(server.url("/Lib/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.post(server.url("/Lib/api/auth/login")).json(&body)).await;
     assert_eq!(resp.status(), 204);
     assert!(
         session_cookie(&resp).contains("Path=/Lib"),
@@ -583,29 +480,24 @@ async fn mstr_context_path_is_configurable() {
     let (st, _) = get_json(&s, &server.url("/Lib/api/sessions")).await;
     assert_eq!(st, 200);
     // The default context path is not served when another is configured.
-    let resp = client()
-        .post(server.url("/MicroStrategyLibrary/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url("/MicroStrategyLibrary/api/auth/login"))
+            .json(&body),
+    )
+    .await;
     assert_mstr_error(resp, 404, "ERR004").await;
 
     // An empty context path serves only /api.
     let server = TestServer::start_with(&[("VESTIBULE_CONTEXT_PATH", "")]);
-    let resp = client()
-        .post(server.url("/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(client().post(server.url("/api/auth/login")).json(&body)).await;
     assert_eq!(resp.status(), 204);
-    let resp = client()
-        .post(server.url("/MicroStrategyLibrary/api/auth/login"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url("/MicroStrategyLibrary/api/auth/login"))
+            .json(&body),
+    )
+    .await;
     assert_mstr_error(resp, 404, "ERR004").await;
 }
 
@@ -635,21 +527,12 @@ async fn mstr_administrator_may_revoke_another_users_identity_token() {
     let identity = identity_token(&kim, &server).await;
     let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     assert_mstr_error(
-        admin
-            .delete(&server.url(&format!("{LIB}/auth/identityToken")))
-            .send()
-            .await
-            .unwrap(),
+        send(admin.delete(&server.url(&format!("{LIB}/auth/identityToken")))).await,
         400,
         "ERR007",
     )
     .await;
-    let resp = admin
-        .delete(&server.url(&format!("{LIB}/auth/identityToken")))
-        .header("X-MSTR-IdentityToken", &identity)
-        .send()
-        .await
-        .unwrap();
+    let resp = delete_identity(&admin, &server, &identity).await;
     assert_eq!(resp.status(), 204);
     let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": identity})).await;
     assert_mstr_error(resp, 401, "ERR003").await;

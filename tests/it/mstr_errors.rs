@@ -4,7 +4,7 @@
 use serde_json::json as j;
 
 use crate::common::mstr::{assert_mstr_error, delegate, form_login, status_of, LIB};
-use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, json, mstr_login, send, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn mstr_unknown_routes_answer_err004() {
@@ -27,11 +27,7 @@ async fn mstr_unknown_routes_answer_err004() {
         assert_mstr_error(s.get(&server.url(path)).send().await.unwrap(), 404, "ERR004").await;
     }
     // A known path with the wrong method is not a 500 either, and answers in the same shape.
-    let resp = client()
-        .get(server.url(&format!("{LIB}/auth/login")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(client().get(server.url(&format!("{LIB}/auth/login")))).await;
     let (st, body) = json(resp).await;
     assert_eq!(st, 405, "{body}");
     assert!(body["code"].is_string() && body["ticketId"].is_string(), "{body}");
@@ -48,13 +44,13 @@ async fn mstr_bad_json_is_err006_and_missing_fields_err007() {
         "42",
         "{\"loginMode\": 1, \"username\": \"administrator\", \"password\": \"x\"} trailing",
     ] {
-        let resp = client()
-            .post(&login)
-            .header("Content-Type", "application/json")
-            .body(bad)
-            .send()
-            .await
-            .unwrap();
+        let resp = send(
+            client()
+                .post(&login)
+                .header("Content-Type", "application/json")
+                .body(bad),
+        )
+        .await;
         assert_mstr_error(resp, 400, "ERR006").await;
     }
     for body in [
@@ -78,24 +74,24 @@ async fn mstr_bad_json_is_err006_and_missing_fields_err007() {
         let resp = client().post(&login).json(&body).send().await.unwrap();
         assert_mstr_error(resp, 400, "ERR007").await;
     }
-    let resp = client()
-        .post(&login)
-        .form(&[("loginMode", "1"), ("password", "x")])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(&login)
+            .form(&[("loginMode", "1"), ("password", "x")]),
+    )
+    .await;
     assert_mstr_error(resp, 400, "ERR007").await;
     // An empty body names no user.
     let resp = client().post(&login).send().await.unwrap();
     assert_mstr_error(resp, 400, "ERR007").await;
     // The delegate endpoint reads its body the same way.
-    let resp = client()
-        .post(server.url(&format!("{LIB}/auth/delegate")))
-        .header("Content-Type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{LIB}/auth/delegate")))
+            .header("Content-Type", "application/json")
+            .body("{nope"),
+    )
+    .await;
     assert_mstr_error(resp, 400, "ERR006").await;
 }
 
@@ -203,33 +199,33 @@ async fn mstr_huge_fields_and_bodies_are_refused_cleanly() {
     }
     let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": big})).await;
     assert_mstr_error(resp, 401, "ERR003").await;
-    let resp = client()
-        .get(server.url(&format!("{LIB}/auth/identityToken")))
-        .header("X-MSTR-IdentityToken", "b".repeat(8000))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{LIB}/auth/identityToken")))
+            .header("X-MSTR-IdentityToken", "b".repeat(8000)),
+    )
+    .await;
     assert_mstr_error(resp, 401, "ERR003").await;
     // A body far over any sane login: refused in the dialect's shape, not by the framework.
     let huge = "x".repeat(3 << 20);
-    let resp = client()
-        .post(&login)
-        .header("Content-Type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(&login)
+            .header("Content-Type", "application/json")
+            .body(huge),
+    )
+    .await;
     let b = assert_mstr_error(resp, 413, "ERR006").await;
     assert!(b["message"].as_str().unwrap().contains("length limit"), "{b}");
     // Deeply nested JSON does not blow the stack.
     let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    let resp = client()
-        .post(&login)
-        .header("Content-Type", "application/json")
-        .body(nested)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(&login)
+            .header("Content-Type", "application/json")
+            .body(nested),
+    )
+    .await;
     assert_mstr_error(resp, 400, "ERR006").await;
     // The server is still up and working.
     mstr_login(&server, "administrator", ADMIN_PASSWORD).await;

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use crate::common::mstr::{
-    assert_mstr_error, delegate, form_login, get_json, identity_token, session_of, status_of, token_of, LIB,
+    assert_mstr_error, delegate, form_login, get_json, identity_token, session_of, short_timeout_server,
+    status_of, token_of, LIB,
 };
-use crate::common::{client, json, mstr_login, MstrSession, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, json, mstr_login, send, MstrSession, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn mstr_session_info_keep_alive_and_user_info() {
@@ -24,7 +25,7 @@ async fn mstr_session_info_keep_alive_and_user_info() {
     assert_eq!(resp.status(), 204);
     let s_api = session_of(c, &resp);
     for (prefix, s) in [(LIB, &s), ("/api", &s_api)] {
-        let (st, info) = get_json(&s, &server.url(&format!("{prefix}/sessions"))).await;
+        let (st, info) = get_json(s, &server.url(&format!("{prefix}/sessions"))).await;
         assert_eq!(st, 200, "{info}");
         assert_eq!(info["timeout"], 600, "{info}");
         assert!(info["timeout"].is_i64());
@@ -36,14 +37,10 @@ async fn mstr_session_info_keep_alive_and_user_info() {
         let id = info["id"].as_str().unwrap();
         assert_eq!(id.len(), 32);
 
-        let resp = s
-            .put(&server.url(&format!("{prefix}/sessions")))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(s.put(&server.url(&format!("{prefix}/sessions")))).await;
         assert_eq!(resp.status(), 204);
 
-        let (st, user) = get_json(&s, &server.url(&format!("{prefix}/sessions/userInfo"))).await;
+        let (st, user) = get_json(s, &server.url(&format!("{prefix}/sessions/userInfo"))).await;
         assert_eq!(st, 200, "{user}");
         assert_eq!(user["id"], id);
         assert_eq!(user["fullName"], "erin");
@@ -105,11 +102,7 @@ async fn mstr_privileges_list_and_one() {
     assert_eq!(one["isUserLevelAllowed"], true);
     for bad in ["99999", "abc", "-1", "0", "1.5", "%20"] {
         assert_mstr_error(
-            admin
-                .get(&server.url(&format!("{LIB}/sessions/privileges/{bad}")))
-                .send()
-                .await
-                .unwrap(),
+            send(admin.get(&server.url(&format!("{LIB}/sessions/privileges/{bad}")))).await,
             404,
             "ERR004",
         )
@@ -184,43 +177,32 @@ async fn mstr_token_is_bound_to_its_cookie() {
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let url = server.url(&format!("{LIB}/sessions"));
     // Token alone (a client without the cookie jar).
-    let alone = reqwest::Client::new()
-        .get(&url)
-        .header("X-MSTR-AuthToken", &s.token)
-        .send()
-        .await
-        .unwrap();
+    let alone = send(
+        reqwest::Client::new()
+            .get(&url)
+            .header("X-MSTR-AuthToken", &s.token),
+    )
+    .await;
     assert_mstr_error(alone, 401, "ERR009").await;
     // Token with another session's cookie.
-    let wrong = reqwest::Client::new()
-        .get(&url)
-        .header("X-MSTR-AuthToken", &s.token)
-        .header("Cookie", "JSESSIONID=0123456789ABCDEF0123456789ABCDEF")
-        .send()
-        .await
-        .unwrap();
+    let wrong = send(
+        reqwest::Client::new()
+            .get(&url)
+            .header("X-MSTR-AuthToken", &s.token)
+            .header("Cookie", "JSESSIONID=0123456789ABCDEF0123456789ABCDEF"),
+    )
+    .await;
     assert_mstr_error(wrong, 401, "ERR009").await;
     // Unknown, empty, oversized and non-ASCII tokens.
     for token in ["unknown", " ", &"x".repeat(5000)] {
-        let resp = s
-            .client
-            .get(&url)
-            .header("X-MSTR-AuthToken", token)
-            .send()
-            .await
-            .unwrap();
+        let resp = send(s.client.get(&url).header("X-MSTR-AuthToken", token)).await;
         assert_mstr_error(resp, 401, "ERR009").await;
     }
-    let resp = s
-        .client
-        .get(&url)
-        .header(
-            "X-MSTR-AuthToken",
-            reqwest::header::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let resp = send(s.client.get(&url).header(
+        "X-MSTR-AuthToken",
+        reqwest::header::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+    ))
+    .await;
     assert_mstr_error(resp, 401, "ERR009").await;
     // Still fine with both.
     assert_eq!(status_of(&s, &url).await, 200);
@@ -231,34 +213,30 @@ async fn mstr_token_without_cookie_is_accepted_when_configured() {
     let server = TestServer::start_with(&[("VESTIBULE_SESSION_REQUIRE_COOKIE", "false")]);
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let url = server.url(&format!("{LIB}/sessions"));
-    let alone = reqwest::Client::new()
-        .get(&url)
-        .header("X-MSTR-AuthToken", &s.token)
-        .send()
-        .await
-        .unwrap();
+    let alone = send(
+        reqwest::Client::new()
+            .get(&url)
+            .header("X-MSTR-AuthToken", &s.token),
+    )
+    .await;
     assert_eq!(alone.status(), 200);
     // Also under /api, where the Library-path cookie is not sent.
     let (st, _) = get_json(&s, &server.url("/api/sessions/userInfo")).await;
     assert_eq!(st, 200);
     // A wrong cookie is still refused.
-    let wrong = reqwest::Client::new()
-        .get(&url)
-        .header("X-MSTR-AuthToken", &s.token)
-        .header("Cookie", "JSESSIONID=0123456789ABCDEF0123456789ABCDEF")
-        .send()
-        .await
-        .unwrap();
+    let wrong = send(
+        reqwest::Client::new()
+            .get(&url)
+            .header("X-MSTR-AuthToken", &s.token)
+            .header("Cookie", "JSESSIONID=0123456789ABCDEF0123456789ABCDEF"),
+    )
+    .await;
     assert_mstr_error(wrong, 401, "ERR009").await;
 }
 
 #[tokio::test]
 async fn mstr_short_timeouts_expire_sessions() {
-    let server = TestServer::start_with(&[
-        ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "1"),
-        ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "2"),
-        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
-    ]);
+    let server = short_timeout_server("1", "2");
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let url = server.url(&format!("{LIB}/sessions"));
     let (st, info) = json(s.get(&url).send().await.unwrap()).await;
@@ -278,10 +256,7 @@ async fn mstr_short_timeouts_expire_sessions() {
     }
     // Logging out an expired session answers ERR009, as mstrio's close() expects.
     assert_mstr_error(
-        s.post(&server.url(&format!("{LIB}/auth/logout")))
-            .send()
-            .await
-            .unwrap(),
+        send(s.post(&server.url(&format!("{LIB}/auth/logout")))).await,
         401,
         "ERR009",
     )
@@ -304,11 +279,7 @@ async fn mstr_short_timeouts_expire_sessions() {
 
 #[tokio::test]
 async fn mstr_keep_alive_extends_the_session() {
-    let server = TestServer::start_with(&[
-        ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "2"),
-        ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "3"),
-        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
-    ]);
+    let server = short_timeout_server("2", "3");
     let kept = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let idle = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let url = server.url(&format!("{LIB}/sessions"));
@@ -371,11 +342,7 @@ fn stored_sessions(server: &TestServer) -> i64 {
 
 #[tokio::test]
 async fn mstr_expired_sessions_are_swept_from_the_store() {
-    let server = TestServer::start_with(&[
-        ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "1"),
-        ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", "2"),
-        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
-    ]);
+    let server = short_timeout_server("1", "2");
     for _ in 0..3 {
         mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     }

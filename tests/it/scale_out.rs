@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::mstr::{form_login, jsessionid, token_of};
 use crate::common::pg::FreshDb;
 use crate::common::proxy::{host_port, via_proxy, Proxy};
-use crate::common::{backend_url, client, json, mstr_login, TestServer, ADMIN_PASSWORD};
+use crate::common::{backend_url, client, json, mstr_login, send, TestServer, ADMIN_PASSWORD};
 
 struct Cluster {
     nodes: Vec<TestServer>,
@@ -26,7 +26,7 @@ async fn cluster(test: &str) -> Option<Cluster> {
     let env = [
         ("VESTIBULE_STORE_SESSIONS", via_proxy(&redis_url, &redis)),
         ("VESTIBULE_STORE_METADATA", via_proxy(&db.url, &pg)),
-        ("VESTIBULE_STORE_TIMEOUT_SECS", "2".to_string()),
+        ("VESTIBULE_STORE_TIMEOUT_SECS", "4".to_string()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     // The first node makes the schema and the first users; the others find them there.
@@ -71,13 +71,13 @@ async fn sessions_are_shared_by_every_node() {
     let (token, cookie) = login_on(&c.nodes[0]).await;
     // Used on B, kept alive on C.
     assert_eq!(check_on(&c.nodes[1], &token, &cookie).await, 200);
-    let put = client()
-        .put(c.nodes[2].url("/api/sessions"))
-        .header("X-MSTR-AuthToken", &token)
-        .header("Cookie", format!("JSESSIONID={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let put = send(
+        client()
+            .put(c.nodes[2].url("/api/sessions"))
+            .header("X-MSTR-AuthToken", &token)
+            .header("Cookie", format!("JSESSIONID={cookie}")),
+    )
+    .await;
     assert_eq!(put.status(), 204);
 
     // kill -9 a node: no session is lost, on it or elsewhere.
@@ -85,13 +85,13 @@ async fn sessions_are_shared_by_every_node() {
     assert_eq!(check_on(&c.nodes[1], &token, &cookie).await, 200);
 
     // Logout on B, and A refuses the session at once.
-    let out = client()
-        .post(c.nodes[1].url("/api/auth/logout"))
-        .header("X-MSTR-AuthToken", &token)
-        .header("Cookie", format!("JSESSIONID={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let out = send(
+        client()
+            .post(c.nodes[1].url("/api/auth/logout"))
+            .header("X-MSTR-AuthToken", &token)
+            .header("Cookie", format!("JSESSIONID={cookie}")),
+    )
+    .await;
     assert_eq!(out.status(), 204);
     assert_eq!(check_on(&c.nodes[0], &token, &cookie).await, 401);
     assert_eq!(check_on(&c.nodes[2], &token, &cookie).await, 401);
@@ -103,7 +103,13 @@ async fn a_changeset_made_on_one_node_commits_on_another() {
         return;
     };
     let a = mstr_login(&c.nodes[0], "administrator", ADMIN_PASSWORD).await;
-    let (_, projects) = json(a.get(&c.nodes[0].url("/MicroStrategyLibrary/api/projects")).send().await.unwrap()).await;
+    let (_, projects) = json(
+        a.get(&c.nodes[0].url("/MicroStrategyLibrary/api/projects"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     let project = projects[0]["id"].as_str().expect("a project").to_string();
     let (status, cs) = json(
         a.post(&c.nodes[0].url("/MicroStrategyLibrary/api/model/changesets?schemaEdit=true"))
@@ -127,31 +133,29 @@ async fn a_changeset_made_on_one_node_commits_on_another() {
     )
     .await;
     assert_eq!(status, 201, "{table}");
-    let table_id = table["information"]["objectId"].as_str().expect("table id").to_string();
+    let table_id = table["information"]["objectId"]
+        .as_str()
+        .expect("table id")
+        .to_string();
     // The same session (token and cookie) on node B.
-    let resp = a
-        .post(&format!(
+    let resp = send(
+        a.post(&format!(
             "{}?changesetId={id}",
             c.nodes[1].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}/commit"))
         ))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap();
+        .json(&serde_json::json!({})),
+    )
+    .await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
-    let del = a
-        .delete(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let del =
+        send(a.delete(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}")))).await;
     assert_eq!(del.status(), 204);
     // Committed through B, read through C.
-    let resp = a
-        .get(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/tables/{table_id}")))
-        .header("X-MSTR-ProjectID", &project)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        a.get(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/model/tables/{table_id}")))
+            .header("X-MSTR-ProjectID", &project),
+    )
+    .await;
     let (status, got) = json(resp).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["information"]["name"], "LU_NODE");
@@ -212,24 +216,24 @@ async fn a_lost_redis_or_postgres_answers_503_and_service_comes_back() {
             "{name} down: answered after {took:?}"
         );
         // The ThoughtSpot dialects answer in their own formats.
-        let v1 = client()
-            .post(node.url("/callosum/v1/tspublic/v1/session/login"))
-            .header("X-Requested-By", "ThoughtSpot")
-            .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)])
-            .send()
-            .await
-            .unwrap();
+        let v1 = send(
+            client()
+                .post(node.url("/callosum/v1/tspublic/v1/session/login"))
+                .header("X-Requested-By", "ThoughtSpot")
+                .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)]),
+        )
+        .await;
         let (s1, b1) = json(v1).await;
         if name == "postgres" {
             assert_eq!(s1, 503, "{b1}");
             assert!(b1.get("incident_id_guid").is_some(), "v1 error body: {b1}");
         }
-        let v2 = client()
-            .get(node.url("/api/rest/2.0/auth/session/user"))
-            .header("Authorization", format!("Bearer {token}"))
-            .send()
-            .await
-            .unwrap();
+        let v2 = send(
+            client()
+                .get(node.url("/api/rest/2.0/auth/session/user"))
+                .header("Authorization", format!("Bearer {token}")),
+        )
+        .await;
         let (s2, b2) = json(v2).await;
         if name == "redis" {
             assert_eq!(s2, 503, "{b2}");

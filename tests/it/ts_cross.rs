@@ -4,19 +4,18 @@
 use serde_json::json as j;
 
 use crate::common::mstr::token_of;
-use crate::common::{client, fetch_json, json, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, send, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 /// A MicroStrategy login at `/api/auth/login` (cookie path `/`): the client with its JSESSIONID,
 /// and the auth token.
 async fn mstr_root_login(server: &TestServer) -> (reqwest::Client, String) {
     let c = client();
-    let resp = c
-        .post(server.url("/api/auth/login"))
-        .json(&j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url("/api/auth/login"))
+            .json(&j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD})),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     let token = token_of(&resp);
     (c, token)
@@ -63,13 +62,7 @@ async fn ts_cross_mstr_session_is_used_and_ended_through_thoughtspot() {
     assert_eq!(status, 401);
 
     // A ThoughtSpot logout ends the MicroStrategy session.
-    let resp = c
-        .post(server.url(&format!("{V1}/session/logout")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(csrf_post(&c, server.url(&format!("{V1}/session/logout"))).bearer_auth(&token)).await;
     assert_eq!(resp.status(), 204);
     let (status, body) = json(
         c.get(server.url("/api/sessions"))
@@ -83,19 +76,17 @@ async fn ts_cross_mstr_session_is_used_and_ended_through_thoughtspot() {
 
     // Through v2 too.
     let (c, token) = mstr_root_login(&server).await;
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/logout")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url(&format!("{V2}/auth/session/logout")))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let resp = c
-        .get(server.url("/api/sessions"))
-        .header("X-MSTR-AuthToken", &token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.get(server.url("/api/sessions"))
+            .header("X-MSTR-AuthToken", &token),
+    )
+    .await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -105,19 +96,19 @@ async fn ts_cross_bare_mstr_token_works_when_cookies_are_not_required() {
     let (_, token) = mstr_root_login(&server).await;
     let (status, user) = bearer_get(&server, &format!("{V2}/auth/session/user"), &token).await;
     assert_eq!((status, user["name"].as_str()), (200, Some("administrator")));
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/token/revoke")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/token/revoke")))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let resp = client()
-        .get(server.url("/api/sessions"))
-        .header("X-MSTR-AuthToken", &token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url("/api/sessions"))
+            .header("X-MSTR-AuthToken", &token),
+    )
+    .await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -138,44 +129,33 @@ async fn ts_cross_thoughtspot_sessions_are_used_and_ended_through_microstrategy(
     )
     .await;
     assert_eq!(status, 200);
-    let resp = client()
-        .post(server.url("/api/auth/logout"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(client().post(server.url("/api/auth/logout")).bearer_auth(&token)).await;
     assert_eq!(resp.status(), 204);
-    let resp = client()
-        .get(server.url(&format!("{V2}/auth/session/user")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V2}/auth/session/user")))
+            .bearer_auth(&token),
+    )
+    .await;
     v2_error(resp, 401, 10097).await;
 
     // A v1 cookie session (its JSESSIONID is its token) on the MicroStrategy API.
     let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
     let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     let cookie = info["authToken"].as_str().unwrap().to_string();
-    let resp = c
-        .get(server.url("/api/sessions"))
-        .header("X-MSTR-AuthToken", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.get(server.url("/api/sessions"))
+            .header("X-MSTR-AuthToken", &cookie),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
-    let resp = c
-        .post(server.url("/api/auth/logout"))
-        .header("X-MSTR-AuthToken", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url("/api/auth/logout"))
+            .header("X-MSTR-AuthToken", &cookie),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let resp = c
-        .get(server.url(&format!("{V1}/session/info")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.get(server.url(&format!("{V1}/session/info")))).await;
     v1_error(resp, 401, 10003).await;
 }
 
@@ -236,9 +216,7 @@ async fn ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster() {
     let login_on = |node: &TestServer, t: String| {
         let url = node.url(&format!("{V1}/session/login/token"));
         async move {
-            client()
-                .post(url)
-                .header("X-Requested-By", "ThoughtSpot")
+            csrf_post(&client(), url)
                 .form(&[("auth_token", t.as_str()), ("no_url_redirection", "true")])
                 .send()
                 .await
@@ -260,12 +238,12 @@ async fn ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster() {
         bearer_get(&b, &format!("{V2}/auth/session/user"), &token).await.0,
         200
     );
-    let resp = client()
-        .post(b.url(&format!("{V2}/auth/token/revoke")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(b.url(&format!("{V2}/auth/token/revoke")))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         bearer_get(&a, &format!("{V2}/auth/session/user"), &token).await.0,
@@ -275,13 +253,11 @@ async fn ts_cross_tokens_and_logouts_reach_every_node_of_a_cluster() {
     let c = v1_login(&b, "administrator", ADMIN_PASSWORD).await;
     let (_, info) = fetch_json(&c, b.url(&format!("{V1}/session/info"))).await;
     let cookie = info["authToken"].as_str().unwrap().to_string();
-    let resp = client()
-        .post(a.url(&format!("{V1}/session/logout")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .header("Cookie", format!("JSESSIONID={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        csrf_post(&client(), a.url(&format!("{V1}/session/logout")))
+            .header("Cookie", format!("JSESSIONID={cookie}")),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     assert_eq!(
         c.get(b.url(&format!("{V1}/session/info")))

@@ -21,12 +21,15 @@ pub fn trusted_auth(server: &TestServer, action: &str) -> String {
     stdout.lines().last().unwrap_or("").trim().to_string()
 }
 
+/// A POST through client `c` with the `X-Requested-By` header (v1 CSRF check), as the clients send it.
+pub fn csrf_post(c: &reqwest::Client, url: String) -> reqwest::RequestBuilder {
+    c.post(url).header("X-Requested-By", "ThoughtSpot")
+}
+
 /// A v1 password login with a cookie jar, as the Python client does it.
 pub async fn v1_login(server: &TestServer, user: &str, password: &str) -> reqwest::Client {
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V1}/session/login")))
-        .header("X-Requested-By", "ThoughtSpot")
+    let resp = csrf_post(&c, server.url(&format!("{V1}/session/login")))
         .form(&[
             ("username", user),
             ("password", password),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{client, fetch_json, json, plain_get, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, plain_get, send, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 #[tokio::test]
@@ -14,17 +14,14 @@ async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {
     let server = TestServer::start();
     for prefix in [V1, V1_ALIAS] {
         let c = client();
-        let resp = c
-            .post(server.url(&format!("{prefix}/session/login")))
-            .header("X-Requested-By", "ThoughtSpot")
-            .form(&[
+        let resp = send(
+            csrf_post(&c, server.url(&format!("{prefix}/session/login"))).form(&[
                 ("username", "administrator"),
                 ("password", ADMIN_PASSWORD),
                 ("rememberme", "false"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            ]),
+        )
+        .await;
         assert_eq!(resp.status(), 204);
         let cookies = set_cookies(&resp);
         let session = cookies
@@ -75,34 +72,17 @@ async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {
             "3 h idle timeout: {exp} vs {now}"
         );
 
-        let resp = c
-            .get(server.url(&format!("{prefix}/session/isactive")))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(c.get(server.url(&format!("{prefix}/session/isactive")))).await;
         assert_eq!(resp.status(), 204);
 
-        let resp = c
-            .post(server.url(&format!("{prefix}/session/logout")))
-            .header("X-Requested-By", "ThoughtSpot")
-            .send()
-            .await
-            .unwrap();
+        let resp = send(csrf_post(&c, server.url(&format!("{prefix}/session/logout")))).await;
         assert_eq!(resp.status(), 204);
         assert!(set_cookies(&resp)
             .iter()
             .any(|c| c.starts_with("JSESSIONID=;") && c.contains("Max-Age=0")));
-        let resp = c
-            .get(server.url(&format!("{prefix}/session/info")))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(c.get(server.url(&format!("{prefix}/session/info")))).await;
         v1_error(resp, 401, 10003).await;
-        let resp = c
-            .get(server.url(&format!("{prefix}/session/isactive")))
-            .send()
-            .await
-            .unwrap();
+        let resp = send(c.get(server.url(&format!("{prefix}/session/isactive")))).await;
         v1_error(resp, 401, 10003).await;
         // The ended session's cookie is refused even when sent by hand.
         let (status, _) = json(
@@ -125,17 +105,12 @@ async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {
 async fn ts_v1_rememberme_gives_the_long_session_and_a_persistent_cookie() {
     let server = TestServer::start();
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V1}/session/login")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[
-            ("username", "administrator"),
-            ("password", ADMIN_PASSWORD),
-            ("rememberme", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(csrf_post(&c, server.url(&format!("{V1}/session/login"))).form(&[
+        ("username", "administrator"),
+        ("password", ADMIN_PASSWORD),
+        ("rememberme", "true"),
+    ]))
+    .await;
     assert_eq!(resp.status(), 204);
     let cookies = set_cookies(&resp);
     assert!(
@@ -170,11 +145,7 @@ async fn ts_v1_idle_timeout_ends_the_session_and_use_extends_it() {
         assert_eq!(status, 200);
     }
     tokio::time::sleep(Duration::from_millis(2600)).await;
-    let resp = c
-        .get(server.url(&format!("{V1}/session/info")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.get(server.url(&format!("{V1}/session/info")))).await;
     v1_error(resp, 401, 10003).await;
 }
 
@@ -182,64 +153,48 @@ async fn ts_v1_idle_timeout_ends_the_session_and_use_extends_it() {
 async fn ts_v1_login_errors_do_not_tell_whether_a_user_exists() {
     let server = TestServer::start();
     let login = |form: Vec<(&'static str, String)>| {
-        client()
-            .post(server.url(&format!("{V1}/session/login")))
-            .header("X-Requested-By", "ThoughtSpot")
-            .form(&form)
+        csrf_post(&client(), server.url(&format!("{V1}/session/login"))).form(&form)
     };
     let wrong = v1_error(
-        login(vec![
+        send(login(vec![
             ("username", "administrator".into()),
             ("password", "nope".into()),
-        ])
-        .send()
-        .await
-        .unwrap(),
+        ]))
+        .await,
         401,
         10003,
     )
     .await;
     let unknown = v1_error(
-        login(vec![
+        send(login(vec![
             ("username", "no-such-user".into()),
             ("password", "nope".into()),
-        ])
-        .send()
-        .await
-        .unwrap(),
+        ]))
+        .await,
         401,
         10003,
     )
     .await;
     assert_eq!(wrong, unknown);
-    let missing = v1_error(
-        login(vec![("password", "x".into())]).send().await.unwrap(),
-        400,
-        10002,
-    )
-    .await;
+    let missing = v1_error(send(login(vec![("password", "x".into())])).await, 400, 10002).await;
     assert!(missing[0].contains("username"), "{missing:?}");
     v1_error(
-        login(vec![
+        send(login(vec![
             ("username", "administrator".into()),
             ("password", ADMIN_PASSWORD.into()),
             ("rememberme", "maybe".into()),
-        ])
-        .send()
-        .await
-        .unwrap(),
+        ]))
+        .await,
         400,
         10002,
     )
     .await;
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/login")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .header("Content-Type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        csrf_post(&client(), server.url(&format!("{V1}/session/login")))
+            .header("Content-Type", "application/json")
+            .body("{not json"),
+    )
+    .await;
     v1_error(resp, 400, 10002).await;
     // Unknown paths and methods under /callosum answer with the v1 body too.
     v1_error(
@@ -261,24 +216,19 @@ async fn ts_v1_login_errors_do_not_tell_whether_a_user_exists() {
     )
     .await;
     // Logging out without a session.
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/logout")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(csrf_post(&client(), server.url(&format!("{V1}/session/logout")))).await;
     v1_error(resp, 401, 10003).await;
 }
 
 #[tokio::test]
 async fn ts_v1_state_changing_requests_need_x_requested_by() {
     let server = TestServer::start();
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/login")))
-        .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V1}/session/login")))
+            .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)]),
+    )
+    .await;
     let msgs = v1_error(resp, 400, 10002).await;
     assert!(msgs[0].contains("X-Requested-By"), "{msgs:?}");
 
@@ -288,42 +238,38 @@ async fn ts_v1_state_changing_requests_need_x_requested_by() {
     assert_eq!(status, 200);
     // A logout without it is refused and the session lives on; any value is accepted.
     v1_error(
-        c.post(server.url(&format!("{V1}/session/logout")))
-            .send()
-            .await
-            .unwrap(),
+        send(c.post(server.url(&format!("{V1}/session/logout")))).await,
         400,
         10002,
     )
     .await;
     v1_error(
-        c.put(server.url(&format!("{V1}/session/orgs")))
-            .form(&[("orgid", "0")])
-            .send()
-            .await
-            .unwrap(),
+        send(
+            c.put(server.url(&format!("{V1}/session/orgs")))
+                .form(&[("orgid", "0")]),
+        )
+        .await,
         400,
         10002,
     )
     .await;
     let (status, _) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(status, 200);
-    let resp = c
-        .post(server.url(&format!("{V1}/session/logout")))
-        .header("x-requested-by", "CS Tools")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url(&format!("{V1}/session/logout")))
+            .header("x-requested-by", "CS Tools"),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
 
     // The check can be turned off.
     let lax = TestServer::start_with(&[("VESTIBULE_THOUGHTSPOT_REQUIRE_REQUESTED_BY", "false")]);
-    let resp = client()
-        .post(lax.url(&format!("{V1}/session/login")))
-        .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(lax.url(&format!("{V1}/session/login")))
+            .form(&[("username", "administrator"), ("password", ADMIN_PASSWORD)]),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
 }
 
@@ -346,9 +292,9 @@ async fn ts_v1_orgs() {
             .header("X-Requested-By", "ThoughtSpot")
             .form(&[("orgid", orgid)])
     };
-    assert_eq!(put("0").send().await.unwrap().status(), 204);
-    v1_error(put("5").send().await.unwrap(), 400, 10002).await;
-    v1_error(put("zero").send().await.unwrap(), 400, 10002).await;
+    assert_eq!(send(put("0")).await.status(), 204);
+    v1_error(send(put("5")).await, 400, 10002).await;
+    v1_error(send(put("zero")).await, 400, 10002).await;
     let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     let me = info["userGUID"].as_str().unwrap();
     let (status, _) = fetch_json(
@@ -358,10 +304,7 @@ async fn ts_v1_orgs() {
     .await;
     assert_eq!(status, 200);
     v1_error(
-        c.get(server.url(&format!("{V1}/session/orgs/users/not-a-guid")))
-            .send()
-            .await
-            .unwrap(),
+        send(c.get(server.url(&format!("{V1}/session/orgs/users/not-a-guid")))).await,
         400,
         10002,
     )
@@ -370,11 +313,7 @@ async fn ts_v1_orgs() {
     let plain = v1_login(&server, "plain", "plain-pass").await;
     let (_, orgs) = fetch_json(&plain, server.url(&format!("{V1}/session/orgs"))).await;
     assert_eq!(orgs["canAdministerAllOrgs"], false);
-    let resp = plain
-        .get(server.url(&format!("{V1}/session/orgs/users/{me}")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(plain.get(server.url(&format!("{V1}/session/orgs/users/{me}")))).await;
     v1_error(resp, 403, 10023).await;
     v1_error(
         plain_get(server.url(&format!("{V1}/session/orgs"))).await,
@@ -433,17 +372,17 @@ async fn ts_v1_trusted_token_and_token_login() {
     .await;
     assert_eq!(status, 401, "a wrong key");
 
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/auth/token")))
-        .form(&[
-            ("secret_key", key.as_str()),
-            ("username", "administrator"),
-            ("access_level", "FULL"),
-            ("orgid", "0"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V1}/session/auth/token")))
+            .form(&[
+                ("secret_key", key.as_str()),
+                ("username", "administrator"),
+                ("access_level", "FULL"),
+                ("orgid", "0"),
+            ]),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
         .to_str()
@@ -453,28 +392,25 @@ async fn ts_v1_trusted_token_and_token_login() {
     assert!(token.len() >= 40 && !token.contains(char::is_whitespace));
 
     // The Visual Embed SDK checks the token as a bearer first; that does not use it up.
-    let resp = client()
-        .get(server.url(&format!("{V1_ALIAS}/session/isactive")))
-        .bearer_auth(&token)
-        .header("x-requested-by", "ThoughtSpot")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V1_ALIAS}/session/isactive")))
+            .bearer_auth(&token)
+            .header("x-requested-by", "ThoughtSpot"),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
 
     // 204 with no_url_redirection, and the session works.
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V1}/session/login/token")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[
+    let resp = send(
+        csrf_post(&c, server.url(&format!("{V1}/session/login/token"))).form(&[
             ("username", "administrator"),
             ("auth_token", token.as_str()),
             ("no_url_redirection", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ]),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     assert!(cookie_value(&set_cookies(&resp), "JSESSIONID").is_some());
     let (status, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
@@ -483,88 +419,73 @@ async fn ts_v1_trusted_token_and_token_login() {
     // 302 to a path of this server (the token is reusable), and to an absolute URL on this host.
     let target = format!("{V1_ALIAS}/session/isactive");
     for url in [target.clone(), server.url(&target)] {
-        let resp = client()
-            .post(server.url(&format!("{V1_ALIAS}/session/login/token")))
-            .header("X-Requested-By", "ThoughtSpot")
-            .form(&[
+        let resp = send(
+            csrf_post(&client(), server.url(&format!("{V1_ALIAS}/session/login/token"))).form(&[
                 ("username", "administrator"),
                 ("auth_token", token.as_str()),
                 ("redirect_url", url.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
+            ]),
+        )
+        .await;
         assert_eq!(resp.status(), 302);
         assert_eq!(resp.headers()["location"], url.as_str());
         assert!(cookie_value(&set_cookies(&resp), "JSESSIONID").is_some());
     }
     // The deprecated GET form, and no redirect_url at all (204).
-    let resp = client()
+    let resp = send(client()
         .get(server.url(&format!(
             "{V1}/session/login/token?username=administrator&auth_token={token}&redirect_url=%2Fcallosum%2Fv1%2Fsession%2Fisactive"
-        )))
-        .send()
-        .await
-        .unwrap();
+        )))).await;
     assert_eq!(resp.status(), 302);
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/login/token")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[("auth_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        csrf_post(&client(), server.url(&format!("{V1}/session/login/token")))
+            .form(&[("auth_token", token.as_str())]),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
 
     // Failures.
     let post = |form: Vec<(&'static str, String)>| {
-        client()
-            .post(server.url(&format!("{V1}/session/login/token")))
-            .header("X-Requested-By", "ThoughtSpot")
-            .form(&form)
+        csrf_post(&client(), server.url(&format!("{V1}/session/login/token"))).form(&form)
     };
     v1_error(
-        post(vec![("username", "other".into()), ("auth_token", token.clone())])
-            .send()
-            .await
-            .unwrap(),
+        send(post(vec![
+            ("username", "other".into()),
+            ("auth_token", token.clone()),
+        ]))
+        .await,
         401,
         10003,
     )
     .await;
     v1_error(
-        post(vec![("auth_token", "garbage".into())]).send().await.unwrap(),
+        send(post(vec![("auth_token", "garbage".into())])).await,
         401,
         10003,
     )
     .await;
     v1_error(
-        post(vec![("username", "administrator".into())])
-            .send()
-            .await
-            .unwrap(),
+        send(post(vec![("username", "administrator".into())])).await,
         400,
         10002,
     )
     .await;
     v1_error(
-        post(vec![
+        send(post(vec![
             ("auth_token", token.clone()),
             ("redirect_url", "https://evil.example/".into()),
-        ])
-        .send()
-        .await
-        .unwrap(),
+        ]))
+        .await,
         400,
         10002,
     )
     .await;
-    let resp = client()
-        .get(server.url(&format!("{V1_ALIAS}/session/isactive")))
-        .bearer_auth("garbage")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V1_ALIAS}/session/isactive")))
+            .bearer_auth("garbage"),
+    )
+    .await;
     v1_error(resp, 401, 10003).await;
 }
 
@@ -575,9 +496,7 @@ async fn ts_v1_token_lifetime_rule_rotation_and_disable() {
     let login = |t: String| {
         let server = &server;
         async move {
-            client()
-                .post(server.url(&format!("{V1}/session/login/token")))
-                .header("X-Requested-By", "ThoughtSpot")
+            csrf_post(&client(), server.url(&format!("{V1}/session/login/token")))
                 .form(&[("auth_token", t.as_str()), ("no_url_redirection", "true")])
                 .send()
                 .await
@@ -666,17 +585,14 @@ async fn ts_v1_autocreate_provisions_the_user_and_groups() {
     .await;
     assert_eq!(status, 200, "{token}");
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V1}/session/login/token")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[
+    let resp = send(
+        csrf_post(&c, server.url(&format!("{V1}/session/login/token"))).form(&[
             ("username", "jit-user"),
             ("auth_token", token.as_str()),
             ("no_url_redirection", "true"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ]),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     let (_, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(info["userDisplayName"], "Jit User");
@@ -693,13 +609,11 @@ async fn ts_v1_autocreate_provisions_the_user_and_groups() {
         "{user}"
     );
     // The provisioned user has no password.
-    let resp = client()
-        .post(server.url(&format!("{V1}/session/login")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[("username", "jit-user"), ("password", "")])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        csrf_post(&client(), server.url(&format!("{V1}/session/login")))
+            .form(&[("username", "jit-user"), ("password", "")]),
+    )
+    .await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -720,35 +634,30 @@ async fn ts_v1_report_book_view_session_reads_only_its_object() {
     .await;
     assert_eq!(status, 200);
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V1}/session/login/token")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .form(&[("auth_token", token.as_str()), ("no_url_redirection", "true")])
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        csrf_post(&c, server.url(&format!("{V1}/session/login/token")))
+            .form(&[("auth_token", token.as_str()), ("no_url_redirection", "true")]),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     let cookie = cookie_value(&set_cookies(&resp), "JSESSIONID").unwrap();
     let (status, info) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
     assert_eq!(status, 200);
     assert_eq!(info["restrictedObjectId"], object);
     v1_error(
-        c.get(server.url(&format!("{V1}/session/orgs")))
-            .send()
-            .await
-            .unwrap(),
+        send(c.get(server.url(&format!("{V1}/session/orgs")))).await,
         403,
         10023,
     )
     .await;
     // The same session on the MicroStrategy dialect: refused on what reads other objects.
-    let resp = client()
-        .get(server.url("/api/projects"))
-        .bearer_auth(&cookie)
-        .header("Cookie", format!("JSESSIONID={cookie}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url("/api/projects"))
+            .bearer_auth(&cookie)
+            .header("Cookie", format!("JSESSIONID={cookie}")),
+    )
+    .await;
     let (status, body) = json(resp).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["code"], "ERR017");

@@ -6,20 +6,15 @@ use std::time::Duration;
 
 use serde_json::json as j;
 
-use crate::common::{client, fetch_json, json, plain_get, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, plain_get, send, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 #[tokio::test]
 async fn ts_v2_session_login_user_token_logout() {
     let server = TestServer::start();
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .header("X-Requested-By", "ThoughtSpot")
-        .json(&j!({"username": "administrator", "password": ADMIN_PASSWORD, "remember_me": "true", "org_identifier": 0}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(csrf_post(&c, server.url(&format!("{V2}/auth/session/login")))
+        .json(&j!({"username": "administrator", "password": ADMIN_PASSWORD, "remember_me": "true", "org_identifier": 0}))).await;
     assert_eq!(resp.status(), 204);
     assert!(resp.headers().get("content-type").is_none());
     let cookies = set_cookies(&resp);
@@ -67,24 +62,12 @@ async fn ts_v2_session_login_user_token_logout() {
         token["expiration_time_in_millis"]
     );
 
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/logout")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.post(server.url(&format!("{V2}/auth/session/logout")))).await;
     assert_eq!(resp.status(), 204);
     assert!(resp.headers().get("content-type").is_none());
-    let resp = c
-        .get(server.url(&format!("{V2}/auth/session/user")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.get(server.url(&format!("{V2}/auth/session/user")))).await;
     v2_error(resp, 401, 10097).await;
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/logout")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.post(server.url(&format!("{V2}/auth/session/logout")))).await;
     v2_error(resp, 401, 10097).await;
     // The bearer token minted from the session is its own session and lives on.
     let (status, _) = bearer_get(&server, &format!("{V2}/auth/session/user"), &bearer).await;
@@ -109,59 +92,53 @@ async fn ts_v2_login_accepts_the_clients_variants_and_refuses_bad_input() {
             .json(&body)
     };
     let wrong = v2_error(
-        post(j!({"username": "administrator", "password": "nope"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(j!({"username": "administrator", "password": "nope"}))).await,
         401,
         10097,
     )
     .await;
     let unknown = v2_error(
-        post(j!({"username": "ghost", "password": "nope"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(j!({"username": "ghost", "password": "nope"}))).await,
         401,
         10097,
     )
     .await;
     assert_eq!(wrong, unknown);
     v2_error(
-        post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "org_identifier": 7}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": ADMIN_PASSWORD, "org_identifier": 7}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
     v2_error(
-        post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "remember_me": "maybe"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": ADMIN_PASSWORD, "remember_me": "maybe"}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
-    v2_error(post(j!({"password": "x"})).send().await.unwrap(), 400, 10002).await;
-    v2_error(post(j!({"username": ["a"]})).send().await.unwrap(), 400, 10002).await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .header("Content-Type", "application/json")
-        .body("{\"username\":")
-        .send()
-        .await
-        .unwrap();
+    v2_error(send(post(j!({"password": "x"}))).await, 400, 10002).await;
+    v2_error(send(post(j!({"username": ["a"]}))).await, 400, 10002).await;
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/session/login")))
+            .header("Content-Type", "application/json")
+            .body("{\"username\":"),
+    )
+    .await;
     v2_error(resp, 400, 10002).await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .header("Content-Type", "application/json")
-        .body("[1,2]")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/session/login")))
+            .header("Content-Type", "application/json")
+            .body("[1,2]"),
+    )
+    .await;
     v2_error(resp, 400, 10002).await;
 }
 
@@ -170,24 +147,23 @@ async fn ts_v2_bearer_login_turns_a_token_into_a_cookie_session() {
     let server = TestServer::start();
     let token = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .bearer_auth(&token)
-        .json(&j!({"remember_me": "true"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url(&format!("{V2}/auth/session/login")))
+            .bearer_auth(&token)
+            .json(&j!({"remember_me": "true"})),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     assert!(cookie_value(&set_cookies(&resp), "JSESSIONID").is_some());
     let (status, user) = fetch_json(&c, server.url(&format!("{V2}/auth/session/user"))).await;
     assert_eq!((status, user["name"].as_str()), (200, Some("administrator")));
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .bearer_auth("not-a-token")
-        .json(&j!({"remember_me": "true"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/session/login")))
+            .bearer_auth("not-a-token")
+            .json(&j!({"remember_me": "true"})),
+    )
+    .await;
     v2_error(resp, 401, 10097).await;
 }
 
@@ -226,10 +202,10 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
             .json(&body)
     };
     v2_error(
-        post(j!({"username": "administrator", "secret_key": "b0cb26a0-351e-40b4-9e42-00fa2265d50c"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "secret_key": "b0cb26a0-351e-40b4-9e42-00fa2265d50c"}),
+        ))
+        .await,
         403,
         10023,
     )
@@ -250,63 +226,44 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
     .await;
     assert_eq!(status, 200, "a v2 token works on v1");
     v2_error(
-        post(j!({"username": "administrator", "secret_key": "wrong"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(j!({"username": "administrator", "secret_key": "wrong"}))).await,
         401,
         10097,
     )
     .await;
     // The password takes precedence over the key.
     v2_error(
-        post(j!({"username": "administrator", "password": "wrong", "secret_key": key}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": "wrong", "secret_key": key}),
+        ))
+        .await,
         401,
         10097,
     )
     .await;
-    let msgs = v2_error(
-        post(j!({"username": "administrator"})).send().await.unwrap(),
-        400,
-        10002,
-    )
-    .await;
+    let msgs = v2_error(send(post(j!({"username": "administrator"}))).await, 400, 10002).await;
     assert!(msgs[0].contains("secret_key or password"), "{msgs:?}");
-    v2_error(
-        post(j!({"password": ADMIN_PASSWORD})).send().await.unwrap(),
-        400,
-        10002,
-    )
-    .await;
+    v2_error(send(post(j!({"password": ADMIN_PASSWORD}))).await, 400, 10002).await;
     for validity in [j!(0), j!(-5), j!("soon"), j!(400_000_000)] {
         v2_error(
-            post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "validity_time_in_sec": validity}))
-                .send()
-                .await
-                .unwrap(),
+            send(post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "validity_time_in_sec": validity}))).await,
             400,
             10002,
         )
         .await;
     }
     v2_error(
-        post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "org_id": 2}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": ADMIN_PASSWORD, "org_id": 2}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
     // An unknown user with the key: 401 unless auto_create.
     v2_error(
-        post(j!({"username": "newbie", "secret_key": key}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(j!({"username": "newbie", "secret_key": key}))).await,
         401,
         10097,
     )
@@ -336,22 +293,22 @@ async fn ts_v2_tokens_are_reusable_until_they_expire() {
         assert_eq!(status, 200);
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let resp = client()
-        .get(server.url(&format!("{V2}/auth/session/user")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V2}/auth/session/user")))
+            .bearer_auth(token),
+    )
+    .await;
     v2_error(resp, 401, 10097).await;
     // An expired token no longer validates either.
     let other = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/token/validate")))
-        .bearer_auth(&other)
-        .json(&j!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/token/validate")))
+            .bearer_auth(&other)
+            .json(&j!({"token": token})),
+    )
+    .await;
     v2_error(resp, 400, 10002).await;
 }
 
@@ -372,30 +329,25 @@ async fn ts_v2_object_token_is_limited_to_its_object() {
     let (status, user) = bearer_get(&server, &format!("{V2}/auth/session/user"), token).await;
     assert_eq!(status, 200);
     assert_eq!(user["restricted_object_id"], object);
-    let resp = client()
-        .get(server.url(&format!("{V1}/session/orgs")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V1}/session/orgs")))
+            .bearer_auth(token),
+    )
+    .await;
     v1_error(resp, 403, 10023).await;
     let (status, body) = bearer_get(&server, "/api/projects", token).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("ERR017")), "{body}");
     // A cookie session made from it keeps the limit.
     let c = client();
-    let resp = c
-        .post(server.url(&format!("{V2}/auth/session/login")))
-        .bearer_auth(token)
-        .json(&j!({}))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        c.post(server.url(&format!("{V2}/auth/session/login")))
+            .bearer_auth(token)
+            .json(&j!({})),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
-    let resp = c
-        .get(server.url(&format!("{V1}/session/orgs")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(c.get(server.url(&format!("{V1}/session/orgs")))).await;
     v1_error(resp, 403, 10023).await;
     // And so does a bearer token minted from that session.
     let (_, st) = fetch_json(&c, server.url(&format!("{V2}/auth/session/token"))).await;
@@ -408,19 +360,19 @@ async fn ts_v2_object_token_is_limited_to_its_object() {
             .json(&body)
     };
     v2_error(
-        post(j!({"username": "administrator", "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": ADMIN_PASSWORD}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
     v2_error(
-        post(j!({"username": "administrator", "password": ADMIN_PASSWORD, "object_id": "nope"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "administrator", "password": ADMIN_PASSWORD, "object_id": "nope"}),
+        ))
+        .await,
         400,
         10002,
     )
@@ -466,28 +418,25 @@ async fn ts_v2_custom_token() {
             .json(&body)
     };
     v2_error(
-        post(j!({"username": "custom-user", "secret_key": key, "filter_rules": [{"column_name": "x"}]}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "custom-user", "secret_key": key, "filter_rules": [{"column_name": "x"}]}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
     v2_error(
-        post(j!({"username": "custom-user", "secret_key": key, "persist_option": "FOREVER"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(
+            j!({"username": "custom-user", "secret_key": key, "persist_option": "FOREVER"}),
+        ))
+        .await,
         400,
         10002,
     )
     .await;
     v2_error(
-        post(j!({"username": "custom-user", "secret_key": "nope"}))
-            .send()
-            .await
-            .unwrap(),
+        send(post(j!({"username": "custom-user", "secret_key": "nope"}))).await,
         401,
         10097,
     )
@@ -516,10 +465,7 @@ async fn ts_v2_validate() {
         v["expiration_time_in_millis"].as_i64().unwrap() > v["creation_time_in_millis"].as_i64().unwrap()
     );
     v2_error(
-        validate(Some(&token), j!({"token": "garbage"}))
-            .send()
-            .await
-            .unwrap(),
+        send(validate(Some(&token), j!({"token": "garbage"}))).await,
         400,
         10002,
     )
@@ -539,27 +485,27 @@ async fn ts_v2_revoke() {
     server.add_user("plain", "plain-pass");
     // An empty body with no content type (the Python client) revokes the bearer itself.
     let t = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/token/revoke")))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/token/revoke")))
+            .bearer_auth(&t),
+    )
+    .await;
     assert_eq!(resp.status(), 204);
     assert!(resp.headers().get("content-type").is_none());
-    let resp = client()
-        .get(server.url(&format!("{V2}/auth/session/user")))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .get(server.url(&format!("{V2}/auth/session/user")))
+            .bearer_auth(&t),
+    )
+    .await;
     v2_error(resp, 401, 10097).await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/token/revoke")))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/token/revoke")))
+            .bearer_auth(&t),
+    )
+    .await;
     v2_error(resp, 401, 10097).await;
 
     // {token}: one's own token with another bearer.
@@ -596,10 +542,7 @@ async fn ts_v2_revoke() {
     let p2 = v2_token(&server, "plain", "plain-pass").await;
     v2_error(revoke(&p1, j!({"token": a})).send().await.unwrap(), 403, 10023).await;
     v2_error(
-        revoke(&p1, j!({"user_identifier": "administrator"}))
-            .send()
-            .await
-            .unwrap(),
+        send(revoke(&p1, j!({"user_identifier": "administrator"}))).await,
         403,
         10023,
     )
@@ -627,11 +570,7 @@ async fn ts_v2_revoke() {
             .0,
         401
     );
-    let resp = cookie_session
-        .get(server.url(&format!("{V1}/session/info")))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(cookie_session.get(server.url(&format!("{V1}/session/info")))).await;
     assert_eq!(resp.status(), 401);
     v2_error(
         revoke(&a, j!({"user_identifier": "ghost"})).send().await.unwrap(),
@@ -639,14 +578,14 @@ async fn ts_v2_revoke() {
         10004,
     )
     .await;
-    let resp = client()
-        .post(server.url(&format!("{V2}/auth/token/revoke")))
-        .bearer_auth(&a)
-        .header("Content-Type", "application/json")
-        .body("{oops")
-        .send()
-        .await
-        .unwrap();
+    let resp = send(
+        client()
+            .post(server.url(&format!("{V2}/auth/token/revoke")))
+            .bearer_auth(&a)
+            .header("Content-Type", "application/json")
+            .body("{oops"),
+    )
+    .await;
     v2_error(resp, 400, 10002).await;
 }
 
@@ -722,15 +661,13 @@ async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
     ];
     for path in &posts {
         for (ct, body) in &bodies {
-            let resp = client()
-                .post(server.url(path))
-                .header("X-Requested-By", "ThoughtSpot")
-                .header("Content-Type", *ct)
-                .bearer_auth(&token)
-                .body(body.clone())
-                .send()
-                .await
-                .unwrap();
+            let resp = send(
+                csrf_post(&client(), server.url(path))
+                    .header("Content-Type", *ct)
+                    .bearer_auth(&token)
+                    .body(body.clone()),
+            )
+            .await;
             let status = resp.status().as_u16();
             assert!(status < 500, "{path} with {ct} {:.60}: {status}", body);
             if status >= 400 {
@@ -745,20 +682,17 @@ async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
         ("Authorization", "Basic abc"),
         ("Cookie", "JSESSIONID="),
     ] {
-        let resp = client()
-            .get(server.url(&format!("{V2}/auth/session/user")))
-            .header(name, value)
-            .send()
-            .await
-            .unwrap();
+        let resp = send(
+            client()
+                .get(server.url(&format!("{V2}/auth/session/user")))
+                .header(name, value),
+        )
+        .await;
         v2_error(resp, 401, 10097).await;
     }
-    let resp = client()
-        .get(server.url(&format!(
-            "{V1}/session/login/token?auth_token=%FF%FE&no_url_redirection=maybe"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let resp = send(client().get(server.url(&format!(
+        "{V1}/session/login/token?auth_token=%FF%FE&no_url_redirection=maybe"
+    ))))
+    .await;
     assert_eq!(resp.status(), 400);
 }

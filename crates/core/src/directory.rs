@@ -410,7 +410,8 @@ impl Directory {
             .await?;
         // The guest may use the API to read, and nothing else: it is not in Everyone.
         self.store.set_membership(everyone.id, guest.id, false).await?;
-        self.grant(guest.id, &[Privilege::USE_REST_API, Privilege::WEB_USER], true).await?;
+        self.grant(guest.id, &[Privilege::USE_REST_API, Privilege::WEB_USER], true)
+            .await?;
         if self.store.list_projects().await?.is_empty() {
             self.add_project(default_project, "Made at first start.").await?;
         }

@@ -62,5 +62,7 @@ async fn open_sessions(config: &Config, sqlite: &SqliteStore) -> StoreResult<Arc
         return Ok(store);
     }
     let timeout = Duration::from_secs(config.store.timeout_secs);
-    Ok(Arc::new(RedisSessions::connect(&config.store.sessions, timeout).await?))
+    Ok(Arc::new(
+        RedisSessions::connect(&config.store.sessions, timeout).await?,
+    ))
 }

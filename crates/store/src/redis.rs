@@ -91,7 +91,11 @@ impl RedisSessions {
             .await
             .map_err(|_| unavailable(format!("no answer from {url} within {timeout:?}")))?
             .map_err(unavailable)?;
-        Ok(RedisSessions { conn, timeout, touch: Script::new(TOUCH) })
+        Ok(RedisSessions {
+            conn,
+            timeout,
+            touch: Script::new(TOUCH),
+        })
     }
 
     /// Runs one Redis operation within the store timeout.
@@ -101,7 +105,12 @@ impl RedisSessions {
     {
         match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() || e.is_connection_refusal() => {
+            Ok(Err(e))
+                if e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+                    || e.is_connection_refusal() =>
+            {
                 Err(unavailable(e))
             }
             Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
@@ -129,7 +138,9 @@ fn session_fields(s: &Session) -> Vec<(&'static str, String)> {
 fn session_from(token: SecretHash, f: &HashMap<String, String>) -> StoreResult<Session> {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let int = |k: &str| -> StoreResult<i64> {
-        get(k).parse().map_err(|_| StoreError::Other(format!("redis: bad session field {k}")))
+        get(k)
+            .parse()
+            .map_err(|_| StoreError::Other(format!("redis: bad session field {k}")))
     };
     let cookie = match get("cookie") {
         "" => None,
@@ -154,7 +165,9 @@ fn session_from(token: SecretHash, f: &HashMap<String, String>) -> StoreResult<S
 fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Grant> {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let int = |k: &str| -> StoreResult<i64> {
-        get(k).parse().map_err(|_| StoreError::Other(format!("redis: bad grant field {k}")))
+        get(k)
+            .parse()
+            .map_err(|_| StoreError::Other(format!("redis: bad grant field {k}")))
     };
     Ok(Grant {
         hash,
@@ -163,7 +176,10 @@ fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Gran
         scope: codec::scope_from(Some(get("scope").to_string()).filter(|s| !s.is_empty()))?,
         created_ms: int("created")?,
         expires_ms: int("exp")?,
-        origin: Some(get("origin")).filter(|o| !o.is_empty()).map(codec::hash).transpose()?,
+        origin: Some(get("origin"))
+            .filter(|o| !o.is_empty())
+            .map(codec::hash)
+            .transpose()?,
     })
 }
 
@@ -175,7 +191,10 @@ impl SessionStore for RedisSessions {
         let member = s.token.to_hex();
         let exp = s.expires_ms();
         let (server_ms, http_ms) = match s.expiry {
-            Expiry::Idle { server_secs, http_secs } => (i64::from(server_secs) * 1000, i64::from(http_secs) * 1000),
+            Expiry::Idle {
+                server_secs,
+                http_secs,
+            } => (i64::from(server_secs) * 1000, i64::from(http_secs) * 1000),
             Expiry::Absolute { expires_ms } => {
                 let left = (expires_ms - s.last_active_ms).max(1);
                 (left, left)
@@ -206,10 +225,20 @@ impl SessionStore for RedisSessions {
         let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
         let fields: Option<HashMap<String, String>> = self
             .run(|mut c| async move {
-                self.touch.key(&sk).key(&hk).key(LIVE).arg(now_ms).arg(&member).invoke_async(&mut c).await
+                self.touch
+                    .key(&sk)
+                    .key(&hk)
+                    .key(LIVE)
+                    .arg(now_ms)
+                    .arg(&member)
+                    .invoke_async(&mut c)
+                    .await
             })
             .await?;
-        fields.filter(|f| !f.is_empty()).map(|f| session_from(*token, &f)).transpose()
+        fields
+            .filter(|f| !f.is_empty())
+            .map(|f| session_from(*token, &f))
+            .transpose()
     }
 
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {
@@ -219,7 +248,12 @@ impl SessionStore for RedisSessions {
         let removed: i64 = self
             .run(|mut c| async move {
                 let mut p = redis::pipe();
-                p.atomic().del(&sk).del(&hk2).ignore().zrem(LIVE, &member).ignore();
+                p.atomic()
+                    .del(&sk)
+                    .del(&hk2)
+                    .ignore()
+                    .zrem(LIVE, &member)
+                    .ignore();
                 if let Some(u) = user.as_deref().and_then(|u| u.parse::<Guid>().ok()) {
                     p.srem(ukey(u), &member).ignore();
                 }
@@ -248,13 +282,17 @@ impl SessionStore for RedisSessions {
 
     async fn sweep(&self, now_ms: i64) -> StoreResult<usize> {
         // Redis drops expired keys by itself; only the live-set index needs trimming.
-        let n: i64 = self.run(|mut c| async move { c.zrembyscore(LIVE, "-inf", now_ms).await }).await?;
+        let n: i64 = self
+            .run(|mut c| async move { c.zrembyscore(LIVE, "-inf", now_ms).await })
+            .await?;
         Ok(n.max(0) as usize)
     }
 
     async fn count(&self) -> StoreResult<usize> {
         let now = vestibule_core::clock::now_ms();
-        let n: i64 = self.run(|mut c| async move { c.zcount(LIVE, now + 1, "+inf").await }).await?;
+        let n: i64 = self
+            .run(|mut c| async move { c.zcount(LIVE, now + 1, "+inf").await })
+            .await?;
         Ok(n.max(0) as usize)
     }
 
@@ -302,7 +340,12 @@ impl SessionStore for RedisSessions {
         let (sk, hk) = (skey(token), hkey(token));
         let (both, kind, exp): (i64, Option<String>, Option<i64>) = self
             .run(|mut c| async move {
-                redis::pipe().exists(&[&sk, &hk]).hget(&sk, "kind").hget(&sk, "exp").query_async(&mut c).await
+                redis::pipe()
+                    .exists(&[&sk, &hk])
+                    .hget(&sk, "kind")
+                    .hget(&sk, "exp")
+                    .query_async(&mut c)
+                    .await
             })
             .await?;
         // Idle sessions live while both expiring keys do; absolute ones also until their time.

@@ -30,7 +30,10 @@ fn session(user: Guid, now: i64, expiry: Expiry) -> Session {
 async fn conformance(store: Arc<dyn SessionStore>) {
     let now = now_ms();
     let user = Guid::random();
-    let idle = Expiry::Idle { server_secs: 2, http_secs: 3 };
+    let idle = Expiry::Idle {
+        server_secs: 2,
+        http_secs: 3,
+    };
 
     // Insert, touch returns the same session, marked active.
     let s = session(user, now, idle);
@@ -79,7 +82,13 @@ async fn conformance(store: Arc<dyn SessionStore>) {
     assert!(store.grant(&g.hash, now).await.unwrap().is_none());
 
     // Absolute sessions are not extended by use.
-    let fixed = session(user, now, Expiry::Absolute { expires_ms: now + 1_500 });
+    let fixed = session(
+        user,
+        now,
+        Expiry::Absolute {
+            expires_ms: now + 1_500,
+        },
+    );
     store.insert(fixed.clone()).await.unwrap();
     assert!(store.touch(&fixed.token, now + 1_000).await.unwrap().is_some());
     assert!(store.touch(&fixed.token, now + 1_500).await.unwrap().is_none());
@@ -87,14 +96,30 @@ async fn conformance(store: Arc<dyn SessionStore>) {
 
 /// Idle expiry in real time (Redis expires keys on its own clock).
 async fn idle_expiry_in_real_time(store: Arc<dyn SessionStore>) {
-    let s = session(Guid::random(), now_ms(), Expiry::Idle { server_secs: 1, http_secs: 2 });
+    let s = session(
+        Guid::random(),
+        now_ms(),
+        Expiry::Idle {
+            server_secs: 1,
+            http_secs: 2,
+        },
+    );
     store.insert(s.clone()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(store.touch(&s.token, now_ms()).await.unwrap().is_some(), "keep-alive within the timeout");
+    assert!(
+        store.touch(&s.token, now_ms()).await.unwrap().is_some(),
+        "keep-alive within the timeout"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(store.touch(&s.token, now_ms()).await.unwrap().is_some(), "the keep-alive reset the timeout");
+    assert!(
+        store.touch(&s.token, now_ms()).await.unwrap().is_some(),
+        "the keep-alive reset the timeout"
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert!(store.touch(&s.token, now_ms()).await.unwrap().is_none(), "expired after a quiet second");
+    assert!(
+        store.touch(&s.token, now_ms()).await.unwrap().is_none(),
+        "expired after a quiet second"
+    );
     store.sweep(now_ms()).await.unwrap();
 }
 
@@ -102,7 +127,9 @@ async fn idle_expiry_in_real_time(store: Arc<dyn SessionStore>) {
 async fn embedded_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let db = SqliteStore::open(dir.path()).await.unwrap();
-    let store = EmbeddedSessions::open(db, Duration::from_millis(50), now_ms()).await.unwrap();
+    let store = EmbeddedSessions::open(db, Duration::from_millis(50), now_ms())
+        .await
+        .unwrap();
     conformance(store.clone()).await;
     idle_expiry_in_real_time(store).await;
 }
@@ -110,7 +137,9 @@ async fn embedded_store_conforms() {
 fn redis_url() -> Option<String> {
     match std::env::var("VESTIBULE_TEST_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("VESTIBULE_TEST_REDIS_URL must be set in CI"),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("VESTIBULE_TEST_REDIS_URL must be set in CI")
+        }
         _ => {
             eprintln!("SKIPPED redis_store_conforms: VESTIBULE_TEST_REDIS_URL is not set");
             None
@@ -121,7 +150,11 @@ fn redis_url() -> Option<String> {
 #[tokio::test]
 async fn redis_store_conforms() {
     let Some(url) = redis_url() else { return };
-    let store = Arc::new(RedisSessions::connect(&url, Duration::from_secs(2)).await.unwrap());
+    let store = Arc::new(
+        RedisSessions::connect(&url, Duration::from_secs(2))
+            .await
+            .unwrap(),
+    );
     conformance(store.clone()).await;
     idle_expiry_in_real_time(store).await;
 }
@@ -133,5 +166,8 @@ async fn unreachable_redis_is_reported_unavailable_quickly() {
         .await
         .err()
         .expect("no server there");
-    assert!(matches!(err, vestibule_core::error::StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, vestibule_core::error::StoreError::Unavailable(_)),
+        "{err:?}"
+    );
 }

@@ -258,6 +258,11 @@ pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
     )
 }
 
+/// Sends a request that must reach the server; the response, unchecked.
+pub async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.unwrap()
+}
+
 /// A GET through client `c`: the status and JSON body.
 pub async fn fetch_json(c: &reqwest::Client, url: impl reqwest::IntoUrl) -> (u16, serde_json::Value) {
     json(c.get(url).send().await.unwrap()).await

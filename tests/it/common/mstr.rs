@@ -136,3 +136,35 @@ pub async fn json_login(server: &TestServer, body: &Value) -> reqwest::Response 
 pub async fn get_json(s: &MstrSession, url: &str) -> (u16, Value) {
     json(s.get(url).send().await.unwrap()).await
 }
+
+/// A server whose sessions time out after `server_secs` (`http_secs` for the HTTP session) and
+/// are swept every second, so expiry tests wait seconds, not minutes.
+pub fn short_timeout_server(server_secs: &str, http_secs: &str) -> TestServer {
+    TestServer::start_with(&[
+        ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", server_secs),
+        ("VESTIBULE_SESSION_HTTP_TIMEOUT_SECS", http_secs),
+        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
+    ])
+}
+
+/// `DELETE auth/identityToken` for `identity`, with the session `s`.
+pub async fn delete_identity(s: &MstrSession, server: &TestServer, identity: &str) -> reqwest::Response {
+    s.delete(&server.url(&format!("{LIB}/auth/identityToken")))
+        .header("X-MSTR-IdentityToken", identity)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET auth/identityToken` (validate) for `identity`, through client `c`.
+pub async fn validate_identity(
+    c: &reqwest::Client,
+    server: &TestServer,
+    identity: &str,
+) -> reqwest::Response {
+    c.get(server.url(&format!("{LIB}/auth/identityToken")))
+        .header("X-MSTR-IdentityToken", identity)
+        .send()
+        .await
+        .unwrap()
+}

@@ -17,7 +17,11 @@ async fn psql(url: &str, sql: &str) {
         .output()
         .await
         .expect("run psql");
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl FreshDb {
@@ -28,16 +32,29 @@ impl FreshDb {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let name = format!("vst_{}_{}_{}", std::process::id(), nanos, SEQ.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "vst_{}_{}_{}",
+            std::process::id(),
+            nanos,
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
         psql(admin_url, &format!("CREATE DATABASE {name}")).await;
         let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-        FreshDb { admin_url: admin_url.to_string(), url: format!("{base}/{name}"), name }
+        FreshDb {
+            admin_url: admin_url.to_string(),
+            url: format!("{base}/{name}"),
+            name,
+        }
     }
 }
 
 impl Drop for FreshDb {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let _ = std::process::Command::new("psql").arg(&self.admin_url).arg("-qc").arg(&sql).output();
+        let _ = std::process::Command::new("psql")
+            .arg(&self.admin_url)
+            .arg("-qc")
+            .arg(&sql)
+            .output();
     }
 }

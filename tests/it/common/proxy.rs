@@ -26,11 +26,16 @@ impl Proxy {
         let target = target.to_string();
         let (up2, cut2) = (up.clone(), cut.clone());
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 let listener = TcpListener::from_std(std_listener).expect("listener");
                 loop {
-                    let Ok((mut client, _)) = listener.accept().await else { break };
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        break;
+                    };
                     if !up2.load(Ordering::SeqCst) {
                         // Down: accept and drop at once, as a dead peer would.
                         drop(client);
@@ -39,7 +44,9 @@ impl Proxy {
                     let target = target.clone();
                     let cut = cut2.clone();
                     tokio::spawn(async move {
-                        let Ok(mut server) = TcpStream::connect(&target).await else { return };
+                        let Ok(mut server) = TcpStream::connect(&target).await else {
+                            return;
+                        };
                         tokio::select! {
                             _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                             _ = cut.notified() => {}

@@ -343,9 +343,7 @@ impl ModelService {
             let Some(hash) = crate::secret::SecretHash::from_hex(&cs.session) else {
                 continue;
             };
-            if !sessions.is_live(&hash, now).await?
-                && self.store.delete_changeset(cs.id).await?
-            {
+            if !sessions.is_live(&hash, now).await? && self.store.delete_changeset(cs.id).await? {
                 n += 1;
             }
         }
