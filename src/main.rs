@@ -14,6 +14,11 @@ use vestibule_core::config::Config;
 
 use crate::args::{Cli, Command};
 
+/// mimalloc instead of the system allocator: the request path allocates small, short-lived buffers
+/// on every request, and the session map holds a million small entries (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -696,3 +696,50 @@ async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
     .await;
     assert_eq!(resp.status(), 400);
 }
+
+/// The server caches the trusted key for v2 mints (docs/performance.md, "v2 token mints"): a key
+/// rotated or disabled by the CLI (another process) stops minting within a bounded time, and a
+/// new key works at once.
+#[tokio::test]
+async fn ts_v2_secret_key_changes_from_the_cli_take_effect_within_a_bound() {
+    let server = TestServer::start();
+    let key = trusted_auth(&server, "enable");
+    let mint = |key: String| {
+        let server = &server;
+        async move {
+            v2_post(
+                server,
+                "/auth/token/full",
+                j!({"username": "administrator", "secret_key": key}),
+            )
+            .await
+            .0
+        }
+    };
+    // Cached now.
+    assert_eq!(mint(key.clone()).await, 200);
+    let key2 = trusted_auth(&server, "rotate");
+    assert_eq!(mint(key2.clone()).await, 200, "a new key works at once");
+    let mut old_refused = false;
+    for _ in 0..30 {
+        if mint(key.clone()).await == 401 {
+            old_refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(old_refused, "the retired key still minted 3 s after the rotation");
+    trusted_auth(&server, "disable");
+    let mut off = false;
+    for _ in 0..30 {
+        if mint(key2.clone()).await == 403 {
+            off = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        off,
+        "the key still minted 3 s after trusted authentication was disabled"
+    );
+}

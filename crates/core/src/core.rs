@@ -26,6 +26,8 @@ pub struct Core {
     pub external: Option<Arc<dyn crate::provider::ExternalAuthenticator>>,
     /// The modeling service, when the store provides a model store (see [`Core::model`]).
     pub model: Option<Arc<crate::model::ModelService>>,
+    /// The trusted-authentication key's state, cached briefly (see `trusted.rs`).
+    pub trusted_key: crate::trusted::KeyCache,
 }
 
 /// An authenticated caller: its live session and its user.
@@ -78,6 +80,7 @@ impl Core {
             audit_log,
             external: None,
             model: None,
+            trusted_key: Default::default(),
             directory: Directory::new(metadata, hasher),
             sessions: Arc::new(Sessions::new(sessions, config.session.require_cookie)),
             config: Arc::new(config),

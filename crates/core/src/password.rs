@@ -1,13 +1,22 @@
-//! Password hashing with argon2id, on a bounded blocking pool.
+//! Password hashing with argon2id, on a bounded blocking pool with reusable block memory.
 //!
 //! Hashing is deliberately slow and memory-hungry, so it never runs on the async workers: each hash
 //! takes a permit from a semaphore (one per core by default) and then runs on tokio's blocking pool.
 //! A storm of logins therefore queues here instead of starving session checks or exhausting memory.
+//!
+//! argon2's own `verify_password` allocates (and the kernel zeroes) its whole block memory, 19 MiB
+//! with the OWASP parameters, on every call; on tokio's blocking threads that memory comes fresh
+//! from mmap each time. So each permit gets one block buffer, made on first use and handed back
+//! after each hash, and hashing goes through `hash_password_into_with_memory`.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+use argon2::password_hash::{
+    rand_core::OsRng, Decimal, Output, ParamsString, PasswordHash, Salt, SaltString,
+};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq as _;
 use tokio::sync::Semaphore;
 
 use crate::config::PasswordConfig;
@@ -17,6 +26,7 @@ use crate::error::{CoreError, Result};
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    memory: Arc<MemoryPool>,
     /// A hash of a random password, verified when the user is unknown so that an unknown user takes
     /// as long to refuse as a wrong password.
     dummy: Arc<String>,
@@ -24,16 +34,17 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(config: &PasswordConfig) -> Result<Self> {
-        let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-            .map_err(|e| CoreError::Invalid(format!("password: bad argon2 parameters: {e}")))?;
+        let params = params_of(config)?;
         let permits = match config.max_concurrent {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             n => n,
         };
-        let dummy = hash_blocking(&params, &crate::secret::new_opaque_token())?;
+        let memory = Arc::new(MemoryPool::new(params.block_count(), permits));
+        let dummy = memory.with(|m| hash_with(m, &params, &crate::secret::new_opaque_token()))?;
         Ok(PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(permits)),
+            memory,
             dummy: Arc::new(dummy),
         })
     }
@@ -42,7 +53,9 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String> {
         let params = self.params.clone();
         let password = password.to_owned();
-        self.run(move || hash_blocking(&params, &password)).await?
+        let memory = self.memory.clone();
+        self.run(move || memory.with(|m| hash_with(m, &params, &password)))
+            .await?
     }
 
     /// Verifies a password against a stored PHC hash; `None` stands for an unknown user and is
@@ -53,56 +66,183 @@ impl PasswordHasher {
             .map(str::to_owned)
             .unwrap_or_else(|| self.dummy.as_str().to_owned());
         let password = password.to_owned();
-        let ok = self.run(move || verify_blocking(&password, &stored)).await?;
+        let memory = self.memory.clone();
+        let ok = self
+            .run(move || memory.with(|m| verify_with(m, &password, &stored)))
+            .await?;
         Ok(ok && known)
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| CoreError::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| CoreError::Internal(format!("password task failed: {e}")))
+        // The permit goes with the hash and is released on the blocking thread as soon as the hash
+        // is done, so the next queued login starts without waiting for this task to be polled.
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("password task failed: {e}")))
     }
 }
 
-fn hash_blocking(params: &Params, password: &str) -> Result<String> {
+/// argon2 block memory that is reused from one hash to the next.
+pub struct BlockMemory {
+    blocks: Vec<Block>,
+}
+
+impl BlockMemory {
+    /// Memory for hashes with the given configuration's parameters.
+    pub fn for_config(config: &PasswordConfig) -> Result<Self> {
+        Ok(Self::with_blocks(params_of(config)?.block_count()))
+    }
+
+    fn with_blocks(count: usize) -> Self {
+        BlockMemory {
+            blocks: vec![Block::default(); count],
+        }
+    }
+}
+
+/// The block buffers of a [`PasswordHasher`]: at most one per permit, since only that many hashes
+/// run at once; made on first use and kept for the next hash.
+struct MemoryPool {
+    blocks: usize,
+    capacity: usize,
+    free: Mutex<Vec<BlockMemory>>,
+    /// How many buffers were ever made (for tests: it stays at or below the permits).
+    made: AtomicUsize,
+}
+
+impl MemoryPool {
+    fn new(blocks: usize, capacity: usize) -> Self {
+        MemoryPool {
+            blocks,
+            capacity,
+            free: Mutex::new(Vec::with_capacity(capacity)),
+            made: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` with a buffer from the pool, then hands the buffer back. A buffer lost to a panic
+    /// is simply made again on a later call.
+    fn with<T>(&self, f: impl FnOnce(&mut BlockMemory) -> T) -> T {
+        let taken = self.free.lock().ok().and_then(|mut free| free.pop());
+        let mut memory = taken.unwrap_or_else(|| {
+            self.made.fetch_add(1, Ordering::Relaxed);
+            BlockMemory::with_blocks(self.blocks)
+        });
+        let out = f(&mut memory);
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < self.capacity {
+                free.push(memory);
+            }
+        }
+        out
+    }
+}
+
+fn params_of(config: &PasswordConfig) -> Result<Params> {
+    Params::new(config.memory_kib, config.iterations, config.parallelism, None)
+        .map_err(|e| CoreError::Invalid(format!("password: bad argon2 parameters: {e}")))
+}
+
+/// Runs argon2 in `memory` when it is large enough (a prefix is used if it is larger); a hash made
+/// with a bigger memory cost than the pool's gets a one-off buffer of its own.
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &mut BlockMemory,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> argon2::Result<()> {
+    let need = argon2.params().block_count();
+    match memory.blocks.get_mut(..need) {
+        Some(blocks) => argon2.hash_password_into_with_memory(password, salt, out, blocks),
+        None => {
+            let mut one_off = vec![Block::default(); need];
+            argon2.hash_password_into_with_memory(password, salt, out, &mut one_off)
+        }
+    }
+}
+
+/// Hashes a new password into a standard PHC string (argon2id, version 0x13).
+pub fn hash_with(memory: &mut BlockMemory, params: &Params, password: &str) -> Result<String> {
+    let failed = |e: &dyn std::fmt::Display| CoreError::Internal(format!("password hashing failed: {e}"));
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+    let mut salt_buf = [0u8; Salt::MAX_LENGTH];
+    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| failed(&e))?;
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = out.get_mut(..len).ok_or_else(|| failed(&"output too long"))?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    compute(&argon2, memory, password.as_bytes(), salt_bytes, out).map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Decimal::from(Version::V0x13)),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
-/// The parameters come from the stored hash, so hashes made under older settings still verify.
-fn verify_blocking(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+/// Verifies a password against a stored PHC hash. Algorithm, version and parameters come from the
+/// stored hash, so hashes made under older settings still verify; anything unparsable is `false`.
+pub fn verify_with(memory: &mut BlockMemory, password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; Salt::MAX_LENGTH];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    if compute(&argon2, memory, password.as_bytes(), salt, out).is_err() {
+        return false;
     }
+    out.ct_eq(expected.as_bytes()).into()
 }
 
-/// Hashes with the given parameters on the calling thread; for benchmarks that compare a login with
-/// the raw cost of one hash.
+/// Hashes with the given parameters on the calling thread, in memory of its own.
 pub fn hash_now(config: &PasswordConfig, password: &str) -> Result<String> {
-    let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
-        .map_err(|e| CoreError::Invalid(format!("bad argon2 parameters: {e}")))?;
-    hash_blocking(&params, password)
+    let mut memory = BlockMemory::for_config(config)?;
+    hash_with(&mut memory, &params_of(config)?, password)
 }
 
-/// Verifies on the calling thread; the benchmark counterpart of [`PasswordHasher::verify`].
+/// Verifies on the calling thread, in memory of its own (allocated for this one call).
 pub fn verify_now(password: &str, stored: &str) -> bool {
-    verify_blocking(password, stored)
+    verify_with(&mut BlockMemory::with_blocks(0), password, stored)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 
     fn cheap() -> PasswordConfig {
         PasswordConfig {
@@ -113,15 +253,138 @@ mod tests {
         }
     }
 
+    /// A PHC string made by the argon2 crate's own hasher.
+    fn reference_hash(password: &str, argon2: &Argon2<'_>) -> String {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2
+            .hash_password(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
     #[tokio::test]
     async fn hash_verifies_and_wrong_password_fails() {
         let h = PasswordHasher::new(&cheap()).unwrap();
         let stored = h.hash("s3cret").await.unwrap();
-        assert!(stored.starts_with("$argon2id$"));
+        assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(h.verify("s3cret", Some(&stored)).await.unwrap());
         assert!(!h.verify("s3creT", Some(&stored)).await.unwrap());
         assert!(!h.verify("s3cret", None).await.unwrap());
         assert!(!h.verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn our_hashes_verify_with_the_argon2_crate() {
+        let h = PasswordHasher::new(&cheap()).unwrap();
+        let stored = h.hash("s3cret").await.unwrap();
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(Argon2::default().verify_password(b"s3cret", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"other", &parsed).is_err());
+    }
+
+    #[test]
+    fn hashes_of_the_argon2_crate_verify_with_default_params() {
+        // The crate's defaults are the OWASP parameters, i.e. the pooled buffer size.
+        let stored = reference_hash("hunter2", &Argon2::default());
+        let mut memory = BlockMemory::for_config(&PasswordConfig::default()).unwrap();
+        assert!(verify_with(&mut memory, "hunter2", &stored));
+        assert!(!verify_with(&mut memory, "hunter3", &stored));
+        assert!(verify_now("hunter2", &stored));
+        assert!(!verify_now("", &stored));
+    }
+
+    #[test]
+    fn hashes_with_other_params_verify_in_smaller_and_larger_memory() {
+        let cases = [
+            // Smaller than the buffer, several lanes, a longer output, argon2i and argon2d.
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(256, 3, 2, Some(48)).unwrap(),
+            ),
+            (
+                Algorithm::Argon2i,
+                Version::V0x13,
+                Params::new(128, 2, 1, None).unwrap(),
+            ),
+            (
+                Algorithm::Argon2d,
+                Version::V0x10,
+                Params::new(64, 1, 1, Some(16)).unwrap(),
+            ),
+            // Larger than the buffer: needs a one-off buffer.
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(2048, 1, 4, None).unwrap(),
+            ),
+        ];
+        for (algorithm, version, params) in cases {
+            let stored = reference_hash("pw", &Argon2::new(algorithm, version, params));
+            let mut memory = BlockMemory::for_config(&cheap()).unwrap();
+            assert!(verify_with(&mut memory, "pw", &stored), "{stored}");
+            assert!(!verify_with(&mut memory, "pW", &stored), "{stored}");
+        }
+    }
+
+    #[test]
+    fn malformed_hashes_fail_without_panicking() {
+        let good = reference_hash(
+            "pw",
+            &Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(64, 1, 1, None).unwrap(),
+            ),
+        );
+        let (head, tail) = good.rsplit_once('$').unwrap();
+        let bad = [
+            String::new(),
+            "$".into(),
+            "not a hash".into(),
+            "$argon2id$v=19$m=64,t=1,p=1$".into(),
+            head.to_string(),
+            format!("{head}$"),
+            format!("{head}$!!!!"),
+            format!("{head}${}", &tail[..tail.len() - 2]),
+            good.replace("$argon2id$", "$scrypt$"),
+            good.replace("$argon2id$", "$pbkdf2-sha256$"),
+            good.replace("v=19", "v=18"),
+            good.replace("m=64", "m=1"),
+            good.replace("m=64", "m=x"),
+            good.replace("t=1", "t=0"),
+            good.replace("p=1", "p=0"),
+            good.replace("p=1", "p=1,q=2"),
+            format!("$argon2id$v=19$m=64,t=1,p=1$c2FsdA${tail}"),
+            format!("{head}${tail}{}", "A".repeat(100)),
+        ];
+        let mut memory = BlockMemory::for_config(&cheap()).unwrap();
+        for stored in &bad {
+            assert!(!verify_with(&mut memory, "pw", stored), "{stored:?}");
+        }
+        assert!(verify_with(&mut memory, "pw", &good));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_pool_holds_at_most_one_buffer_per_permit() {
+        let h = PasswordHasher::new(&cheap()).unwrap();
+        let stored = h.hash("pw").await.unwrap();
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let h = h.clone();
+                let stored = stored.clone();
+                tokio::spawn(async move {
+                    let password = if i % 2 == 0 { "pw" } else { "nope" };
+                    h.verify(password, Some(&stored)).await.unwrap() == (i % 2 == 0)
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        let made = h.memory.made.load(Ordering::Relaxed);
+        assert!((1..=2).contains(&made), "made {made} buffers for 2 permits");
+        assert!(h.memory.free.lock().unwrap().len() <= 2);
     }
 
     #[test]

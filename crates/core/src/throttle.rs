@@ -6,6 +6,12 @@
 //! Locking resets the account's counter, so after an unlock or an expired lock it starts afresh.
 //! A name that matches no user is counted and locked like any other: the answers must not tell
 //! whether a user exists. Address blocks stay in memory: they protect this node from one client.
+//!
+//! The lockout check runs before every guarded login, including each trusted-authentication mint,
+//! so an account found NOT locked is remembered for [`UNLOCKED_TTL_MS`] instead of reading the
+//! store every time. A lock made on this node drops that memory at once; a lock made on another
+//! node takes effect here within the TTL. A lock found is never cached, so an unlock (the CLI)
+//! takes effect at once.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -20,6 +26,8 @@ use crate::store::MetadataStore;
 /// Counters kept per map; past this, entries outside the window are dropped, then the oldest.
 const MAX_TRACKED: usize = 100_000;
 const LOCK_PREFIX: &str = "lockout.account.";
+/// How long an account read as not locked is taken as not locked without reading the store.
+pub const UNLOCKED_TTL_MS: i64 = 1000;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Counter {
@@ -44,6 +52,8 @@ pub struct Throttle {
     accounts: Mutex<HashMap<String, Counter>>,
     addresses: Mutex<HashMap<IpAddr, Counter>>,
     blocked: Mutex<HashMap<IpAddr, i64>>,
+    /// Accounts (lower case) read as not locked, and when.
+    unlocked: Mutex<HashMap<String, i64>>,
 }
 
 /// The settings key of an account's lockout; names are compared without case, like user names.
@@ -58,6 +68,7 @@ impl Throttle {
             accounts: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
             blocked: Mutex::new(HashMap::new()),
+            unlocked: Mutex::new(HashMap::new()),
         }
     }
 
@@ -110,12 +121,28 @@ impl Throttle {
             }
         }
         if let Some(name) = account {
+            let key = name.to_lowercase();
+            let fresh = |at: &i64| now - *at < UNLOCKED_TTL_MS;
+            if let Ok(unlocked) = self.unlocked.lock() {
+                if unlocked.get(&key).is_some_and(fresh) {
+                    return Ok(false);
+                }
+            }
             if let Some(until) = locked_until(store, name).await? {
                 if until > now {
                     return Ok(true);
                 }
                 // An expired lock is dropped, so the settings do not keep every name ever locked.
                 store.set_setting(&lock_key(name), None).await?;
+            }
+            if let Ok(mut unlocked) = self.unlocked.lock() {
+                if unlocked.len() >= MAX_TRACKED {
+                    unlocked.retain(|_, at| fresh(at));
+                    if unlocked.len() >= MAX_TRACKED {
+                        unlocked.clear();
+                    }
+                }
+                unlocked.insert(key, now);
             }
         }
         Ok(false)
@@ -179,6 +206,9 @@ impl Throttle {
         store
             .set_setting(&lock_key(account), Some(&until_ms.to_string()))
             .await?;
+        if let Ok(mut unlocked) = self.unlocked.lock() {
+            unlocked.remove(&account.to_lowercase());
+        }
         Ok(())
     }
 }

@@ -14,8 +14,16 @@
 //! - `trusted_auth.key`: `<generation>:<hex sha-256 of the key>` while enabled;
 //! - `trusted_auth.v1`: `<generation>:<hex hash of the newest token>:<floor ms>`; a token made before
 //!   the floor is dead.
+//!
+//! Checking a presented key is on every v2 mint, so the key's state is cached in memory for
+//! [`KEY_CACHE_TTL`] instead of being read from the store each time. Only a match is taken from
+//! the cache: a miss, or "disabled", is decided on the stored key, so a new key works at once. A
+//! change made through this node updates the cache at once; after a `rotate` or `disable` made
+//! elsewhere (the `vestibule trusted-auth` CLI, another node), the retired key can still mint v2
+//! tokens here for at most [`KEY_CACHE_TTL`]. v1 mints always read the stored key.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::core::Core;
@@ -31,6 +39,26 @@ const V1_SETTING: &str = "trusted_auth.v1";
 /// Serializes v1 mints on this node, so that each new token shortens exactly its predecessor.
 /// (Across nodes a race can leave one superseded token alive until its maximum life.)
 static MINT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How long a node trusts its cached copy of the key's state.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// The key's state as last read, and when; held by [`Core`].
+#[derive(Default)]
+pub struct KeyCache(Mutex<Option<(Instant, Option<KeyState>)>>);
+
+impl KeyCache {
+    fn get(&self) -> Option<Option<KeyState>> {
+        let cached = *self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
+            .map(|(_, k)| k)
+    }
+
+    fn set(&self, key: Option<KeyState>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), key));
+    }
+}
 
 /// The stored state of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +140,22 @@ fn new_key() -> String {
 }
 
 impl Core {
+    /// The key's state as stored now (and cached for the checks that may use a cached copy).
     async fn key_state(&self) -> Result<Option<KeyState>> {
         let raw = self.directory.store().setting(KEY_SETTING).await?;
-        Ok(raw.as_deref().and_then(KeyState::parse))
+        let key = raw.as_deref().and_then(KeyState::parse);
+        self.trusted_key.set(key);
+        Ok(key)
+    }
+
+    /// The key's state for a v1 token check: an "enabled" at most [`KEY_CACHE_TTL`] old is
+    /// trusted (disabling also raises the v1 floor, which ends the tokens at once); "disabled" is
+    /// always re-read, so enabling works at once.
+    async fn cached_key_state(&self) -> Result<Option<KeyState>> {
+        match self.trusted_key.get() {
+            Some(Some(key)) => Ok(Some(key)),
+            _ => self.key_state().await,
+        }
     }
 
     async fn v1_state(&self) -> Result<Option<V1State>> {
@@ -166,6 +207,7 @@ impl Core {
             .store()
             .set_setting(KEY_SETTING, Some(&state.render()))
             .await?;
+        self.trusted_key.set(Some(state));
         Ok(KeyChange::NewKey(key))
     }
 
@@ -186,18 +228,30 @@ impl Core {
         let store = self.directory.store();
         store.set_setting(V1_SETTING, Some(&v1.render())).await?;
         store.set_setting(KEY_SETTING, None).await?;
+        self.trusted_key.set(None);
         Ok(KeyChange::Disabled)
     }
 
-    /// Checks a presented secret key in constant time; returns the key's generation.
-    async fn check_secret_key(&self, presented: &str) -> Result<u64> {
+    /// Checks a presented secret key in constant time; returns the key's generation. With
+    /// `cached`, a match against the cached key is enough (v2 mints: a key rotated or disabled on
+    /// another node or by the CLI keeps working here for at most [`KEY_CACHE_TTL`]); anything
+    /// else is decided on the stored key, so a new key works at once everywhere.
+    async fn check_secret_key(&self, presented: &str, cached: bool) -> Result<u64> {
+        let presented = SecretHash::of(presented.trim());
+        if cached {
+            if let Some(Some(key)) = self.trusted_key.get() {
+                if key.hash.ct_eq(&presented) {
+                    return Ok(key.generation);
+                }
+            }
+        }
         let Some(key) = self.key_state().await? else {
             return Err(CoreError::LoginModeDisabled(
                 "Trusted authentication is not enabled on this server.".into(),
             ));
         };
-        // Hash first so the comparison takes the same time whatever the presented length.
-        if key.hash.ct_eq(&SecretHash::of(presented.trim())) {
+        // Hashed first, so the comparison takes the same time whatever the presented length.
+        if key.hash.ct_eq(&presented) {
             Ok(key.generation)
         } else {
             Err(CoreError::BadCredentials)
@@ -259,7 +313,7 @@ impl Core {
         username: &str,
         jit: &Provisioning,
     ) -> Result<User> {
-        self.check_secret_key(secret_key).await?;
+        self.check_secret_key(secret_key, true).await?;
         self.trusted_user(username, jit).await
     }
 
@@ -272,7 +326,8 @@ impl Core {
         scope: Scope,
         jit: &Provisioning,
     ) -> Result<(String, User)> {
-        let generation = self.check_secret_key(secret_key).await?;
+        // v1 mints read the key afresh: the lifetime rule hangs on its generation.
+        let generation = self.check_secret_key(secret_key, false).await?;
         let user = self.trusted_user(username, jit).await?;
         let t = &self.config.thoughtspot;
         let _guard = MINT_LOCK.lock().await;
@@ -324,7 +379,7 @@ impl Core {
         let Some(grant) = self.sessions.grant(GrantKind::Trusted, secret).await? else {
             return Ok(None);
         };
-        if self.key_state().await?.is_none() {
+        if self.cached_key_state().await?.is_none() {
             return Ok(None);
         }
         let floor = self.v1_state().await?.map(|s| s.floor_ms).unwrap_or(0);

@@ -55,11 +55,22 @@ fn incoming_id(req: &Request) -> Option<HeaderValue> {
     ok.then(|| v.clone())
 }
 
+/// A new id: a random per-process prefix and a counter, as 16 hex characters. Unique within a
+/// process and, with the random prefix, across nodes in practice; far cheaper than 8 random bytes
+/// per request (this runs on every request, the session check included).
 fn new_id() -> HeaderValue {
-    let mut bytes = [0u8; 8];
-    rand::thread_rng().fill_bytes(&mut bytes);
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let prefix = *PREFIX.get_or_init(|| rand::thread_rng().next_u32());
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = (u64::from(prefix) << 32) | u64::from(n);
+    let mut buf = [0u8; 16];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = HEX[((id >> (60 - 4 * i)) & 0xf) as usize];
+    }
     // 16 hex characters are always a valid header value.
-    HeaderValue::from_str(&hex::encode(bytes)).unwrap_or(HeaderValue::from_static("0"))
+    HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// The route template a request matched; `None` for fallbacks (labelled [`UNMATCHED`]: their internal templates

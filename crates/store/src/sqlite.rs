@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::Row;
 
@@ -25,6 +25,9 @@ use vestibule_core::store::{MetadataStore, StoreResult};
 use crate::codec;
 
 pub const DB_FILE: &str = "vestibule.db";
+
+/// Sessions per multi-row insert (11 parameters each, far below SQLite's limit).
+pub const SESSION_ROWS: usize = 64;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -126,10 +129,23 @@ impl SqliteStore {
     }
 
     // --- durable copies of sessions and grants, used by `embedded` ---
+    //
+    // Each write comes in two forms: on the pool (its own transaction), and `*_in` on a connection
+    // the caller holds, so that the embedded store's writer can group many in one transaction.
+
+    /// Begins a transaction on a pooled connection.
+    pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+        self.pool.begin().await.map_err(map_err)
+    }
 
     pub async fn save_session(&self, s: &Session) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::save_session_in(&mut conn, s).await
+    }
+
+    pub async fn save_session_in(conn: &mut SqliteConnection, s: &Session) -> StoreResult<()> {
         let (kind, server, http) = codec::expiry_to(s.expiry);
-        self.exec(sqlx::query(
+        sqlx::query(
             "INSERT OR REPLACE INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
              last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         )
@@ -143,42 +159,105 @@ impl SqliteStore {
         .bind(kind)
         .bind(server)
         .bind(http)
-        .bind(s.expires_ms())).await?;
+        .bind(s.expires_ms())
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Saves many sessions with multi-row statements: one round trip to SQLite's worker thread per
+    /// [`SESSION_ROWS`] sessions instead of one per session. Later rows win, as one by one.
+    pub async fn save_sessions_in(conn: &mut SqliteConnection, sessions: &[&Session]) -> StoreResult<()> {
+        for chunk in sessions.chunks(SESSION_ROWS) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
+                 last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) ",
+            );
+            q.push_values(chunk, |mut row, s| {
+                let (kind, server, http) = codec::expiry_to(s.expiry);
+                row.push_bind(s.token.to_hex())
+                    .push_bind(s.cookie.map(|c| c.to_hex()))
+                    .push_bind(s.user_id.to_hex())
+                    .push_bind(s.login_mode)
+                    .push_bind(codec::scope_to(s.scope))
+                    .push_bind(s.created_ms)
+                    .push_bind(s.last_active_ms)
+                    .push_bind(kind)
+                    .push_bind(server)
+                    .push_bind(http)
+                    .push_bind(s.expires_ms());
+            });
+            q.build().execute(&mut *conn).await.map_err(map_err)?;
+        }
         Ok(())
     }
 
     /// Writes new last-active times of many sessions in one transaction.
     pub async fn save_activity(&self, sessions: &[Session]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        Self::save_activity_in(&mut tx, sessions).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    /// New last-active times; an UPDATE, so a session deleted meanwhile is not brought back.
+    pub async fn save_activity_in(conn: &mut SqliteConnection, sessions: &[Session]) -> StoreResult<()> {
         for s in sessions {
             sqlx::query("UPDATE sessions SET last_active_ms = ?, expires_ms = ? WHERE token_hash = ?")
                 .bind(s.last_active_ms)
                 .bind(s.expires_ms())
                 .bind(s.token.to_hex())
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await
                 .map_err(map_err)?;
         }
-        tx.commit().await.map_err(map_err)
+        Ok(())
     }
 
     pub async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM sessions WHERE token_hash = ?").bind(token.to_hex()))
-            .await?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::delete_session_in(&mut conn, token).await
+    }
+
+    pub async fn delete_session_in(conn: &mut SqliteConnection, token: &SecretHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token.to_hex())
+            .execute(conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
     pub async fn delete_user_sessions(&self, user: Guid) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user.to_hex()))
-            .await?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::delete_user_sessions_in(&mut conn, user).await
+    }
+
+    pub async fn delete_user_sessions_in(conn: &mut SqliteConnection, user: Guid) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user.to_hex())
+            .execute(conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
     pub async fn delete_expired(&self, now_ms: i64) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?").bind(now_ms))
-            .await?;
-        self.exec(sqlx::query("DELETE FROM grants WHERE expires_ms <= ?").bind(now_ms))
-            .await?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::delete_expired_in(&mut conn, now_ms).await
+    }
+
+    pub async fn delete_expired_in(conn: &mut SqliteConnection, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM grants WHERE expires_ms <= ?")
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -191,7 +270,12 @@ impl SqliteStore {
     }
 
     pub async fn save_grant(&self, g: &Grant) -> StoreResult<()> {
-        self.exec(sqlx::query(
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::save_grant_in(&mut conn, g).await
+    }
+
+    pub async fn save_grant_in(conn: &mut SqliteConnection, g: &Grant) -> StoreResult<()> {
+        sqlx::query(
             "INSERT OR REPLACE INTO grants (hash, kind, user_id, scope, created_ms, expires_ms, origin) VALUES (?,?,?,?,?,?,?)",
         )
         .bind(g.hash.to_hex())
@@ -200,13 +284,24 @@ impl SqliteStore {
         .bind(codec::scope_to(g.scope))
         .bind(g.created_ms)
         .bind(g.expires_ms)
-        .bind(g.origin.map(|o| o.to_hex()))).await?;
+        .bind(g.origin.map(|o| o.to_hex()))
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
     pub async fn delete_grant(&self, hash: &SecretHash) -> StoreResult<()> {
-        self.exec(sqlx::query("DELETE FROM grants WHERE hash = ?").bind(hash.to_hex()))
-            .await?;
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        Self::delete_grant_in(&mut conn, hash).await
+    }
+
+    pub async fn delete_grant_in(conn: &mut SqliteConnection, hash: &SecretHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM grants WHERE hash = ?")
+            .bind(hash.to_hex())
+            .execute(conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

@@ -134,6 +134,61 @@ async fn embedded_store_conforms() {
     idle_expiry_in_real_time(store).await;
 }
 
+/// Many writers at once: the embedded store commits them in shared transactions (group commit).
+/// Every acknowledged insert and removal must be in the file, as a reopened store shows.
+#[tokio::test]
+async fn embedded_store_group_commit_keeps_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let long = Expiry::Absolute {
+        expires_ms: now + 3_600_000,
+    };
+    let user = Guid::random();
+    let (kept, removed) = {
+        let db = SqliteStore::open(dir.path()).await.unwrap();
+        let store = EmbeddedSessions::open(db, Duration::from_secs(60), now)
+            .await
+            .unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..2000 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let s = session(user, now, long);
+                store.insert(s.clone()).await.unwrap();
+                // Every third one is removed again right away, in a later or the same batch.
+                if i % 3 == 0 {
+                    assert!(store.remove(&s.token).await.unwrap());
+                    (None, Some(s.token))
+                } else {
+                    (Some(s.token), None)
+                }
+            }));
+        }
+        let mut kept = Vec::new();
+        let mut removed = Vec::new();
+        for t in tasks {
+            let (k, r) = t.await.unwrap();
+            kept.extend(k);
+            removed.extend(r);
+        }
+        assert_eq!(store.count().await.unwrap(), kept.len());
+        (kept, removed)
+    };
+    let db = SqliteStore::open(dir.path()).await.unwrap();
+    let reopened = EmbeddedSessions::open(db, Duration::from_secs(60), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(reopened.count().await.unwrap(), kept.len());
+    for t in &kept {
+        assert!(reopened.touch(t, now_ms()).await.unwrap().is_some());
+    }
+    for t in &removed {
+        assert!(reopened.touch(t, now_ms()).await.unwrap().is_none());
+    }
+    assert_eq!(reopened.remove_user(user).await.unwrap(), kept.len());
+    assert_eq!(reopened.count().await.unwrap(), 0);
+}
+
 fn redis_url() -> Option<String> {
     match std::env::var("VESTIBULE_TEST_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),

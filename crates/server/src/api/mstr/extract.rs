@@ -86,4 +86,4 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
 
 /// The `Path` session cookies get: the context path when the request came under it, else `/`.
 #[derive(Clone, Debug)]
-pub struct CookiePath(pub String);
+pub struct CookiePath(pub std::sync::Arc<str>);

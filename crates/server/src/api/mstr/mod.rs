@@ -64,5 +64,5 @@ pub fn router(cookie_path: &str) -> Router<AppState> {
         .route("/model/tables/{id}", get(model::tables::get))
         .fallback(|| async { MstrError::not_found() })
         .method_not_allowed_fallback(|| async { MstrError::method_not_allowed() })
-        .layer(Extension(CookiePath(cookie_path.to_owned())))
+        .layer(Extension(CookiePath(cookie_path.into())))
 }

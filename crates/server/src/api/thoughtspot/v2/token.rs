@@ -3,8 +3,9 @@
 //!
 //! A token is a session of the core with an absolute expiry and no cookie, so it is reusable until
 //! it expires or is revoked, and works on both dialects. With `secret_key`, minting is one
-//! constant-time hash comparison and a store insert (the TypeScript SDK mints before every call);
-//! with `password`, the password is checked (and hashed) as for a login.
+//! constant-time comparison against the cached key, a user lookup and a store insert (the
+//! TypeScript SDK mints before every call); with `password`, the password is checked (and hashed)
+//! as for a login.
 
 use std::net::IpAddr;
 
