@@ -135,9 +135,8 @@ async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: b
            ("type" = i32, Query, description = "32 project, 8 folder, 12 attribute, 15 table"),
            ("comments" = Option<bool>, Query, description = "Include comments")),
     responses(
-        (status = 400, description = "Unsupported object type or missing project header (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The object info"),
-        (status = 400, description = "No or unsupported `type` (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 400, description = "No or unsupported `type`, or no project header (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
     ))]

@@ -81,7 +81,6 @@ pub async fn create(
            ("showFields" = Option<String>, Query, description = "acl"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     responses(
-        (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The definition"),
         (status = 400, description = "Bad query parameter, or neither project nor changeset (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
