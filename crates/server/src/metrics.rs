@@ -117,11 +117,11 @@ pub struct HttpMetrics {
 }
 
 /// Decrements the in-flight gauge when the request ends, also when its future is dropped.
-pub struct InFlight<'a>(&'a AtomicI64);
+pub struct InFlight(Arc<HttpMetrics>);
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -131,9 +131,10 @@ impl HttpMetrics {
     }
 
     /// Counts a request as in flight until the guard drops.
-    pub fn start(&self) -> InFlight<'_> {
+    /// Counts a request in flight until the guard drops (also when the request is abandoned).
+    pub fn start(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(&self.in_flight)
+        InFlight(Arc::clone(self))
     }
 
     /// Counts one answered request of `route` (a template, or [`UNMATCHED`]).

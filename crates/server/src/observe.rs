@@ -6,12 +6,14 @@
 //! Nothing here logs headers, bodies or query strings: they carry passwords, tokens and secrets.
 //! The span holds the method, the route template and the request id only.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -20,7 +22,7 @@ use tracing::Instrument;
 
 use vestibule_core::Core;
 
-use crate::metrics::{self, HttpMetrics, UNMATCHED};
+use crate::metrics::{self, HttpMetrics, InFlight, UNMATCHED};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -41,7 +43,7 @@ pub fn instrument(app: Router, core: Arc<Core>) -> Router {
             .route("/metrics", get(render))
             .with_state(state.clone()),
     )
-    .layer(axum::middleware::from_fn_with_state(state, observe))
+    .layer(ObserveLayer(state.metrics.clone()))
 }
 
 /// An incoming id is kept when it is short and plain, so a proxy's id follows the request;
@@ -82,33 +84,111 @@ fn route_of(req: &Request) -> Option<MatchedPath> {
         .cloned()
 }
 
-async fn observe(State(state): State<Observed>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let _in_flight = state.metrics.start();
-    let id = incoming_id(&req).unwrap_or_else(new_id);
-    let matched = route_of(&req);
-    let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-    let method = req.method().clone();
-    let span = tracing::info_span!(
-        "request",
-        request_id = id.to_str().unwrap_or_default(),
-        method = %method,
-        route = %route,
-    );
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    let elapsed = start.elapsed();
-    let status = resp.status().as_u16();
-    state.metrics.record(route, &method, status, elapsed);
-    span.in_scope(|| {
-        tracing::debug!(
-            target: "vestibule::access",
-            status,
-            micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-            "answered"
-        )
-    });
-    resp.headers_mut().insert(REQUEST_ID, id);
-    resp
+/// The observer as a tower layer (not `middleware::from_fn`): its future is a plain struct, so a
+/// request pays no boxed future and no cloned boxed service for being observed.
+#[derive(Clone)]
+struct ObserveLayer(Arc<HttpMetrics>);
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = ObserveService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ObserveService {
+            inner,
+            metrics: Arc::clone(&self.0),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct ObserveService<S> {
+    inner: S,
+    metrics: Arc<HttpMetrics>,
+}
+
+impl<S> tower::Service<Request> for ObserveService<S>
+where
+    S: tower::Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ObserveFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let start = Instant::now();
+        let in_flight = self.metrics.start();
+        let id = incoming_id(&req).unwrap_or_else(new_id);
+        let matched = route_of(&req);
+        let method = req.method().clone();
+        let span = tracing::info_span!(
+            "request",
+            request_id = id.to_str().unwrap_or_default(),
+            method = %method,
+            route = %matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
+        );
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        ObserveFuture {
+            inner: inner.instrument(span),
+            start,
+            id: Some(id),
+            matched,
+            method,
+            metrics: Arc::clone(&self.metrics),
+            _in_flight: in_flight,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: tracing::instrument::Instrumented<F>,
+        start: Instant,
+        id: Option<HeaderValue>,
+        matched: Option<MatchedPath>,
+        method: Method,
+        metrics: Arc<HttpMetrics>,
+        _in_flight: InFlight,
+    }
+}
+
+impl<F, E> Future for ObserveFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let mut resp = match this.inner.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(resp)) => resp,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+        };
+        let elapsed = this.start.elapsed();
+        let status = resp.status().as_u16();
+        let route = this.matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        this.metrics.record(route, this.method, status, elapsed);
+        this.inner.as_ref().get_ref().span().in_scope(|| {
+            tracing::debug!(
+                target: "vestibule::access",
+                status,
+                micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                "answered"
+            )
+        });
+        if let Some(id) = this.id.take() {
+            resp.headers_mut().insert(REQUEST_ID, id);
+        }
+        Poll::Ready(Ok(resp))
+    }
 }
 
 /// Metrics in the Prometheus text format: request counts and latencies by route template, requests
