@@ -46,7 +46,7 @@ async fn find_project(
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
-    let core = crate::serve::open_core(config).await?;
+    let core = crate::serve::open_core(config, vestibule_store::Opener::Tool).await?;
     let dir = &core.directory;
     match command {
         Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled in main"),

@@ -28,8 +28,8 @@ pub fn init_logging(config: &Config) {
 }
 
 /// Opens the stores and the core, making the first users on an empty store.
-pub async fn open_core(config: Config) -> anyhow::Result<Arc<Core>> {
-    let stores = vestibule_store::open(&config)
+pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyhow::Result<Arc<Core>> {
+    let stores = vestibule_store::open(&config, opener)
         .await
         .context("opening the store")?;
     let default_project = config.default_project.clone();
@@ -76,7 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    let core = open_core(config).await?;
+    let core = open_core(config, vestibule_store::Opener::Server).await?;
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("vestibule listening on http://{addr}");

@@ -743,3 +743,46 @@ async fn ts_v2_secret_key_changes_from_the_cli_take_effect_within_a_bound() {
         "the key still minted 3 s after trusted authentication was disabled"
     );
 }
+
+/// Secret-key mints find the user through a short-lived copy (docs/performance.md, "v2 token
+/// mints"): a user disabled by the CLI (another process) stops minting within that bound, a user
+/// enabled again mints at once, and a user added by the CLI mints at once.
+#[tokio::test]
+async fn ts_v2_secret_key_mints_see_cli_user_changes_within_a_bound() {
+    let server = TestServer::start();
+    let key = trusted_auth(&server, "enable");
+    server.add_user("minted", "minted-pass");
+    let mint = |name: &'static str| {
+        let server = &server;
+        let key = key.clone();
+        async move {
+            v2_post(
+                server,
+                "/auth/token/full",
+                j!({"username": name, "secret_key": key}),
+            )
+            .await
+            .0
+        }
+    };
+    // Cached now.
+    assert_eq!(mint("minted").await, 200);
+    assert!(server.cli(&["user", "disable", "minted"], "").status.success());
+    let mut refused = false;
+    for _ in 0..30 {
+        if mint("minted").await == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        refused,
+        "a disabled user still minted 3 s after the CLI disabled it"
+    );
+    assert!(server.cli(&["user", "enable", "minted"], "").status.success());
+    assert_eq!(mint("minted").await, 200, "a re-enabled user mints at once");
+    assert_eq!(mint("newcomer").await, 401);
+    server.add_user("newcomer", "newcomer-pass");
+    assert_eq!(mint("newcomer").await, 200, "a new user mints at once");
+}

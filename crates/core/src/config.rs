@@ -65,7 +65,7 @@ pub struct PasswordConfig {
     pub iterations: u32,
     /// argon2id lanes (OWASP: 1).
     pub parallelism: u32,
-    /// How many hashes may run at once on the blocking pool; 0 = one per core.
+    /// How many hashing threads run argon2id (so how many hashes at once); 0 = one per core.
     pub max_concurrent: usize,
 }
 

@@ -133,6 +133,8 @@ pub struct Directory {
     store: Arc<dyn MetadataStore>,
     hasher: PasswordHasher,
     cache: RwLock<HashMap<Guid, (Instant, Arc<UserInfo>)>>,
+    /// Enabled users by the name asked for, for [`Directory::user_by_name_cached`].
+    by_name: RwLock<HashMap<String, (Instant, User)>>,
 }
 
 /// Checks a user or group name: printable, trimmed, not empty, not too long.
@@ -164,6 +166,7 @@ impl Directory {
             store,
             hasher,
             cache: RwLock::new(HashMap::new()),
+            by_name: RwLock::new(HashMap::new()),
         }
     }
 
@@ -211,16 +214,52 @@ impl Directory {
         if let Ok(mut cache) = self.cache.write() {
             cache.remove(&id);
         }
+        // Renames change the key, and writes are rare: drop every name.
+        if let Ok(mut by_name) = self.by_name.write() {
+            by_name.clear();
+        }
     }
 
     fn forget_all(&self) {
         if let Ok(mut cache) = self.cache.write() {
             cache.clear();
         }
+        if let Ok(mut by_name) = self.by_name.write() {
+            by_name.clear();
+        }
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         Ok(self.store.user_by_name(name).await?)
+    }
+
+    /// The user by name, from a copy at most [`CACHE_TTL`] old when the user was enabled then.
+    /// For trusted-authentication mints, which need no password and come at thousands per second
+    /// (the TypeScript SDK mints before every call): the same bound session checks already allow
+    /// for seeing a disable made on another node or by the CLI. Unknown and disabled users are
+    /// always read afresh, so a new or re-enabled user is seen at once.
+    pub async fn user_by_name_cached(&self, name: &str) -> Result<Option<User>> {
+        if let Ok(by_name) = self.by_name.read() {
+            if let Some((at, user)) = by_name.get(name) {
+                if at.elapsed() < CACHE_TTL {
+                    return Ok(Some(user.clone()));
+                }
+            }
+        }
+        let user = self.store.user_by_name(name).await?;
+        if let Some(u) = user.as_ref().filter(|u| u.enabled) {
+            if let Ok(mut by_name) = self.by_name.write() {
+                // Bounded: names asked for but gone stale are dropped before the map grows large.
+                if by_name.len() >= 10_000 {
+                    by_name.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                    if by_name.len() >= 10_000 {
+                        by_name.clear();
+                    }
+                }
+                by_name.insert(name.to_owned(), (Instant::now(), u.clone()));
+            }
+        }
+        Ok(user)
     }
 
     pub async fn require_user(&self, name: &str) -> Result<User> {

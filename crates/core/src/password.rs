@@ -1,23 +1,25 @@
-//! Password hashing with argon2id, on a bounded blocking pool with reusable block memory.
+//! Password hashing with argon2id, on dedicated hashing threads with reusable block memory.
 //!
-//! Hashing is deliberately slow and memory-hungry, so it never runs on the async workers: each hash
-//! takes a permit from a semaphore (one per core by default) and then runs on tokio's blocking pool.
+//! Hashing is deliberately slow and memory-hungry, so it never runs on the async workers. A fixed
+//! set of OS threads (one per core by default) takes hashing jobs from one queue; each thread
+//! owns its argon2 block buffer (19 MiB with the OWASP parameters), made on its first job and kept.
 //! A storm of logins therefore queues here instead of starving session checks or exhausting memory.
 //!
-//! argon2's own `verify_password` allocates (and the kernel zeroes) its whole block memory, 19 MiB
-//! with the OWASP parameters, on every call; on tokio's blocking threads that memory comes fresh
-//! from mmap each time. So each permit gets one block buffer, made on first use and handed back
-//! after each hash, and hashing goes through `hash_password_into_with_memory`.
+//! Why threads of our own rather than a semaphore in front of tokio's blocking pool: a thread that
+//! finishes a hash takes the next queued job at once. With the semaphore, the next hash started
+//! only after a chain of wake-ups (blocking thread, then the waiting task on an async worker, then
+//! `spawn_blocking` onto a blocking thread), which left cores idle between hashes under load.
+//! A job whose caller has gone away (the client disconnected) is skipped, not hashed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use argon2::password_hash::{
     rand_core::OsRng, Decimal, Output, ParamsString, PasswordHash, Salt, SaltString,
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq as _;
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::config::PasswordConfig;
 use crate::error::{CoreError, Result};
@@ -25,8 +27,7 @@ use crate::error::{CoreError, Result};
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
-    memory: Arc<MemoryPool>,
+    pool: Arc<HashPool>,
     /// A hash of a random password, verified when the user is unknown so that an unknown user takes
     /// as long to refuse as a wrong password.
     dummy: Arc<String>,
@@ -35,16 +36,18 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     pub fn new(config: &PasswordConfig) -> Result<Self> {
         let params = params_of(config)?;
-        let permits = match config.max_concurrent {
+        let threads = match config.max_concurrent {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             n => n,
         };
-        let memory = Arc::new(MemoryPool::new(params.block_count(), permits));
-        let dummy = memory.with(|m| hash_with(m, &params, &crate::secret::new_opaque_token()))?;
+        let dummy = hash_with(
+            &mut BlockMemory::with_blocks(params.block_count()),
+            &params,
+            &crate::secret::new_opaque_token(),
+        )?;
         Ok(PasswordHasher {
+            pool: Arc::new(HashPool::start(threads, params.block_count())?),
             params,
-            permits: Arc::new(Semaphore::new(permits)),
-            memory,
             dummy: Arc::new(dummy),
         })
     }
@@ -53,9 +56,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String> {
         let params = self.params.clone();
         let password = password.to_owned();
-        let memory = self.memory.clone();
-        self.run(move || memory.with(|m| hash_with(m, &params, &password)))
-            .await?
+        self.pool.run(move |m| hash_with(m, &params, &password)).await?
     }
 
     /// Verifies a password against a stored PHC hash; `None` stands for an unknown user and is
@@ -66,29 +67,8 @@ impl PasswordHasher {
             .map(str::to_owned)
             .unwrap_or_else(|| self.dummy.as_str().to_owned());
         let password = password.to_owned();
-        let memory = self.memory.clone();
-        let ok = self
-            .run(move || memory.with(|m| verify_with(m, &password, &stored)))
-            .await?;
+        let ok = self.pool.run(move |m| verify_with(m, &password, &stored)).await?;
         Ok(ok && known)
-    }
-
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| CoreError::Internal("password pool closed".into()))?;
-        // The permit goes with the hash and is released on the blocking thread as soon as the hash
-        // is done, so the next queued login starts without waiting for this task to be polled.
-        tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| CoreError::Internal(format!("password task failed: {e}")))
     }
 }
 
@@ -110,41 +90,59 @@ impl BlockMemory {
     }
 }
 
-/// The block buffers of a [`PasswordHasher`]: at most one per permit, since only that many hashes
-/// run at once; made on first use and kept for the next hash.
-struct MemoryPool {
-    blocks: usize,
-    capacity: usize,
-    free: Mutex<Vec<BlockMemory>>,
-    /// How many buffers were ever made (for tests: it stays at or below the permits).
-    made: AtomicUsize,
+type Job = Box<dyn FnOnce(&mut BlockMemory) + Send>;
+
+/// The hashing threads and their queue. The threads end when the last [`PasswordHasher`] clone
+/// is dropped (the queue's sender goes with it).
+struct HashPool {
+    jobs: flume::Sender<Job>,
+    /// How many block buffers were ever made (for tests: at most one per thread).
+    #[cfg_attr(not(test), allow(dead_code))]
+    made: Arc<AtomicUsize>,
 }
 
-impl MemoryPool {
-    fn new(blocks: usize, capacity: usize) -> Self {
-        MemoryPool {
-            blocks,
-            capacity,
-            free: Mutex::new(Vec::with_capacity(capacity)),
-            made: AtomicUsize::new(0),
+impl HashPool {
+    fn start(threads: usize, blocks: usize) -> Result<Self> {
+        let (jobs, queue) = flume::unbounded::<Job>();
+        let made = Arc::new(AtomicUsize::new(0));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let made = Arc::clone(&made);
+            std::thread::Builder::new()
+                .name(format!("vestibule-argon2-{i}"))
+                .spawn(move || {
+                    // Made on the first job, so an idle server holds no hashing memory.
+                    let mut memory: Option<BlockMemory> = None;
+                    while let Ok(job) = queue.recv() {
+                        let m = memory.get_or_insert_with(|| {
+                            made.fetch_add(1, Ordering::Relaxed);
+                            BlockMemory::with_blocks(blocks)
+                        });
+                        // A panicking hash must not take the thread (and its share of the pool)
+                        // with it; its caller sees the dropped answer as an internal error.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(m)));
+                    }
+                })
+                .map_err(|e| CoreError::Internal(format!("starting a hashing thread failed: {e}")))?;
         }
+        Ok(HashPool { jobs, made })
     }
 
-    /// Runs `f` with a buffer from the pool, then hands the buffer back. A buffer lost to a panic
-    /// is simply made again on a later call.
-    fn with<T>(&self, f: impl FnOnce(&mut BlockMemory) -> T) -> T {
-        let taken = self.free.lock().ok().and_then(|mut free| free.pop());
-        let mut memory = taken.unwrap_or_else(|| {
-            self.made.fetch_add(1, Ordering::Relaxed);
-            BlockMemory::with_blocks(self.blocks)
-        });
-        let out = f(&mut memory);
-        if let Ok(mut free) = self.free.lock() {
-            if free.len() < self.capacity {
-                free.push(memory);
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut BlockMemory) -> T + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |m| {
+            if !tx.is_closed() {
+                let _ = tx.send(f(m));
             }
-        }
-        out
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| CoreError::Internal("password pool closed".into()))?;
+        rx.await
+            .map_err(|_| CoreError::Internal("password hashing failed".into()))
     }
 }
 
@@ -366,7 +364,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn the_pool_holds_at_most_one_buffer_per_permit() {
+    async fn the_pool_holds_at_most_one_buffer_per_thread() {
         let h = PasswordHasher::new(&cheap()).unwrap();
         let stored = h.hash("pw").await.unwrap();
         let tasks: Vec<_> = (0..32)
@@ -382,9 +380,23 @@ mod tests {
         for t in tasks {
             assert!(t.await.unwrap());
         }
-        let made = h.memory.made.load(Ordering::Relaxed);
-        assert!((1..=2).contains(&made), "made {made} buffers for 2 permits");
-        assert!(h.memory.free.lock().unwrap().len() <= 2);
+        let made = h.pool.made.load(Ordering::Relaxed);
+        assert!((1..=2).contains(&made), "made {made} buffers for 2 threads");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_caller_does_not_stall_the_queue() {
+        let h = PasswordHasher::new(&cheap()).unwrap();
+        let stored = h.hash("pw").await.unwrap();
+        // Callers that give up before their hash runs; the ones after them still get answers.
+        for _ in 0..16 {
+            let h = h.clone();
+            let stored = stored.clone();
+            let t = tokio::spawn(async move { h.verify("pw", Some(&stored)).await });
+            t.abort();
+        }
+        assert!(h.verify("pw", Some(&stored)).await.unwrap());
+        assert!(!h.verify("px", Some(&stored)).await.unwrap());
     }
 
     #[test]

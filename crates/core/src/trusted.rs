@@ -264,7 +264,7 @@ impl Core {
         if username.trim().is_empty() {
             return Err(CoreError::MissingField("The field 'username' is required".into()));
         }
-        let user = match self.directory.user_by_name(username).await? {
+        let user = match self.directory.user_by_name_cached(username).await? {
             Some(u) => u,
             None if jit.auto_create => {
                 let display = jit.display_name.as_deref().unwrap_or("");

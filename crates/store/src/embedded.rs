@@ -21,8 +21,16 @@
 //! (a dropped request) cannot leave the memory and the file disagreeing. If a batch fails, its
 //! operations are retried one transaction each (unless the file is unavailable), so one bad write
 //! does not fail its neighbours.
+//!
+//! # Rows
+//!
+//! The file keeps sessions by row, not by token hash (see `SqliteStore::save_sessions_in`): the
+//! writer hands each new session the next row number, memory keeps it beside the session, and
+//! logouts, keep-alives and a user's logout address the file by those rows. Memory holds every
+//! session the file holds (those loaded at start and those committed since; expired ones until
+//! the sweep deletes them from both), so it always knows the rows to write.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +45,9 @@ use vestibule_core::store::{SessionStore, StoreResult};
 
 use crate::memory::MemorySessions;
 use crate::sqlite::SqliteStore;
+
+/// The lock file in the data directory held by the server whose sessions the file keeps.
+pub const SESSIONS_LOCK: &str = "sessions.lock";
 
 /// The most operations one transaction carries.
 pub const MAX_BATCH: usize = 512;
@@ -67,6 +78,8 @@ struct Request {
 
 pub struct EmbeddedSessions {
     mem: Arc<MemorySessions>,
+    /// A server's hold on the file's sessions (see [`EmbeddedSessions::open_exclusive`]).
+    _lock: Option<std::fs::File>,
     writes: mpsc::Sender<Request>,
     dirty: mpsc::UnboundedSender<SecretHash>,
     /// Hashes received but not yet written; shared with `flush`.
@@ -78,20 +91,45 @@ impl EmbeddedSessions {
     /// Loads the live sessions and grants from the file and starts the writer and the activity
     /// flusher.
     pub async fn open(db: SqliteStore, flush_interval: Duration, now_ms: i64) -> StoreResult<Arc<Self>> {
+        Self::open_with(db, flush_interval, now_ms, None).await
+    }
+
+    /// As [`EmbeddedSessions::open`], for a server: takes the data directory's session lock
+    /// first, and fails if another server holds it. Memory is the only record of which rows a
+    /// server has handed out, so two servers writing new sessions to one file would overwrite
+    /// each other's. (A command-line tool opens without the lock: it ends sessions, by the rows
+    /// the file holds, but never creates any.)
+    pub async fn open_exclusive(
+        db: SqliteStore,
+        flush_interval: Duration,
+        now_ms: i64,
+    ) -> StoreResult<Arc<Self>> {
+        let lock = lock_sessions(db.data_dir())?;
+        Self::open_with(db, flush_interval, now_ms, Some(lock)).await
+    }
+
+    async fn open_with(
+        db: SqliteStore,
+        flush_interval: Duration,
+        now_ms: i64,
+        lock: Option<std::fs::File>,
+    ) -> StoreResult<Arc<Self>> {
         let mem = Arc::new(MemorySessions::default());
         db.delete_expired(now_ms).await?;
-        for s in db.live_sessions(now_ms).await? {
-            mem.insert(s);
+        for (row, s) in db.live_sessions(now_ms).await? {
+            mem.insert_at(s, row);
         }
+        let last_row = db.last_session_row().await?;
         for g in db.live_grants(now_ms).await? {
             mem.insert_grant(g);
         }
         let (writes, queue) = mpsc::channel(QUEUE);
         // The writer ends when the store (the only sender) is dropped.
-        tokio::spawn(writer(db, mem.clone(), queue));
+        tokio::spawn(writer(db, mem.clone(), queue, last_row));
         let (tx, rx) = mpsc::unbounded_channel();
         let store = Arc::new(EmbeddedSessions {
             mem,
+            _lock: lock,
             writes,
             dirty: tx,
             pending: Arc::new(Mutex::new((rx, HashSet::new()))),
@@ -140,19 +178,48 @@ impl EmbeddedSessions {
     }
 }
 
+/// Takes the data directory's session lock (released when the file closes, a kill -9 included).
+fn lock_sessions(data_dir: &std::path::Path) -> StoreResult<std::fs::File> {
+    let path = data_dir.join(SESSIONS_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "the data directory {} is in use by another vestibule server; give each server its own \
+             data_dir, or share sessions through Redis (docs/scale-out.md)",
+            data_dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Unavailable(format!(
+            "cannot lock {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// The single writer: drains the queue, commits each batch in one transaction, then updates memory
 /// and answers.
-async fn writer(db: SqliteStore, mem: Arc<MemorySessions>, mut queue: mpsc::Receiver<Request>) {
+async fn writer(
+    db: SqliteStore,
+    mem: Arc<MemorySessions>,
+    mut queue: mpsc::Receiver<Request>,
+    last_row: i64,
+) {
+    let mut rows = Rows { last: last_row };
     let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     loop {
         if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
             break;
         }
-        let result = commit(&db, batch.iter().map(|r| &r.op)).await;
+        let result = commit(&db, &mem, &mut rows, batch.iter().map(|r| &r.op)).await;
         match result {
-            Ok(()) => {
-                for r in batch.drain(..) {
-                    let n = apply(&mem, r.op);
+            Ok(placed) => {
+                for (r, row) in batch.drain(..).zip(placed) {
+                    let n = apply(&mem, r.op, row);
                     // The caller may have stopped waiting; its write stands all the same.
                     let _ = r.reply.send(Ok(n));
                 }
@@ -171,8 +238,8 @@ async fn writer(db: SqliteStore, mem: Arc<MemorySessions>, mut queue: mpsc::Rece
             // Some operation failed: give each its own transaction, so only the bad one fails.
             Err(_) => {
                 for r in batch.drain(..) {
-                    let answer = match commit(&db, std::iter::once(&r.op)).await {
-                        Ok(()) => Ok(apply(&mem, r.op)),
+                    let answer = match commit(&db, &mem, &mut rows, std::iter::once(&r.op)).await {
+                        Ok(placed) => Ok(apply(&mem, r.op, placed.first().copied().flatten())),
                         Err(e) => Err(e),
                     };
                     let _ = r.reply.send(answer);
@@ -182,41 +249,125 @@ async fn writer(db: SqliteStore, mem: Arc<MemorySessions>, mut queue: mpsc::Rece
     }
 }
 
-/// Applies `ops` to the file in one transaction.
-async fn commit<'a>(db: &SqliteStore, ops: impl Iterator<Item = &'a Op>) -> StoreResult<()> {
+/// Row numbers for new sessions: above every row the file has held since it was opened, never
+/// reused (a failed transaction's numbers are skipped).
+struct Rows {
+    last: i64,
+}
+
+impl Rows {
+    fn next(&mut self) -> i64 {
+        self.last += 1;
+        self.last
+    }
+}
+
+/// Where each session touched by a batch is in the file, as the batch goes: memory as of the last
+/// commit, overlaid with the batch's own inserts and removals.
+struct Placement<'a> {
+    mem: &'a MemorySessions,
+    /// `Some((row, user))` for a session the batch inserted, `None` for one it removed.
+    changed: HashMap<SecretHash, Option<(i64, Guid)>>,
+}
+
+impl Placement<'_> {
+    fn row(&self, token: &SecretHash) -> Option<i64> {
+        match self.changed.get(token) {
+            Some(changed) => changed.map(|(row, _)| row),
+            None => self.mem.row_of(token),
+        }
+    }
+
+    fn remove(&mut self, token: SecretHash) -> Option<i64> {
+        let row = self.row(&token);
+        self.changed.insert(token, None);
+        row
+    }
+
+    /// The rows of a user's sessions, which the batch then counts as removed.
+    fn remove_user(&mut self, user: Guid) -> Vec<i64> {
+        let mut tokens: Vec<SecretHash> = self
+            .mem
+            .rows_of_user(user)
+            .into_iter()
+            .map(|(token, _)| token)
+            .filter(|t| !self.changed.contains_key(t))
+            .collect();
+        tokens.extend(
+            self.changed
+                .iter()
+                .filter(|(_, c)| matches!(c, Some((_, u)) if *u == user))
+                .map(|(t, _)| *t),
+        );
+        tokens.into_iter().filter_map(|t| self.remove(t)).collect()
+    }
+}
+
+/// Applies `ops` to the file in one transaction; for each operation, the row of the session it
+/// inserted (`None` for other operations).
+async fn commit<'a>(
+    db: &SqliteStore,
+    mem: &MemorySessions,
+    rows: &mut Rows,
+    ops: impl Iterator<Item = &'a Op>,
+) -> StoreResult<Vec<Option<i64>>> {
     let mut tx = db.begin().await?;
+    let mut place = Placement {
+        mem,
+        changed: HashMap::new(),
+    };
+    let mut placed = Vec::new();
     // Consecutive inserts (the common case: a burst of logins or mints) go as multi-row inserts.
-    let mut inserts: Vec<&Session> = Vec::new();
+    let mut inserts: Vec<(i64, &Session)> = Vec::new();
     for op in ops {
         if let Op::Insert(s) = op {
-            inserts.push(s);
+            // A session saved again keeps its row.
+            let row = place.row(&s.token).unwrap_or_else(|| rows.next());
+            place.changed.insert(s.token, Some((row, s.user_id)));
+            inserts.push((row, s));
+            placed.push(Some(row));
             continue;
         }
+        placed.push(None);
         if !inserts.is_empty() {
             SqliteStore::save_sessions_in(&mut tx, &inserts).await?;
             inserts.clear();
         }
         match op {
             Op::Insert(_) => {}
-            Op::Remove(h) => SqliteStore::delete_session_in(&mut tx, h).await?,
-            Op::RemoveUser(u) => SqliteStore::delete_user_sessions_in(&mut tx, *u).await?,
+            Op::Remove(h) => {
+                let gone: Vec<i64> = place.remove(*h).into_iter().collect();
+                SqliteStore::delete_sessions_in(&mut tx, &gone).await?;
+            }
+            Op::RemoveUser(u) => {
+                let gone = place.remove_user(*u);
+                SqliteStore::delete_sessions_in(&mut tx, &gone).await?;
+            }
             Op::InsertGrant(g) => SqliteStore::save_grant_in(&mut tx, g).await?,
             Op::RemoveGrant(h) => SqliteStore::delete_grant_in(&mut tx, h).await?,
-            Op::Activity(sessions) => SqliteStore::save_activity_in(&mut tx, sessions).await?,
+            Op::Activity(sessions) => {
+                let at: Vec<(i64, Session)> = sessions
+                    .iter()
+                    .filter_map(|s| Some((place.row(&s.token)?, s.clone())))
+                    .collect();
+                SqliteStore::save_activity_in(&mut tx, &at).await?;
+            }
             Op::DeleteExpired(now) => SqliteStore::delete_expired_in(&mut tx, *now).await?,
         }
     }
     if !inserts.is_empty() {
         SqliteStore::save_sessions_in(&mut tx, &inserts).await?;
     }
-    tx.commit().await.map_err(crate::sqlite::map_err)
+    tx.commit().await.map_err(crate::sqlite::map_err)?;
+    Ok(placed)
 }
 
-/// Applies a committed operation to memory; what it removed.
-fn apply(mem: &MemorySessions, op: Op) -> usize {
+/// Applies a committed operation to memory; what it removed. `row` is where an inserted session
+/// was written.
+fn apply(mem: &MemorySessions, op: Op, row: Option<i64>) -> usize {
     match op {
         Op::Insert(s) => {
-            mem.insert(s);
+            mem.insert_at(s, row.unwrap_or(0));
             0
         }
         Op::Remove(h) => usize::from(mem.remove(&h)),
@@ -286,5 +437,72 @@ impl SessionStore for EmbeddedSessions {
 
     async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {
         Ok(self.mem.peek(token).is_some_and(|s| s.is_live(now_ms)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vestibule_core::session::{Expiry, Scope};
+
+    fn session(user: Guid) -> Session {
+        Session {
+            token: SecretHash::of(&vestibule_core::secret::new_auth_token()),
+            cookie: None,
+            user_id: user,
+            login_mode: 1,
+            scope: Scope::Full,
+            created_ms: 1,
+            last_active_ms: 1,
+            expiry: Expiry::Absolute { expires_ms: i64::MAX },
+        }
+    }
+
+    /// Removals in the same transaction as the inserts they undo find the rows the batch itself
+    /// handed out; the file then holds what memory holds.
+    #[tokio::test]
+    async fn a_batch_removes_what_it_inserted_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteStore::open(dir.path()).await.unwrap();
+        let mem = MemorySessions::default();
+        let (u1, u2) = (Guid::random(), Guid::random());
+        let (a, b, c, d) = (session(u1), session(u1), session(u2), session(u1));
+        let kept = session(u1);
+        mem.insert_at(kept.clone(), 7);
+        let mut tx = db.begin().await.unwrap();
+        SqliteStore::save_sessions_in(&mut tx, &[(7, &kept)])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let ops = vec![
+            Op::Insert(a.clone()),
+            Op::Insert(b.clone()),
+            Op::Remove(a.token),
+            Op::Insert(c.clone()),
+            Op::RemoveUser(u1),
+            Op::Insert(d.clone()),
+            Op::Insert(d.clone()),
+        ];
+        let mut rows = Rows { last: 7 };
+        let placed = commit(&db, &mem, &mut rows, ops.iter()).await.unwrap();
+        assert_eq!(
+            placed,
+            vec![Some(8), Some(9), None, Some(10), None, Some(11), Some(11)]
+        );
+        for (op, row) in ops.into_iter().zip(placed) {
+            apply(&mem, op, row);
+        }
+        let mut in_file: Vec<(i64, SecretHash)> = db
+            .live_sessions(2)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(row, s)| (row, s.token))
+            .collect();
+        in_file.sort_by_key(|(row, _)| *row);
+        assert_eq!(in_file, vec![(10, c.token), (11, d.token)]);
+        assert_eq!(mem.len(), 2);
+        assert_eq!(mem.row_of(&c.token), Some(10));
+        assert_eq!(mem.row_of(&d.token), Some(11));
     }
 }

@@ -17,4 +17,4 @@ pub mod redis;
 pub mod sqlite;
 pub mod sqlite_model;
 
-pub use open::{open, Stores};
+pub use open::{open, Opener, Stores};

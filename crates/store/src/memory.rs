@@ -38,6 +38,9 @@ type Map<V> = HashMap<SecretHash, V, BuildHasherDefault<PrehashedHasher>>;
 
 struct Entry {
     session: Session,
+    /// The session's row in the durable file (its SQLite rowid), so that the file is written by
+    /// row and needs no index on the random token hash; 0 when there is no file.
+    row: i64,
     last_active_ms: AtomicI64,
     /// The last-active time last handed out for persisting; see [`Touched::persist`].
     persisted_ms: AtomicI64,
@@ -74,7 +77,13 @@ impl MemorySessions {
     }
 
     pub fn insert(&self, session: Session) {
+        self.insert_at(session, 0)
+    }
+
+    /// Inserts (or replaces) a session that the durable file keeps at `row`.
+    pub fn insert_at(&self, session: Session, row: i64) {
         let entry = Entry {
+            row,
             last_active_ms: AtomicI64::new(session.last_active_ms),
             persisted_ms: AtomicI64::new(session.last_active_ms),
             session,
@@ -118,6 +127,27 @@ impl MemorySessions {
             s.last_active_ms = e.last_active_ms.load(Ordering::Relaxed);
             s
         })
+    }
+
+    /// The file row of a session held here, live or not.
+    pub fn row_of(&self, token: &SecretHash) -> Option<i64> {
+        let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
+        shard.get(token).map(|e| e.row)
+    }
+
+    /// The tokens and file rows of a user's sessions held here, live or not.
+    pub fn rows_of_user(&self, user: Guid) -> Vec<(SecretHash, i64)> {
+        let mut rows = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.read().unwrap_or_else(|e| e.into_inner());
+            rows.extend(
+                shard
+                    .iter()
+                    .filter(|(_, e)| e.session.user_id == user)
+                    .map(|(h, e)| (*h, e.row)),
+            );
+        }
+        rows
     }
 
     pub fn remove(&self, token: &SecretHash) -> bool {

@@ -21,13 +21,23 @@ pub struct Stores {
     pub model: Arc<dyn ModelStore>,
 }
 
+/// Who opens the stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// A server: it creates sessions, so it must be the only one writing sessions to the
+    /// embedded file (it takes the data directory's session lock).
+    Server,
+    /// A command-line tool beside a running server: it may end sessions but never creates them.
+    Tool,
+}
+
 /// Opens the metadata and session stores of `config`, creating the data directory and running
 /// migrations as needed.
-pub async fn open(config: &Config) -> StoreResult<Stores> {
+pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
     let timeout = Duration::from_secs(config.store.timeout_secs);
     // The embedded file is opened in every case: it keeps the sessions' durable copies.
     let sqlite = SqliteStore::open_with_timeout(&config.data_dir, timeout).await?;
-    let sessions = open_sessions(config, &sqlite).await?;
+    let sessions = open_sessions(config, &sqlite, opener).await?;
     let metadata = &config.store.metadata;
     if metadata.starts_with("postgres://") || metadata.starts_with("postgresql://") {
         let pg = PostgresStore::connect(metadata, timeout).await?;
@@ -51,14 +61,17 @@ pub async fn open(config: &Config) -> StoreResult<Stores> {
 
 /// The session store: Redis when `store.sessions` is a URL, else memory with durable copies in the
 /// embedded SQLite file.
-async fn open_sessions(config: &Config, sqlite: &SqliteStore) -> StoreResult<Arc<dyn SessionStore>> {
+async fn open_sessions(
+    config: &Config,
+    sqlite: &SqliteStore,
+    opener: Opener,
+) -> StoreResult<Arc<dyn SessionStore>> {
     if config.store.sessions == "embedded" {
-        let store = EmbeddedSessions::open(
-            sqlite.clone(),
-            Duration::from_millis(config.session.flush_interval_ms),
-            now_ms(),
-        )
-        .await?;
+        let flush = Duration::from_millis(config.session.flush_interval_ms);
+        let store = match opener {
+            Opener::Server => EmbeddedSessions::open_exclusive(sqlite.clone(), flush, now_ms()).await?,
+            Opener::Tool => EmbeddedSessions::open(sqlite.clone(), flush, now_ms()).await?,
+        };
         return Ok(store);
     }
     let timeout = Duration::from_secs(config.store.timeout_secs);

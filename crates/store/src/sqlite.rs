@@ -32,6 +32,7 @@ pub const SESSION_ROWS: usize = 64;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    data_dir: std::sync::Arc<Path>,
 }
 
 /// A statement with its bound arguments.
@@ -96,7 +97,15 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migrating the embedded store failed: {e}")))?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            data_dir: data_dir.into(),
+        })
+    }
+
+    /// The data directory the file is in.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -138,45 +147,26 @@ impl SqliteStore {
         self.pool.begin().await.map_err(map_err)
     }
 
-    pub async fn save_session(&self, s: &Session) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        Self::save_session_in(&mut conn, s).await
-    }
-
-    pub async fn save_session_in(conn: &mut SqliteConnection, s: &Session) -> StoreResult<()> {
-        let (kind, server, http) = codec::expiry_to(s.expiry);
-        sqlx::query(
-            "INSERT OR REPLACE INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
-             last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(s.token.to_hex())
-        .bind(s.cookie.map(|c| c.to_hex()))
-        .bind(s.user_id.to_hex())
-        .bind(s.login_mode)
-        .bind(codec::scope_to(s.scope))
-        .bind(s.created_ms)
-        .bind(s.last_active_ms)
-        .bind(kind)
-        .bind(server)
-        .bind(http)
-        .bind(s.expires_ms())
-        .execute(conn)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    /// Saves many sessions with multi-row statements: one round trip to SQLite's worker thread per
-    /// [`SESSION_ROWS`] sessions instead of one per session. Later rows win, as one by one.
-    pub async fn save_sessions_in(conn: &mut SqliteConnection, sessions: &[&Session]) -> StoreResult<()> {
+    /// Saves sessions at their rows with multi-row statements: one round trip to SQLite's worker
+    /// thread per [`SESSION_ROWS`] sessions instead of one per session. A row saved again is
+    /// replaced; later entries win, as one by one.
+    ///
+    /// Sessions are addressed by row, never by token hash: rows are handed out in increasing
+    /// order, so new sessions append to the end of the table. An index on the random token hash
+    /// put every new session on a different page, which made each mint write kilobytes to the WAL.
+    pub async fn save_sessions_in(
+        conn: &mut SqliteConnection,
+        sessions: &[(i64, &Session)],
+    ) -> StoreResult<()> {
         for chunk in sessions.chunks(SESSION_ROWS) {
             let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT OR REPLACE INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
-                 last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) ",
+                "INSERT OR REPLACE INTO sessions (id, token_hash, cookie_hash, user_id, login_mode, scope, \
+                 created_ms, last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) ",
             );
-            q.push_values(chunk, |mut row, s| {
+            q.push_values(chunk, |mut row, (id, s)| {
                 let (kind, server, http) = codec::expiry_to(s.expiry);
-                row.push_bind(s.token.to_hex())
+                row.push_bind(*id)
+                    .push_bind(s.token.to_hex())
                     .push_bind(s.cookie.map(|c| c.to_hex()))
                     .push_bind(s.user_id.to_hex())
                     .push_bind(s.login_mode)
@@ -193,20 +183,17 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Writes new last-active times of many sessions in one transaction.
-    pub async fn save_activity(&self, sessions: &[Session]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        Self::save_activity_in(&mut tx, sessions).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    /// New last-active times; an UPDATE, so a session deleted meanwhile is not brought back.
-    pub async fn save_activity_in(conn: &mut SqliteConnection, sessions: &[Session]) -> StoreResult<()> {
-        for s in sessions {
-            sqlx::query("UPDATE sessions SET last_active_ms = ?, expires_ms = ? WHERE token_hash = ?")
+    /// New last-active times of sessions at their rows; an UPDATE, so a session deleted meanwhile
+    /// is not brought back.
+    pub async fn save_activity_in(
+        conn: &mut SqliteConnection,
+        sessions: &[(i64, Session)],
+    ) -> StoreResult<()> {
+        for (id, s) in sessions {
+            sqlx::query("UPDATE sessions SET last_active_ms = ?, expires_ms = ? WHERE id = ?")
                 .bind(s.last_active_ms)
                 .bind(s.expires_ms())
-                .bind(s.token.to_hex())
+                .bind(*id)
                 .execute(&mut *conn)
                 .await
                 .map_err(map_err)?;
@@ -214,31 +201,17 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn delete_session(&self, token: &SecretHash) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        Self::delete_session_in(&mut conn, token).await
-    }
-
-    pub async fn delete_session_in(conn: &mut SqliteConnection, token: &SecretHash) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token.to_hex())
-            .execute(conn)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    pub async fn delete_user_sessions(&self, user: Guid) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        Self::delete_user_sessions_in(&mut conn, user).await
-    }
-
-    pub async fn delete_user_sessions_in(conn: &mut SqliteConnection, user: Guid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-            .bind(user.to_hex())
-            .execute(conn)
-            .await
-            .map_err(map_err)?;
+    /// Deletes the sessions at these rows.
+    pub async fn delete_sessions_in(conn: &mut SqliteConnection, rows: &[i64]) -> StoreResult<()> {
+        for chunk in rows.chunks(SESSION_ROWS) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new("DELETE FROM sessions WHERE id IN (");
+            let mut ids = q.separated(",");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&mut *conn).await.map_err(map_err)?;
+        }
         Ok(())
     }
 
@@ -261,12 +234,22 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn live_sessions(&self, now_ms: i64) -> StoreResult<Vec<Session>> {
+    /// The live sessions with their rows.
+    pub async fn live_sessions(&self, now_ms: i64) -> StoreResult<Vec<(i64, Session)>> {
         self.all(
             sqlx::query("SELECT * FROM sessions WHERE expires_ms > ?").bind(now_ms),
-            session_row,
+            |r| Ok((col(r, "id")?, session_row(r)?)),
         )
         .await
+    }
+
+    /// The highest session row in use (0 when there is none); new rows go above it.
+    pub async fn last_session_row(&self) -> StoreResult<i64> {
+        let (max,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM sessions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(max.unwrap_or(0))
     }
 
     pub async fn save_grant(&self, g: &Grant) -> StoreResult<()> {

@@ -189,6 +189,168 @@ async fn embedded_store_group_commit_keeps_every_acknowledged_write() {
     assert_eq!(reopened.count().await.unwrap(), 0);
 }
 
+/// The file keeps sessions by row: rows handed out after a restart go above the old ones (no old
+/// session is overwritten), and logouts, a user's logout and keep-alives reach the right rows,
+/// across several restarts.
+#[tokio::test]
+async fn embedded_store_rows_hold_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let long = Expiry::Absolute {
+        expires_ms: now + 3_600_000,
+    };
+    let idle = Expiry::Idle {
+        server_secs: 600,
+        http_secs: 600,
+    };
+    let (u1, u2) = (Guid::random(), Guid::random());
+    let open = || async {
+        let db = SqliteStore::open(dir.path()).await.unwrap();
+        EmbeddedSessions::open(db, Duration::from_millis(10), now_ms())
+            .await
+            .unwrap()
+    };
+    let (a, b, c) = (
+        session(u1, now, long),
+        session(u2, now, long),
+        session(u1, now, long),
+    );
+    // Active 100 s ago: its keep-alive below must reach the file.
+    let e = session(u2, now - 100_000, idle);
+    {
+        let store = open().await;
+        for s in [&a, &b, &c, &e] {
+            store.insert(s.clone()).await.unwrap();
+        }
+    }
+    let d = session(u2, now, long);
+    {
+        let store = open().await;
+        assert_eq!(store.count().await.unwrap(), 4);
+        store.insert(d.clone()).await.unwrap();
+        assert!(store.remove(&a.token).await.unwrap());
+        let touched = store.touch(&e.token, now_ms()).await.unwrap().unwrap();
+        assert!(touched.last_active_ms >= now);
+        store.flush().await.unwrap();
+    }
+    let f = session(u1, now, long);
+    {
+        let store = open().await;
+        assert_eq!(store.count().await.unwrap(), 4, "b, c, d and e");
+        assert!(store.touch(&a.token, now_ms()).await.unwrap().is_none());
+        for s in [&b, &c, &d] {
+            assert!(store.touch(&s.token, now_ms()).await.unwrap().is_some());
+        }
+        assert!(store.is_live(&e.token, now_ms()).await.unwrap());
+        assert_eq!(store.remove_user(u2).await.unwrap(), 3, "b, d and e");
+        store.insert(f.clone()).await.unwrap();
+    }
+    let store = open().await;
+    assert_eq!(store.count().await.unwrap(), 2, "c and f");
+    for s in [&c, &f] {
+        assert!(store.touch(&s.token, now_ms()).await.unwrap().is_some());
+    }
+    for s in [&a, &b, &d, &e] {
+        assert!(store.touch(&s.token, now_ms()).await.unwrap().is_none());
+    }
+}
+
+/// A data directory written before sessions were kept by row (token hash as key) is migrated:
+/// its live sessions load, and new ones, logouts and a user's logout work on it.
+#[tokio::test]
+async fn embedded_store_migrates_sessions_kept_by_token_hash() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let long = Expiry::Absolute {
+        expires_ms: now + 3_600_000,
+    };
+    let user = Guid::random();
+    let (a, b) = (session(user, now, long), session(Guid::random(), now, long));
+    {
+        let mut before = sqlx::migrate!("./migrations/sqlite");
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join(vestibule_store::sqlite::DB_FILE))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new().connect_with(options).await.unwrap();
+        before.run(&pool).await.unwrap();
+        for s in [&a, &b] {
+            let (kind, server, http) = vestibule_store::codec::expiry_to(s.expiry);
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, cookie_hash, user_id, login_mode, scope, created_ms, \
+                 last_active_ms, expiry_kind, server_secs, http_secs, expires_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            )
+            .bind(s.token.to_hex())
+            .bind(s.cookie.map(|c| c.to_hex()))
+            .bind(s.user_id.to_hex())
+            .bind(s.login_mode)
+            .bind(vestibule_store::codec::scope_to(s.scope))
+            .bind(s.created_ms)
+            .bind(s.last_active_ms)
+            .bind(kind)
+            .bind(server)
+            .bind(http)
+            .bind(s.expires_ms())
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+    let open = || async {
+        let db = SqliteStore::open(dir.path()).await.unwrap();
+        EmbeddedSessions::open(db, Duration::from_secs(60), now_ms())
+            .await
+            .unwrap()
+    };
+    let c = session(user, now, long);
+    {
+        let store = open().await;
+        assert_eq!(store.count().await.unwrap(), 2);
+        let got = store.touch(&a.token, now_ms()).await.unwrap().unwrap();
+        assert_eq!((got.cookie, got.scope, got.expiry), (a.cookie, a.scope, a.expiry));
+        store.insert(c.clone()).await.unwrap();
+        assert!(store.remove(&b.token).await.unwrap());
+    }
+    let store = open().await;
+    assert_eq!(store.count().await.unwrap(), 2, "a and c");
+    assert_eq!(store.remove_user(user).await.unwrap(), 2);
+    drop(store);
+    assert_eq!(open().await.count().await.unwrap(), 0);
+}
+
+/// Two servers must not keep sessions in one file: the second is refused while the first runs,
+/// and may open once it has stopped. A tool (the CLI) opens beside a server.
+#[tokio::test]
+async fn embedded_store_refuses_a_second_server_on_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || async {
+        let db = SqliteStore::open(dir.path()).await.unwrap();
+        EmbeddedSessions::open_exclusive(db, Duration::from_secs(60), now_ms()).await
+    };
+    let first = open().await.unwrap();
+    let db = SqliteStore::open(dir.path()).await.unwrap();
+    assert!(EmbeddedSessions::open(db, Duration::from_secs(60), now_ms())
+        .await
+        .is_ok());
+    match open().await {
+        Err(vestibule_core::error::StoreError::Unavailable(msg)) => {
+            assert!(msg.contains("in use by another vestibule server"), "{msg}")
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+        Ok(_) => panic!("a second store opened on the same file"),
+    }
+    drop(first);
+    assert!(open().await.is_ok());
+}
+
 fn redis_url() -> Option<String> {
     match std::env::var("VESTIBULE_TEST_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),
