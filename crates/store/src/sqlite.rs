@@ -87,6 +87,10 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A connection to a local file does not go stale the way a network one does; the
+            // default ping before each acquire was a round trip to the connection's worker thread
+            // on every query (the session writer's every batch included).
+            .test_before_acquire(false)
             .acquire_timeout(timeout)
             .connect_with(options)
             .await
