@@ -25,6 +25,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 
+/// Rounds of figures a) and b): each side of the ratio runs this many times, alternating.
+const ROUNDS: u32 = 3;
+
 struct Opts {
     seconds: u32,
     sessions: usize,
@@ -41,6 +44,13 @@ fn opts() -> Opts {
             .and_then(|v| v.parse().ok())
             .unwrap_or(1_000_000),
         redis: env("VESTIBULE_BENCH_REDIS_URL").or_else(|| Some("redis://127.0.0.1:6379".into())),
+    }
+}
+
+impl Opts {
+    /// One round of an alternating measurement: the rounds add up to about `seconds`.
+    fn round_seconds(&self) -> u32 {
+        self.seconds.div_ceil(ROUNDS).max(2)
     }
 }
 
@@ -101,7 +111,7 @@ fn login_script(dir: &std::path::Path) -> anyhow::Result<String> {
 /// Raw argon2id verifications per second on every core, with the server's default parameters: the
 /// fastest honest rate, so the ratio shows only the server's own overhead. Each thread keeps one
 /// block buffer for all its verifications and calls the same function the server's pool runs.
-fn raw_argon2_rate(seconds: u32) -> anyhow::Result<f64> {
+fn raw_argon2_verifications(seconds: u32) -> anyhow::Result<(u64, f64)> {
     use vestibule_core::password;
     let config = vestibule_core::config::PasswordConfig::default();
     let hash = password::hash_now(&config, ADMIN_PASSWORD)?;
@@ -132,7 +142,7 @@ fn raw_argon2_rate(seconds: u32) -> anyhow::Result<f64> {
             .collect()
     });
     let total = counts.into_iter().sum::<anyhow::Result<u64>>()?;
-    Ok(total as f64 / start.elapsed().as_secs_f64())
+    Ok((total, start.elapsed().as_secs_f64()))
 }
 
 fn check(url: &str, headers: &[String], seconds: u32) -> anyhow::Result<Load> {
@@ -154,13 +164,9 @@ async fn main() -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let mut report = Report::default();
 
-    // a) Session check against the hello-world baseline.
-    eprintln!("bench: a) hello-world baseline");
-    let base_load = {
-        let h = Server::start(&hello, &["127.0.0.1:0"], &[])?;
-        check(&format!("{}/", h.base), &[], o.seconds)?
-    };
-    report.load("hello-world (baseline)", &base_load);
+    // a) Session check against the hello-world baseline, in alternating rounds, so that a change
+    // in what else the machine is doing weighs on both sides of the ratio alike.
+    let hello_server = Server::start(&hello, &["127.0.0.1:0"], &[])?;
 
     let data = scratch.path().join("data");
     let data_arg = data.to_string_lossy().into_owned();
@@ -176,8 +182,26 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let idle_rss = server.rss()?;
     let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
-    eprintln!("bench: a) session check");
-    let check_load = check(&format!("{}/api/sessions", server.base), &headers, o.seconds)?;
+    eprintln!("bench: a) hello-world baseline and session check, {ROUNDS} rounds each");
+    let (mut base_rounds, mut check_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        base_rounds.push(check(&format!("{}/", hello_server.base), &[], o.round_seconds())?);
+        check_rounds.push(check(
+            &format!("{}/api/sessions", server.base),
+            &headers,
+            o.round_seconds(),
+        )?);
+    }
+    drop(hello_server);
+    let base_load = Load::merge(&base_rounds);
+    let check_load = Load::merge(&check_rounds);
+    report.load("hello-world (baseline)", &base_load);
+    report.line(format!(
+        "a) and b) alternate their two sides in {ROUNDS} rounds of {} s each (hello-world, session \
+         check, ...; logins, raw argon2id, ...): rates are over all rounds, percentiles the \
+         request-weighted means of the rounds'",
+        o.round_seconds()
+    ));
     if check_load.errors > 0 {
         bail!("session check answered {} errors", check_load.errors);
     }
@@ -186,15 +210,22 @@ async fn main() -> anyhow::Result<()> {
     // b) Password logins against raw argon2id.
     eprintln!("bench: b) logins and raw argon2id");
     let script = login_script(scratch.path())?;
-    let login_load = wrk::run(&Run {
-        url: &format!("{}/api/auth/login", server.base),
-        threads: 2,
-        connections: 8,
-        seconds: o.seconds,
-        headers: vec![],
-        script: Some(&script),
-    })?;
-    let raw = raw_argon2_rate(o.seconds)?;
+    let (mut login_rounds, mut raw_verified, mut raw_secs) = (Vec::new(), 0u64, 0f64);
+    for _ in 0..ROUNDS {
+        login_rounds.push(wrk::run(&Run {
+            url: &format!("{}/api/auth/login", server.base),
+            threads: 2,
+            connections: 8,
+            seconds: o.round_seconds(),
+            headers: vec![],
+            script: Some(&script),
+        })?);
+        let (n, secs) = raw_argon2_verifications(o.round_seconds())?;
+        raw_verified += n;
+        raw_secs += secs;
+    }
+    let login_load = Load::merge(&login_rounds);
+    let raw = raw_verified as f64 / raw_secs.max(f64::EPSILON);
     report.load("password logins POST /api/auth/login", &login_load);
     report.line(format!(
         "raw argon2id verifications (all cores, one reused buffer per core, m=19 MiB, t=2, p=1): {raw:.1}/s"

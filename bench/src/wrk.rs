@@ -85,6 +85,30 @@ pub fn run(r: &Run) -> anyhow::Result<Load> {
     parse(&String::from_utf8_lossy(&out.stdout))
 }
 
+impl Load {
+    /// One load from rounds of the same load, run at different times: requests per second over
+    /// all the rounds' time, and each percentile as the request-weighted mean of the rounds'.
+    pub fn merge(rounds: &[Load]) -> Load {
+        let requests: u64 = rounds.iter().map(|l| l.requests).sum();
+        let secs: f64 = rounds
+            .iter()
+            .filter(|l| l.rps > 0.0)
+            .map(|l| l.requests as f64 / l.rps)
+            .sum();
+        let weighted = |f: fn(&Load) -> f64| {
+            rounds.iter().map(|l| f(l) * l.requests as f64).sum::<f64>() / (requests.max(1) as f64)
+        };
+        Load {
+            rps: if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+            p50_ms: weighted(|l| l.p50_ms),
+            p90_ms: weighted(|l| l.p90_ms),
+            p99_ms: weighted(|l| l.p99_ms),
+            requests,
+            errors: rounds.iter().map(|l| l.errors).sum(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +123,22 @@ mod tests {
         assert_eq!(l.requests, 123456);
         assert_eq!(l.errors, 3);
         assert!(parse("nothing").is_err());
+    }
+
+    #[test]
+    fn merges_rounds_by_time_and_requests() {
+        let round = |rps: f64, requests: u64, p99_ms: f64| Load {
+            rps,
+            p50_ms: p99_ms / 4.0,
+            p90_ms: p99_ms / 2.0,
+            p99_ms,
+            requests,
+            errors: 1,
+        };
+        // 1000 requests in 1 s, then 3000 in 1 s: 2000/s over the 2 s.
+        let m = Load::merge(&[round(1000.0, 1000, 4.0), round(3000.0, 3000, 2.0)]);
+        assert!((m.rps - 2000.0).abs() < 1e-9);
+        assert!((m.p99_ms - 2.5).abs() < 1e-9);
+        assert_eq!((m.requests, m.errors), (4000, 2));
     }
 }
