@@ -104,13 +104,6 @@ impl AuditEvent {
     }
 }
 
-#[derive(Serialize)]
-struct Line<'a> {
-    ts: String,
-    #[serde(flatten)]
-    event: &'a AuditEvent,
-}
-
 enum Target {
     Off,
     Stdout,
@@ -156,19 +149,24 @@ impl AuditLog {
         if matches!(self.target, Target::Off) {
             return;
         }
-        let line = Line {
-            ts: rfc3339_ms(now_ms()),
-            event,
-        };
-        let Ok(mut text) = serde_json::to_string(&line) else {
+        // `{"ts":"…",` and then the event's own fields: the event serialized as an object, less
+        // its opening brace (cheaper than `#[serde(flatten)]`, which buffers every field; mints
+        // write one line each, thousands per second).
+        let mut text = Vec::with_capacity(256);
+        text.extend_from_slice(b"{\"ts\":\"");
+        text.extend_from_slice(rfc3339_ms(now_ms()).as_bytes());
+        text.extend_from_slice(b"\",");
+        let fields = text.len();
+        if serde_json::to_writer(&mut text, event).is_err() || text.get(fields) != Some(&b'{') {
             return;
-        };
-        text.push('\n');
+        }
+        text.remove(fields);
+        text.push(b'\n');
         let result = match &self.target {
             Target::Off => Ok(()),
-            Target::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+            Target::Stdout => std::io::stdout().lock().write_all(&text),
             Target::File(f) => match f.lock() {
-                Ok(mut f) => f.write_all(text.as_bytes()),
+                Ok(mut f) => f.write_all(&text),
                 Err(_) => Ok(()),
             },
         };
@@ -202,6 +200,13 @@ mod tests {
         assert_eq!(lines[0]["login_mode"], 1);
         assert_eq!(lines[1]["event"], "logout");
         assert!(lines[0]["ts"].as_str().unwrap().ends_with('Z'));
+        // The time first, then the event's fields in their order.
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("{\"ts\":\""), "{first}");
+        assert!(
+            first.contains("Z\",\"event\":\"login_failed\",\"user\":"),
+            "{first}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
