@@ -92,6 +92,27 @@ impl BlockMemory {
 
 type Job = Box<dyn FnOnce(&mut BlockMemory) + Send>;
 
+/// How much nicer the hashing threads are than the rest of the server. Hashing is throughput work that a login storm can
+/// queue without limit; session checks are latency work. Under contention the scheduler then gives
+/// the async workers about three times the hashing threads' share, so a storm cannot crowd out
+/// session checks (figure c of the benchmark), while logins alone still use every idle core.
+const HASHING_NICE: i32 = 5;
+
+/// Lowers the calling (hashing) thread's priority by [`HASHING_NICE`] below the server's own; on
+/// Linux the nice value is per thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let tid = Some(rustix::thread::gettid());
+        let lowered =
+            getpriority_process(tid).and_then(|nice| setpriority_process(tid, (nice + HASHING_NICE).min(19)));
+        if let Err(e) = lowered {
+            tracing::debug!(error = %e, "could not lower the hashing thread's priority");
+        }
+    }
+}
+
 /// The hashing threads and their queue. The threads end when the last [`PasswordHasher`] clone
 /// is dropped (the queue's sender goes with it).
 struct HashPool {
@@ -111,6 +132,7 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("vestibule-argon2-{i}"))
                 .spawn(move || {
+                    lower_priority();
                     // Made on the first job, so an idle server holds no hashing memory.
                     let mut memory: Option<BlockMemory> = None;
                     while let Ok(job) = queue.recv() {
