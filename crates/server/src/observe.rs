@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -25,6 +25,9 @@ use vestibule_core::Core;
 use crate::metrics::{self, HttpMetrics, InFlight, UNMATCHED};
 
 pub const REQUEST_ID: &str = "x-request-id";
+
+/// [`REQUEST_ID`] as a header name made once: by `&str`, every lookup and insert parses it.
+static REQUEST_ID_NAME: HeaderName = HeaderName::from_static(REQUEST_ID);
 
 #[derive(Clone)]
 pub struct Observed {
@@ -49,7 +52,7 @@ pub fn instrument(app: Router, core: Arc<Core>) -> Router {
 /// An incoming id is kept when it is short and plain, so a proxy's id follows the request;
 /// anything else (which could forge log lines) is replaced.
 fn incoming_id(req: &Request) -> Option<HeaderValue> {
-    let v = req.headers().get(REQUEST_ID)?;
+    let v = req.headers().get(&REQUEST_ID_NAME)?;
     let ok = (1..=64).contains(&v.len())
         && v.as_bytes()
             .iter()
@@ -185,7 +188,7 @@ where
             )
         });
         if let Some(id) = this.id.take() {
-            resp.headers_mut().insert(REQUEST_ID, id);
+            resp.headers_mut().insert(REQUEST_ID_NAME.clone(), id);
         }
         Poll::Ready(Ok(resp))
     }

@@ -19,13 +19,14 @@ pub struct ServeOptions {
 pub fn router(core: Arc<Core>) -> Router {
     let context = core.config.context_path.clone();
     let state = AppState::new(core.clone());
-    // The ThoughtSpot routes include /api/rest/2.0, a more specific prefix than the MicroStrategy
-    // /api nest, so requests there (known or not) reach the ThoughtSpot v2 router.
+    // The ThoughtSpot routes include /api/rest/2.0 with its own 404, more specific than the
+    // MicroStrategy routes under /api, so requests there (known or not) reach the ThoughtSpot v2
+    // router. Unknown paths elsewhere under /api get the MicroStrategy 404 of the fallback below.
     let mut app = Router::new()
         .merge(crate::api::thoughtspot::router(state.clone()))
-        .nest("/api", mstr::router("/"));
+        .merge(mstr::router("/api", "/"));
     if !context.is_empty() {
-        app = app.nest(&format!("{context}/api"), mstr::router(&context));
+        app = app.merge(mstr::router(&format!("{context}/api"), &context));
     }
     let app = app
         .merge(crate::openapi::explorer())

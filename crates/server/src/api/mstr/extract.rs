@@ -3,7 +3,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName};
 
 use vestibule_core::core::Principal;
 
@@ -13,11 +13,14 @@ use crate::state::AppState;
 pub const AUTH_TOKEN: &str = "x-mstr-authtoken";
 pub const SESSION_COOKIE: &str = "JSESSIONID";
 
+/// [`AUTH_TOKEN`] as a header name made once: a lookup by `&str` parses the name on every request.
+static AUTH_TOKEN_NAME: HeaderName = HeaderName::from_static(AUTH_TOKEN);
+
 /// The auth token of a request: `X-MSTR-AuthToken`, or a bearer token (one minted through the
 /// ThoughtSpot dialect is a credential here too).
 pub fn token(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get(AUTH_TOKEN)
+        .get(&AUTH_TOKEN_NAME)
         .and_then(|v| v.to_str().ok())
         .or_else(|| {
             headers
@@ -39,20 +42,32 @@ impl FromRequestParts<AppState> for Caller {
         let token = token(&parts.headers).ok_or_else(MstrError::session_invalid)?;
         // A client logged in under both `/api` (cookie Path=/) and the context path holds two
         // JSESSIONIDs and sends both there; the token is bound to one of them.
-        let sent = session_cookies(&parts.headers);
-        let mut result = state.core.principal(token, sent.first().copied()).await;
-        for cookie in sent.iter().skip(1) {
-            if !matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
-                break;
-            }
-            result = state.core.principal(token, Some(cookie)).await;
+        let first = session_cookies(&parts.headers).next();
+        let result = state.core.principal(token, first).await;
+        if first.is_some() && matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
+            // The retry is boxed, and `result` dropped before it: otherwise their state would be
+            // part of every request's future, which axum boxes (and copies) per request.
+            drop(result);
+            return Box::pin(other_cookies(&parts.headers, state, token)).await;
         }
         Ok(Caller(result?))
     }
 }
 
+/// The caller by the second and later `JSESSIONID`s, once the first one did not fit the token.
+async fn other_cookies(headers: &HeaderMap, state: &AppState, token: &str) -> Result<Caller, MstrError> {
+    let mut result = Err(vestibule_core::CoreError::SessionInvalid);
+    for cookie in session_cookies(headers).skip(1) {
+        result = state.core.principal(token, Some(cookie)).await;
+        if !matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
+            break;
+        }
+    }
+    Ok(Caller(result?))
+}
+
 /// Every `JSESSIONID` value the request carries, in order (at most a few are looked at).
-fn session_cookies(headers: &HeaderMap) -> Vec<&str> {
+fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
@@ -62,7 +77,6 @@ fn session_cookies(headers: &HeaderMap) -> Vec<&str> {
         .filter(|(k, _)| *k == SESSION_COOKIE)
         .map(|(_, v)| v.trim_matches('"'))
         .take(4)
-        .collect()
 }
 
 /// A request body as bytes, refused in the MicroStrategy error shape (not the framework's plain

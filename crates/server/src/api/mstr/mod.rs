@@ -16,53 +16,64 @@ use self::error::MstrError;
 use self::extract::CookiePath;
 use crate::state::AppState;
 
-/// The `/api` routes of the dialect; session cookies get `cookie_path`.
-pub fn router(cookie_path: &str) -> Router<AppState> {
+/// The routes of the dialect at their full paths under `prefix` (`/api`, or `{context}/api`);
+/// session cookies get `cookie_path`. The caller merges this router rather than nesting it: a
+/// nested router wraps every route in prefix-stripping layers, which cost each request a rebuilt
+/// URI and several allocations, and unknown paths get the same 404 from the top-level fallback.
+pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
+    let at = |path: &str| format!("{prefix}{path}");
+    // Only the handlers that set a session cookie read its path: a layer on every route would
+    // cost every request (the session check included) one more boxed service.
+    let cookie = Extension(CookiePath(cookie_path.into()));
     Router::new()
-        .route("/status", get(status::status))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
+        .route(&at("/status"), get(status::status))
+        .route(&at("/auth/login"), post(auth::login).layer(cookie.clone()))
+        .route(&at("/auth/logout"), post(auth::logout).layer(cookie.clone()))
         .route(
-            "/auth/identityToken",
+            &at("/auth/identityToken"),
             post(auth::create_identity_token)
                 .get(auth::validate_identity_token)
                 .delete(auth::delete_identity_token),
         )
-        .route("/auth/delegate", post(auth::delegate))
-        .route("/auth/apiTokens", post(auth::create_api_token))
-        .route("/sessions", get(sessions::get_session).put(sessions::keep_alive))
-        .route("/sessions/userInfo", get(sessions::user_info))
-        .route("/sessions/privileges", get(sessions::privileges))
-        .route("/sessions/privileges/{id}", get(sessions::privilege))
-        .route("/projects", get(projects::list))
+        .route(&at("/auth/delegate"), post(auth::delegate).layer(cookie))
+        .route(&at("/auth/apiTokens"), post(auth::create_api_token))
         .route(
-            "/objects/{id}",
+            &at("/sessions"),
+            get(sessions::get_session).put(sessions::keep_alive),
+        )
+        .route(&at("/sessions/userInfo"), get(sessions::user_info))
+        .route(&at("/sessions/privileges"), get(sessions::privileges))
+        .route(&at("/sessions/privileges/{id}"), get(sessions::privilege))
+        .route(&at("/projects"), get(projects::list))
+        .route(
+            &at("/objects/{id}"),
             get(objects::get).put(objects::put).delete(objects::delete),
         )
-        .route("/model/changesets", post(model::changesets::create))
+        .route(&at("/model/changesets"), post(model::changesets::create))
         .route(
-            "/model/changesets/{id}",
+            &at("/model/changesets/{id}"),
             get(model::changesets::get).delete(model::changesets::delete),
         )
-        .route("/model/changesets/{id}/commit", post(model::changesets::commit))
         .route(
-            "/model/attributes",
+            &at("/model/changesets/{id}/commit"),
+            post(model::changesets::commit),
+        )
+        .route(
+            &at("/model/attributes"),
             post(model::attributes::create).get(model::attributes::list),
         )
         .route(
-            "/model/attributes/{id}",
+            &at("/model/attributes/{id}"),
             get(model::attributes::get).patch(model::attributes::patch),
         )
         .route(
-            "/model/systemHierarchy/attributes/{id}/relationships",
+            &at("/model/systemHierarchy/attributes/{id}/relationships"),
             get(model::relationships::get).put(model::relationships::put),
         )
         .route(
-            "/model/tables",
+            &at("/model/tables"),
             get(model::tables::list).post(model::tables::create),
         )
-        .route("/model/tables/{id}", get(model::tables::get))
-        .fallback(|| async { MstrError::not_found() })
+        .route(&at("/model/tables/{id}"), get(model::tables::get))
         .method_not_allowed_fallback(|| async { MstrError::method_not_allowed() })
-        .layer(Extension(CookiePath(cookie_path.into())))
 }

@@ -21,8 +21,8 @@ use crate::state::AppState;
 /// The ThoughtSpot release vestibule reports (`releaseVersion`); cs_tools splits it on dots.
 pub const RELEASE_VERSION: &str = "10.4.0.cl";
 
-/// Every ThoughtSpot route. `/api/rest/2.0` is nested here; the caller must merge this router
-/// before (or beside) the MicroStrategy `/api` nest, whose more general prefix it overrides.
+/// Every ThoughtSpot route. `/api/rest/2.0` is nested here, with its own 404; the MicroStrategy
+/// routes under `/api` are merged beside it at their full paths.
 pub fn router(state: AppState) -> Router<AppState> {
     let v1 = v1::router(state);
     Router::new()
