@@ -25,11 +25,18 @@ impl Server {
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some((_, url)) = line.split_once("listening on ") {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Some((_, url)) = line.trim_end().split_once("listening on ") {
                     let _ = tx.send(url.to_string());
+                    break;
                 }
+                line.clear();
             }
+            // The rest (the audit log, one line per login or mint) is drained in large reads, as a
+            // log collector would, so that reading it costs the shared cores little.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         let base = rx
             .recv_timeout(Duration::from_secs(60))

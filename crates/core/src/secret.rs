@@ -40,9 +40,12 @@ impl std::fmt::Debug for SecretHash {
     }
 }
 
+/// Random bytes from the thread's CSPRNG (ChaCha12, seeded and regularly reseeded from the
+/// operating system): as unpredictable as asking the kernel, without a system call per token
+/// (mints and logins make thousands per second).
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     b
 }
 
