@@ -284,22 +284,25 @@ impl Placement<'_> {
         row
     }
 
-    /// The rows of a user's sessions, which the batch then counts as removed.
+    /// The rows of a user's sessions, which the batch then counts as removed: those in memory
+    /// the batch has not touched, and those the batch itself inserted.
     fn remove_user(&mut self, user: Guid) -> Vec<i64> {
-        let mut tokens: Vec<SecretHash> = self
-            .mem
-            .rows_of_user(user)
-            .into_iter()
-            .map(|(token, _)| token)
-            .filter(|t| !self.changed.contains_key(t))
-            .collect();
-        tokens.extend(
-            self.changed
-                .iter()
-                .filter(|(_, c)| matches!(c, Some((_, u)) if *u == user))
-                .map(|(t, _)| *t),
-        );
-        tokens.into_iter().filter_map(|t| self.remove(t)).collect()
+        let mut gone = Vec::new();
+        for (token, row) in self.mem.rows_of_user(user) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.changed.entry(token) {
+                e.insert(None);
+                gone.push(row);
+            }
+        }
+        for changed in self.changed.values_mut() {
+            if let Some((row, u)) = *changed {
+                if u == user {
+                    gone.push(row);
+                    *changed = None;
+                }
+            }
+        }
+        gone
     }
 }
 
@@ -346,9 +349,9 @@ async fn commit<'a>(
             Op::InsertGrant(g) => SqliteStore::save_grant_in(&mut tx, g).await?,
             Op::RemoveGrant(h) => SqliteStore::delete_grant_in(&mut tx, h).await?,
             Op::Activity(sessions) => {
-                let at: Vec<(i64, Session)> = sessions
+                let at: Vec<(i64, &Session)> = sessions
                     .iter()
-                    .filter_map(|s| Some((place.row(&s.token)?, s.clone())))
+                    .filter_map(|s| Some((place.row(&s.token)?, s)))
                     .collect();
                 SqliteStore::save_activity_in(&mut tx, &at).await?;
             }

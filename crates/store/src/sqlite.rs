@@ -191,7 +191,7 @@ impl SqliteStore {
     /// is not brought back.
     pub async fn save_activity_in(
         conn: &mut SqliteConnection,
-        sessions: &[(i64, Session)],
+        sessions: &[(i64, &Session)],
     ) -> StoreResult<()> {
         for (id, s) in sessions {
             sqlx::query("UPDATE sessions SET last_active_ms = ?, expires_ms = ? WHERE id = ?")
