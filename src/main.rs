@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod log_format;
 mod serve;
 
 use std::process::ExitCode;

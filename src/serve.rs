@@ -5,11 +5,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use vestibule_core::config::Config;
 use vestibule_core::directory::{Bootstrap, ADMIN_USER};
 use vestibule_core::Core;
+use vestibule_server::log_context::RequestSpans;
 use vestibule_server::ServeOptions;
+
+use crate::log_format;
 
 pub fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -20,10 +24,14 @@ pub fn init_logging(config: &Config) {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
+    // tracing-subscriber's formats, plus the request a line is written for (see log_format), and
+    // the request as a span for code that carries the current span to another thread.
     let _ = if config.log.format == "json" {
-        builder.json().try_init()
+        let subscriber = builder.json().event_format(log_format::Json::default()).finish();
+        RequestSpans::new(subscriber).try_init()
     } else {
-        builder.try_init()
+        let subscriber = builder.event_format(log_format::Text::default()).finish();
+        RequestSpans::new(subscriber).try_init()
     };
 }
 

@@ -181,3 +181,105 @@ async fn text_logs_name_the_request_id_too() {
         "{log}"
     );
 }
+
+/// Waits until some line of the log contains every one of `parts`, and returns that line.
+async fn wait_for_text(server: &TestServer, parts: &[&str]) -> String {
+    for _ in 0..200 {
+        if let Some(line) = server
+            .stderr()
+            .lines()
+            .find(|l| parts.iter().all(|p| l.contains(p)))
+        {
+            return line.to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no line with {parts:?}:\n{}", server.stderr());
+}
+
+/// The exact shape of a line written in a request, as the `request` span printed it before the
+/// request context replaced it (see docs/operations.md).
+#[tokio::test]
+async fn request_lines_keep_their_shape() {
+    let server = TestServer::start_with(&[("VESTIBULE_LOG_LEVEL", "info,vestibule::access=debug")]);
+    client()
+        .get(server.url("/api/sessions"))
+        .header("x-request-id", "shape-req-1")
+        .send()
+        .await
+        .unwrap();
+    let line = wait_for_text(&server, &["shape-req-1", "answered"]).await;
+    let (_timestamp, rest) = line.split_once(' ').unwrap();
+    assert!(
+        rest.starts_with(
+            "DEBUG request{request_id=\"shape-req-1\" method=GET route=/api/sessions}: \
+             vestibule::access: answered status=401 micros="
+        ),
+        "{line}"
+    );
+    let serving = wait_for_text(&server, &["serving"]).await;
+    assert!(
+        serving
+            .split_once(' ')
+            .unwrap()
+            .1
+            .starts_with(" INFO vestibule::serve: serving addr="),
+        "a line outside a request names none: {serving}"
+    );
+
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_LOG_LEVEL", "info,vestibule::access=debug"),
+        ("VESTIBULE_LOG_FORMAT", "json"),
+    ]);
+    client()
+        .get(server.url("/no/such/path"))
+        .header("x-request-id", "shape-req-2")
+        .send()
+        .await
+        .unwrap();
+    let line = wait_for_text(&server, &["shape-req-2", "answered"]).await;
+    let request = r#"{"method":"GET","request_id":"shape-req-2","route":"unmatched","name":"request"}"#;
+    assert!(line.starts_with(r#"{"timestamp":""#), "{line}");
+    assert!(
+        line.contains(r#"","level":"DEBUG","fields":{"message":"answered","status":404,"micros":"#),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!(
+            r#"}},"target":"vestibule::access","span":{request},"spans":[{request}]}}"#
+        )),
+        "{line}"
+    );
+}
+
+/// sqlx's SQLite driver logs each statement on its own worker thread, in the span that was current
+/// when the statement was sent: that is the request's, so statement lines name the request too.
+#[tokio::test]
+async fn store_statements_name_their_request() {
+    let server = TestServer::start_with(&[(
+        "VESTIBULE_LOG_LEVEL",
+        "info,sqlx::query=debug,vestibule::access=debug",
+    )]);
+    let resp = client()
+        .post(server.url("/api/auth/login"))
+        .header("x-request-id", "store-req-1")
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "administrator"),
+            ("password", WRONG_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    wait_for_text(&server, &["store-req-1", "answered"]).await;
+    // The user's row is read while the request is served.
+    wait_for_text(
+        &server,
+        &[
+            "request{request_id=\"store-req-1\" method=POST route=/api/auth/login}: sqlx::query: ",
+            "FROM users",
+        ],
+    )
+    .await;
+}

@@ -1,28 +1,28 @@
 //! What wraps every request for operations: a request id (taken from a well-formed incoming
-//! `x-request-id` or made here, and returned as `x-request-id`), a tracing span carrying it so that
-//! every log line written while serving the request names it, the request's metrics, and the
-//! `/metrics` endpoint itself.
+//! `x-request-id` or made here, and returned as `x-request-id`), a log context carrying it so that
+//! every log line written while serving the request names it (see [`crate::log_context`]), the
+//! request's metrics, and the `/metrics` endpoint itself.
 //!
 //! Nothing here logs headers, bodies or query strings: they carry passwords, tokens and secrets.
-//! The span holds the method, the route template and the request id only.
+//! The log context holds the method, the route template and the request id only.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use rand::RngCore;
-use tracing::Instrument;
 
 use vestibule_core::Core;
 
-use crate::metrics::{self, HttpMetrics, InFlight, UNMATCHED};
+use crate::log_context::{self, RequestContext};
+use crate::metrics::{self, HttpMetrics, InFlight};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -78,7 +78,8 @@ fn new_id() -> HeaderValue {
     HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// The route template a request matched; `None` for fallbacks (labelled [`UNMATCHED`]: their internal templates
+/// The route template a request matched; `None` for fallbacks (labelled
+/// [`UNMATCHED`](crate::metrics::UNMATCHED): their internal templates
 /// are not routes a user wrote). A clone of `MatchedPath` shares its string: no allocation.
 fn route_of(req: &Request) -> Option<MatchedPath> {
     req.extensions()
@@ -125,24 +126,14 @@ where
         let start = Instant::now();
         let in_flight = self.metrics.start();
         let id = incoming_id(&req).unwrap_or_else(new_id);
-        let matched = route_of(&req);
-        let method = req.method().clone();
-        let span = tracing::info_span!(
-            "request",
-            request_id = id.to_str().unwrap_or_default(),
-            method = %method,
-            route = %matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-        );
-        let inner = {
-            let _entered = span.enter();
-            self.inner.call(req)
-        };
+        // Moved, not copied, into the thread-local around each poll: no allocation per request.
+        let mut context = Some(RequestContext::new(id, req.method().clone(), route_of(&req)));
+        // Lines written while the inner service takes the request name it too.
+        let inner = log_context::scope(&mut context, || self.inner.call(req));
         ObserveFuture {
-            inner: inner.instrument(span),
+            inner,
             start,
-            id: Some(id),
-            matched,
-            method,
+            context,
             metrics: Arc::clone(&self.metrics),
             _in_flight: in_flight,
         }
@@ -152,11 +143,10 @@ where
 pin_project_lite::pin_project! {
     pub struct ObserveFuture<F> {
         #[pin]
-        inner: tracing::instrument::Instrumented<F>,
+        inner: F,
         start: Instant,
-        id: Option<HeaderValue>,
-        matched: Option<MatchedPath>,
-        method: Method,
+        // Taken when the request is answered (its id goes back as `x-request-id`).
+        context: Option<RequestContext>,
         metrics: Arc<HttpMetrics>,
         _in_flight: InFlight,
     }
@@ -169,26 +159,28 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let mut resp = match this.inner.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(resp)) => resp,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-        };
-        let elapsed = this.start.elapsed();
-        let status = resp.status().as_u16();
-        let route = this.matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-        this.metrics.record(route, this.method, status, elapsed);
-        this.inner.as_ref().get_ref().span().in_scope(|| {
+        let this = self.project();
+        let inner = this.inner;
+        let start = *this.start;
+        // Every line written while the request is served, its access line included, names it.
+        let answered = log_context::scope(this.context, || {
+            let resp = ready!(inner.poll(cx))?;
+            let elapsed = start.elapsed();
             tracing::debug!(
                 target: "vestibule::access",
-                status,
+                status = resp.status().as_u16(),
                 micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
                 "answered"
-            )
+            );
+            Poll::Ready(Ok::<(Response, Duration), E>((resp, elapsed)))
         });
-        if let Some(id) = this.id.take() {
-            resp.headers_mut().insert(REQUEST_ID_NAME.clone(), id);
+        let (mut resp, elapsed) = ready!(answered)?;
+        if let Some(context) = this.context.take() {
+            let status = resp.status().as_u16();
+            this.metrics
+                .record(context.route(), context.method(), status, elapsed);
+            resp.headers_mut()
+                .insert(REQUEST_ID_NAME.clone(), context.into_id());
         }
         Poll::Ready(Ok(resp))
     }
