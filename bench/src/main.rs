@@ -4,6 +4,7 @@
 //! argon2id verifications for logins. Results go to `bench/results/latest.md` and `latest.svg`;
 //! the ratios are printed last.
 
+mod cores;
 mod memory;
 mod procs;
 mod report;
@@ -145,7 +146,7 @@ fn raw_argon2_verifications(seconds: u32) -> anyhow::Result<(u64, f64)> {
     Ok((total, start.elapsed().as_secs_f64()))
 }
 
-fn check(url: &str, headers: &[String], seconds: u32) -> anyhow::Result<Load> {
+fn check(url: &str, headers: &[String], seconds: u32, cpus: Option<&str>) -> anyhow::Result<Load> {
     wrk::run(&Run {
         url,
         threads: 2,
@@ -153,7 +154,45 @@ fn check(url: &str, headers: &[String], seconds: u32) -> anyhow::Result<Load> {
         seconds,
         headers: headers.to_vec(),
         script: None,
+        cpus,
     })
+}
+
+/// Rounds of the hello-world and the session check, alternating, so that a change in what else
+/// the machine is doing weighs on both sides of the ratio alike. `cpus` places the servers and wrk.
+async fn hello_and_check(
+    binaries: (&std::path::Path, &std::path::Path),
+    server_args: &[&str],
+    env: &[(&str, &str)],
+    cpus: Option<&cores::Split>,
+    round_seconds: u32,
+) -> anyhow::Result<(Load, Load)> {
+    let (hello, vestibule) = binaries;
+    let server_cpus = cpus.map(|c| c.server.as_str());
+    let load_cpus = cpus.map(|c| c.load.as_str());
+    let hello_server = Server::start(hello, &["127.0.0.1:0"], &[], server_cpus)?;
+    let server = Server::start(vestibule, server_args, env, server_cpus)?;
+    let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
+    let (mut base_rounds, mut check_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        base_rounds.push(check(
+            &format!("{}/", hello_server.base),
+            &[],
+            round_seconds,
+            load_cpus,
+        )?);
+        check_rounds.push(check(
+            &format!("{}/api/sessions", server.base),
+            &headers,
+            round_seconds,
+            load_cpus,
+        )?);
+    }
+    let check_load = Load::merge(&check_rounds);
+    if check_load.errors > 0 {
+        bail!("session check answered {} errors", check_load.errors);
+    }
+    Ok((Load::merge(&base_rounds), check_load))
 }
 
 #[tokio::main]
@@ -164,48 +203,68 @@ async fn main() -> anyhow::Result<()> {
     let scratch = tempfile::tempdir()?;
     let mut report = Report::default();
 
-    // a) Session check against the hello-world baseline, in alternating rounds, so that a change
-    // in what else the machine is doing weighs on both sides of the ratio alike.
-    let hello_server = Server::start(&hello, &["127.0.0.1:0"], &[])?;
-
     let data = scratch.path().join("data");
     let data_arg = data.to_string_lossy().into_owned();
-    let env = [
-        ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
-        ("VESTIBULE_LOG_LEVEL", "warn"),
+    let env = [("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD)];
+    let server_args = [
+        "--data-dir",
+        data_arg.as_str(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
     ];
     let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
-    let server = Server::start(
-        &vestibule,
-        &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"],
-        &env,
-    )?;
-    let idle_rss = server.rss()?;
-    let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
-    eprintln!("bench: a) hello-world baseline and session check, {ROUNDS} rounds each");
-    let (mut base_rounds, mut check_rounds) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        base_rounds.push(check(&format!("{}/", hello_server.base), &[], o.round_seconds())?);
-        check_rounds.push(check(
-            &format!("{}/api/sessions", server.base),
-            &headers,
-            o.round_seconds(),
-        )?);
-    }
-    drop(hello_server);
-    let base_load = Load::merge(&base_rounds);
-    let check_load = Load::merge(&check_rounds);
+
+    // a) Session check against the hello-world baseline: the servers on their cores, wrk on its
+    // own (see cores.rs), then both sharing every core.
+    let split = cores::split();
+    let binaries = (hello.as_path(), vestibule.as_path());
+    let (base_load, check_load) = match &split {
+        Some(c) => {
+            eprintln!(
+                "bench: a) hello-world and session check, {ROUNDS} rounds each, servers on cores {}, wrk on {}",
+                c.server, c.load
+            );
+            hello_and_check(binaries, &server_args, &env, Some(c), o.round_seconds()).await?
+        }
+        None => {
+            eprintln!("bench: a) hello-world and session check, {ROUNDS} rounds each, one core");
+            hello_and_check(binaries, &server_args, &env, None, o.round_seconds()).await?
+        }
+    };
     report.load("hello-world (baseline)", &base_load);
+    report.load("session check GET /api/sessions (memory)", &check_load);
+    let shared = match &split {
+        Some(_) => {
+            eprintln!("bench: a) again, servers and wrk sharing every core");
+            let (b, c) = hello_and_check(binaries, &server_args, &env, None, o.round_seconds()).await?;
+            report.load("hello-world (cores shared with wrk)", &b);
+            report.load("session check (cores shared with wrk)", &c);
+            Some((b, c))
+        }
+        None => None,
+    };
+    // The unloaded rate figure c) compares with: the same arrangement as the storm (every core).
+    let unloaded = shared.as_ref().map_or(&check_load, |(_, c)| c);
+    report.line(match &split {
+        Some(c) => format!(
+            "a) runs the servers (hello-world and vestibule alike, each at its default of one worker \
+             per core it has) on cores {} and wrk on cores {}; then everything again on every core, \
+             with wrk and the server preempting each other",
+            c.server, c.load
+        ),
+        None => "a) ran on a single core shared by wrk and the server".to_string(),
+    });
     report.line(format!(
         "a) and b) alternate their two sides in {ROUNDS} rounds of {} s each (hello-world, session \
          check, ...; logins, raw argon2id, ...): rates are over all rounds, percentiles the \
          request-weighted means of the rounds'",
         o.round_seconds()
     ));
-    if check_load.errors > 0 {
-        bail!("session check answered {} errors", check_load.errors);
-    }
-    report.load("session check GET /api/sessions (memory)", &check_load);
+
+    let server = Server::start(&vestibule, &server_args, &env, None)?;
+    let idle_rss = server.rss()?;
+    let headers = mstr_login(&server.base, "administrator", ADMIN_PASSWORD).await?;
 
     // b) Password logins against raw argon2id.
     eprintln!("bench: b) logins and raw argon2id");
@@ -219,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             seconds: o.round_seconds(),
             headers: vec![],
             script: Some(&script),
+            cpus: None,
         })?);
         let (n, secs) = raw_argon2_verifications(o.round_seconds())?;
         raw_verified += n;
@@ -244,6 +304,7 @@ async fn main() -> anyhow::Result<()> {
             seconds,
             headers: vec![],
             script: Some(&storm_script),
+            cpus: None,
         })
     });
     std::thread::sleep(Duration::from_millis(300));
@@ -251,6 +312,7 @@ async fn main() -> anyhow::Result<()> {
         &format!("{}/api/sessions", server.base),
         &headers,
         o.seconds.saturating_sub(1).max(1),
+        None,
     )?;
     let storm_load = storm
         .join()
@@ -274,6 +336,7 @@ async fn main() -> anyhow::Result<()> {
         seconds: o.seconds,
         headers: vec![],
         script: Some(&mint_script),
+        cpus: None,
     })?;
     report.load("v2 token/full mints (secret key)", &mint);
     let ts_script = write_script(
@@ -291,6 +354,7 @@ async fn main() -> anyhow::Result<()> {
         seconds: o.seconds,
         headers: vec![],
         script: Some(&ts_script),
+        cpus: None,
     })?;
     report.load("ThoughtSpot v1 logins (password)", &ts_login);
     let (project, attribute) = seed::attribute(&vestibule, &data_arg, &env, &server.base, &headers).await?;
@@ -306,6 +370,7 @@ async fn main() -> anyhow::Result<()> {
         seconds: o.seconds,
         headers: attr_headers,
         script: None,
+        cpus: None,
     })?;
     report.load("attribute GET /api/model/attributes/{id}", &attr_load);
     for (name, l) in [
@@ -341,19 +406,19 @@ async fn main() -> anyhow::Result<()> {
         let data2_arg = data2.to_string_lossy().into_owned();
         let env = [
             ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("VESTIBULE_LOG_LEVEL", "warn"),
             ("VESTIBULE_STORE_SESSIONS", url.as_str()),
         ];
         match Server::start(
             &vestibule,
             &["--data-dir", &data2_arg, "serve", "--listen", "127.0.0.1:0"],
             &env,
+            None,
         ) {
             Ok(s) => {
                 let h = mstr_login(&s.base, "administrator", ADMIN_PASSWORD).await?;
-                let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds)?;
+                let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds, None)?;
                 report.load("session check GET /api/sessions (Redis)", &l);
-                redis_ratio = Some(l.rps / check_load.rps);
+                redis_ratio = Some(l.rps / unloaded.rps);
             }
             Err(e) => report.line(format!("Redis-backed check not measured: {e}")),
         }
@@ -362,7 +427,7 @@ async fn main() -> anyhow::Result<()> {
     let check_ratio = check_load.rps / base_load.rps;
     let p99_ratio = check_load.p99_ms / base_load.p99_ms.max(0.001);
     let login_ratio = login_load.rps / raw;
-    let storm_ratio = loaded.rps / check_load.rps;
+    let storm_ratio = loaded.rps / unloaded.rps;
     report.figure(Figure::new(
         "a) session check / hello-world, req/s",
         check_ratio,
@@ -374,6 +439,18 @@ async fn main() -> anyhow::Result<()> {
         p99_ratio,
         "<= 1.5",
     ));
+    if let Some((b, c)) = &shared {
+        report.figure(Figure::new(
+            "a) cores shared with wrk: check / hello-world",
+            c.rps / b.rps,
+            "reported",
+        ));
+        report.figure(Figure::new(
+            "a) cores shared with wrk: check p99 (ms)",
+            c.p99_ms,
+            "reported",
+        ));
+    }
     report.figure(Figure::new("b) logins / raw argon2id", login_ratio, ">= 0.9"));
     report.figure(Figure::new(
         "c) session check under login storm / unloaded",

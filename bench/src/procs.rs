@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
@@ -13,9 +13,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `binary args…` and waits for its "listening on URL" line.
-    pub fn start(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Server> {
-        let mut child = Command::new(binary)
+    /// Starts `binary args…` (on `cpus` when given) and waits for its "listening on URL" line.
+    pub fn start(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cpus: Option<&str>,
+    ) -> anyhow::Result<Server> {
+        let mut child = crate::cores::command(binary, cpus)
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -135,9 +135,10 @@ impl Report {
 
     pub fn print_ratios(&self) {
         println!("\nvestibule benchmark (details in bench/results/latest.md):");
+        let width = self.figures.iter().map(|f| f.name.len()).max().unwrap_or(0);
         for f in &self.figures {
             println!(
-                "  {:<52} {:>10.3}   target {:<9} {}",
+                "  {:<width$} {:>10.3}   target {:<9} {}",
                 f.name,
                 f.value,
                 f.target,
