@@ -65,7 +65,7 @@ impl Report {
         let mut md = String::from("# vestibule benchmark results\n\n");
         let _ = writeln!(
             md,
-            "Measured by `bash bench/run.sh` on {} cores; load generator (wrk) and servers share them.\n",
+            "Measured by `bash bench/run.sh` on {} cores; the load generator (wrk) runs on them too (for figure a) on cores of its own, see below).\n",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
         );
         md.push_str("![throughput and latency](latest.svg)\n\n## Targets\n\n| figure | value | target | |\n|---|---:|---|---|\n");
