@@ -7,8 +7,15 @@
 //! sees it at once. `vst:live` (a sorted set scored by expiry) counts live sessions and
 //! `vst:u:{user}` lists a user's sessions. Grants are hashes `vst:g:{H}` expiring with the grant.
 //! The braces are Redis Cluster hash tags: a session's keys always sit in one slot.
+//!
+//! Redis expires a session's keys by itself but cannot take its member out of `vst:u:{user}`, so
+//! members of sessions that ended on their own are pruned twice over, both off the request path:
+//! each insert samples a few members of the user's set and a background task drops those whose
+//! `vst:s:{T}` is gone, and every sweep walks a slice of the `vst:u:*` sets with a SCAN cursor kept
+//! across sweeps, so the sets of users who no longer log in empty out (and vanish) too.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,8 +32,26 @@ use crate::codec;
 
 const LIVE: &str = "vst:live";
 
+/// Members of a user's set sampled by each insert (k). With a dead share `d`, an insert removes
+/// about `k·d` dead members and adds one member that will some day be dead, so the dead share
+/// settles where `k·d = 1`: with k=3 at about a third of the set or less (sweeps take more).
+const PRUNE_SAMPLE: usize = 3;
+/// One sweep's slice of the keyspace: SCAN calls of `SCAN_COUNT` keys each (about 500 keys), so a
+/// sweep costs the same however many users there are; the cursor carries on at the next sweep.
+const SCAN_COUNT: usize = 100;
+const SCANS_PER_SWEEP: usize = 5;
+/// At most this many members of one set are checked per visit (all of them when the set is no
+/// larger), so a set grown huge before pruning existed shrinks over several passes instead of
+/// making one sweep outlast the store timeout.
+const MEMBERS_PER_SET: usize = 1000;
+/// Members checked per round trip in a sweep.
+const CHECK_CHUNK: usize = 1000;
+
 fn skey(t: &SecretHash) -> String {
-    format!("vst:s:{{{}}}", t.to_hex())
+    skey_hex(&t.to_hex())
+}
+fn skey_hex(hex: &str) -> String {
+    format!("vst:s:{{{hex}}}")
 }
 fn hkey(t: &SecretHash) -> String {
     format!("vst:h:{{{}}}", t.to_hex())
@@ -72,6 +97,8 @@ pub struct RedisSessions {
     conn: ConnectionManager,
     timeout: Duration,
     touch: Script,
+    /// Where the next sweep resumes its SCAN over the `vst:u:*` sets (0: a new pass).
+    user_sets_cursor: AtomicU64,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -95,6 +122,7 @@ impl RedisSessions {
             conn,
             timeout,
             touch: Script::new(TOUCH),
+            user_sets_cursor: AtomicU64::new(0),
         })
     }
 
@@ -117,6 +145,107 @@ impl RedisSessions {
             Err(_) => Err(unavailable(format!("no answer within {:?}", self.timeout))),
         }
     }
+
+    /// Prunes dead members from a slice of the `vst:u:*` sets, resuming the SCAN where the last
+    /// sweep stopped; returns how many members went. The cursor moves on only past sets that
+    /// were fully handled, so a failed sweep is simply redone by the next one.
+    async fn prune_user_sets(&self) -> StoreResult<usize> {
+        let mut cursor = self.user_sets_cursor.load(Ordering::Relaxed);
+        let mut pruned = 0;
+        for _ in 0..SCANS_PER_SWEEP {
+            let (next, sets): (u64, Vec<String>) = self
+                .run(|mut c| async move {
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg("vst:u:*")
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            if !sets.is_empty() {
+                // SRANDMEMBER with a count no smaller than the set returns all of it.
+                let members: Vec<Vec<String>> = self
+                    .run(|mut c| {
+                        let sets = &sets;
+                        async move {
+                            let mut p = redis::pipe();
+                            for uk in sets {
+                                p.srandmember_multiple(uk, MEMBERS_PER_SET);
+                            }
+                            p.query_async(&mut c).await
+                        }
+                    })
+                    .await?;
+                let pairs: Vec<(&str, String)> = sets
+                    .iter()
+                    .zip(members)
+                    .flat_map(|(uk, ms)| ms.into_iter().map(move |m| (uk.as_str(), m)))
+                    .collect();
+                for chunk in pairs.chunks(CHECK_CHUNK) {
+                    pruned += self
+                        .run(|mut c| async move { remove_dead(&mut c, chunk).await })
+                        .await?;
+                }
+            }
+            cursor = next;
+            self.user_sets_cursor.store(cursor, Ordering::Relaxed);
+            if cursor == 0 {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+}
+
+/// Removes from each user set those of the given members whose session key is gone, in two round
+/// trips; returns how many went. Race-free: a member and its `vst:s:{T}` are written in one
+/// MULTI, a live session's key only ever gets a later expiry, and a token is never reused, so a
+/// member whose key is gone belongs to a session that is over for good and nothing can bring it
+/// back between the EXISTS and the SREM. An idle session that outlived its HTTP timeout still has
+/// its key until the server timeout: it is kept until then, which is merely late, never wrong.
+async fn remove_dead(c: &mut ConnectionManager, members: &[(&str, String)]) -> redis::RedisResult<usize> {
+    if members.is_empty() {
+        return Ok(0);
+    }
+    let mut p = redis::pipe();
+    for (_, m) in members {
+        p.exists(skey_hex(m));
+    }
+    let exists: Vec<bool> = p.query_async(c).await?;
+    let mut dead: HashMap<&str, Vec<&str>> = HashMap::new();
+    for ((uk, m), live) in members.iter().zip(exists) {
+        if !live {
+            dead.entry(uk).or_default().push(m);
+        }
+    }
+    if dead.is_empty() {
+        return Ok(0);
+    }
+    // Redis deletes a set that this empties.
+    let mut p = redis::pipe();
+    for (uk, ms) in &dead {
+        p.srem(*uk, ms);
+    }
+    let removed: Vec<usize> = p.query_async(c).await?;
+    Ok(removed.into_iter().sum())
+}
+
+/// Best-effort pruning of `uk` after an insert, in its own task: a failure is logged and dropped,
+/// so it never fails or slows the insert.
+fn spawn_prune(conn: ConnectionManager, timeout: Duration, uk: String, sample: Vec<String>) {
+    tokio::spawn(async move {
+        let mut conn = conn;
+        let pairs: Vec<(&str, String)> = sample.into_iter().map(|m| (uk.as_str(), m)).collect();
+        match tokio::time::timeout(timeout, remove_dead(&mut conn, &pairs)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(pruned = n, "pruned ended sessions from a user's set"),
+            Ok(Err(e)) => tracing::debug!(error = %e, "pruning a user's session set failed"),
+            Err(_) => tracing::debug!("pruning a user's session set timed out"),
+        }
+    });
 }
 
 fn session_fields(s: &Session) -> Vec<(&'static str, String)> {
@@ -200,25 +329,36 @@ impl SessionStore for RedisSessions {
                 (left, left)
             }
         };
-        self.run(|mut c| async move {
-            redis::pipe()
-                .atomic()
-                .hset_multiple(&sk, &fields)
-                .ignore()
-                .pexpire(&sk, server_ms)
-                .ignore()
-                .set(&hk, 1)
-                .ignore()
-                .pexpire(&hk, http_ms)
-                .ignore()
-                .zadd(LIVE, &member, exp)
-                .ignore()
-                .sadd(&uk, &member)
-                .ignore()
-                .query_async::<()>(&mut c)
-                .await
-        })
-        .await
+        let (sample,): (Vec<String>,) = self
+            .run(|mut c| {
+                let (uk, member) = (&uk, &member);
+                async move {
+                    redis::pipe()
+                        .atomic()
+                        .hset_multiple(&sk, &fields)
+                        .ignore()
+                        .pexpire(&sk, server_ms)
+                        .ignore()
+                        .set(&hk, 1)
+                        .ignore()
+                        .pexpire(&hk, http_ms)
+                        .ignore()
+                        .zadd(LIVE, member, exp)
+                        .ignore()
+                        .sadd(uk, member)
+                        .ignore()
+                        // A few other sessions of the user, checked below (see PRUNE_SAMPLE).
+                        .srandmember_multiple(uk, PRUNE_SAMPLE)
+                        .query_async(&mut c)
+                        .await
+                }
+            })
+            .await?;
+        let sample: Vec<String> = sample.into_iter().filter(|m| *m != member).collect();
+        if !sample.is_empty() {
+            spawn_prune(self.conn.clone(), self.timeout, uk, sample);
+        }
+        Ok(())
     }
 
     async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {
@@ -281,10 +421,17 @@ impl SessionStore for RedisSessions {
     }
 
     async fn sweep(&self, now_ms: i64) -> StoreResult<usize> {
-        // Redis drops expired keys by itself; only the live-set index needs trimming.
+        // Redis drops expired keys by itself; only the indexes need trimming: the live set here,
+        // the user sets a slice at a time.
         let n: i64 = self
             .run(|mut c| async move { c.zrembyscore(LIVE, "-inf", now_ms).await })
             .await?;
+        // The user sets are housekeeping: a failure there is reported but does not fail the sweep.
+        match self.prune_user_sets().await {
+            Ok(0) => {}
+            Ok(p) => tracing::debug!(pruned = p, "pruned ended sessions from user sets"),
+            Err(e) => tracing::warn!(error = %e, "pruning user session sets failed"),
+        }
         Ok(n.max(0) as usize)
     }
 

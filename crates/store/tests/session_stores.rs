@@ -376,6 +376,158 @@ async fn redis_store_conforms() {
     idle_expiry_in_real_time(store).await;
 }
 
+/// A direct connection to the test Redis, to look at the store's keys from outside.
+async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// `n` sessions of `user` that end on their own within 300 ms.
+async fn short_lived_sessions(store: &RedisSessions, user: Guid, n: usize) -> Vec<Session> {
+    let now = now_ms();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let s = session(
+            user,
+            now,
+            Expiry::Absolute {
+                expires_ms: now + 300,
+            },
+        );
+        store.insert(s.clone()).await.unwrap();
+        out.push(s);
+    }
+    out
+}
+
+/// Waits (bounded) until Redis has dropped every one of these sessions' keys.
+async fn wait_until_gone(conn: &mut redis::aio::MultiplexedConnection, sessions: &[Session]) {
+    for _ in 0..100 {
+        let mut p = redis::pipe();
+        for s in sessions {
+            p.exists(format!("vst:s:{{{}}}", s.token.to_hex()));
+        }
+        let exists: Vec<bool> = p.query_async(conn).await.unwrap();
+        if !exists.contains(&true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the short-lived sessions did not expire");
+}
+
+/// Each insert samples the user's set and drops, in the background, members whose session ended
+/// on its own; live members stay, and a user's logout still reaches every live session.
+#[tokio::test]
+async fn redis_insert_prunes_ended_sessions_from_the_user_set() {
+    let Some(url) = redis_url() else { return };
+    let store = RedisSessions::connect(&url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let mut conn = redis_conn(&url).await;
+    let user = Guid::random();
+    let uk = format!("vst:u:{}", user.to_hex());
+    let ended = short_lived_sessions(&store, user, 30).await;
+    wait_until_gone(&mut conn, &ended).await;
+
+    let now = now_ms();
+    let live: Vec<Session> = (0..20)
+        .map(|_| {
+            session(
+                user,
+                now,
+                Expiry::Idle {
+                    server_secs: 600,
+                    http_secs: 600,
+                },
+            )
+        })
+        .collect();
+    for s in &live {
+        store.insert(s.clone()).await.unwrap();
+    }
+    // 20 inserts sample 60 members; a set without pruning would keep all 50. The pruning runs in
+    // the background: poll briefly.
+    let mut card = 0;
+    for _ in 0..50 {
+        card = redis::AsyncCommands::scard(&mut conn, &uk).await.unwrap();
+        if card <= 35 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(card <= 35, "{card} members left of 30 ended and 20 live sessions");
+    for s in &live {
+        let there: bool = redis::AsyncCommands::sismember(&mut conn, &uk, s.token.to_hex())
+            .await
+            .unwrap();
+        assert!(there, "a live session's member was pruned");
+    }
+    assert_eq!(store.remove_user(user).await.unwrap(), live.len());
+    for s in &live {
+        assert!(store.touch(&s.token, now_ms()).await.unwrap().is_none());
+    }
+}
+
+/// A user whose sessions all ended and who logs in no more: the sweeps' SCAN over the user sets
+/// empties the set, and Redis drops it. Another user's live members survive the same sweeps.
+#[tokio::test]
+async fn redis_sweep_prunes_user_sets_of_users_who_no_longer_log_in() {
+    let Some(url) = redis_url() else { return };
+    let store = RedisSessions::connect(&url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let mut conn = redis_conn(&url).await;
+    let (gone_user, live_user) = (Guid::random(), Guid::random());
+    let (gone_uk, live_uk) = (
+        format!("vst:u:{}", gone_user.to_hex()),
+        format!("vst:u:{}", live_user.to_hex()),
+    );
+    let now = now_ms();
+    let live: Vec<Session> = (0..3)
+        .map(|_| {
+            session(
+                live_user,
+                now,
+                Expiry::Absolute {
+                    expires_ms: now + 600_000,
+                },
+            )
+        })
+        .collect();
+    for s in &live {
+        store.insert(s.clone()).await.unwrap();
+    }
+    let ended = short_lived_sessions(&store, gone_user, 30).await;
+    wait_until_gone(&mut conn, &ended).await;
+
+    let mut sweeps = 0;
+    loop {
+        let exists: bool = redis::AsyncCommands::exists(&mut conn, &gone_uk).await.unwrap();
+        if !exists {
+            break;
+        }
+        assert!(
+            sweeps < 200,
+            "the ended user's set is still there after {sweeps} sweeps"
+        );
+        store.sweep(now_ms()).await.unwrap();
+        sweeps += 1;
+    }
+    let members: Vec<String> = redis::AsyncCommands::smembers(&mut conn, &live_uk).await.unwrap();
+    assert_eq!(members.len(), live.len());
+    for s in &live {
+        assert!(
+            members.contains(&s.token.to_hex()),
+            "a live session's member was pruned"
+        );
+    }
+    assert_eq!(store.remove_user(live_user).await.unwrap(), live.len());
+}
+
 #[tokio::test]
 async fn unreachable_redis_is_reported_unavailable_quickly() {
     // Nothing listens on port 1: the connection is refused.
