@@ -10,6 +10,7 @@
 pub mod codec;
 pub mod embedded;
 pub mod memory;
+pub mod metadata_sql;
 pub mod model_sql;
 pub mod open;
 pub mod postgres;

@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file in the data directory.
 //!
-//! It holds the directory and the durable copies of sessions and grants. WAL journaling with
+//! It holds the directory (`MetadataStore`, shared SQL in [`crate::metadata_sql`]) and the durable
+//! copies of sessions and grants. WAL journaling with
 //! `synchronous=NORMAL` means a committed write survives the process being killed (only a power
 //! loss could take the last transactions), at a fraction of the cost of syncing every commit.
 
@@ -8,21 +9,19 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::Row;
 
-use vestibule_core::directory::{ApiToken, Group, Project, User, UserSource};
 use vestibule_core::error::StoreError;
-use vestibule_core::ids::Guid;
 use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{Grant, Session};
-use vestibule_core::store::{MetadataStore, StoreResult};
+use vestibule_core::store::StoreResult;
 
 use crate::codec;
+use crate::metadata_sql::{col, Columns};
+use crate::model_sql::same;
 
 pub const DB_FILE: &str = "vestibule.db";
 
@@ -116,11 +115,6 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// Runs a statement on the pool; the number of rows it changed.
-    async fn exec(&self, q: Statement<'_>) -> StoreResult<u64> {
-        Ok(q.execute(&self.pool).await.map_err(map_err)?.rows_affected())
-    }
-
     /// The rows a query returns, each decoded by `decode`.
     async fn all<T>(
         &self,
@@ -129,16 +123,6 @@ impl SqliteStore {
     ) -> StoreResult<Vec<T>> {
         let rows = q.fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter().map(decode).collect()
-    }
-
-    /// The row a query returns, if any, decoded by `decode`.
-    async fn one<T>(
-        &self,
-        q: Statement<'_>,
-        decode: impl FnOnce(&SqliteRow) -> StoreResult<T>,
-    ) -> StoreResult<Option<T>> {
-        let row = q.fetch_optional(&self.pool).await.map_err(map_err)?;
-        row.as_ref().map(decode).transpose()
     }
 
     // --- durable copies of sessions and grants, used by `embedded` ---
@@ -301,311 +285,38 @@ impl SqliteStore {
     }
 }
 
+crate::impl_metadata_store!(SqliteStore, same);
+
 fn grant_row(r: &SqliteRow) -> StoreResult<Grant> {
     Ok(Grant {
-        hash: hash_col(r, "hash")?,
-        kind: codec::grant_kind(&col::<String>(r, "kind")?)?,
-        user_id: guid_col(r, "user_id")?,
-        scope: codec::scope_from(col(r, "scope")?)?,
-        created_ms: col(r, "created_ms")?,
-        expires_ms: col(r, "expires_ms")?,
-        origin: col::<Option<String>>(r, "origin")?
-            .map(|o| codec::hash(&o))
-            .transpose()?,
+        hash: r.hash("hash")?,
+        kind: codec::grant_kind(&r.text("kind")?)?,
+        user_id: r.guid("user_id")?,
+        scope: codec::scope_from(r.text_or_null("scope")?)?,
+        created_ms: r.int("created_ms")?,
+        expires_ms: r.int("expires_ms")?,
+        origin: r.text_or_null("origin")?.map(|o| codec::hash(&o)).transpose()?,
     })
-}
-
-fn project_row(r: &SqliteRow) -> StoreResult<Project> {
-    Ok(Project {
-        id: guid_col(r, "id")?,
-        name: col(r, "name")?,
-        description: col(r, "description")?,
-        created_ms: col(r, "created_ms")?,
-    })
-}
-
-/// Column `name` of a row.
-fn col<'r, T>(r: &'r SqliteRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
-{
-    r.try_get(name).map_err(map_err)
-}
-
-/// A GUID column, stored as hex.
-fn guid_col(r: &SqliteRow, name: &str) -> StoreResult<Guid> {
-    codec::guid(&col::<String>(r, name)?)
-}
-
-/// A secret-hash column, stored as hex.
-fn hash_col(r: &SqliteRow, name: &str) -> StoreResult<SecretHash> {
-    codec::hash(&col::<String>(r, name)?)
 }
 
 fn session_row(r: &SqliteRow) -> StoreResult<Session> {
-    let expires_ms: i64 = col(r, "expires_ms")?;
+    let expires_ms = r.int("expires_ms")?;
     Ok(Session {
-        token: hash_col(r, "token_hash")?,
-        cookie: col::<Option<String>>(r, "cookie_hash")?
+        token: r.hash("token_hash")?,
+        cookie: r
+            .text_or_null("cookie_hash")?
             .map(|c| codec::hash(&c))
             .transpose()?,
-        user_id: guid_col(r, "user_id")?,
+        user_id: r.guid("user_id")?,
         login_mode: col(r, "login_mode")?,
-        scope: codec::scope_from(col(r, "scope")?)?,
-        created_ms: col(r, "created_ms")?,
-        last_active_ms: col(r, "last_active_ms")?,
+        scope: codec::scope_from(r.text_or_null("scope")?)?,
+        created_ms: r.int("created_ms")?,
+        last_active_ms: r.int("last_active_ms")?,
         expiry: codec::expiry_from(
-            &col::<String>(r, "expiry_kind")?,
-            col(r, "server_secs")?,
-            col(r, "http_secs")?,
+            &r.text("expiry_kind")?,
+            r.int_or_null("server_secs")?,
+            r.int_or_null("http_secs")?,
             expires_ms,
         )?,
     })
-}
-
-fn user_row(r: &SqliteRow) -> StoreResult<User> {
-    let source: String = col(r, "source")?;
-    Ok(User {
-        id: guid_col(r, "id")?,
-        username: col(r, "username")?,
-        full_name: col(r, "full_name")?,
-        email: col(r, "email")?,
-        enabled: col::<i64>(r, "enabled")? != 0,
-        source: UserSource::parse(&source)
-            .ok_or_else(|| StoreError::Other(format!("bad user source in store: {source}")))?,
-        password_hash: col(r, "password_hash")?,
-        created_ms: col(r, "created_ms")?,
-        modified_ms: col(r, "modified_ms")?,
-    })
-}
-
-fn group_row(r: &SqliteRow) -> StoreResult<Group> {
-    Ok(Group {
-        id: guid_col(r, "id")?,
-        name: col(r, "name")?,
-        description: col(r, "description")?,
-        created_ms: col(r, "created_ms")?,
-    })
-}
-
-#[async_trait]
-impl MetadataStore for SqliteStore {
-    async fn create_user(&self, u: &User) -> StoreResult<()> {
-        self.exec(sqlx::query(
-            "INSERT INTO users (id, username, username_key, full_name, email, enabled, source, password_hash, created_ms, modified_ms) \
-             VALUES (?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(u.id.to_hex())
-        .bind(&u.username)
-        .bind(codec::name_key(&u.username))
-        .bind(&u.full_name)
-        .bind(&u.email)
-        .bind(i64::from(u.enabled))
-        .bind(u.source.as_str())
-        .bind(&u.password_hash)
-        .bind(u.created_ms)
-        .bind(u.modified_ms)).await?;
-        Ok(())
-    }
-
-    async fn update_user(&self, u: &User) -> StoreResult<()> {
-        let changed = self.exec(sqlx::query(
-            "UPDATE users SET username = ?, username_key = ?, full_name = ?, email = ?, enabled = ?, source = ?, \
-             password_hash = ?, modified_ms = ? WHERE id = ?",
-        )
-        .bind(&u.username)
-        .bind(codec::name_key(&u.username))
-        .bind(&u.full_name)
-        .bind(&u.email)
-        .bind(i64::from(u.enabled))
-        .bind(u.source.as_str())
-        .bind(&u.password_hash)
-        .bind(u.modified_ms)
-        .bind(u.id.to_hex())).await?;
-        if changed == 0 {
-            return Err(StoreError::NotFound(format!("user {}", u.id)));
-        }
-        Ok(())
-    }
-
-    async fn user_by_name(&self, username: &str) -> StoreResult<Option<User>> {
-        self.one(
-            sqlx::query("SELECT * FROM users WHERE username_key = ?").bind(codec::name_key(username)),
-            user_row,
-        )
-        .await
-    }
-
-    async fn user_by_id(&self, id: Guid) -> StoreResult<Option<User>> {
-        self.one(
-            sqlx::query("SELECT * FROM users WHERE id = ?").bind(id.to_hex()),
-            user_row,
-        )
-        .await
-    }
-
-    async fn list_users(&self) -> StoreResult<Vec<User>> {
-        self.all(sqlx::query("SELECT * FROM users ORDER BY username_key"), user_row)
-            .await
-    }
-
-    async fn create_group(&self, g: &Group) -> StoreResult<()> {
-        self.exec(
-            sqlx::query(
-                "INSERT INTO groups (id, name, name_key, description, created_ms) VALUES (?,?,?,?,?)",
-            )
-            .bind(g.id.to_hex())
-            .bind(&g.name)
-            .bind(codec::name_key(&g.name))
-            .bind(&g.description)
-            .bind(g.created_ms),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn group_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
-        self.one(
-            sqlx::query("SELECT * FROM groups WHERE name_key = ?").bind(codec::name_key(name)),
-            group_row,
-        )
-        .await
-    }
-
-    async fn list_groups(&self) -> StoreResult<Vec<Group>> {
-        self.all(sqlx::query("SELECT * FROM groups ORDER BY name_key"), group_row)
-            .await
-    }
-
-    async fn set_membership(&self, group: Guid, user: Guid, member: bool) -> StoreResult<()> {
-        let q = if member {
-            "INSERT OR IGNORE INTO group_members (group_id, user_id) VALUES (?, ?)"
-        } else {
-            "DELETE FROM group_members WHERE group_id = ? AND user_id = ?"
-        };
-        self.exec(sqlx::query(q).bind(group.to_hex()).bind(user.to_hex()))
-            .await?;
-        Ok(())
-    }
-
-    async fn groups_of(&self, user: Guid) -> StoreResult<Vec<Group>> {
-        self.all(sqlx::query(
-            "SELECT g.* FROM groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id = ? ORDER BY g.name_key",
-        )
-        .bind(user.to_hex()), group_row).await
-    }
-
-    async fn members_of(&self, group: Guid) -> StoreResult<Vec<Guid>> {
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT user_id FROM group_members WHERE group_id = ?")
-            .bind(group.to_hex())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(|(id,)| codec::guid(id)).collect()
-    }
-
-    async fn set_privileges(&self, holder: Guid, privileges: &[u32], granted: bool) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for p in privileges {
-            let q = if granted {
-                "INSERT OR IGNORE INTO privileges (holder_id, privilege_id) VALUES (?, ?)"
-            } else {
-                "DELETE FROM privileges WHERE holder_id = ? AND privilege_id = ?"
-            };
-            sqlx::query(q)
-                .bind(holder.to_hex())
-                .bind(i64::from(*p))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn privileges_of(&self, holder: Guid) -> StoreResult<Vec<u32>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as("SELECT privilege_id FROM privileges WHERE holder_id = ? ORDER BY privilege_id")
-                .bind(holder.to_hex())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-        Ok(rows.into_iter().map(|(p,)| p as u32).collect())
-    }
-
-    async fn effective_privileges(&self, user: Guid) -> StoreResult<Vec<u32>> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "SELECT DISTINCT privilege_id FROM privileges WHERE holder_id = ?1 \
-             OR holder_id IN (SELECT group_id FROM group_members WHERE user_id = ?1) ORDER BY privilege_id",
-        )
-        .bind(user.to_hex())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(rows.into_iter().map(|(p,)| p as u32).collect())
-    }
-
-    async fn create_project(&self, p: &Project) -> StoreResult<()> {
-        self.exec(
-            sqlx::query("INSERT INTO projects (id, name, description, created_ms) VALUES (?,?,?,?)")
-                .bind(p.id.to_hex())
-                .bind(&p.name)
-                .bind(&p.description)
-                .bind(p.created_ms),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn list_projects(&self) -> StoreResult<Vec<Project>> {
-        self.all(
-            sqlx::query("SELECT * FROM projects ORDER BY created_ms, name"),
-            project_row,
-        )
-        .await
-    }
-
-    async fn insert_api_token(&self, t: &ApiToken) -> StoreResult<()> {
-        self.exec(
-            sqlx::query("INSERT INTO api_tokens (hash, user_id, created_ms, expires_ms) VALUES (?,?,?,?)")
-                .bind(t.hash.to_hex())
-                .bind(t.user_id.to_hex())
-                .bind(t.created_ms)
-                .bind(t.expires_ms),
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn api_token(&self, hash: &SecretHash) -> StoreResult<Option<ApiToken>> {
-        let q = sqlx::query("SELECT * FROM api_tokens WHERE hash = ?").bind(hash.to_hex());
-        self.one(q, |r| {
-            Ok(ApiToken {
-                hash: *hash,
-                user_id: guid_col(r, "user_id")?,
-                created_ms: col(r, "created_ms")?,
-                expires_ms: col(r, "expires_ms")?,
-            })
-        })
-        .await
-    }
-
-    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(row.map(|(v,)| v))
-    }
-
-    async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()> {
-        self.exec(match value {
-            Some(v) => sqlx::query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)")
-                .bind(key)
-                .bind(v),
-            None => sqlx::query("DELETE FROM settings WHERE key = ?").bind(key),
-        })
-        .await?;
-        Ok(())
-    }
 }
