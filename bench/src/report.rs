@@ -87,10 +87,11 @@ impl Report {
         md
     }
 
-    /// Two bar charts side by side: requests per second, and p50/p99 latency.
+    /// Two bar charts side by side: requests per second, and p50/p99 latency on a log scale
+    /// (sub-millisecond checks and half-second logins under a storm share one chart).
     fn svg(&self) -> String {
         let rows = self.loads.len().max(1);
-        let (w, row_h, top) = (960.0, 28.0, 40.0);
+        let (w, row_h, top) = (1080.0, 28.0, 40.0);
         let h = top + row_h * rows as f64 + 30.0;
         let max_rps = self.loads.iter().map(|(_, l)| l.rps).fold(1.0, f64::max);
         let max_ms = self.loads.iter().map(|(_, l)| l.p99_ms).fold(0.001, f64::max);
@@ -98,13 +99,13 @@ impl Report {
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
              <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
              <text x=\"330\" y=\"20\" font-weight=\"bold\">requests/s</text>\n\
-             <text x=\"660\" y=\"20\" font-weight=\"bold\">latency ms (p50 dark, p99 light)</text>\n"
+             <text x=\"660\" y=\"20\" font-weight=\"bold\">latency ms, log scale from 0.05 ms (p50 dark, p99 light)</text>\n"
         );
         for (i, (name, l)) in self.loads.iter().enumerate() {
             let y = top + row_h * i as f64;
             let rps_w = 280.0 * l.rps / max_rps;
-            let p50_w = 280.0 * l.p50_ms / max_ms;
-            let p99_w = 280.0 * l.p99_ms / max_ms;
+            let p50_w = log_width(l.p50_ms, max_ms);
+            let p99_w = log_width(l.p99_ms, max_ms);
             let _ = write!(
                 s,
                 "<text x=\"4\" y=\"{ty}\">{name}</text>\n\
@@ -146,4 +147,11 @@ impl Report {
             );
         }
     }
+}
+
+/// A bar's width for `ms` on a log scale from 0.05 ms (width 0) to `max_ms` (280).
+fn log_width(ms: f64, max_ms: f64) -> f64 {
+    const FLOOR: f64 = 0.05;
+    let span = (max_ms.max(FLOOR * 2.0) / FLOOR).ln();
+    (280.0 * (ms.max(FLOOR) / FLOOR).ln() / span).clamp(0.0, 280.0)
 }
