@@ -47,7 +47,7 @@ async fn find_project(
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let core = crate::serve::open_core(config, vestibule_store::Opener::Tool).await?;
-    let dir = &core.directory;
+    let dir = &core.directory();
     match command {
         Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled in main"),
         Command::Migrate => println!("store is up to date"),
@@ -100,7 +100,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Disable { name }) => {
             let user = dir.set_enabled(&name, false).await?;
-            let ended = core.sessions.end_all_of(user.id).await?;
+            let ended = core.end_sessions_of(user.id).await?;
             println!(
                 "disabled user '{}' and ended {ended} session(s) in the store",
                 user.username

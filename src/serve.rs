@@ -42,8 +42,8 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
         .context("opening the store")?;
     let default_project = config.default_project.clone();
     let ldap = config.ldap.clone();
-    let mut core = Core::new(config, stores.metadata, stores.sessions)?;
-    core.model = Some(Arc::new(vestibule_core::model::ModelService::new(stores.model)));
+    let mut core = Core::new(config, stores.metadata, stores.sessions)?
+        .with_model(vestibule_core::model::ModelService::new(stores.model));
     if ldap.enabled() {
         let provider = vestibule_ldap::LdapAuthenticator::new(&ldap)?;
         core = core.with_external_auth(Arc::new(provider));
@@ -52,7 +52,7 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
         .ok()
         .filter(|p| !p.is_empty());
     match core
-        .directory
+        .directory()
         .bootstrap(admin_password.as_deref(), &default_project)
         .await?
     {
@@ -71,7 +71,7 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
     }
     // Every project has its schema folder tree (made here for projects that predate it).
     let model = core.model()?;
-    for project in core.directory.projects().await? {
+    for project in core.directory().projects().await? {
         model.ensure_project(&project).await?;
     }
     Ok(Arc::new(core))
@@ -88,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("vestibule listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %core.config.data_dir.display(), "serving");
+    tracing::info!(%addr, data_dir = %core.config().data_dir.display(), "serving");
     vestibule_server::serve(core, ServeOptions { listener }, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

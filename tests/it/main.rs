@@ -7,6 +7,7 @@ mod common;
 mod compat_model;
 mod compat_mstr;
 mod compat_ts;
+mod credentials;
 mod durability;
 mod explorer;
 mod fuzz;

@@ -14,7 +14,7 @@ use crate::ids::Guid;
 use crate::privilege::Privilege;
 use crate::secret::{self, SecretHash};
 use crate::session::{login_mode, GrantKind, Scope};
-use crate::sessions::{CookieMode, NewSession, SessionSpec};
+use crate::sessions::{NewSession, SessionShape};
 
 /// A login request in dialect-neutral form.
 #[derive(Debug, Clone, Default)]
@@ -32,18 +32,18 @@ impl Core {
         if username.is_empty() || username.len() > 1024 || password.is_empty() || password.len() > 1024 {
             // Still spend the hashing time, so the answer's timing says nothing either.
             let _ = self
-                .directory
+                .directory()
                 .hasher()
                 .verify(password.get(..64).unwrap_or(""), None)
                 .await;
             return Err(CoreError::BadCredentials);
         }
-        let user = self.directory.user_by_name(username).await?;
+        let user = self.directory().user_by_name(username).await?;
         let stored = user
             .as_ref()
             .filter(|u| u.source == UserSource::Local)
             .and_then(|u| u.password_hash.as_deref());
-        let ok = self.directory.hasher().verify(password, stored).await?;
+        let ok = self.directory().hasher().verify(password, stored).await?;
         match user {
             Some(u) if ok && u.enabled => Ok(u),
             _ => Err(CoreError::BadCredentials),
@@ -58,12 +58,12 @@ impl Core {
         match credentials.login_mode {
             login_mode::STANDARD => self.check_password(username, password).await,
             login_mode::GUEST => {
-                if !self.config.auth.guest_enabled {
+                if !self.config().auth.guest_enabled {
                     return Err(CoreError::LoginModeDisabled(
                         "This server is not configured to support anonymous (guest) authentication.".into(),
                     ));
                 }
-                match self.directory.user_by_name(GUEST_USER).await? {
+                match self.directory().user_by_name(GUEST_USER).await? {
                     Some(u) if u.enabled => Ok(u),
                     _ => Err(CoreError::BadCredentials),
                 }
@@ -79,30 +79,13 @@ impl Core {
         }
     }
 
-    /// Logs in and makes a session of the given shape for the user.
-    pub async fn login(
-        &self,
-        credentials: &Credentials,
-        make: impl FnOnce(&Core, Guid) -> SessionSpec,
-    ) -> Result<(User, NewSession)> {
+    /// Logs in and makes a session of `shape` for the user.
+    pub async fn login(&self, credentials: &Credentials, shape: SessionShape) -> Result<(User, NewSession)> {
         let user = self.authenticate(credentials).await;
         crate::metrics::record_login(credentials.login_mode, user.is_ok());
         let user = user?;
-        let mut spec = make(self, user.id);
-        spec.login_mode = credentials.login_mode;
-        let session = self.sessions.create(spec).await?;
+        let session = self.new_session(user.id, credentials.login_mode, shape).await?;
         Ok((user, session))
-    }
-
-    /// The session shape of a MicroStrategy login.
-    pub fn mstr_session(&self, user_id: Guid, login_mode: i32) -> SessionSpec {
-        SessionSpec {
-            user_id,
-            login_mode,
-            scope: Scope::Full,
-            expiry: self.mstr_expiry(),
-            cookie: CookieMode::Bound,
-        }
     }
 
     /// Mints an identity token that hands the caller's identity to another application. It lives
@@ -110,7 +93,7 @@ impl Core {
     pub async fn new_identity_token(&self, caller: &Principal) -> Result<String> {
         caller.require_full_scope()?;
         caller.require(Privilege::USE_IDENTITY_TOKENS)?;
-        let ttl = Duration::from_secs(self.config.session.identity_token_ttl_secs);
+        let ttl = Duration::from_secs(self.config().session.identity_token_ttl_secs);
         let (secret, _) = self
             .sessions
             .mint_grant(
@@ -137,28 +120,43 @@ impl Core {
         }
     }
 
-    /// Exchanges an identity token for a new session of the same user (loginMode -1).
-    pub async fn delegate(&self, identity_token: &str) -> Result<(User, NewSession)> {
-        let result = self.delegate_inner(identity_token).await;
+    /// Exchanges an identity token for a new session of `shape` for the same user (loginMode -1).
+    pub(crate) async fn delegate(
+        &self,
+        identity_token: &str,
+        shape: SessionShape,
+    ) -> Result<(User, NewSession)> {
+        let result = self.delegate_inner(identity_token, shape).await;
         crate::metrics::record_login(login_mode::DELEGATION, result.is_ok());
         result
     }
 
-    async fn delegate_inner(&self, identity_token: &str) -> Result<(User, NewSession)> {
+    async fn delegate_inner(&self, identity_token: &str, shape: SessionShape) -> Result<(User, NewSession)> {
         let user_id = self.identity_token_user(identity_token).await?;
         let info = self
-            .directory
+            .directory()
             .user_info(user_id)
             .await
             .map_err(|_| CoreError::BadCredentials)?;
         if !info.user.enabled {
             return Err(CoreError::BadCredentials);
         }
-        let session = self
-            .sessions
-            .create(self.mstr_session(user_id, login_mode::DELEGATION))
-            .await?;
+        let session = self.new_session(user_id, login_mode::DELEGATION, shape).await?;
         Ok((info.user.clone(), session))
+    }
+
+    /// Revokes an identity token: the caller's own, or anyone's with the administration
+    /// privilege. [`CoreError::NotFound`] when there is no such live token.
+    pub async fn revoke_identity_token(&self, caller: &Principal, token: &str) -> Result<()> {
+        let owner = self
+            .identity_token_user(token)
+            .await
+            .map_err(|_| CoreError::NotFound("No such identity token".into()))?;
+        if owner != caller.user.user.id {
+            caller.require(Privilege::ADMINISTRATION)?;
+        }
+        self.sessions.revoke_grant(token).await?;
+        Ok(())
     }
 
     /// Makes an API token for the caller, or for another user when the caller administers users.
@@ -179,14 +177,14 @@ impl Core {
         };
         let secret = secret::new_opaque_token();
         let now = now_ms();
-        let ttl = self.config.auth.api_token_ttl_secs;
+        let ttl = self.config().auth.api_token_ttl_secs;
         let token = ApiToken {
             hash: SecretHash::of(&secret),
             user_id,
             created_ms: now,
             expires_ms: (ttl > 0).then(|| now + 1000 * ttl as i64),
         };
-        self.directory.store().insert_api_token(&token).await?;
+        self.directory().store().insert_api_token(&token).await?;
         Ok(secret)
     }
 
@@ -194,13 +192,18 @@ impl Core {
         if secret.is_empty() || secret.len() > 512 {
             return Err(CoreError::BadCredentials);
         }
-        let Some(token) = self.directory.store().api_token(&SecretHash::of(secret)).await? else {
+        let Some(token) = self
+            .directory()
+            .store()
+            .api_token(&SecretHash::of(secret))
+            .await?
+        else {
             return Err(CoreError::BadCredentials);
         };
         if token.expires_ms.is_some_and(|e| e <= now_ms()) {
             return Err(CoreError::BadCredentials);
         }
-        match self.directory.store().user_by_id(token.user_id).await? {
+        match self.directory().store().user_by_id(token.user_id).await? {
             Some(u) if u.enabled => Ok(u),
             _ => Err(CoreError::BadCredentials),
         }

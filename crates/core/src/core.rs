@@ -3,31 +3,39 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::IpAddr;
+
+use crate::audit::{AuditEvent, AuditKind};
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::credential::Credential;
 use crate::directory::{Directory, UserInfo};
 use crate::error::{CoreError, Result};
+use crate::ids::Guid;
 use crate::password::PasswordHasher;
 use crate::privilege::Privilege;
-use crate::session::{Expiry, Session};
-use crate::sessions::Sessions;
+use crate::session::Session;
+use crate::sessions::{NewSession, SessionShape, Sessions};
 use crate::store::{MetadataStore, SessionStore};
 
+/// The services both dialects call. Its fields are the crate's own: handlers call one operation
+/// each (`resolve`, `login`, `logout`, …) and the bookkeeping (audit, throttling, store calls)
+/// happens inside.
 pub struct Core {
-    pub config: Arc<Config>,
-    pub directory: Directory,
-    pub sessions: Arc<Sessions>,
-    pub started_ms: i64,
+    pub(crate) config: Arc<Config>,
+    pub(crate) directory: Directory,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) started_ms: i64,
     /// Failed-login counters and lockouts (see `throttle.rs`).
-    pub throttle: crate::throttle::Throttle,
+    pub(crate) throttle: crate::throttle::Throttle,
     /// Where authentication events go; write through [`Core::audit`].
-    pub audit_log: crate::audit::AuditLog,
+    pub(crate) audit_log: crate::audit::AuditLog,
     /// The directory LDAP logins (loginMode 16) are checked against, when configured.
-    pub external: Option<Arc<dyn crate::provider::ExternalAuthenticator>>,
+    pub(crate) external: Option<Arc<dyn crate::provider::ExternalAuthenticator>>,
     /// The modeling service, when the store provides a model store (see [`Core::model`]).
-    pub model: Option<Arc<crate::model::ModelService>>,
+    pub(crate) model: Option<Arc<crate::model::ModelService>>,
     /// The trusted-authentication key's state, cached briefly (see `trusted.rs`).
-    pub trusted_key: crate::trusted::KeyCache,
+    pub(crate) trusted_key: crate::trusted::KeyCache,
 }
 
 /// An authenticated caller: its live session and its user.
@@ -88,6 +96,27 @@ impl Core {
         })
     }
 
+    /// Serves the modeling API from `model`.
+    pub fn with_model(mut self, model: crate::model::ModelService) -> Self {
+        self.model = Some(Arc::new(model));
+        self
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Users, groups, privileges and projects.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// When this process started (ms since the epoch).
+    pub fn started_ms(&self) -> i64 {
+        self.started_ms
+    }
+
     /// The modeling service; unavailable when the store has no model store.
     pub fn model(&self) -> Result<&crate::model::ModelService> {
         self.model
@@ -95,18 +124,11 @@ impl Core {
             .ok_or_else(|| CoreError::Unavailable("the modeling service is not configured".into()))
     }
 
-    /// The expiry of a MicroStrategy session under the configured timeouts.
-    pub fn mstr_expiry(&self) -> Expiry {
-        let s = &self.config.session;
-        Expiry::Idle {
-            server_secs: s.server_timeout_secs.min(u32::MAX as u64) as u32,
-            http_secs: s.http_timeout_secs.min(u32::MAX as u64) as u32,
-        }
-    }
-
-    /// The caller behind `token` (and its cookie), with its session marked active.
-    pub async fn principal(&self, token: &str, cookie: Option<&str>) -> Result<Principal> {
-        let session = self.sessions.check(token, cookie).await?;
+    /// The caller a credential stands for. Its session is marked active only when the credential
+    /// opens it (token and cookie); then its user must exist, be enabled and hold the REST API
+    /// privilege.
+    pub async fn resolve(&self, credential: &Credential<'_>) -> Result<Principal> {
+        let session = self.sessions.check(credential).await?;
         let user = match self.directory.user_info(session.user_id).await {
             Ok(u) => u,
             Err(CoreError::NotFound(_)) => return Err(CoreError::SessionInvalid),
@@ -123,7 +145,61 @@ impl Core {
         Ok(Principal { session, user })
     }
 
-    /// Starts the background sweep of expired sessions.
+    /// Makes a session of `shape` for a user who has already been authenticated in `login_mode`.
+    pub async fn new_session(
+        &self,
+        user_id: Guid,
+        login_mode: i32,
+        shape: SessionShape,
+    ) -> Result<NewSession> {
+        self.sessions.create(shape.spec(user_id, login_mode)).await
+    }
+
+    /// Ends the caller's session at once (on every node) and audits the logout; `dialect` names
+    /// the API it came through, for the audit record.
+    pub async fn logout(
+        &self,
+        caller: &Principal,
+        addr: Option<IpAddr>,
+        dialect: &'static str,
+    ) -> Result<()> {
+        self.sessions.end(&caller.session.token).await?;
+        self.audit(
+            AuditEvent::new(AuditKind::Logout)
+                .user(&caller.user.user.username)
+                .user_id(caller.user.user.id)
+                .address(addr)
+                .dialect(dialect),
+        );
+        Ok(())
+    }
+
+    /// Ends the caller's session at once, without an audit record (the caller writes one that
+    /// says why); `false` if it had already ended.
+    pub async fn end_session(&self, caller: &Principal) -> Result<bool> {
+        self.sessions.end(&caller.session.token).await
+    }
+
+    /// Ends every session of a user; returns how many.
+    pub async fn end_sessions_of(&self, user: Guid) -> Result<usize> {
+        self.sessions.end_all_of(user).await
+    }
+
+    /// The number of live sessions.
+    pub async fn live_sessions(&self) -> Result<usize> {
+        self.sessions.count().await
+    }
+
+    /// Writes what the session store holds only in memory to durable storage (on shutdown).
+    pub async fn flush_sessions(&self) -> Result<()> {
+        self.sessions.flush().await
+    }
+
+    /// Drops the changesets whose sessions ended; returns how many went.
+    pub async fn drop_orphan_changesets(&self) -> Result<usize> {
+        self.model()?.drop_orphans(self.sessions.store().as_ref()).await
+    }
+
     /// Starts the background work: the sweep of expired sessions and, with the model, dropping
     /// the changesets of sessions that ended. Abort the handles to stop it.
     pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {

@@ -1,6 +1,6 @@
 //! The guard around every login: throttling of failed attempts (per account and per client
 //! address), the audit log, and the small API other parts call (`Core::audit`,
-//! `Core::thoughtspot_login_mode`, `Core::unlock_account`).
+//! `Core::unlock_account`).
 //!
 //! A locked account or blocked address answers exactly like a wrong password: the same error,
 //! after the same password work and a delay, so the answer does not tell that a lock exists.
@@ -15,7 +15,7 @@ use crate::directory::User;
 use crate::error::{CoreError, Result};
 use crate::provider::ExternalAuthenticator;
 use crate::session::login_mode;
-use crate::sessions::NewSession;
+use crate::sessions::{NewSession, SessionShape};
 use crate::throttle;
 
 impl Core {
@@ -29,16 +29,6 @@ impl Core {
     /// Writes one event to the audit log.
     pub fn audit(&self, event: AuditEvent) {
         self.audit_log.record(&event);
-    }
-
-    /// The login mode a ThoughtSpot password login (user name + password) goes through:
-    /// `login_mode::LDAP` when `thoughtspot.login_mode = "ldap"`, else `login_mode::STANDARD`.
-    pub fn thoughtspot_login_mode(&self) -> i32 {
-        if self.config.thoughtspot.login_mode == "ldap" {
-            login_mode::LDAP
-        } else {
-            login_mode::STANDARD
-        }
     }
 
     /// Authenticates `credentials` and returns the user; makes no session. Failed attempts are
@@ -88,17 +78,19 @@ impl Core {
         result
     }
 
-    /// [`Core::delegate`] with throttling by client address and the audit log.
+    /// Exchanges an identity token for a new session of `shape` for its user (loginMode -1),
+    /// throttled by client address and audited.
     pub async fn delegate_from(
         &self,
         identity_token: &str,
         addr: Option<IpAddr>,
+        shape: SessionShape,
     ) -> Result<(User, NewSession)> {
         let event = |kind| AuditEvent::new(kind).mode(login_mode::DELEGATION).address(addr);
         if self.is_locked(None, addr).await? {
             return Err(self.refuse_locked(event(AuditKind::LoginFailed)).await);
         }
-        let result = self.delegate(identity_token).await;
+        let result = self.delegate(identity_token, shape).await;
         match &result {
             Ok((user, _)) => self.audit(event(AuditKind::Delegation).user(&user.username).user_id(user.id)),
             Err(CoreError::BadCredentials) => {

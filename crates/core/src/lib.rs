@@ -10,6 +10,7 @@ pub mod auth_config;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod credential;
 pub mod directory;
 pub mod error;
 pub mod external;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::now_ms;
+use crate::credential::Credential;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::secret::{self, SecretHash};
@@ -32,6 +33,27 @@ pub struct SessionSpec {
     pub scope: Scope,
     pub expiry: Expiry,
     pub cookie: CookieMode,
+}
+
+/// What a dialect decides about a new session: what it may read, how it ends and its cookie.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionShape {
+    pub scope: Scope,
+    pub expiry: Expiry,
+    pub cookie: CookieMode,
+}
+
+impl SessionShape {
+    /// The session of this shape for `user_id`, logged in through `login_mode`.
+    pub fn spec(self, user_id: Guid, login_mode: i32) -> SessionSpec {
+        SessionSpec {
+            user_id,
+            login_mode,
+            scope: self.scope,
+            expiry: self.expiry,
+            cookie: self.cookie,
+        }
+    }
 }
 
 /// A session just made, with its secrets in the clear for the one response that hands them out.
@@ -88,24 +110,19 @@ impl Sessions {
         })
     }
 
-    /// The live session for `token`, marked active. A session issued with a cookie must be
-    /// presented with that cookie (unless configured otherwise); a wrong cookie is always refused.
-    pub async fn check(&self, token: &str, cookie: Option<&str>) -> Result<Session> {
-        if token.is_empty() || token.len() > 512 {
+    /// The live session `credential` opens, marked active. A session issued with a cookie must be
+    /// presented with that cookie (unless configured otherwise); a wrong cookie is always refused
+    /// (see [`Credential`] for the exceptions a caller can ask for). A refused request leaves the
+    /// session as it was.
+    pub async fn check(&self, credential: &Credential<'_>) -> Result<Session> {
+        if !credential.is_plausible() {
             return Err(CoreError::SessionInvalid);
         }
-        let hash = SecretHash::of(token);
-        let session = self
-            .store
-            .touch(&hash, now_ms())
+        let admission = credential.admission(!self.require_cookie);
+        self.store
+            .touch_if(credential.hash(), now_ms(), &admission)
             .await?
-            .ok_or(CoreError::SessionInvalid)?;
-        match (session.cookie, cookie) {
-            (None, _) => Ok(session),
-            (Some(bound), Some(sent)) if bound.ct_eq(&SecretHash::of(sent)) => Ok(session),
-            (Some(_), None) if !self.require_cookie => Ok(session),
-            _ => Err(CoreError::SessionInvalid),
-        }
+            .ok_or(CoreError::SessionInvalid)
     }
 
     /// Ends a session at once; `false` if there was none.

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::credential::Admission;
 use crate::directory::{ApiToken, Group, Project, User};
 use crate::error::StoreError;
 use crate::ids::Guid;
@@ -19,9 +20,20 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session durably before returning.
     async fn insert(&self, session: Session) -> StoreResult<()>;
-    /// The live session with this token, marked active at `now_ms` (an `Idle` session's timeouts
-    /// start again); `None` if unknown or expired.
-    async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>>;
+    /// The live session with this token if `admission` admits its cookie, then marked active at
+    /// `now_ms` (an `Idle` session's timeouts start again); `None` if unknown, expired or not
+    /// admitted, and then nothing is changed. Deciding and touching are one step, so a request that
+    /// may not use a session never extends it.
+    async fn touch_if(
+        &self,
+        token: &SecretHash,
+        now_ms: i64,
+        admission: &Admission,
+    ) -> StoreResult<Option<Session>>;
+    /// [`SessionStore::touch_if`] whatever the session's cookie.
+    async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {
+        self.touch_if(token, now_ms, &Admission::ANY).await
+    }
     /// Removes a session; `true` if it existed.
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool>;
     /// Removes every session of a user; returns how many.

@@ -7,58 +7,17 @@
 
 use crate::clock::now_ms;
 use crate::core::{Core, Principal};
+use crate::credential::Credential;
 use crate::directory::User;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::session::{login_mode, Expiry, Scope, Session};
-use crate::sessions::{CookieMode, NewSession, SessionSpec};
+use crate::sessions::{CookieMode, NewSession, SessionShape, SessionSpec};
 
 /// The longest lifetime a client may ask for a bearer token (one year).
 pub const MAX_TOKEN_SECS: u64 = 365 * 24 * 3600;
 
-/// How a cookie session made from credentials or a token times out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Remember {
-    /// The idle timeout (`thoughtspot.session_idle_secs`, 3 h).
-    No,
-    /// The long "remember me" timeout (`thoughtspot.remember_me_secs`, 7 days).
-    Yes,
-}
-
 impl Core {
-    /// The expiry of a cookie session under the configured ThoughtSpot timeouts.
-    pub fn cookie_session_expiry(&self, remember: Remember) -> Expiry {
-        let t = &self.config.thoughtspot;
-        let secs = match remember {
-            Remember::No => t.session_idle_secs,
-            Remember::Yes => t.remember_me_secs,
-        }
-        .min(u32::MAX as u64) as u32;
-        Expiry::Idle {
-            server_secs: secs,
-            http_secs: secs,
-        }
-    }
-
-    /// A cookie session for `user` whose cookie is its token (ThoughtSpot `JSESSIONID`).
-    pub async fn new_cookie_session(
-        &self,
-        user: Guid,
-        mode: i32,
-        scope: Scope,
-        remember: Remember,
-    ) -> Result<NewSession> {
-        self.sessions
-            .create(SessionSpec {
-                user_id: user,
-                login_mode: mode,
-                scope,
-                expiry: self.cookie_session_expiry(remember),
-                cookie: CookieMode::SameAsToken,
-            })
-            .await
-    }
-
     /// A bearer token for `user` that lives exactly `validity_secs` (1 s to [`MAX_TOKEN_SECS`]).
     pub async fn new_bearer_token(
         &self,
@@ -85,21 +44,27 @@ impl Core {
             .await
     }
 
-    /// Exchanges a token for a new cookie session of the same user and scope. Accepts a v1
-    /// trusted-authentication token (reusable until it expires under the key's rule) or any live
-    /// bearer token (a v2 token, or another session's token). When `username` is given it must
-    /// name the token's user. Every failure is [`CoreError::BadCredentials`].
-    pub async fn login_with_token(&self, token: &str, username: Option<&str>) -> Result<(User, NewSession)> {
+    /// Exchanges a token for a new session of `shape` (its scope replaced by the token's) for the
+    /// same user. Accepts a v1 trusted-authentication token (reusable until it expires under the
+    /// key's rule) or any live bearer token (a v2 token, or another session's token). When
+    /// `username` is given it must name the token's user. Every failure is
+    /// [`CoreError::BadCredentials`].
+    pub async fn login_with_token(
+        &self,
+        token: &str,
+        username: Option<&str>,
+        shape: SessionShape,
+    ) -> Result<(User, NewSession)> {
         let token = token.trim();
         let (user_id, scope) = if let Some(grant) = self.v1_token(token).await? {
             (grant.user_id, grant.scope)
         } else {
             // A cookie session's token is its cookie, so presenting it presents the cookie too.
-            let checked = match self.sessions.check(token, None).await {
-                Err(CoreError::SessionInvalid) => self.sessions.check(token, Some(token)).await,
-                other => other,
-            };
-            match checked {
+            match self
+                .sessions
+                .check(&Credential::new(token).token_is_cookie())
+                .await
+            {
                 Ok(Session { user_id, scope, .. }) => (user_id, scope),
                 Err(CoreError::SessionInvalid) => return Err(CoreError::BadCredentials),
                 Err(e) => return Err(e),
@@ -118,18 +83,17 @@ impl Core {
                 return Err(CoreError::BadCredentials);
             }
         }
-        let session = self
-            .new_cookie_session(user_id, login_mode::TRUSTED, scope, Remember::No)
-            .await?;
+        let shape = SessionShape { scope, ..shape };
+        let session = self.new_session(user_id, login_mode::TRUSTED, shape).await?;
         Ok((info.user.clone(), session))
     }
 
-    /// Whether `token` is a credential right now, without starting a session or using it up: a
-    /// live session or bearer token, or a live v1 trusted token. Returns its user.
-    pub async fn token_is_live(&self, token: &str, cookie: Option<&str>) -> Result<Guid> {
-        match self.principal(token, cookie).await {
+    /// Whether `credential` is a credential right now, without starting a session or using it
+    /// up: a live session or bearer token, or a live v1 trusted token. Returns its user.
+    pub async fn token_is_live(&self, credential: &Credential<'_>) -> Result<Guid> {
+        match self.resolve(credential).await {
             Ok(p) => Ok(p.user.user.id),
-            Err(CoreError::SessionInvalid) => match self.v1_token(token).await? {
+            Err(CoreError::SessionInvalid) => match self.v1_token(credential.token()).await? {
                 Some(g) => Ok(g.user_id),
                 None => Err(CoreError::SessionInvalid),
             },

@@ -1,18 +1,6 @@
-//! Reading request cookies and writing `Set-Cookie` values.
+//! Writing `Set-Cookie` values (reading cookies is in `credentials.rs`).
 
-use axum::http::{header, HeaderMap, HeaderValue};
-
-/// The first value of cookie `name` in the request's `Cookie` headers.
-pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
-}
+use axum::http::{HeaderMap, HeaderValue};
 
 /// Whether the request came to us over TLS, as a TLS-terminating proxy tells it.
 pub fn is_tls(headers: &HeaderMap) -> bool {
@@ -45,21 +33,4 @@ pub fn session(name: &str, value: &str, path: &str, secure: bool) -> HeaderValue
 pub fn clear(name: &str, path: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("{name}=; Path={path}; Max-Age=0; HttpOnly"))
         .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_cookie_among_many() {
-        let mut h = HeaderMap::new();
-        h.append(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; JSESSIONID=ABC; iSession=x"),
-        );
-        assert_eq!(get(&h, "JSESSIONID"), Some("ABC"));
-        assert_eq!(get(&h, "a"), Some("1"));
-        assert_eq!(get(&h, "missing"), None);
-    }
 }

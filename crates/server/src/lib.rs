@@ -7,6 +7,7 @@
 pub mod api;
 pub mod client_addr;
 pub mod cookies;
+pub mod credentials;
 pub mod log_context;
 pub mod metrics;
 pub mod observe;

@@ -196,7 +196,7 @@ where
 pub async fn render(State(state): State<Observed>) -> Response {
     let mut out = String::with_capacity(16 * 1024);
     state.metrics.render(&mut out);
-    let live = match state.core.sessions.count().await {
+    let live = match state.core.live_sessions().await {
         Ok(n) => Some(n),
         Err(e) => {
             tracing::warn!(error = %e, "counting sessions for /metrics failed");

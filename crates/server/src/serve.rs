@@ -17,7 +17,7 @@ pub struct ServeOptions {
 
 /// Every route of both dialects and the explorer.
 pub fn router(core: Arc<Core>) -> Router {
-    let context = core.config.context_path.clone();
+    let context = core.config().context_path.clone();
     let state = AppState::new(core.clone());
     // The ThoughtSpot routes include /api/rest/2.0 with its own 404, more specific than the
     // MicroStrategy routes under /api, so requests there (known or not) reach the ThoughtSpot v2
@@ -55,7 +55,7 @@ pub async fn serve(
     for task in background {
         task.abort();
     }
-    if let Err(e) = core.sessions.flush().await {
+    if let Err(e) = core.flush_sessions().await {
         tracing::error!(error = %e, "flushing sessions at shutdown failed");
     }
     Ok(())

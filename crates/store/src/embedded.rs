@@ -37,6 +37,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use vestibule_core::credential::Admission;
 use vestibule_core::error::StoreError;
 use vestibule_core::ids::Guid;
 use vestibule_core::secret::SecretHash;
@@ -391,14 +392,22 @@ impl SessionStore for EmbeddedSessions {
         Ok(())
     }
 
-    async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {
-        Ok(self.mem.touch(token, now_ms, self.granularity_ms).map(|t| {
-            if t.persist {
-                // The receiver lives as long as `self`; a failed send cannot happen here.
-                let _ = self.dirty.send(t.session.token);
-            }
-            t.session
-        }))
+    async fn touch_if(
+        &self,
+        token: &SecretHash,
+        now_ms: i64,
+        admission: &Admission,
+    ) -> StoreResult<Option<Session>> {
+        Ok(self
+            .mem
+            .touch(token, now_ms, self.granularity_ms, admission)
+            .map(|t| {
+                if t.persist {
+                    // The receiver lives as long as `self`; a failed send cannot happen here.
+                    let _ = self.dirty.send(t.session.token);
+                }
+                t.session
+            }))
     }
 
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {

@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
+use vestibule_core::credential::Admission;
 use vestibule_core::ids::Guid;
 use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{Expiry, Grant, Session};
@@ -95,11 +96,20 @@ impl MemorySessions {
         shard.insert(entry.session.token, entry);
     }
 
-    /// The live session, marked active at `now_ms`. `persist` is true at most once per
-    /// `granularity_ms` of activity, for the caller to write the new time through.
-    pub fn touch(&self, token: &SecretHash, now_ms: i64, granularity_ms: i64) -> Option<Touched> {
+    /// The live session if `admission` admits it, marked active at `now_ms`. `persist` is true
+    /// at most once per `granularity_ms` of activity, for the caller to write the new time through.
+    pub fn touch(
+        &self,
+        token: &SecretHash,
+        now_ms: i64,
+        granularity_ms: i64,
+        admission: &Admission,
+    ) -> Option<Touched> {
         let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(token)?;
+        if !admission.admits(entry.session.cookie.as_ref()) {
+            return None;
+        }
         let mut session = entry.session.clone();
         session.last_active_ms = entry.last_active_ms.load(Ordering::Relaxed);
         if !session.is_live(now_ms) {
@@ -235,10 +245,10 @@ mod tests {
         let m = MemorySessions::default();
         m.insert(session("a", 0, 10));
         let h = SecretHash::of("a");
-        assert!(m.touch(&h, 9_000, 1000).is_some());
+        assert!(m.touch(&h, 9_000, 1000, &Admission::ANY).is_some());
         // Touched at 9 s, so alive until 19 s.
-        assert!(m.touch(&h, 18_000, 1000).is_some());
-        assert!(m.touch(&h, 28_001, 1000).is_none());
+        assert!(m.touch(&h, 18_000, 1000, &Admission::ANY).is_some());
+        assert!(m.touch(&h, 28_001, 1000, &Admission::ANY).is_none());
         assert_eq!(m.sweep(28_001), 1);
         assert!(m.is_empty());
     }
@@ -250,8 +260,8 @@ mod tests {
         s.expiry = Expiry::Absolute { expires_ms: 5_000 };
         m.insert(s);
         let h = SecretHash::of("b");
-        assert!(m.touch(&h, 4_000, 1000).is_some());
-        assert!(m.touch(&h, 5_000, 1000).is_none());
+        assert!(m.touch(&h, 4_000, 1000, &Admission::ANY).is_some());
+        assert!(m.touch(&h, 5_000, 1000, &Admission::ANY).is_none());
     }
 
     #[test]
@@ -259,9 +269,9 @@ mod tests {
         let m = MemorySessions::default();
         m.insert(session("c", 0, 100));
         let h = SecretHash::of("c");
-        assert!(!m.touch(&h, 500, 1000).unwrap().persist);
-        assert!(m.touch(&h, 1000, 1000).unwrap().persist);
-        assert!(!m.touch(&h, 1500, 1000).unwrap().persist);
-        assert!(m.touch(&h, 2100, 1000).unwrap().persist);
+        assert!(!m.touch(&h, 500, 1000, &Admission::ANY).unwrap().persist);
+        assert!(m.touch(&h, 1000, 1000, &Admission::ANY).unwrap().persist);
+        assert!(!m.touch(&h, 1500, 1000, &Admission::ANY).unwrap().persist);
+        assert!(m.touch(&h, 2100, 1000, &Admission::ANY).unwrap().persist);
     }
 }

@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 
+use vestibule_core::credential::Admission;
 use vestibule_core::error::StoreError;
 use vestibule_core::ids::Guid;
 use vestibule_core::secret::SecretHash;
@@ -63,13 +64,27 @@ fn gkey(h: &SecretHash) -> String {
     format!("vst:g:{{{}}}", h.to_hex())
 }
 
-/// Touches a session atomically. KEYS: session hash, http marker, live set. ARGV: now (ms), token hex.
-/// Returns the session's fields, or nil when it is gone or expired (and then removes it).
+/// Touches a session atomically if its cookie is admitted. KEYS: session hash, http marker, live
+/// set. ARGV: now (ms), token hex, "1" when a bound session is admitted without its cookie, then
+/// the hex hashes of the cookies that admit it. Returns the session's fields; nil when it is gone
+/// or expired (and then removes it) or not admitted (and then changes nothing).
 const TOUCH: &str = r#"
-local f = redis.call('HMGET', KEYS[1], 'kind', 'server', 'http', 'exp')
+local f = redis.call('HMGET', KEYS[1], 'kind', 'server', 'http', 'exp', 'cookie')
 if not f[1] then
   redis.call('ZREM', KEYS[3], ARGV[2])
   return false
+end
+if f[5] and f[5] ~= '' and ARGV[3] ~= '1' then
+  local admitted = false
+  for i = 4, #ARGV do
+    if ARGV[i] == f[5] then
+      admitted = true
+      break
+    end
+  end
+  if not admitted then
+    return false
+  end
 end
 local now = tonumber(ARGV[1])
 if f[1] == 'idle' then
@@ -361,18 +376,25 @@ impl SessionStore for RedisSessions {
         Ok(())
     }
 
-    async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {
+    async fn touch_if(
+        &self,
+        token: &SecretHash,
+        now_ms: i64,
+        admission: &Admission,
+    ) -> StoreResult<Option<Session>> {
         let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
+        let without_cookie = if admission.without_cookie { "1" } else { "0" };
+        let cookies: Vec<String> = admission.cookies().iter().map(SecretHash::to_hex).collect();
         let fields: Option<HashMap<String, String>> = self
-            .run(|mut c| async move {
-                self.touch
-                    .key(&sk)
-                    .key(&hk)
+            .run(|mut c| {
+                let mut call = self.touch.key(&sk);
+                call.key(&hk)
                     .key(LIVE)
                     .arg(now_ms)
                     .arg(&member)
-                    .invoke_async(&mut c)
-                    .await
+                    .arg(without_cookie)
+                    .arg(&cookies);
+                async move { call.invoke_async(&mut c).await }
             })
             .await?;
         fields

@@ -7,12 +7,11 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use vestibule_core::audit::{AuditEvent, AuditKind};
 use vestibule_core::auth::Credentials;
+use vestibule_core::config::Config;
 use vestibule_core::ids::Guid;
-use vestibule_core::privilege::Privilege;
-use vestibule_core::session::login_mode;
-use vestibule_core::sessions::NewSession;
+use vestibule_core::session::{login_mode, Expiry, Scope};
+use vestibule_core::sessions::{CookieMode, NewSession, SessionShape};
 use vestibule_core::CoreError;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
@@ -24,6 +23,19 @@ use crate::state::AppState;
 
 pub const IDENTITY_TOKEN: &str = "x-mstr-identitytoken";
 
+/// A MicroStrategy session: idle timeouts from the `session` section, bound to a `JSESSIONID`.
+pub fn session_shape(config: &Config) -> SessionShape {
+    let s = &config.session;
+    SessionShape {
+        scope: Scope::Full,
+        expiry: Expiry::Idle {
+            server_secs: s.server_timeout_secs.min(u64::from(u32::MAX)) as u32,
+            http_secs: s.http_timeout_secs.min(u64::from(u32::MAX)) as u32,
+        },
+        cookie: CookieMode::Bound,
+    }
+}
+
 /// A 204 that hands out a new session: the token header, the bound cookie, and no caching.
 fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSession) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -32,7 +44,7 @@ fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSe
         h.insert(AUTH_TOKEN, v);
     }
     if let Some(cookie) = &s.cookie {
-        let secure = cookies::secure(&state.core.config.session.cookie_secure, headers);
+        let secure = cookies::secure(&state.core.config().session.cookie_secure, headers);
         h.append(
             header::SET_COOKIE,
             cookies::session(SESSION_COOKIE, cookie, path, secure),
@@ -73,7 +85,7 @@ pub async fn login(
     let body = LooseBody::parse(&headers, &body)?;
     let mode = match body.int("loginMode")? {
         Some(m) => i32::try_from(m).map_err(|_| MstrError::invalid(format!("Unknown loginMode {m}")))?,
-        None => state.core.config.auth.default_login_mode as i32,
+        None => state.core.config().auth.default_login_mode as i32,
     };
     // applicationType, workingSet, maxSearch and the locales are accepted and not used; a value of
     // the wrong type is still refused so that typos surface.
@@ -102,7 +114,7 @@ pub async fn login(
     };
     let (_, session) = state
         .core
-        .login(&credentials, |core, user| core.mstr_session(user, mode))
+        .login(&credentials, session_shape(state.core.config()))
         .await?;
     Ok(session_response(&state, &headers, &path, &session))
 }
@@ -120,14 +132,7 @@ pub async fn logout(
     ClientAddr(client_addr): ClientAddr,
     Caller(caller): Caller,
 ) -> MstrResult<Response> {
-    state.core.sessions.end(&caller.session.token).await?;
-    state.core.audit(
-        AuditEvent::new(AuditKind::Logout)
-            .user(&caller.user.user.username)
-            .user_id(caller.user.user.id)
-            .address(client_addr)
-            .dialect("mstr"),
-    );
+    state.core.logout(&caller, client_addr, "mstr").await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
@@ -212,15 +217,7 @@ pub async fn delete_identity_token(
     headers: HeaderMap,
 ) -> MstrResult<StatusCode> {
     let token = identity_header(&headers)?;
-    let owner = state
-        .core
-        .identity_token_user(token)
-        .await
-        .map_err(|_| MstrError::from(CoreError::NotFound("No such identity token".into())))?;
-    if owner != caller.user.user.id {
-        caller.require(Privilege::ADMINISTRATION)?;
-    }
-    state.core.sessions.revoke_grant(token).await?;
+    state.core.revoke_identity_token(&caller, token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -249,7 +246,8 @@ pub async fn delegate(
         }
     }
     let token = body.required_str("identityToken")?;
-    let (_, session) = state.core.delegate_from(&token, client_addr).await?;
+    let shape = session_shape(state.core.config());
+    let (_, session) = state.core.delegate_from(&token, client_addr, shape).await?;
     Ok(session_response(&state, &headers, &path, &session))
 }
 

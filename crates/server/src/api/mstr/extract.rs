@@ -6,12 +6,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
 
 use vestibule_core::core::Principal;
+use vestibule_core::credential::Credential;
 
 use super::error::MstrError;
+use crate::credentials;
 use crate::state::AppState;
 
 pub const AUTH_TOKEN: &str = "x-mstr-authtoken";
-pub const SESSION_COOKIE: &str = "JSESSIONID";
+pub use crate::credentials::SESSION_COOKIE;
 
 /// [`AUTH_TOKEN`] as a header name made once: a lookup by `&str` parses the name on every request.
 static AUTH_TOKEN_NAME: HeaderName = HeaderName::from_static(AUTH_TOKEN);
@@ -19,17 +21,18 @@ static AUTH_TOKEN_NAME: HeaderName = HeaderName::from_static(AUTH_TOKEN);
 /// The auth token of a request: `X-MSTR-AuthToken`, or a bearer token (one minted through the
 /// ThoughtSpot dialect is a credential here too).
 pub fn token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(&AUTH_TOKEN_NAME)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| {
-            headers
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+    match headers.get(&AUTH_TOKEN_NAME).and_then(|v| v.to_str().ok()) {
+        Some(t) => Some(t.trim()).filter(|t| !t.is_empty()),
+        None => credentials::bearer(headers),
+    }
+}
+
+/// The credential of a request: its token and every `JSESSIONID` it carries (a client logged in
+/// under both `/api`, cookie Path=/, and the context path holds two and sends both; the token is
+/// bound to one of them).
+pub fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    let token = token(headers)?;
+    Some(Credential::new(token).with_cookies(credentials::session_cookies(headers)))
 }
 
 /// The caller, authenticated by token and cookie; its session is marked active.
@@ -39,44 +42,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = MstrError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = token(&parts.headers).ok_or_else(MstrError::session_invalid)?;
-        // A client logged in under both `/api` (cookie Path=/) and the context path holds two
-        // JSESSIONIDs and sends both there; the token is bound to one of them.
-        let first = session_cookies(&parts.headers).next();
-        let result = state.core.principal(token, first).await;
-        if first.is_some() && matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
-            // The retry is boxed, and `result` dropped before it: otherwise their state would be
-            // part of every request's future, which axum boxes (and copies) per request.
-            drop(result);
-            return Box::pin(other_cookies(&parts.headers, state, token)).await;
-        }
-        Ok(Caller(result?))
+        let credential = credential(&parts.headers).ok_or_else(MstrError::session_invalid)?;
+        Ok(Caller(state.core.resolve(&credential).await?))
     }
-}
-
-/// The caller by the second and later `JSESSIONID`s, once the first one did not fit the token.
-async fn other_cookies(headers: &HeaderMap, state: &AppState, token: &str) -> Result<Caller, MstrError> {
-    let mut result = Err(vestibule_core::CoreError::SessionInvalid);
-    for cookie in session_cookies(headers).skip(1) {
-        result = state.core.principal(token, Some(cookie)).await;
-        if !matches!(result, Err(vestibule_core::CoreError::SessionInvalid)) {
-            break;
-        }
-    }
-    Ok(Caller(result?))
-}
-
-/// Every `JSESSIONID` value the request carries, in order (at most a few are looked at).
-fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.trim_matches('"'))
-        .take(4)
 }
 
 /// A request body as bytes, refused in the MicroStrategy error shape (not the framework's plain

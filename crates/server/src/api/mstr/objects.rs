@@ -49,7 +49,7 @@ fn target(q: &Query) -> MstrResult<Target> {
 async fn project_json(state: &AppState, id: Guid) -> MstrResult<Value> {
     let p = state
         .core
-        .directory
+        .directory()
         .projects()
         .await?
         .into_iter()
@@ -109,7 +109,7 @@ async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: b
     if let Some(owner) = o.info.owner {
         let name = state
             .core
-            .directory
+            .directory()
             .store()
             .user_by_id(owner)
             .await

@@ -37,7 +37,7 @@ pub async fn list(
 ) -> MstrResult<Json<Vec<ProjectBody>>> {
     caller.require_full_scope()?;
     caller.require(vestibule_core::privilege::Privilege::WEB_USER)?;
-    let projects = state.core.directory.projects().await?;
+    let projects = state.core.directory().projects().await?;
     Ok(Json(
         projects
             .into_iter()

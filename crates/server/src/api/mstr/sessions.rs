@@ -185,7 +185,7 @@ pub struct PrivilegeList {
 async fn privilege_body(state: &AppState, p: Privilege, held: bool) -> MstrResult<PrivilegeBody> {
     let projects = state
         .core
-        .directory
+        .directory()
         .projects()
         .await?
         .into_iter()

@@ -32,7 +32,7 @@ pub struct Status {
 #[utoipa::path(get, path = "/api/status", tag = "Misc",
     responses((status = 200, description = "Server status", body = Status)))]
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
-    let up_since = state.core.started_ms;
+    let up_since = state.core.started_ms();
     let up_time = now_ms() - up_since;
     let secs = up_time / 1000;
     Json(Status {

@@ -13,28 +13,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use vestibule_core::core::Principal;
+use vestibule_core::credential::{Credential, ForeignCookies};
 use vestibule_core::sessions::NewSession;
 use vestibule_core::{Core, CoreError};
 
 use super::error::{TsError, V1Error, V2Error};
 use crate::cookies;
+use crate::credentials;
 use crate::state::AppState;
 
-pub const SESSION_COOKIE: &str = "JSESSIONID";
+pub use crate::credentials::{bearer, SESSION_COOKIE};
 pub const CLIENT_ID_COOKIE: &str = "clientId";
 pub const USER_GUID_COOKIE: &str = "userGUID";
-
-/// The bearer token of a request, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(rest.trim())
-        })
-        .filter(|t| !t.is_empty())
-}
 
 /// An authenticated ThoughtSpot caller and the credential it presented.
 #[derive(Debug, Clone)]
@@ -46,33 +36,33 @@ pub struct TsCaller {
     pub by_bearer: bool,
 }
 
+/// The credential of a request, and whether it is a bearer token. A bearer token may be a
+/// MicroStrategy session's token with its own `JSESSIONID`, a cookie session's token (its
+/// cookie), or a v2 token with no cookie; a `JSESSIONID` of another session beside it is
+/// ignored. Without a bearer token the `JSESSIONID` of a cookie session is its token.
+pub fn credential(headers: &HeaderMap) -> Option<(Credential<'_>, bool)> {
+    let cookie = credentials::session_cookies(headers)
+        .next()
+        .filter(|c| !c.is_empty());
+    if let Some(token) = bearer(headers) {
+        let credential = Credential::new(token)
+            .with_cookies(cookie)
+            .token_is_cookie()
+            .foreign_cookies(ForeignCookies::Ignore);
+        return Some((credential, true));
+    }
+    let cookie = cookie?;
+    Some((Credential::cookie(cookie), false))
+}
+
 /// Authenticates a request's headers; [`CoreError::SessionInvalid`] when nothing valid came.
 pub async fn authenticate(core: &Core, headers: &HeaderMap) -> Result<TsCaller, CoreError> {
-    let cookie = cookies::get(headers, SESSION_COOKIE).filter(|c| !c.is_empty());
-    if let Some(token) = bearer(headers) {
-        // A MicroStrategy token comes with its own JSESSIONID; a ThoughtSpot cookie session's
-        // token is its cookie; a v2 token has no cookie. Try them in that order.
-        let mut result = core.principal(token, cookie).await;
-        if matches!(result, Err(CoreError::SessionInvalid)) {
-            result = core.principal(token, Some(token)).await;
-        }
-        if matches!(result, Err(CoreError::SessionInvalid)) && cookie.is_some() {
-            result = core.principal(token, None).await;
-        }
-        return result.map(|principal| TsCaller {
-            principal,
-            presented: token.to_owned(),
-            by_bearer: true,
-        });
-    }
-    let Some(cookie) = cookie else {
-        return Err(CoreError::SessionInvalid);
-    };
-    let principal = core.principal(cookie, Some(cookie)).await?;
+    let (credential, by_bearer) = credential(headers).ok_or(CoreError::SessionInvalid)?;
+    let principal = core.resolve(&credential).await?;
     Ok(TsCaller {
         principal,
-        presented: cookie.to_owned(),
-        by_bearer: false,
+        presented: credential.token().to_owned(),
+        by_bearer,
     })
 }
 
@@ -109,7 +99,7 @@ pub fn set_session_cookies(
     session: &NewSession,
     remember_secs: Option<u64>,
 ) {
-    let secure = cookies::secure(&core.config.session.cookie_secure, request);
+    let secure = cookies::secure(&core.config().session.cookie_secure, request);
     let h = resp.headers_mut();
     if let Some(cookie) = &session.cookie {
         let mut v = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly");
@@ -159,7 +149,7 @@ pub async fn require_requested_by(State(state): State<AppState>, request: Reques
     let exempt = request.uri().path().ends_with("/session/auth/token");
     if !safe
         && !exempt
-        && state.core.config.thoughtspot.require_requested_by
+        && state.core.config().thoughtspot.require_requested_by
         && !request.headers().contains_key("x-requested-by")
     {
         return V1Error(TsError::bad_request(

@@ -39,7 +39,7 @@ pub async fn create(
         .ok_or_else(|| CoreError::MissingField("The X-MSTR-ProjectID header is required".into()))?;
     if !state
         .core
-        .directory
+        .directory()
         .projects()
         .await?
         .iter()
@@ -50,7 +50,7 @@ pub async fn create(
         );
     }
     // Changesets of sessions that have ended go now; a store that cannot tell keeps them.
-    model.drop_orphans(state.core.sessions.store().as_ref()).await?;
+    state.core.drop_orphan_changesets().await?;
     let cs = model.create_changeset(&caller, project, schema_edit).await?;
     let body = wire::changeset_json(&cs, caller.user.user.display_name());
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -38,7 +38,7 @@ pub struct OrgList {
 }
 
 async fn primary(state: &AppState) -> V1Result<Org> {
-    let store = state.core.directory.store();
+    let store = state.core.directory().store();
     let id = |g: Option<vestibule_core::directory::Group>| g.map(|g| g.id.to_uuid()).unwrap_or_default();
     Ok(Org {
         org_id: 0,
@@ -127,7 +127,7 @@ pub async fn of_user(
         .map_err(|_| TsError::bad_request(format!("'{userid}' is not a valid user id")))?;
     if id != p.user.user.id {
         p.require(Privilege::ADMINISTRATION)?;
-        state.core.directory.user_info(id).await?;
+        state.core.directory().user_info(id).await?;
     }
     Ok(Json(OrgList {
         orgs: vec![primary(&state).await?],

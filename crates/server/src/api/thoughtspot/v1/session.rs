@@ -10,13 +10,12 @@ use utoipa::ToSchema;
 
 use vestibule_core::clock::now_ms;
 use vestibule_core::session::Scope;
-use vestibule_core::tokens::Remember;
 use vestibule_core::CoreError;
 
 use super::super::error::{CallosumError, V1Result};
 use super::super::extract::V1Body;
 use super::super::extract::{self, V1Caller};
-use super::super::login_flow;
+use super::super::login_flow::{self, Remember};
 use super::super::RELEASE_VERSION;
 use crate::api::body::LooseBody;
 use crate::client_addr::ClientAddr;
@@ -56,10 +55,9 @@ pub async fn login(
     let remember = body.bool("rememberme")?.unwrap_or(false);
     let core = &state.core;
     let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
-    let remember = if remember { Remember::Yes } else { Remember::No };
-    let session = core
-        .new_cookie_session(user.id, mode, Scope::Full, remember)
-        .await?;
+    let remember = Remember::from_flag(remember);
+    let shape = login_flow::cookie_session_shape(core.config(), Scope::Full, remember);
+    let session = core.new_session(user.id, mode, shape).await?;
     Ok(login_flow::cookie_session_response(
         core, &headers, &session, remember,
     ))
@@ -208,7 +206,7 @@ pub async fn info(State(state): State<AppState>, V1Caller(caller): V1Caller) -> 
 
 /// A stable id of this deployment, the same on every node: derived from settings the nodes share.
 fn cluster_id(state: &AppState) -> String {
-    let c = &state.core.config;
+    let c = &state.core.config();
     let h = vestibule_core::secret::SecretHash::of(&format!("{}\u{0}{}", c.context_path, c.default_project));
     let mut b = [0u8; 16];
     b.copy_from_slice(&h.0[..16]);
@@ -224,13 +222,11 @@ fn cluster_id(state: &AppState) -> String {
         (status = 401, description = "Not logged in, or the token is not valid (10003)", body = CallosumError),
     ))]
 pub async fn isactive(State(state): State<AppState>, headers: HeaderMap) -> V1Result<StatusCode> {
-    match extract::authenticate(&state.core, &headers).await {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(CoreError::SessionInvalid) => {
-            let token = extract::bearer(&headers).ok_or(CoreError::SessionInvalid)?;
-            state.core.token_is_live(token, None).await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Err(e) => Err(e.into()),
+    let (credential, by_bearer) = extract::credential(&headers).ok_or(CoreError::SessionInvalid)?;
+    if by_bearer {
+        state.core.token_is_live(&credential).await?;
+    } else {
+        state.core.resolve(&credential).await?;
     }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use super::super::error::{CallosumError, TsError, V1Result};
 use super::super::extract;
 use super::super::extract::V1Body;
 use super::super::guarded::guarded;
-use super::super::login_flow;
+use super::super::login_flow::{self, Remember};
 use crate::api::body::LooseBody;
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
@@ -215,7 +215,11 @@ async fn login_token(
         login_mode::TRUSTED,
         username.as_deref(),
         client_addr,
-        core.login_with_token(&token, username.as_deref()),
+        core.login_with_token(
+            &token,
+            username.as_deref(),
+            login_flow::cookie_session_shape(core.config(), Scope::Full, Remember::No),
+        ),
     )
     .await?;
     core.audit(

@@ -9,12 +9,11 @@ use utoipa::ToSchema;
 
 use vestibule_core::privilege::Privilege;
 use vestibule_core::session::{login_mode, Scope};
-use vestibule_core::tokens::Remember;
 
 use super::super::error::{TsError, V2ErrorBody, V2Result};
 use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
-use super::super::login_flow;
+use super::super::login_flow::{self, Remember};
 use crate::api::body::LooseBody;
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
@@ -64,18 +63,15 @@ pub async fn login(
 ) -> V2Result<Response> {
     let body = LooseBody::parse(&headers, &body)?;
     check_org(&body)?;
-    let remember = if body.bool("remember_me")?.unwrap_or(false) {
-        Remember::Yes
-    } else {
-        Remember::No
-    };
+    let remember = Remember::from_flag(body.bool("remember_me")?.unwrap_or(false));
     let core = &state.core;
     let username = body.str("username")?.filter(|u| !u.is_empty());
     let session = match (username, extract::bearer(&headers)) {
         (None, Some(_)) => {
             let caller = extract::authenticate(core, &headers).await?;
             let p = &caller.principal;
-            core.new_cookie_session(p.user.user.id, login_mode::TRUSTED, p.session.scope, remember)
+            let shape = login_flow::cookie_session_shape(core.config(), p.session.scope, remember);
+            core.new_session(p.user.user.id, login_mode::TRUSTED, shape)
                 .await?
         }
         (username, _) => {
@@ -83,8 +79,8 @@ pub async fn login(
                 username.ok_or_else(|| TsError::bad_request("The field 'username' is required"))?;
             let password = body.str("password")?.unwrap_or_default();
             let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
-            core.new_cookie_session(user.id, mode, Scope::Full, remember)
-                .await?
+            let shape = login_flow::cookie_session_shape(core.config(), Scope::Full, remember);
+            core.new_session(user.id, mode, shape).await?
         }
     };
     Ok(login_flow::cookie_session_response(
@@ -152,7 +148,7 @@ pub struct User {
 pub async fn user(State(state): State<AppState>, V2Caller(caller): V2Caller) -> V2Result<Json<User>> {
     let info = &caller.principal.user;
     let u = &info.user;
-    let groups = state.core.directory.groups_of(u.id).await?;
+    let groups = state.core.directory().groups_of(u.id).await?;
     let primary = || NamedRef {
         id: serde_json::json!(0),
         name: "Primary".into(),
@@ -223,7 +219,7 @@ pub async fn token(
             p.session.expires_ms(),
         )
     } else {
-        let secs = state.core.config.thoughtspot.session_token_secs;
+        let secs = state.core.config().thoughtspot.session_token_secs;
         let s = state
             .core
             .new_bearer_token(u.id, p.session.login_mode, p.session.scope, secs)

@@ -16,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
+use vestibule_core::credential::Credential;
 use vestibule_core::directory::User;
 use vestibule_core::ids::Guid;
 use vestibule_core::privilege::Privilege;
@@ -360,13 +361,11 @@ pub async fn validate(
     let body = LooseBody::parse(&headers, &body)?;
     let token = body.required_str("token")?;
     let invalid = || TsError::bad_request("The provided token is malformed, unknown or has expired.");
-    let session: Session = match state.core.principal(token.trim(), Some(token.trim())).await {
+    // The token may be a cookie session's (its cookie) or a bearer token of any kind.
+    let credential = Credential::new(&token).token_is_cookie();
+    let session: Session = match state.core.resolve(&credential).await {
         Ok(p) => p.session,
-        Err(CoreError::SessionInvalid) => match state.core.principal(token.trim(), None).await {
-            Ok(p) => p.session,
-            Err(CoreError::SessionInvalid) => return Err(invalid().into()),
-            Err(e) => return Err(e.into()),
-        },
+        Err(CoreError::SessionInvalid) => return Err(invalid().into()),
         Err(e) => return Err(e.into()),
     };
     Ok(Json(TokenValidationResponse {
@@ -424,17 +423,17 @@ pub async fn revoke(
         }
         (None, Some(who)) => {
             let target = match who.parse::<Guid>() {
-                Ok(id) => core.directory.user_info(id).await?.user.clone(),
-                Err(_) => core.directory.require_user(&who).await?,
+                Ok(id) => core.directory().user_info(id).await?.user.clone(),
+                Err(_) => core.directory().require_user(&who).await?,
             };
             if target.id != p.user.user.id {
                 p.require(Privilege::ADMINISTRATION)?;
             }
-            core.sessions.end_all_of(target.id).await?;
+            core.end_sessions_of(target.id).await?;
             (target.username, target.id, "user_tokens_revoked")
         }
         (None, None) => {
-            core.sessions.end(&p.session.token).await?;
+            core.end_session(p).await?;
             (p.user.user.username.clone(), p.user.user.id, "token_revoked")
         }
     };
