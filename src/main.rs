@@ -4,6 +4,7 @@
 
 mod args;
 mod commands;
+mod config_file;
 mod log_format;
 mod serve;
 
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
 
 /// The configuration: defaults ← file ← environment ← flags.
 fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    let mut config = Config::load(file.or(cli.global.config.as_deref()), std::env::vars())?;
+    let mut config = config_file::load(file.or(cli.global.config.as_deref()), std::env::vars())?;
     if let Some(dir) = &cli.global.data_dir {
         config.data_dir = dir.clone();
     }
@@ -83,7 +84,8 @@ fn load_config(cli: &Cli, file: Option<&std::path::Path>) -> anyhow::Result<Conf
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::CheckConfig { file } = &cli.command {
         // Each problem on its own line; the last one is the command's error.
-        let mut problems = Config::check(file.as_deref().or(cli.global.config.as_deref()), std::env::vars());
+        let mut problems =
+            config_file::check(file.as_deref().or(cli.global.config.as_deref()), std::env::vars());
         if let Some(last) = problems.pop() {
             for p in &problems {
                 eprintln!("vestibule: {p}");

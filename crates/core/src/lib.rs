@@ -6,7 +6,6 @@
 
 pub mod audit;
 pub mod auth;
-pub mod auth_config;
 pub mod clock;
 pub mod config;
 pub mod core;

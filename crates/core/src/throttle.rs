@@ -18,8 +18,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::auth_config::ThrottleConfig;
 use crate::clock::now_ms;
+use crate::config::ThrottleConfig;
 use crate::error::Result;
 use crate::store::MetadataStore;
 

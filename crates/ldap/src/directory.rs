@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ldap3::{ldap_escape, Ldap, Scope, SearchEntry, SearchResult};
 
-use vestibule_core::auth_config::LdapConfig;
 use vestibule_core::config::ConfigError;
+use vestibule_core::config::LdapConfig;
 use vestibule_core::provider::{ExternalAuthError, ExternalAuthenticator, ExternalIdentity};
 
 use crate::pool::{Pool, PoolError};

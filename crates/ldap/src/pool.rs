@@ -10,8 +10,8 @@ use std::time::Duration;
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use vestibule_core::auth_config::LdapConfig;
 use vestibule_core::config::ConfigError;
+use vestibule_core::config::LdapConfig;
 
 /// Why a pool operation failed.
 #[derive(Debug)]

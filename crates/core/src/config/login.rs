@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, ConfigError};
+use super::{err, ConfigError};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -155,77 +155,93 @@ impl Default for AuditConfig {
     }
 }
 
-fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
-    Err(ConfigError(msg.into()))
+impl LdapConfig {
+    /// The section's rules (nothing is checked while LDAP is off).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = self;
+        if l.enabled() {
+            if !(l.url.starts_with("ldap://") || l.url.starts_with("ldaps://")) {
+                return err(format!(
+                    "ldap.url: '{}' must start with ldap:// or ldaps://",
+                    l.url
+                ));
+            }
+            if l.starttls && l.url.starts_with("ldaps://") {
+                return err("ldap.starttls: StartTLS is for ldap:// URLs; an ldaps:// URL is already TLS");
+            }
+            if l.search_base.trim().is_empty() {
+                return err(
+                    "ldap.search_base: must be set when ldap.url is (e.g. ou=people,dc=example,dc=org)",
+                );
+            }
+            if !l.user_filter.contains("{username}") {
+                return err("ldap.user_filter: must contain {username}, e.g. (uid={username})");
+            }
+            if !(l.user_filter.starts_with('(') && l.user_filter.ends_with(')')) {
+                return err("ldap.user_filter: must be an LDAP filter in parentheses, e.g. (uid={username})");
+            }
+            if l.bind_dn.is_empty() != l.bind_password.is_empty() {
+                return err(
+                    "ldap.bind_dn and ldap.bind_password: set both (or neither, to search anonymously)",
+                );
+            }
+            for (name, v) in [
+                ("username_attribute", &l.username_attribute),
+                ("name_attribute", &l.name_attribute),
+                ("email_attribute", &l.email_attribute),
+                ("group_name_attribute", &l.group_name_attribute),
+            ] {
+                if v.trim().is_empty() {
+                    return err(format!("ldap.{name}: must not be empty"));
+                }
+            }
+            if !l.group_base.is_empty()
+                && !l.group_filter.contains("{dn}")
+                && !l.group_filter.contains("{username}")
+            {
+                return err("ldap.group_filter: must contain {dn} or {username}, e.g. (member={dn})");
+            }
+            if l.connect_timeout_secs == 0 || l.operation_timeout_secs == 0 {
+                return err("ldap.connect_timeout_secs and ldap.operation_timeout_secs: must be at least 1");
+            }
+            if l.pool_size == 0 || l.pool_size > 64 {
+                return err("ldap.pool_size: must be between 1 and 64");
+            }
+            l.group_pairs()?;
+        }
+        Ok(())
+    }
 }
 
-/// The rules of the three sections, with messages that name the setting.
-pub fn validate(config: &Config) -> Result<(), ConfigError> {
-    let l = &config.ldap;
-    if l.enabled() {
-        if !(l.url.starts_with("ldap://") || l.url.starts_with("ldaps://")) {
+impl ThrottleConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let t = self;
+        if t.window_secs == 0 || t.lockout_secs == 0 {
+            return err("throttle.window_secs and throttle.lockout_secs: must be at least 1");
+        }
+        if t.max_delay_ms > 30_000 {
+            return err("throttle.max_delay_ms: at most 30000 (a longer wait only ties up connections)");
+        }
+        if t.base_delay_ms > t.max_delay_ms {
+            return err("throttle.base_delay_ms: must not exceed throttle.max_delay_ms");
+        }
+        Ok(())
+    }
+}
+
+impl AuditConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let target = &self.target;
+        if !(target == "stdout"
+            || target == "off"
+            || target.strip_prefix("file:").is_some_and(|p| !p.is_empty()))
+        {
             return err(format!(
-                "ldap.url: '{}' must start with ldap:// or ldaps://",
-                l.url
+                "audit.target: '{target}' is not one of stdout, off, file:/path/to/audit.log"
             ));
         }
-        if l.starttls && l.url.starts_with("ldaps://") {
-            return err("ldap.starttls: StartTLS is for ldap:// URLs; an ldaps:// URL is already TLS");
-        }
-        if l.search_base.trim().is_empty() {
-            return err("ldap.search_base: must be set when ldap.url is (e.g. ou=people,dc=example,dc=org)");
-        }
-        if !l.user_filter.contains("{username}") {
-            return err("ldap.user_filter: must contain {username}, e.g. (uid={username})");
-        }
-        if !(l.user_filter.starts_with('(') && l.user_filter.ends_with(')')) {
-            return err("ldap.user_filter: must be an LDAP filter in parentheses, e.g. (uid={username})");
-        }
-        if l.bind_dn.is_empty() != l.bind_password.is_empty() {
-            return err("ldap.bind_dn and ldap.bind_password: set both (or neither, to search anonymously)");
-        }
-        for (name, v) in [
-            ("username_attribute", &l.username_attribute),
-            ("name_attribute", &l.name_attribute),
-            ("email_attribute", &l.email_attribute),
-            ("group_name_attribute", &l.group_name_attribute),
-        ] {
-            if v.trim().is_empty() {
-                return err(format!("ldap.{name}: must not be empty"));
-            }
-        }
-        if !l.group_base.is_empty()
-            && !l.group_filter.contains("{dn}")
-            && !l.group_filter.contains("{username}")
-        {
-            return err("ldap.group_filter: must contain {dn} or {username}, e.g. (member={dn})");
-        }
-        if l.connect_timeout_secs == 0 || l.operation_timeout_secs == 0 {
-            return err("ldap.connect_timeout_secs and ldap.operation_timeout_secs: must be at least 1");
-        }
-        if l.pool_size == 0 || l.pool_size > 64 {
-            return err("ldap.pool_size: must be between 1 and 64");
-        }
-        l.group_pairs()?;
+        Ok(())
     }
-    let t = &config.throttle;
-    if t.window_secs == 0 || t.lockout_secs == 0 {
-        return err("throttle.window_secs and throttle.lockout_secs: must be at least 1");
-    }
-    if t.max_delay_ms > 30_000 {
-        return err("throttle.max_delay_ms: at most 30000 (a longer wait only ties up connections)");
-    }
-    if t.base_delay_ms > t.max_delay_ms {
-        return err("throttle.base_delay_ms: must not exceed throttle.max_delay_ms");
-    }
-    let target = &config.audit.target;
-    if !(target == "stdout" || target == "off" || target.strip_prefix("file:").is_some_and(|p| !p.is_empty()))
-    {
-        return err(format!(
-            "audit.target: '{target}' is not one of stdout, off, file:/path/to/audit.log"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
