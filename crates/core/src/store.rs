@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
+use crate::accounts::{ApiToken, Group, Project, User};
 use crate::credential::Admission;
-use crate::directory::{ApiToken, Group, Project, User};
 use crate::error::StoreError;
 use crate::ids::Guid;
 use crate::secret::SecretHash;

@@ -1,0 +1,117 @@
+//! The directory's records: users (and where their password is checked), groups, projects and
+//! API tokens, as the services use them and the stores keep them.
+
+use crate::ids::Guid;
+use crate::privilege::Privilege;
+use crate::secret::SecretHash;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    /// Password kept here (argon2id).
+    Local,
+    /// Authenticated against an LDAP directory; linked on first login.
+    Ldap,
+    /// Made by vestibule itself (the guest user).
+    Builtin,
+}
+
+impl UserSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            UserSource::Local => "local",
+            UserSource::Ldap => "ldap",
+            UserSource::Builtin => "builtin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserSource> {
+        match s {
+            "local" => Some(UserSource::Local),
+            "ldap" => Some(UserSource::Ldap),
+            "builtin" => Some(UserSource::Builtin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Guid,
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+    pub enabled: bool,
+    pub source: UserSource,
+    /// argon2id PHC string; `None` for users that cannot log in with a password here.
+    pub password_hash: Option<String>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+}
+
+impl User {
+    /// Initials as MicroStrategy shows them: the first letter of each of the first two words.
+    pub fn initials(&self) -> String {
+        let name = if self.full_name.trim().is_empty() {
+            &self.username
+        } else {
+            &self.full_name
+        };
+        name.split_whitespace()
+            .filter_map(|w| w.chars().next())
+            .take(2)
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.full_name.trim().is_empty() {
+            &self.username
+        } else {
+            &self.full_name
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: Guid,
+    pub name: String,
+    pub description: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: Guid,
+    pub name: String,
+    pub description: String,
+    pub created_ms: i64,
+}
+
+/// A long-lived token for loginMode 4096; stored as a hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub hash: SecretHash,
+    pub user_id: Guid,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+}
+
+/// A user with what a request needs to know about it, as cached.
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub user: User,
+    /// Effective privileges, sorted by id.
+    pub privileges: Vec<Privilege>,
+}
+
+impl UserInfo {
+    pub fn has(&self, p: Privilege) -> bool {
+        self.privileges.contains(&p)
+    }
+}
+
+pub const ADMIN_USER: &str = "administrator";
+pub const GUEST_USER: &str = "guest";
+pub const ADMIN_GROUP: &str = "System Administrators";
+pub const EVERYONE_GROUP: &str = "Everyone";
