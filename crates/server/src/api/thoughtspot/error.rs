@@ -108,7 +108,7 @@ impl From<CoreError> for TsError {
                 S::FORBIDDEN
             }
             CoreError::NotFound(_) => S::NOT_FOUND,
-            CoreError::Invalid(_) | CoreError::MissingField(_) => S::BAD_REQUEST,
+            CoreError::Invalid(_) | CoreError::MissingField(_) | CoreError::Unplaced(_) => S::BAD_REQUEST,
             CoreError::AlreadyExists(_) | CoreError::Conflict(_) => S::CONFLICT,
             CoreError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
             #[allow(unreachable_patterns)]
