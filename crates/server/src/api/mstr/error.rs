@@ -1,6 +1,7 @@
 //! The MicroStrategy error body `{code, message, ticketId}`, and the one place where core errors
 //! become MicroStrategy status codes and error codes.
 
+use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -104,6 +105,19 @@ fn unplaced(place: Place) -> &'static str {
         Place::ProjectOrChangeset => {
             "The X-MSTR-ProjectID header (or a changeset id in X-MSTR-MS-Changeset) is required"
         }
+    }
+}
+
+/// A path axum could not read (an id that is not UTF-8 once percent-decoded, say).
+impl From<PathRejection> for MstrError {
+    fn from(e: PathRejection) -> Self {
+        let status = e.status();
+        let code = if status.is_client_error() {
+            "ERR006"
+        } else {
+            "ERR001"
+        };
+        MstrError::new(status, code, e.body_text())
     }
 }
 
