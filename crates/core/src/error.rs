@@ -28,6 +28,9 @@ pub enum CoreError {
     Invalid(String),
     #[error("{0}")]
     MissingField(String),
+    /// A model operation without the project or changeset it works in.
+    #[error("{0}")]
+    Unplaced(crate::model::Place),
     #[error("{0}")]
     AlreadyExists(String),
     #[error("{0}")]

@@ -288,6 +288,36 @@ mod tests {
         assert!(v["components"]["schemas"].get("XError").is_none());
     }
 
+    /// The modeling bodies are documented by the structs their handlers read and write.
+    #[test]
+    fn the_model_bodies_are_schemas_of_the_document() {
+        let v = serde_json::to_value(document()).unwrap();
+        let schemas = &v["components"]["schemas"];
+        for name in [
+            "AttributeBody",
+            "AttributeJson",
+            "AttributeList",
+            "TableBody",
+            "TableJson",
+            "TableList",
+            "ChangesetJson",
+            "RelationshipsBody",
+            "RelationshipList",
+            "InfoPatchBody",
+            "ObjectInfoJson",
+        ] {
+            assert!(schemas.get(name).is_some(), "{name} is not in the document");
+        }
+        let create =
+            &v["paths"]["/api/model/attributes"]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(create["schema"]["$ref"], "#/components/schemas/AttributeBody");
+        let form = &schemas["FormIn"]["properties"];
+        assert!(
+            form.get("expressions").is_some() && form.get("isMultilingual").is_some(),
+            "{form}"
+        );
+    }
+
     #[test]
     fn every_reference_of_the_document_resolves() {
         let v = serde_json::to_value(document()).unwrap();

@@ -9,3 +9,24 @@ pub mod spec;
 pub mod types;
 
 pub use service::{ModelService, View};
+
+/// Where a model operation must work and was not told ([`CoreError::Unplaced`]): each dialect
+/// words it for its own way of naming projects and changesets.
+///
+/// [`CoreError::Unplaced`]: crate::CoreError::Unplaced
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A change, which only a changeset takes.
+    Changeset,
+    /// A read, which needs a project (its committed model) or a changeset.
+    ProjectOrChangeset,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Place::Changeset => "A changeset is required for this change",
+            Place::ProjectOrChangeset => "A project or a changeset is required",
+        })
+    }
+}

@@ -10,6 +10,7 @@ use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::spec::{InfoPatch, TableSpec};
 use crate::model::types::*;
+use crate::model::Place;
 use crate::model_store::{CommitRefusal, ModelStore};
 use crate::privilege::Privilege;
 
@@ -45,10 +46,7 @@ impl View {
     pub fn changeset(&self) -> Result<&Changeset> {
         match self {
             View::Changeset(c) => Ok(c),
-            View::Committed(_) => Err(CoreError::MissingField(
-                "A changeset is required for this change: send its id in the X-MSTR-MS-Changeset header"
-                    .into(),
-            )),
+            View::Committed(_) => Err(CoreError::Unplaced(Place::Changeset)),
         }
     }
 }
@@ -171,9 +169,7 @@ impl ModelService {
         }
         match project {
             Some(p) => Ok(View::Committed(p)),
-            None => Err(CoreError::MissingField(
-                "The X-MSTR-ProjectID header (or a changeset id in X-MSTR-MS-Changeset) is required".into(),
-            )),
+            None => Err(CoreError::Unplaced(Place::ProjectOrChangeset)),
         }
     }
 

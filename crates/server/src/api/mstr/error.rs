@@ -1,12 +1,14 @@
 //! The MicroStrategy error body `{code, message, ticketId}`, and the one place where core errors
 //! become MicroStrategy status codes and error codes.
 
+use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use vestibule_core::model::Place;
 use vestibule_core::CoreError;
 
 use crate::api::body::BodyError;
@@ -70,7 +72,7 @@ impl From<CoreError> for MstrError {
             CoreError::OutOfScope(_) => (S::FORBIDDEN, "ERR017"),
             CoreError::NotFound(_) => (S::NOT_FOUND, "ERR004"),
             CoreError::Invalid(_) => (S::BAD_REQUEST, "ERR006"),
-            CoreError::MissingField(_) => (S::BAD_REQUEST, "ERR007"),
+            CoreError::MissingField(_) | CoreError::Unplaced(_) => (S::BAD_REQUEST, "ERR007"),
             CoreError::AlreadyExists(_) => (S::CONFLICT, "ERR015"),
             CoreError::Conflict(_) => (S::CONFLICT, "ERR001"),
             CoreError::Unavailable(_) => (S::SERVICE_UNAVAILABLE, "ERR016"),
@@ -80,6 +82,7 @@ impl From<CoreError> for MstrError {
             // Do not pass storage details to clients; they go to the log with the ticket id.
             CoreError::Internal(_) => "Internal server error".to_string(),
             CoreError::Unavailable(_) => "The service is temporarily unavailable, please retry".to_string(),
+            CoreError::Unplaced(place) => unplaced(*place).to_string(),
             other => other.to_string(),
         };
         if matches!(e, CoreError::Internal(_) | CoreError::Unavailable(_)) {
@@ -90,6 +93,31 @@ impl From<CoreError> for MstrError {
             code,
             message,
         }
+    }
+}
+
+/// Where a model request says its project and changeset: the headers of spec §4.
+fn unplaced(place: Place) -> &'static str {
+    match place {
+        Place::Changeset => {
+            "A changeset is required for this change: send its id in the X-MSTR-MS-Changeset header"
+        }
+        Place::ProjectOrChangeset => {
+            "The X-MSTR-ProjectID header (or a changeset id in X-MSTR-MS-Changeset) is required"
+        }
+    }
+}
+
+/// A path axum could not read (an id that is not UTF-8 once percent-decoded, say).
+impl From<PathRejection> for MstrError {
+    fn from(e: PathRejection) -> Self {
+        let status = e.status();
+        let code = if status.is_client_error() {
+            "ERR006"
+        } else {
+            "ERR001"
+        };
+        MstrError::new(status, code, e.body_text())
     }
 }
 
@@ -119,3 +147,24 @@ impl IntoResponse for MstrError {
 }
 
 pub type MstrResult<T> = Result<T, MstrError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_request_without_its_place_is_told_which_header_to_send() {
+        let e = MstrError::from(CoreError::Unplaced(Place::Changeset));
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "ERR007"));
+        assert_eq!(
+            e.message,
+            "A changeset is required for this change: send its id in the X-MSTR-MS-Changeset header"
+        );
+        let e = MstrError::from(CoreError::Unplaced(Place::ProjectOrChangeset));
+        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "ERR007"));
+        assert_eq!(
+            e.message,
+            "The X-MSTR-ProjectID header (or a changeset id in X-MSTR-MS-Changeset) is required"
+        );
+    }
+}

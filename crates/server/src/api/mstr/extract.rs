@@ -69,3 +69,100 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for RawBody {
 /// The `Path` session cookies get: the context path when the request came under it, else `/`.
 #[derive(Clone, Debug)]
 pub struct CookiePath(pub std::sync::Arc<str>);
+
+// --- modeling requests: where they work, and their path parameters -------------------------------
+
+/// The project header of a modeling request.
+pub const PROJECT_HEADER: &str = "x-mstr-projectid";
+/// The changeset header of a modeling request.
+pub const CHANGESET_HEADER: &str = "x-mstr-ms-changeset";
+/// What mstrio-py sends instead of `X-MSTR-MS-Changeset` on `/api/model/tables*`.
+pub const CHANGESET_HEADER_TABLES: &str = "x-mstr-changeset";
+
+/// An id header; blank is none, anything else must be 32 hex characters.
+fn guid_header(
+    headers: &HeaderMap,
+    name: &str,
+    label: &str,
+) -> Result<Option<vestibule_core::ids::Guid>, MstrError> {
+    let Some(v) = headers.get(name) else {
+        return Ok(None);
+    };
+    let s = v.to_str().map(str::trim).unwrap_or("");
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| {
+        MstrError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "ERR006",
+            format!("The {label} header '{s}' is not a valid id (32 hex characters)"),
+        )
+    })
+}
+
+/// `X-MSTR-ProjectID`, when the request has one.
+pub struct ProjectId(pub Option<vestibule_core::ids::Guid>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProjectId {
+    type Rejection = MstrError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        guid_header(&parts.headers, PROJECT_HEADER, "X-MSTR-ProjectID").map(ProjectId)
+    }
+}
+
+/// `X-MSTR-MS-Changeset` (or `X-MSTR-Changeset`), when the request has one.
+pub struct ChangesetId(pub Option<vestibule_core::ids::Guid>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ChangesetId {
+    type Rejection = MstrError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let h = &parts.headers;
+        Ok(ChangesetId(
+            match guid_header(h, CHANGESET_HEADER, "X-MSTR-MS-Changeset")? {
+                Some(c) => Some(c),
+                None => guid_header(h, CHANGESET_HEADER_TABLES, "X-MSTR-Changeset")?,
+            },
+        ))
+    }
+}
+
+/// Where a modeling request works: a changeset wins over the project. The view itself is
+/// resolved by [`ModelPlace::view`] in the handler, after the checks that come before it.
+pub struct ModelPlace {
+    pub project: Option<vestibule_core::ids::Guid>,
+    pub changeset: Option<vestibule_core::ids::Guid>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ModelPlace {
+    type Rejection = MstrError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ProjectId(project) = ProjectId::from_request_parts(parts, state).await?;
+        let ChangesetId(changeset) = ChangesetId::from_request_parts(parts, state).await?;
+        Ok(ModelPlace { project, changeset })
+    }
+}
+
+impl ModelPlace {
+    /// The model as the caller sees it here: the changeset's view, or the project's committed one.
+    pub async fn view(
+        &self,
+        state: &AppState,
+        caller: &Principal,
+    ) -> Result<vestibule_core::model::View, MstrError> {
+        Ok(state
+            .core
+            .model()?
+            .view(caller, self.project, self.changeset)
+            .await?)
+    }
+}
+
+/// The path parameters of a route, refused in the MicroStrategy error body (not the framework's
+/// plain text) when they cannot be read: a percent-encoded byte that is not UTF-8, say.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(MstrError))]
+pub struct MstrPath<T>(pub T);

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod model;
 pub mod objects;
+pub mod params;
 pub mod projects;
 pub mod sessions;
 pub mod status;

@@ -2,11 +2,12 @@
 //! attributes (12) and tables (15), changing name, description, hidden and comments, and
 //! deleting. These act on the committed model directly, outside changesets.
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use vestibule_core::clock::rfc3339_ms;
 use vestibule_core::ids::Guid;
@@ -16,8 +17,9 @@ use vestibule_core::model::View;
 use vestibule_core::CoreError;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
-use super::extract::Caller;
-use super::model::{path_id, project_header, wire, Query};
+use super::extract::{Caller, MstrPath, ProjectId, RawBody};
+use super::model::wire;
+use super::params::{path_id, Query};
 use crate::state::AppState;
 
 const PROJECT_TYPE: i64 = 32;
@@ -46,7 +48,101 @@ fn target(q: &Query) -> MstrResult<Target> {
     }
 }
 
-async fn project_json(state: &AppState, id: Guid) -> MstrResult<Value> {
+/// An object's info, as `/api/objects/{id}` answers it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectInfoJson {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// 32 project, 8 folder, 12 attribute, 15 table.
+    #[serde(rename = "type")]
+    pub kind: i64,
+    pub subtype: i64,
+    pub ext_type: i64,
+    pub date_created: String,
+    pub date_modified: String,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerJson>,
+    pub acg: i64,
+    /// The folders above the object, the root first.
+    pub ancestors: Vec<AncestorJson>,
+    pub hidden: bool,
+    /// With `comments=true`, and after a change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comments: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnerJson {
+    pub id: String,
+    pub name: String,
+}
+
+/// A folder above an object; `level` counts up from the parent (1) to the root.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AncestorJson {
+    pub name: String,
+    pub id: String,
+    pub level: usize,
+}
+
+/// The changes of `PUT /api/objects/{id}`; absent or null fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct InfoPatchBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub hidden: Option<bool>,
+    /// One comment, or the list of them.
+    #[serde(default, deserialize_with = "one_or_many")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub comments: Option<Vec<String>>,
+}
+
+/// A string or a list of strings; null is none.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct OneOrMany;
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string or a list of strings")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(vec![v.to_owned()]))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut all = Vec::new();
+            while let Some(c) = seq.next_element::<String>()? {
+                all.push(c);
+            }
+            Ok(Some(all))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(OneOrMany)
+        }
+    }
+    d.deserialize_option(OneOrMany)
+}
+
+impl From<InfoPatchBody> for InfoPatch {
+    fn from(b: InfoPatchBody) -> Self {
+        InfoPatch {
+            name: b.name,
+            description: b.description,
+            hidden: b.hidden,
+            comments: b.comments,
+        }
+    }
+}
+
+async fn project_json(state: &AppState, id: Guid) -> MstrResult<ObjectInfoJson> {
     let p = state
         .core
         .directory()
@@ -55,23 +151,33 @@ async fn project_json(state: &AppState, id: Guid) -> MstrResult<Value> {
         .into_iter()
         .find(|p| p.id == id)
         .ok_or_else(|| CoreError::NotFound(format!("The project with id '{id}' could not be found")))?;
-    Ok(json!({
-        "id": p.id.to_hex(), "name": p.name, "description": p.description, "type": PROJECT_TYPE,
-        "subtype": 8448, "extType": 0, "dateCreated": rfc3339_ms(p.created_ms),
-        "dateModified": rfc3339_ms(p.created_ms), "version": p.id.to_hex(), "acg": 255,
-        "ancestors": [], "hidden": false,
-    }))
+    Ok(ObjectInfoJson {
+        id: p.id.to_hex(),
+        name: p.name,
+        description: p.description,
+        kind: PROJECT_TYPE,
+        subtype: 8448,
+        ext_type: 0,
+        date_created: rfc3339_ms(p.created_ms),
+        date_modified: rfc3339_ms(p.created_ms),
+        version: p.id.to_hex(),
+        owner: None,
+        acg: 255,
+        ancestors: Vec::new(),
+        hidden: false,
+        comments: None,
+    })
 }
 
 /// The object's project: the header's, else the object's own (ids are unique across projects).
 async fn find(
     state: &AppState,
-    headers: &HeaderMap,
+    project: Option<Guid>,
     id: Guid,
     kind: ObjectKind,
 ) -> MstrResult<(View, ModelObject)> {
     let model = state.core.model()?;
-    let project = match project_header(headers)? {
+    let project = match project {
         Some(p) => p,
         None => model
             .store()
@@ -86,45 +192,59 @@ async fn find(
     Ok((view, obj))
 }
 
-async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: bool) -> MstrResult<Value> {
+async fn object_json(
+    state: &AppState,
+    view: &View,
+    o: &ModelObject,
+    comments: bool,
+) -> MstrResult<ObjectInfoJson> {
     let model = state.core.model()?;
     // Root first; `level` counts up from the parent (1) to the root, as MicroStrategy writes it.
     let chain = model.ancestors(view, o).await?;
     let n = chain.len();
-    let ancestors: Vec<Value> = chain
+    let ancestors = chain
         .iter()
         .enumerate()
-        .map(|(i, f)| json!({"name": f.info.name, "id": f.info.id.to_hex(), "level": n - i}))
+        .map(|(i, f)| AncestorJson {
+            name: f.info.name.clone(),
+            id: f.info.id.to_hex(),
+            level: n - i,
+        })
         .collect();
-    let mut m = Map::new();
-    m.insert("id".into(), json!(o.info.id.to_hex()));
-    m.insert("name".into(), json!(o.info.name));
-    m.insert("description".into(), json!(o.info.description));
-    m.insert("type".into(), json!(o.info.kind.type_number()));
-    m.insert("subtype".into(), json!(o.info.kind.subtype_number()));
-    m.insert("extType".into(), json!(0));
-    m.insert("dateCreated".into(), json!(rfc3339_ms(o.info.created_ms)));
-    m.insert("dateModified".into(), json!(rfc3339_ms(o.info.modified_ms)));
-    m.insert("version".into(), json!(o.info.version.to_hex()));
-    if let Some(owner) = o.info.owner {
-        let name = state
-            .core
-            .directory()
-            .store()
-            .user_by_id(owner)
-            .await
-            .map_err(CoreError::from)?
-            .map(|u| u.display_name().to_owned())
-            .unwrap_or_default();
-        m.insert("owner".into(), json!({"id": owner.to_hex(), "name": name}));
-    }
-    m.insert("acg".into(), json!(255));
-    m.insert("ancestors".into(), Value::Array(ancestors));
-    m.insert("hidden".into(), json!(o.info.hidden));
-    if comments {
-        m.insert("comments".into(), json!(o.info.comments));
-    }
-    Ok(Value::Object(m))
+    let owner = match o.info.owner {
+        Some(owner) => {
+            let name = state
+                .core
+                .directory()
+                .store()
+                .user_by_id(owner)
+                .await
+                .map_err(CoreError::from)?
+                .map(|u| u.display_name().to_owned())
+                .unwrap_or_default();
+            Some(OwnerJson {
+                id: owner.to_hex(),
+                name,
+            })
+        }
+        None => None,
+    };
+    Ok(ObjectInfoJson {
+        id: o.info.id.to_hex(),
+        name: o.info.name.clone(),
+        description: o.info.description.clone(),
+        kind: o.info.kind.type_number().into(),
+        subtype: o.info.kind.subtype_number().into(),
+        ext_type: 0,
+        date_created: rfc3339_ms(o.info.created_ms),
+        date_modified: rfc3339_ms(o.info.modified_ms),
+        version: o.info.version.to_hex(),
+        owner,
+        acg: 255,
+        ancestors,
+        hidden: o.info.hidden,
+        comments: comments.then(|| o.info.comments.clone()),
+    })
 }
 
 /// An object's info.
@@ -135,7 +255,7 @@ async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: b
            ("type" = i32, Query, description = "32 project, 8 folder, 12 attribute, 15 table"),
            ("comments" = Option<bool>, Query, description = "Include comments")),
     responses(
-        (status = 200, description = "The object info"),
+        (status = 200, description = "The object info", body = ObjectInfoJson),
         (status = 400, description = "No or unsupported `type`, or no project header (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
@@ -143,10 +263,10 @@ async fn object_json(state: &AppState, view: &View, o: &ModelObject, comments: b
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ProjectId(project): ProjectId,
+    MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
-) -> MstrResult<Json<Value>> {
+) -> MstrResult<Json<ObjectInfoJson>> {
     let q = Query::parse(raw.as_deref())?;
     let id = path_id(&id, "object")?;
     caller.require_object(id)?;
@@ -155,7 +275,7 @@ pub async fn get(
     match target(&q)? {
         Target::Project => Ok(Json(project_json(&state, id).await?)),
         Target::Model(kind) => {
-            let (view, obj) = find(&state, &headers, id, kind).await?;
+            let (view, obj) = find(&state, project, id, kind).await?;
             Ok(Json(object_json(&state, &view, &obj, comments).await?))
         }
     }
@@ -167,9 +287,9 @@ pub async fn get(
            ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
            ("id" = String, Path, description = "Object id"),
            ("type" = i32, Query, description = "8 folder, 12 attribute, 15 table")),
-    request_body(content = serde_json::Value, description = "`{name?, description?, hidden?, comments?}`", content_type = "application/json"),
+    request_body(content = InfoPatchBody, description = "The properties to change", content_type = "application/json"),
     responses(
-        (status = 200, description = "The object info"),
+        (status = 200, description = "The object info", body = ObjectInfoJson),
         (status = 400, description = "Invalid change (ERR006)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
@@ -178,11 +298,11 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ProjectId(project): ProjectId,
+    MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> MstrResult<Json<Value>> {
+    RawBody(body): RawBody,
+) -> MstrResult<Json<ObjectInfoJson>> {
     let q = Query::parse(raw.as_deref())?;
     let id = path_id(&id, "object")?;
     let Target::Model(kind) = target(&q)? else {
@@ -190,41 +310,8 @@ pub async fn put(
             "Projects cannot be changed through /api/objects",
         ));
     };
-    let body = wire::json_body(&body)?;
-    let m = body
-        .as_object()
-        .ok_or_else(|| MstrError::invalid("The body must be a JSON object"))?;
-    let text = |k: &str| -> MstrResult<Option<String>> {
-        match m.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(MstrError::invalid(format!("'{k}' must be a string"))),
-        }
-    };
-    let patch = InfoPatch {
-        name: text("name")?,
-        description: text("description")?,
-        hidden: match m.get("hidden") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => return Err(MstrError::invalid("'hidden' must be true or false")),
-        },
-        comments: match m.get("comments") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(vec![s.clone()]),
-            Some(Value::Array(a)) => Some(
-                a.iter()
-                    .map(|c| {
-                        c.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| MstrError::invalid("'comments' must be strings"))
-                    })
-                    .collect::<MstrResult<Vec<_>>>()?,
-            ),
-            Some(_) => return Err(MstrError::invalid("'comments' must be a list of strings")),
-        },
-    };
-    let (view, _) = find(&state, &headers, id, kind).await?;
+    let patch = InfoPatch::from(wire::read::<InfoPatchBody>(&body)?);
+    let (view, _) = find(&state, project, id, kind).await?;
     let obj = state
         .core
         .model()?
@@ -248,8 +335,8 @@ pub async fn put(
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    ProjectId(project): ProjectId,
+    MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
 ) -> MstrResult<StatusCode> {
     let q = Query::parse(raw.as_deref())?;
@@ -259,7 +346,7 @@ pub async fn delete(
             "Projects cannot be deleted through /api/objects",
         ));
     };
-    let (view, _) = find(&state, &headers, id, kind).await?;
+    let (view, _) = find(&state, project, id, kind).await?;
     state
         .core
         .model()?

@@ -9,6 +9,7 @@
 //!
 //! Both are always `application/json`: the TypeScript SDK cannot read an error without it.
 
+use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -108,7 +109,7 @@ impl From<CoreError> for TsError {
                 S::FORBIDDEN
             }
             CoreError::NotFound(_) => S::NOT_FOUND,
-            CoreError::Invalid(_) | CoreError::MissingField(_) => S::BAD_REQUEST,
+            CoreError::Invalid(_) | CoreError::MissingField(_) | CoreError::Unplaced(_) => S::BAD_REQUEST,
             CoreError::AlreadyExists(_) | CoreError::Conflict(_) => S::CONFLICT,
             CoreError::Unavailable(_) => S::SERVICE_UNAVAILABLE,
             #[allow(unreachable_patterns)]
@@ -132,6 +133,13 @@ impl From<CoreError> for TsError {
             tracing::error!(error = %e, "request failed");
         }
         TsError { status, message }
+    }
+}
+
+/// A path axum could not read (a user id that is not UTF-8 once percent-decoded, say).
+impl From<PathRejection> for TsError {
+    fn from(e: PathRejection) -> Self {
+        TsError::new(e.status(), e.body_text())
     }
 }
 

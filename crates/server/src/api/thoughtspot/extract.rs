@@ -193,3 +193,11 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for V2Body {
         Ok(V2Body(read_body(req, state).await?))
     }
 }
+
+// --- path parameters ---------------------------------------------------------------------------
+
+/// The path parameters of a v1 route, refused in the v1 error body (not the framework's plain
+/// text) when they cannot be read: a percent-encoded byte that is not UTF-8, say.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(V1Error))]
+pub struct V1Path<T>(pub T);

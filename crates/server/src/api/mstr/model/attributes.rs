@@ -2,20 +2,20 @@
 //! changeset) with its expressions as text, tree and/or tokens, change one (PATCH, merge rules
 //! in `vestibule_core::model::attributes`), and list them.
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
-use vestibule_core::core::Principal;
 use vestibule_core::model::types::{ModelObject, ObjectKind};
 use vestibule_core::model::View;
 
-use super::{context, only_fields, path_id, wire, Query, Show};
+use super::attribute_wire::{AttributeBody, AttributeJson, AttributeList};
+use super::wire::{self, Information, InformationOnly};
+use super::Show;
 use crate::api::mstr::error::{MstrErrorBody, MstrResult};
-use crate::api::mstr::extract::Caller;
+use crate::api::mstr::extract::{Caller, ModelPlace, MstrPath, RawBody};
+use crate::api::mstr::params::{path_id, Query};
 use crate::state::AppState;
 
 /// The JSON of an attribute in `view`, with the query's display options.
@@ -29,15 +29,10 @@ pub async fn render(
     let model = state.core.model()?;
     let names = wire::Names::new(model.list(view, None).await?);
     let show = Show::from_query(q)?;
-    Ok(only_fields(
-        wire::attribute_json(obj, &names, show, created),
-        &q.list("fields"),
-    ))
-}
-
-async fn view(state: &AppState, caller: &Principal, headers: &HeaderMap) -> MstrResult<View> {
-    let (project, changeset) = context(headers)?;
-    Ok(state.core.model()?.view(caller, project, changeset).await?)
+    match AttributeJson::of(obj, &names, show, created) {
+        Some(body) => wire::only_fields(&body, &q.list("fields")),
+        None => Ok(serde_json::Value::Object(serde_json::Map::new())),
+    }
 }
 
 /// Create an attribute inside the changeset of `X-MSTR-MS-Changeset`.
@@ -47,9 +42,9 @@ async fn view(state: &AppState, caller: &Principal, headers: &HeaderMap) -> Mstr
            ("showExpressionAs" = Option<String>, Query, description = "tree and/or tokens (repeatable)"),
            ("showPotentialTables" = Option<bool>, Query, description = "Add potentialTables to expressions"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
-    request_body(content = serde_json::Value, description = "The attribute (spec §4.2)", content_type = "application/json"),
+    request_body(content = AttributeBody, description = "The attribute (spec §4.2)", content_type = "application/json"),
     responses(
-        (status = 201, description = "Created: the full definition"),
+        (status = 201, description = "Created: the full definition", body = AttributeJson),
         (status = 400, description = "Invalid definition or expression syntax error (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
@@ -57,14 +52,14 @@ async fn view(state: &AppState, caller: &Principal, headers: &HeaderMap) -> Mstr
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
+    place: ModelPlace,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> MstrResult<Response> {
     let q = Query::parse(raw.as_deref())?;
     Show::from_query(&q)?;
-    let view = view(&state, &caller, &headers).await?;
-    let spec = wire::attribute_spec(&wire::json_body(&body)?)?;
+    let view = place.view(&state, &caller).await?;
+    let spec = wire::read::<AttributeBody>(&body)?.into_spec()?;
     let obj = state.core.model()?.create_attribute(&caller, &view, spec).await?;
     let body = render(&state, &view, &obj, &q, true).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
@@ -81,7 +76,7 @@ pub async fn create(
            ("showFields" = Option<String>, Query, description = "acl"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     responses(
-        (status = 200, description = "The definition"),
+        (status = 200, description = "The definition", body = AttributeJson),
         (status = 400, description = "Bad query parameter, or neither project nor changeset (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
@@ -89,14 +84,14 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    place: ModelPlace,
+    MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
 ) -> MstrResult<Response> {
     let q = Query::parse(raw.as_deref())?;
     let id = path_id(&id, "attribute")?;
     caller.require_object(id)?;
-    let view = view(&state, &caller, &headers).await?;
+    let view = place.view(&state, &caller).await?;
     let obj = state
         .core
         .model()?
@@ -112,9 +107,9 @@ pub async fn get(
            ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id"),
            ("id" = String, Path, description = "Attribute id"),
            ("showExpressionAs" = Option<String>, Query, description = "tree and/or tokens (repeatable)")),
-    request_body(content = serde_json::Value, description = "The fields to change", content_type = "application/json"),
+    request_body(content = AttributeBody, description = "The fields to change", content_type = "application/json"),
     responses(
-        (status = 200, description = "The updated definition"),
+        (status = 200, description = "The updated definition", body = AttributeJson),
         (status = 400, description = "Invalid change (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
         (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
@@ -122,16 +117,16 @@ pub async fn get(
 pub async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    place: ModelPlace,
+    MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> MstrResult<Response> {
     let q = Query::parse(raw.as_deref())?;
     Show::from_query(&q)?;
     let id = path_id(&id, "attribute")?;
-    let view = view(&state, &caller, &headers).await?;
-    let spec = wire::attribute_spec(&wire::json_body(&body)?)?;
+    let view = place.view(&state, &caller).await?;
+    let spec = wire::read::<AttributeBody>(&body)?.into_spec()?;
     let obj = state
         .core
         .model()?
@@ -149,31 +144,34 @@ pub async fn patch(
            ("limit" = Option<i64>, Query, description = "Entries (-1: all)")),
     responses(
         (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 200, description = "`{offset, limit, total, attributes:[{information}]}`")))]
+        (status = 200, description = "A page of the attributes", body = AttributeList)))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
+    place: ModelPlace,
     RawQuery(raw): RawQuery,
-) -> MstrResult<Response> {
+) -> MstrResult<Json<AttributeList>> {
     caller.require_full_scope()?;
     let q = Query::parse(raw.as_deref())?;
     let (offset, limit) = (q.int("offset", 0)?.max(0), q.int("limit", -1)?);
-    let view = view(&state, &caller, &headers).await?;
+    let view = place.view(&state, &caller).await?;
     let all = state
         .core
         .model()?
         .list(&view, Some(ObjectKind::Attribute))
         .await?;
-    let total = all.len();
-    let page: Vec<_> = all
-        .iter()
-        .skip(offset as usize)
-        .take(if limit < 0 { usize::MAX } else { limit as usize })
+    let attributes = wire::page(&all, offset, limit)
         .map(|o| {
             let sub = o.attribute().map(|a| a.sub_type.as_str()).unwrap_or("attribute");
-            json!({"information": wire::information(o, sub, false)})
+            InformationOnly {
+                information: Information::of(o, sub, false),
+            }
         })
         .collect();
-    Ok(Json(json!({"offset": offset, "limit": limit, "total": total, "attributes": page})).into_response())
+    Ok(Json(AttributeList {
+        offset,
+        limit,
+        total: all.len(),
+        attributes,
+    }))
 }

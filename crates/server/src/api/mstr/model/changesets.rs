@@ -3,16 +3,16 @@
 //! A changeset belongs to the session that made it. Commit and delete take the id from the path
 //! (mstrio-py sends no changeset header on commit and a misspelt one on delete).
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::Json;
 
 use vestibule_core::CoreError;
 
-use super::{path_id, project_header, wire, Query};
+use super::changeset_wire::ChangesetJson;
 use crate::api::mstr::error::{MstrErrorBody, MstrResult};
-use crate::api::mstr::extract::Caller;
+use crate::api::mstr::extract::{Caller, MstrPath, ProjectId};
+use crate::api::mstr::params::{path_id, Query};
 use crate::state::AppState;
 
 /// Create a changeset in the project of `X-MSTR-ProjectID`; needs the schema privilege.
@@ -21,7 +21,7 @@ use crate::state::AppState;
            ("X-MSTR-ProjectID" = String, Header, description = "Project id"),
            ("schemaEdit" = Option<bool>, Query, description = "A changeset for schema objects")),
     responses(
-        (status = 201, description = "Created: `{id, status, …}`"),
+        (status = 201, description = "Created", body = ChangesetJson),
         (status = 400, description = "No project header (ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
         (status = 404, description = "Unknown project (ERR004)", body = MstrErrorBody),
@@ -29,14 +29,14 @@ use crate::state::AppState;
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
+    ProjectId(project): ProjectId,
     RawQuery(raw): RawQuery,
-) -> MstrResult<Response> {
+) -> MstrResult<(StatusCode, Json<ChangesetJson>)> {
     let q = Query::parse(raw.as_deref())?;
     let schema_edit = q.bool("schemaEdit", false)?;
     let model = state.core.model()?;
-    let project = project_header(&headers)?
-        .ok_or_else(|| CoreError::MissingField("The X-MSTR-ProjectID header is required".into()))?;
+    let project =
+        project.ok_or_else(|| CoreError::MissingField("The X-MSTR-ProjectID header is required".into()))?;
     if !state
         .core
         .directory()
@@ -52,8 +52,8 @@ pub async fn create(
     // Changesets of sessions that have ended go now; a store that cannot tell keeps them.
     state.core.drop_orphan_changesets().await?;
     let cs = model.create_changeset(&caller, project, schema_edit).await?;
-    let body = wire::changeset_json(&cs, caller.user.user.display_name());
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let body = ChangesetJson::of(&cs, caller.user.user.display_name());
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// A changeset of the caller's session.
@@ -61,17 +61,17 @@ pub async fn create(
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("id" = String, Path, description = "Changeset id")),
     responses(
-        (status = 200, description = "The changeset"),
+        (status = 200, description = "The changeset", body = ChangesetJson),
         (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> MstrResult<Response> {
+    MstrPath(id): MstrPath<String>,
+) -> MstrResult<Json<ChangesetJson>> {
     let id = path_id(&id, "changeset")?;
     let cs = state.core.model()?.changeset_of(&caller, id).await?;
-    Ok(Json(wire::changeset_json(&cs, caller.user.user.display_name())).into_response())
+    Ok(Json(ChangesetJson::of(&cs, caller.user.user.display_name())))
 }
 
 /// Commit a changeset: all its changes or none; a change to an object another commit changed
@@ -80,19 +80,19 @@ pub async fn get(
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("id" = String, Path, description = "Changeset id")),
     responses(
-        (status = 201, description = "Committed"),
+        (status = 201, description = "Committed", body = ChangesetJson),
         (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Conflict with another commit (ERR001) or a name taken meanwhile (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn commit(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
-) -> MstrResult<Response> {
+    MstrPath(id): MstrPath<String>,
+) -> MstrResult<(StatusCode, Json<ChangesetJson>)> {
     let id = path_id(&id, "changeset")?;
     let cs = state.core.model()?.commit(&caller, id).await?;
-    let body = wire::changeset_json(&cs, caller.user.user.display_name());
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let body = ChangesetJson::of(&cs, caller.user.user.display_name());
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
 /// Delete a changeset: abandons its changes, or, once committed, just forgets it.
@@ -106,7 +106,7 @@ pub async fn commit(
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    MstrPath(id): MstrPath<String>,
 ) -> MstrResult<StatusCode> {
     let id = path_id(&id, "changeset")?;
     state.core.model()?.delete_changeset(&caller, id).await?;

@@ -1,25 +1,24 @@
 //! `/api/model/systemHierarchy/attributes/{id}/relationships`: the parent and child
 //! relationships an attribute takes part in; PUT replaces those it keeps, inside a changeset.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
 
 use vestibule_core::model::types::{ObjectKind, Relationship};
 use vestibule_core::model::View;
 
-use super::{context, path_id, wire};
+use super::relationship_wire::{RelationshipJson, RelationshipList, RelationshipsBody};
+use super::wire::Names;
 use crate::api::mstr::error::{MstrErrorBody, MstrResult};
-use crate::api::mstr::extract::Caller;
+use crate::api::mstr::extract::{Caller, ModelPlace, MstrPath, RawBody};
+use crate::api::mstr::params::path_id;
 use crate::state::AppState;
 
-async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrResult<Json<Value>> {
-    let names = wire::Names::new(state.core.model()?.list(view, None).await?);
-    Ok(Json(json!({
-        "relationships": rels.iter().map(|r| wire::relationship_json(r, &names)).collect::<Vec<_>>()
-    })))
+async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrResult<Json<RelationshipList>> {
+    let names = Names::new(state.core.model()?.list(view, None).await?);
+    Ok(Json(RelationshipList {
+        relationships: rels.iter().map(|r| RelationshipJson::of(r, &names)).collect(),
+    }))
 }
 
 /// An attribute's relationships.
@@ -30,20 +29,19 @@ async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrRes
            ("id" = String, Path, description = "Attribute id")),
     responses(
         (status = 400, description = "No project or changeset header (ERR007)", body = MstrErrorBody),
-        (status = 200, description = "`{relationships:[…]}`"),
+        (status = 200, description = "The relationships", body = RelationshipList),
         (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> MstrResult<Json<Value>> {
+    place: ModelPlace,
+    MstrPath(id): MstrPath<String>,
+) -> MstrResult<Json<RelationshipList>> {
     let id = path_id(&id, "attribute")?;
     caller.require_object(id)?;
-    let (project, changeset) = context(&headers)?;
+    let view = place.view(&state, &caller).await?;
     let model = state.core.model()?;
-    let view = model.view(&caller, project, changeset).await?;
     model.require(&view, id, ObjectKind::Attribute).await?;
     let rels = model.relationships(&caller, &view, id).await?;
     answer(&state, &view, &rels).await
@@ -54,11 +52,11 @@ pub async fn get(
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id"),
            ("id" = String, Path, description = "Attribute id")),
-    request_body(content = serde_json::Value,
-        description = "`{relationships:[{parent, child, relationshipTable, relationshipType}]}`",
+    request_body(content = RelationshipsBody,
+        description = "The relationships to keep (the list alone is read too)",
         content_type = "application/json"),
     responses(
-        (status = 200, description = "`{relationships:[…]}`"),
+        (status = 200, description = "The relationships", body = RelationshipList),
         (status = 400, description = "Invalid relationship (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
         (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
@@ -66,16 +64,15 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> MstrResult<Json<Value>> {
+    place: ModelPlace,
+    MstrPath(id): MstrPath<String>,
+    RawBody(body): RawBody,
+) -> MstrResult<Json<RelationshipList>> {
     let id = path_id(&id, "attribute")?;
     caller.require_object(id)?;
-    let (project, changeset) = context(&headers)?;
+    let view = place.view(&state, &caller).await?;
     let model = state.core.model()?;
-    let view = model.view(&caller, project, changeset).await?;
-    let specs = wire::relationships(&wire::json_body(&body)?, "body")?;
+    let specs = RelationshipsBody::read(&body)?;
     let rels = model.set_relationships(&caller, &view, id, specs).await?;
     answer(&state, &view, &rels).await
 }

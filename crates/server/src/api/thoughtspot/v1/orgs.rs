@@ -1,7 +1,7 @@
 //! v1 `session/orgs` and `session/orgs/users/{userid}`. vestibule has one org, Primary (id 0): the
 //! listing shows it and switching to it succeeds; any other org id is refused.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
@@ -13,8 +13,8 @@ use vestibule_core::privilege::Privilege;
 use vestibule_core::CoreError;
 
 use super::super::error::{CallosumError, TsError, V1Result};
-use super::super::extract::V1Body;
 use super::super::extract::V1Caller;
+use super::super::extract::{V1Body, V1Path};
 use crate::api::body::LooseBody;
 use crate::state::AppState;
 
@@ -118,7 +118,7 @@ pub async fn switch(
 pub async fn of_user(
     State(state): State<AppState>,
     V1Caller(caller): V1Caller,
-    Path(userid): Path<String>,
+    V1Path(userid): V1Path<String>,
 ) -> V1Result<Json<OrgList>> {
     let p = &caller.principal;
     p.require_full_scope()?;
