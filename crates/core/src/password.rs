@@ -429,7 +429,11 @@ mod tests {
         // Every caller is inside `verify`: its job is in the queue.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while h.pool.jobs.len() < 16 {
-            assert!(std::time::Instant::now() < deadline, "queued {}", h.pool.jobs.len());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queued {}",
+                h.pool.jobs.len()
+            );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         for c in callers {

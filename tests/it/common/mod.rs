@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const ADMIN_PASSWORD: &str = "admin-pass";
 
@@ -77,7 +77,10 @@ impl TestServer {
         cmd
     }
 
-    fn spawn(&mut self, listen: &str) {
+    /// Starts the binary on `listen`. The URL comes from the child's own "listening on" line,
+    /// which it prints after binding, so the listener at that address is the child's. `Err` (with
+    /// the child's stderr) when it exits or stays silent instead.
+    fn try_spawn(&mut self, listen: &str) -> Result<(), String> {
         let mut child = self
             .command()
             .args(["serve", "--listen", listen])
@@ -87,9 +90,11 @@ impl TestServer {
             .expect("start vestibule");
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
-        let lines = self.stderr_lines.clone();
+        let own_stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let (lines, own) = (self.stderr_lines.clone(), own_stderr.clone());
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                own.lock().unwrap().push(line.clone());
                 lines.lock().unwrap().push(line);
             }
         });
@@ -101,47 +106,87 @@ impl TestServer {
                 }
             }
         });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => self.base = url,
-            Err(_) => {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(20)) {
+                self.base = url;
+                self.child = Some(child);
+                return Ok(());
+            }
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if exited || Instant::now() > deadline {
                 let _ = child.kill();
-                panic!(
-                    "vestibule did not start; stderr:\n{}",
-                    self.stderr_lines.lock().unwrap().join("\n")
-                );
+                let _ = child.wait();
+                // The stderr reader ends with the child's pipe.
+                std::thread::sleep(Duration::from_millis(50));
+                return Err(own_stderr.lock().unwrap().join("\n"));
             }
         }
-        self.child = Some(child);
+    }
+
+    fn spawn(&mut self, listen: &str) {
+        if let Err(stderr) = self.try_spawn(listen) {
+            panic!("vestibule did not start; stderr:\n{stderr}");
+        }
+    }
+
+    /// Starts again on this server's port (clients keep their URLs), retrying while the port is
+    /// briefly held by another socket.
+    fn respawn_on_same_port(&mut self) {
+        let port = self.port();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.try_spawn(&format!("127.0.0.1:{port}")) {
+                Ok(()) => return,
+                Err(stderr) if stderr.contains("cannot listen") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(stderr) => panic!("vestibule did not start again on port {port}; stderr:\n{stderr}"),
+            }
+        }
     }
 
     fn port(&self) -> String {
         self.base.rsplit(':').next().unwrap_or("0").to_string()
     }
 
+    /// `host:port` of the listener, for raw TCP requests.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
     /// SIGKILL, then start again on the same port and data directory.
     pub fn kill9_and_restart(&mut self) {
-        let port = self.port();
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
-        self.spawn(&format!("127.0.0.1:{port}"));
+        self.respawn_on_same_port();
+    }
+
+    /// Sends SIGTERM without waiting for the exit (see [`TestServer::wait_exit`]).
+    pub fn send_sigterm(&self) {
+        let c = self.child.as_ref().expect("running");
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+    }
+
+    /// Waits for the server to exit and returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.take().expect("running").wait().expect("wait")
     }
 
     /// SIGTERM and wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut c = self.child.take().expect("running");
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-        c.wait().expect("wait")
+        self.send_sigterm();
+        self.wait_exit()
     }
 
     /// Restarts after a SIGTERM, on the same port and data directory.
     pub fn restart(&mut self) {
-        let port = self.port();
         if self.child.is_some() {
             self.terminate();
         }
-        self.spawn(&format!("127.0.0.1:{port}"));
+        self.respawn_on_same_port();
     }
 
     /// Runs `vestibule ARGS` against this server's data directory, with `stdin` as input.
