@@ -525,17 +525,17 @@ async fn mstr_identity_and_api_tokens_expire_after_their_configured_lifetime() {
     // Then both stop working, not before their second is up.
     let deadline = minted + std::time::Duration::from_secs(15);
     loop {
-        let (identity_status, api_status) = (
-            use_identity().await.status(),
-            use_api_token().await.status(),
-        );
+        let (identity_status, api_status) = (use_identity().await.status(), use_api_token().await.status());
         if identity_status != 204 && api_status != 204 {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the tokens did not expire");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(minted.elapsed() >= std::time::Duration::from_secs(1), "expired early");
+    assert!(
+        minted.elapsed() >= std::time::Duration::from_secs(1),
+        "expired early"
+    );
     assert_mstr_error(use_identity().await, 401, "ERR003").await;
     assert_mstr_error(use_api_token().await, 401, "ERR003").await;
     // The session they came from is still alive.

@@ -286,7 +286,11 @@ async fn mstr_short_timeouts_expire_sessions() {
 
 /// The `vestibule_sessions_live` gauge: sessions the store holds, swept or not yet.
 async fn live_sessions(server: &TestServer) -> f64 {
-    let text = send(client().get(server.url("/metrics"))).await.text().await.unwrap();
+    let text = send(client().get(server.url("/metrics")))
+        .await
+        .text()
+        .await
+        .unwrap();
     sample(&parse_prometheus(&text), "vestibule_sessions_live").expect("vestibule_sessions_live")
 }
 
@@ -313,7 +317,10 @@ fn session_rows(server: &TestServer) -> usize {
         .output()
         .expect("python3 (scripts/ci-install.sh installs it)");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a row count")
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a row count")
 }
 
 #[tokio::test]

@@ -336,3 +336,56 @@ pub fn backend_url(var: &str, test: &str) -> Option<String> {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// An HTTP/1.1 request written byte for byte to the server's socket, for what HTTP clients refuse
+/// to send (control characters in a header, say): `head` is the request line and headers without
+/// the blank line; `Content-Length` and `Connection: close` are added. The status and the body.
+pub async fn raw_request(server: &TestServer, head: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    let mut request = head.to_vec();
+    request.extend_from_slice(
+        format!("\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes(),
+    );
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("write request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read response");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let mut body = answer[split + 4..].to_vec();
+    if head.contains("\r\ntransfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+/// The payload of a chunked body.
+fn unchunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..line_end]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
