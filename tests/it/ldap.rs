@@ -319,6 +319,25 @@ async fn ldaps_and_starttls_check_the_directory_certificate() {
     let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
     assert_eq!(status, 204, "StartTLS: {body}");
     drop(server);
+    // This slapd refuses every operation without TLS: plain ldap:// does not get in, so the
+    // StartTLS login above was encrypted.
+    let server = server_for(&slapd, &[("VESTIBULE_LDAP_CA_FILE", &ca)]);
+    let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ERR016")),
+        "plain: {body}"
+    );
+    drop(server);
+    // StartTLS without the CA: the certificate is not trusted.
+    let server = server_for(&slapd, &[("VESTIBULE_LDAP_STARTTLS", "true")]);
+    let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ERR016")),
+        "StartTLS, no CA: {body}"
+    );
+    drop(server);
     // Without the CA the certificate is not trusted: the directory counts as unavailable.
     let server = server_for(&slapd, &[("VESTIBULE_LDAP_URL", &ldaps)]);
     let (status, body, _) = mstr_login_as(&server, "16", "alice", ALICE_PASSWORD).await;
