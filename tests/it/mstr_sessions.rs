@@ -7,8 +7,9 @@ use crate::common::mstr::{
     assert_mstr_error, delegate, form_login, get_json, identity_token, session_of, short_timeout_server,
     status_of, token_of, LIB,
 };
-use crate::common::{client, json, mstr_login, send, MstrSession, TestServer, ADMIN_PASSWORD};
-use crate::ops_kit::{parse_prometheus, sample};
+use crate::common::{
+    client, json, live_sessions, mstr_login, send, wait_until_swept, MstrSession, TestServer, ADMIN_PASSWORD,
+};
 
 #[tokio::test]
 async fn mstr_session_info_keep_alive_and_user_info() {
@@ -282,26 +283,6 @@ async fn mstr_short_timeouts_expire_sessions() {
     server.kill9_and_restart();
     assert_eq!(live_sessions(&server).await, 0.0);
     assert_eq!(crate::durability::check(&server, &s2).await, 401);
-}
-
-/// The `vestibule_sessions_live` gauge: sessions the store holds, swept or not yet.
-async fn live_sessions(server: &TestServer) -> f64 {
-    let text = send(client().get(server.url("/metrics")))
-        .await
-        .text()
-        .await
-        .unwrap();
-    sample(&parse_prometheus(&text), "vestibule_sessions_live").expect("vestibule_sessions_live")
-}
-
-/// Polls until the sweep has removed every session (the sweep runs every second here; a
-/// session is swept only once it has expired).
-async fn wait_until_swept(server: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while live_sessions(server).await > 0.0 {
-        assert!(Instant::now() < deadline, "the sessions were never swept");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The rows of the sessions table in the server's SQLite file, read by Python's sqlite3 (the

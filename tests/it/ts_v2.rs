@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json as j;
 
-use crate::common::{client, fetch_json, json, plain_get, send, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, fetch_json, json, plain_get, send, wait_for, TestServer, ADMIN_PASSWORD};
 use crate::ts_kit::*;
 
 #[tokio::test]
@@ -281,6 +281,7 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
 #[tokio::test]
 async fn ts_v2_tokens_are_reusable_until_they_expire() {
     let server = TestServer::start();
+    let minting = std::time::Instant::now();
     let (_, t) = v2_post(
         &server,
         "/auth/token/full",
@@ -292,7 +293,14 @@ async fn ts_v2_tokens_are_reusable_until_they_expire() {
         let (status, _) = bearer_get(&server, &format!("{V2}/auth/session/user"), token).await;
         assert_eq!(status, 200);
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_for("the token to expire", || async {
+        bearer_get(&server, &format!("{V2}/auth/session/user"), token)
+            .await
+            .0
+            != 200
+    })
+    .await;
+    assert!(minting.elapsed() >= Duration::from_secs(2), "expired early");
     let resp = send(
         client()
             .get(server.url(&format!("{V2}/auth/session/user")))

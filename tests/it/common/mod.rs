@@ -389,3 +389,38 @@ fn unchunk(mut rest: &[u8]) -> Vec<u8> {
         rest = &rest[size + 2..];
     }
 }
+
+/// Polls `done` every 50 ms until it holds; fails after a generous 20 s naming `what`. Tests
+/// wait for a state this way rather than sleeping for a guessed time.
+pub async fn wait_for<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `vestibule_sessions_live` gauge: sessions the store holds, expired ones until swept.
+pub async fn live_sessions(server: &TestServer) -> f64 {
+    let text = send(client().get(server.url("/metrics")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let samples = crate::ops_kit::parse_prometheus(&text);
+    crate::ops_kit::sample(&samples, "vestibule_sessions_live").expect("vestibule_sessions_live")
+}
+
+/// Waits until the sweep has removed every session: a session is swept only once it has expired,
+/// so this observes expiry without a request that would extend a session. The server needs a
+/// short `VESTIBULE_SESSION_SWEEP_INTERVAL_SECS`.
+pub async fn wait_until_swept(server: &TestServer) {
+    wait_for("the sweep to remove every session", || async {
+        live_sessions(server).await == 0.0
+    })
+    .await;
+}
