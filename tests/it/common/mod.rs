@@ -23,6 +23,9 @@ pub struct TestServer {
     env: Vec<(String, String)>,
     /// Everything the server wrote to stderr, for tests that read logs.
     pub stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread copying the running child's stderr into `stderr_lines`; it ends at the pipe's
+    /// end, after the child's last line.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -51,6 +54,7 @@ impl TestServer {
             dir,
             env,
             stderr_lines: Default::default(),
+            stderr_reader: None,
         };
         server.spawn("127.0.0.1:0");
         server
@@ -92,7 +96,7 @@ impl TestServer {
         let stderr = child.stderr.take().expect("stderr");
         let own_stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
         let (lines, own) = (self.stderr_lines.clone(), own_stderr.clone());
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 own.lock().unwrap().push(line.clone());
                 lines.lock().unwrap().push(line);
@@ -111,14 +115,14 @@ impl TestServer {
             if let Ok(url) = rx.recv_timeout(Duration::from_millis(20)) {
                 self.base = url;
                 self.child = Some(child);
+                self.stderr_reader = Some(reader);
                 return Ok(());
             }
             let exited = matches!(child.try_wait(), Ok(Some(_)));
             if exited || Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                // The stderr reader ends with the child's pipe.
-                std::thread::sleep(Duration::from_millis(50));
+                let _ = reader.join();
                 return Err(own_stderr.lock().unwrap().join("\n"));
             }
         }
@@ -179,6 +183,17 @@ impl TestServer {
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         self.send_sigterm();
         self.wait_exit()
+    }
+
+    /// SIGTERM, and waits for the exit and for the last line the server wrote: afterwards
+    /// [`TestServer::stderr`] and the files it wrote (the audit log) are complete, so a check
+    /// that something is absent from them cannot pass early.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let status = self.terminate();
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        status
     }
 
     /// Restarts after a SIGTERM, on the same port and data directory.
