@@ -254,15 +254,16 @@ async fn mstr_store_outage_answers_503_err016() {
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let db = server.data_dir().join("vestibule.db");
     assert!(db.exists());
-    // Another process takes the file's write lock and keeps it for a while.
-    let script = "import sqlite3, sys, time\n\
+    // Another process takes the file's write lock and keeps it until its stdin ends.
+    let script = "import sqlite3, sys\n\
                   c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
                   c.execute('BEGIN EXCLUSIVE')\n\
                   print('locked', flush=True)\n\
-                  time.sleep(float(sys.argv[2]))\n\
+                  sys.stdin.read()\n\
                   c.execute('COMMIT')\n";
     let mut locker = std::process::Command::new("python3")
-        .args(["-c", script, db.to_str().unwrap(), "4"])
+        .args(["-c", script, db.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 (needed to hold a SQLite lock)");
@@ -281,6 +282,7 @@ async fn mstr_store_outage_answers_503_err016() {
     );
     // Session checks are served from memory meanwhile.
     assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
+    drop(locker.stdin.take());
     assert!(locker.wait().unwrap().success());
     // Once the lock is gone, logins work again.
     mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
