@@ -4,7 +4,7 @@
 
 use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
 use crate::ldap::mstr_login_as;
-use crate::ldap_kit::{Slapd, ALICE_PASSWORD, ROOT_PASSWORD, SEARCH_PASSWORD};
+use crate::common::ldap::{Slapd, ALICE_PASSWORD, ROOT_PASSWORD, SEARCH_PASSWORD};
 
 #[tokio::test]
 async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {

@@ -1,10 +1,10 @@
 //! LDAP logins (loginMode 16 and the ThoughtSpot dialect with `thoughtspot.login_mode = "ldap"`)
-//! against a real, private slapd (see ldap_kit.rs): linking and group mapping, filter
+//! against a real, private slapd (see common/ldap.rs): linking and group mapping, filter
 //! injection, empty passwords, users outside the base or disabled, and a directory that stops,
 //! freezes and comes back while vestibule keeps running.
 
+use crate::common::ldap::{Slapd, ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD, EVE_PASSWORD};
 use crate::common::{client, json, TestServer};
-use crate::ldap_kit::{Slapd, ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD, EVE_PASSWORD};
 
 pub fn server_for(slapd: &Slapd, extra: &[(&str, &str)]) -> TestServer {
     let mut env = slapd.env();

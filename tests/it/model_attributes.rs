@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::both_backends;
+use crate::common::model::{start, Backend};
 use crate::common::{json, mstr_login};
-use crate::model_kit::{start, Backend};
 
 const ID_CATEGORY: &str = "45C11FA478E745FEA08D781CEA190FE5";
 const DESC_CATEGORY: &str = "CCFBE2A5EADB4F50941FB879CCF1721C";

@@ -1,8 +1,8 @@
 //! `/metrics`: Prometheus text format, requests by route template (never raw paths) and status,
 //! the latency histogram, live sessions, logins by mode and result.
 
+use crate::common::ops::{parse_prometheus, sample};
 use crate::common::{client, mstr_login, TestServer, ADMIN_PASSWORD};
-use crate::ops_kit::{parse_prometheus, sample};
 
 async fn scrape(server: &TestServer) -> (String, Vec<(String, f64)>) {
     let resp = client().get(server.url("/metrics")).send().await.unwrap();

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::common::ops::{artifacts_dir, fuzz_python, parse_prometheus};
 use crate::common::{client, repo_root, TestServer};
-use crate::ops_kit::{artifacts_dir, fuzz_python, parse_prometheus};
 
 const METHODS: &[&str] = &["get", "post", "put", "delete", "patch", "head", "options"];
 

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common::ops::{parse_prometheus, sample};
 use crate::common::{client, TestServer, ADMIN_PASSWORD};
-use crate::ops_kit::{parse_prometheus, sample};
 
 /// The idle timeout of the sessions here: the session kept alive must outlive its login-time
 /// copy by more than the restart takes.

@@ -4,8 +4,8 @@
 use serde_json::json as j;
 
 use crate::common::mstr::token_of;
+use crate::common::ts::*;
 use crate::common::{client, fetch_json, json, send, TestServer, ADMIN_PASSWORD};
-use crate::ts_kit::*;
 
 /// A MicroStrategy login at `/api/auth/login` (cookie path `/`): the client with its JSESSIONID,
 /// and the auth token.

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::common::ts::*;
 use crate::common::{
     client, fetch_json, json, plain_get, send, wait_for, wait_until_swept, TestServer, ADMIN_PASSWORD,
 };
-use crate::ts_kit::*;
 
 #[tokio::test]
 async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {

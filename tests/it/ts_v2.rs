@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::json as j;
 
+use crate::common::ts::*;
 use crate::common::{client, fetch_json, json, plain_get, send, wait_for, TestServer, ADMIN_PASSWORD};
-use crate::ts_kit::*;
 
 #[tokio::test]
 async fn ts_v2_session_login_user_token_logout() {

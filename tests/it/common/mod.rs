@@ -1,10 +1,17 @@
 //! The test kit: starts the real `vestibule` binary on an ephemeral port with its own data
-//! directory, and offers clients that behave like the official ones.
+//! directory, and offers clients that behave like the official ones. The submodules are the
+//! helpers of one area each: a private slapd (`ldap`), the modeling API (`model`), the
+//! MicroStrategy and ThoughtSpot dialects (`mstr`, `ts`), the operations tools (`ops`), a fresh
+//! PostgreSQL database (`pg`) and a TCP proxy (`proxy`).
 #![allow(dead_code)]
 
+pub mod ldap;
+pub mod model;
 pub mod mstr;
+pub mod ops;
 pub mod pg;
 pub mod proxy;
+pub mod ts;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -426,8 +433,8 @@ pub async fn live_sessions(server: &TestServer) -> f64 {
         .text()
         .await
         .unwrap();
-    let samples = crate::ops_kit::parse_prometheus(&text);
-    crate::ops_kit::sample(&samples, "vestibule_sessions_live").expect("vestibule_sessions_live")
+    let samples = crate::common::ops::parse_prometheus(&text);
+    crate::common::ops::sample(&samples, "vestibule_sessions_live").expect("vestibule_sessions_live")
 }
 
 /// Waits until the sweep has removed every session: a session is swept only once it has expired,

@@ -337,7 +337,7 @@ impl Drop for Slapd {
 
 #[test]
 fn a_listener_of_another_process_is_not_taken_for_slapd() {
-    let Some(mut slapd) = Slapd::start("ldap_kit::a_listener_of_another_process_is_not_taken_for_slapd")
+    let Some(mut slapd) = Slapd::start("common::ldap::a_listener_of_another_process_is_not_taken_for_slapd")
     else {
         return;
     };
