@@ -26,7 +26,7 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     ];
 
     // Standard login, identity token, delegation, API token, loginMode 4096.
-    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let admin = mstr_login(server, "administrator", ADMIN_PASSWORD).await;
     secrets.push(admin.token.clone());
     let resp = admin
         .post(&server.url("/MicroStrategyLibrary/api/auth/identityToken"))
@@ -71,11 +71,11 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     assert_eq!(status, 201);
     let api_token = body["apiToken"].as_str().unwrap().to_string();
     secrets.push(api_token.clone());
-    let (status, _, token) = mstr_login_as(&server, "4096", &api_token, "").await;
+    let (status, _, token) = mstr_login_as(server, "4096", &api_token, "").await;
     assert_eq!(status, 204);
     secrets.push(token.unwrap());
     assert_eq!(
-        mstr_login_as(&server, "4096", "not-a-real-api-token-zz7", "")
+        mstr_login_as(server, "4096", "not-a-real-api-token-zz7", "")
             .await
             .0,
         401
@@ -87,7 +87,7 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     secrets.push("sam-pw-Secret9".into());
     for i in 1..=3 {
         let wrong = format!("sam-wrong-guess-{i}");
-        assert_eq!(mstr_login_as(&server, "1", "sam", &wrong).await.0, 401);
+        assert_eq!(mstr_login_as(server, "1", "sam", &wrong).await.0, 401);
         secrets.push(wrong);
     }
     assert!(server.cli(&["user", "unlock", "sam"], "").status.success());
@@ -150,11 +150,11 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     // LDAP, when slapd is here.
     if slapd.is_some() {
         secrets.push(ALICE_PASSWORD.into());
-        let (status, _, token) = mstr_login_as(&server, "16", "alice", ALICE_PASSWORD).await;
+        let (status, _, token) = mstr_login_as(server, "16", "alice", ALICE_PASSWORD).await;
         assert_eq!(status, 204);
         secrets.push(token.unwrap());
         assert_eq!(
-            mstr_login_as(&server, "16", "alice", "alice-wrong-Pw5").await.0,
+            mstr_login_as(server, "16", "alice", "alice-wrong-Pw5").await.0,
             401
         );
         secrets.push("alice-wrong-Pw5".into());
