@@ -10,6 +10,8 @@ ERR009. Exits non-zero with a message on the first failed check.
 import sys
 import time
 
+import requests
+
 from mstrio.api import authentication
 from mstrio.connection import Connection
 from mstrio.helpers import IServerError
@@ -19,6 +21,23 @@ def check(cond, what):
     if not cond:
         raise SystemExit(f"FAILED: {what}")
     print(f"ok: {what}")
+
+
+def wait_until_swept(library_url):
+    """Polls the server's live-session gauge until its sweep has removed every session: a session
+    is swept only once it has expired, and asking the session itself would extend it."""
+    metrics = library_url.rsplit("/MicroStrategyLibrary", 1)[0] + "/metrics"
+    deadline = time.monotonic() + 20
+    while True:
+        lines = requests.get(metrics, timeout=10).text.splitlines()
+        live = [float(l.split()[1]) for l in lines if l.startswith("vestibule_sessions_live ")]
+        if len(live) != 1:
+            raise SystemExit(f"FAILED: no single vestibule_sessions_live sample in {metrics}")
+        if live[0] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit("FAILED: the short-timeout session was not swept within 20 s")
+        time.sleep(0.1)
 
 
 def main():
@@ -80,7 +99,9 @@ def main():
         short = Connection(short_url, username, password, login_mode=1)
         server_timeout = short.timeout
         short.timeout = 600
-        time.sleep(server_timeout + 1.5)
+        started = time.monotonic()
+        wait_until_swept(short_url)
+        check(time.monotonic() - started >= server_timeout - 0.5, "the session lived its timeout")
         try:
             short.get_identity_token()
         except IServerError as e:

@@ -5,6 +5,7 @@ Usage: ts_python.py BASE_URL USERNAME PASSWORD SECRET_KEY
 Exits non-zero (with a traceback) on the first thing that does not work as the libraries expect.
 """
 import sys
+import traceback
 import uuid
 
 import requests
@@ -20,14 +21,23 @@ def step(name):
     print(f"ok: {name}", flush=True)
 
 
+def check(condition, detail=None):
+    """Exits non-zero when `condition` is false: an explicit check, not an `assert`, so that
+    PYTHONOPTIMIZE cannot remove it."""
+    if not condition:
+        print(f"check failed: {detail!r}" if detail is not None else "check failed", file=sys.stderr, flush=True)
+        traceback.print_stack(file=sys.stderr)
+        sys.exit(1)
+
+
 def expect_http_error(status, fn, *args, **kwargs):
     try:
         fn(*args, **kwargs)
     except requests.HTTPError as e:
-        assert e.response.status_code == status, (e.response.status_code, e.response.text)
-        assert e.response.headers["Content-Type"].startswith("application/json"), e.response.headers
+        check(e.response.status_code == status, (e.response.status_code, e.response.text))
+        check(e.response.headers["Content-Type"].startswith("application/json"), e.response.headers)
         return e.response
-    raise AssertionError(f"{fn.__name__} should have failed with {status}")
+    check(False, f"{fn.__name__} should have failed with {status}")
 
 
 print("libraries:", thoughtspot_rest_api_v1.__version__, thoughtspot_rest_api.__version__)
@@ -36,13 +46,13 @@ print("libraries:", thoughtspot_rest_api_v1.__version__, thoughtspot_rest_api.__
 v1 = TSRestApiV1(base)
 v1.session_login(user, password)
 info = v1.session_info()
-assert info["userName"] == user, info
+check(info["userName"] == user, info)
 uuid.UUID(info["userGUID"])
 mix = info["configInfo"]["mixpanelConfig"]
-assert {"devSdkKey", "prodSdkKey", "production"} <= set(mix), info
-assert "selfClusterId" in info["configInfo"] and "releaseVersion" in info
+check({"devSdkKey", "prodSdkKey", "production"} <= set(mix), info)
+check("selfClusterId" in info["configInfo"] and "releaseVersion" in info)
 orgs = v1.session_orgs_get()
-assert orgs["orgs"][0]["orgId"] == 0 and orgs["currentOrgId"] == 0, orgs
+check(orgs["orgs"][0]["orgId"] == 0 and orgs["currentOrgId"] == 0, orgs)
 v1.session_orgs_put(0)
 v1.session_orgs_users(info["userGUID"])
 step("v1 login, session/info, orgs")
@@ -52,7 +62,7 @@ step("v1 logout ends the session")
 
 bad = TSRestApiV1(base)
 r = expect_http_error(401, bad.session_login, user, password + "-wrong")
-assert r.json()["code"] == 10003, r.text
+check(r.json()["code"] == 10003, r.text)
 step("v1 wrong password is 401 with the v1 error body")
 
 # --- v1 trusted authentication: token, then token login in a "browser" -----------------------------
@@ -62,19 +72,19 @@ token = backend.session_auth_token(
     secret_key=secret, username=jit_user, access_level="FULL", org_id=0,
     groups=["compat-sales"], auto_create_user=True,
 )
-assert token and "\n" not in token, token
+check(token and "\n" not in token, token)
 step("v1 session/auth/token (autocreate, groups)")
 
 browser = TSRestApiV1(base)
 # requests follows the 302 to redirect_url with the new cookies; isactive answers 2xx to them.
 resp = browser.session_login_token_post(jit_user, token, base + "/callosum/v1/session/isactive")
-assert resp.history and resp.history[0].status_code == 302, resp.history
-assert browser.session_info()["userName"] == jit_user
+check(resp.history and resp.history[0].status_code == 302, resp.history)
+check(browser.session_info()["userName"] == jit_user)
 step("v1 session/login/token: 302 to redirect_url, then a session")
 # v1 tokens are not single-use: the same token logs in again.
 again = TSRestApiV1(base)
 again.session_login_token_post(jit_user, token, base + "/callosum/v1/session/isactive")
-assert again.session_info()["userName"] == jit_user
+check(again.session_info()["userName"] == jit_user)
 browser.session_logout()
 expect_http_error(401, browser.session_info)
 step("v1 token reused; logout after token login")
@@ -85,7 +95,7 @@ rbv = backend.session_auth_token(
 )
 viewer = TSRestApiV1(base)
 viewer.session_login_token_post(jit_user, rbv, base + "/callosum/v1/session/isactive")
-assert viewer.session_info()["restrictedObjectId"] == object_id
+check(viewer.session_info()["restrictedObjectId"] == object_id)
 expect_http_error(403, viewer.session_orgs_get)
 step("v1 REPORT_BOOK_VIEW token: a session limited to one object")
 
@@ -96,43 +106,43 @@ step("v1 wrong secret key is 401")
 v2 = TSRestApiV2(base)
 v2.auth_session_login(user, password, org_identifier=0)
 me = v2.auth_session_user()
-assert me["name"] == user and me["visibility"] == "SHARABLE", me
+check(me["name"] == user and me["visibility"] == "SHARABLE", me)
 session_token = v2.auth_session_token()
-assert session_token["token"] and session_token["valid_for_username"] == user, session_token
+check(session_token["token"] and session_token["valid_for_username"] == user, session_token)
 v2.auth_session_logout()
 expect_http_error(401, v2.auth_session_user)
 step("v2 session login, user, token, logout")
 r = expect_http_error(401, TSRestApiV2(base).auth_session_login, user, password + "-wrong")
-assert r.json()["error"]["message"]["code"] == 10097, r.text
+check(r.json()["error"]["message"]["code"] == 10097, r.text)
 step("v2 wrong password is 401 with the v2 error body")
 
 # --- v2 tokens: full, validate, object, custom, bearer use, bearer login, revoke ------------------
 full = TSRestApiV2(base).auth_token_full(user, password=password, validity_time_in_sec=600, org_id=0)
-assert full["scope"]["access_type"] == "FULL" and full["valid_for_username"] == user, full
-assert full["expiration_time_in_millis"] - full["creation_time_in_millis"] == 600_000, full
+check(full["scope"]["access_type"] == "FULL" and full["valid_for_username"] == user, full)
+check(full["expiration_time_in_millis"] - full["creation_time_in_millis"] == 600_000, full)
 api = TSRestApiV2(base)
 api.bearer_token = full["token"]
 api.auth_token_validate(full["token"])
 obj = api.auth_token_object(user, object_id=object_id, secret_key=secret)
-assert obj["scope"]["access_type"] == "REPORT_BOOK_VIEW" and obj["scope"]["metadata_id"] == object_id, obj
+check(obj["scope"]["access_type"] == "REPORT_BOOK_VIEW" and obj["scope"]["metadata_id"] == object_id, obj)
 custom = api.auth_token_custom(jit_user, secret_key=secret, auto_create=True,
                                display_name="Compat User", email="compat@example.com")
-assert custom["user"]["name"] == jit_user and custom["org"]["id"] == 0, custom
-assert api.auth_session_user()["name"] == user
+check(custom["user"]["name"] == jit_user and custom["org"]["id"] == 0, custom)
+check(api.auth_session_user()["name"] == user)
 step("v2 token/full (password), validate, token/object and token/custom (secret key), bearer use")
 
 # The same bearer works on v1, and logs in through v1 token login.
 v1_bearer = TSRestApiV1(base)
 v1_bearer.bearer_token = full["token"]
-assert v1_bearer.session_info()["userName"] == user
+check(v1_bearer.session_info()["userName"] == user)
 v1_login = TSRestApiV1(base)
 v1_login.session_login_token_post(user, full["token"], base + "/callosum/v1/session/isactive")
-assert v1_login.session_info()["userName"] == user
+check(v1_login.session_info()["userName"] == user)
 step("v2 token as a v1 bearer and for v1 token login")
 
 cookie_client = TSRestApiV2(base)
 cookie_client.auth_session_login(bearer_token=full["token"])
-assert cookie_client.requests_session.cookies.get("JSESSIONID")
+check(cookie_client.requests_session.cookies.get("JSESSIONID"))
 step("v2 session/login with a bearer makes a cookie session")
 
 api.auth_token_revoke()
@@ -141,6 +151,6 @@ expect_http_error(401, v1_bearer.session_info)
 step("v2 token/revoke with an empty body revokes the bearer; refused on v1 and v2 after")
 
 secret_full = TSRestApiV2(base).auth_token_full(jit_user, secret_key=secret)
-assert secret_full["valid_for_username"] == jit_user
+check(secret_full["valid_for_username"] == jit_user)
 step("v2 token/full with the secret key")
 print("all ThoughtSpot Python checks passed")

@@ -8,6 +8,10 @@ import {
   ThoughtSpotRestApi,
   createBearerAuthenticationConfig,
   createBasicConfig,
+  createConfiguration,
+  ResponseContext,
+  ServerConfiguration,
+  wrapHttpLibrary,
 } from "@thoughtspot/rest-api-sdk";
 
 const [base, username, password, secret] = process.argv.slice(2);
@@ -60,8 +64,42 @@ await assert.rejects(
 );
 step("bad credentials 401 and missing credentials 400 are readable errors");
 
-// Session login and logout answer exactly 204.
-await basic.login({ username, password, remember_me: true });
-await api.logout();
-step("login and logout (204)");
+// Session login and logout answer exactly 204, on one client that keeps the session cookies (as a
+// Node back end must: fetch has no cookie jar, so this client's HTTP library is the jar), and the
+// logout ends the session that client logged in with.
+const statuses = [];
+const cookies = new Map();
+const jarFetch = wrapHttpLibrary({
+  async send(request) {
+    const headers = request.getHeaders();
+    if (cookies.size) headers.Cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    const resp = await fetch(request.getUrl(), {
+      method: request.getHttpMethod().toString(),
+      body: request.getBody(),
+      headers,
+    });
+    statuses.push(resp.status);
+    for (const c of resp.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const eq = pair.indexOf("=");
+      cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    const flat = {};
+    resp.headers.forEach((value, name) => {
+      flat[name] = value;
+    });
+    return new ResponseContext(resp.status, flat, { text: () => resp.text(), binary: () => resp.blob() });
+  },
+});
+const session = new ThoughtSpotRestApi(
+  createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: jarFetch }),
+);
+await session.login({ username, password, remember_me: true });
+assert.deepEqual(statuses, [204], "login");
+assert.ok(cookies.has("JSESSIONID"), `no session cookie: ${[...cookies.keys()]}`);
+assert.equal((await session.getCurrentUserInfo()).name, username);
+await session.logout();
+assert.deepEqual(statuses, [204, 200, 204], "login, user, logout");
+await assert.rejects(session.getCurrentUserInfo(), (e) => e.code === 401);
+step("login and logout (204) on one client; the session ends");
 console.log("all ThoughtSpot SDK checks passed");

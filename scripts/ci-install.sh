@@ -5,7 +5,7 @@ set -euo pipefail
 packages=()
 need() { dpkg -s "$1" >/dev/null 2>&1 || packages+=("$1"); }
 # (each feature adds the packages its tests need here)
-need slapd        # LDAP tests: a private OpenLDAP server (tests/it/ldap_kit.rs)
+need slapd        # LDAP tests: a private OpenLDAP server (tests/it/common/ldap.rs)
 need ldap-utils   # ldapadd/ldapsearch, handy when debugging the LDAP tests
 need openssl      # makes the test CA and certificate for the LDAP TLS tests
 need libssl-dev   # native TLS of the LDAP client (ldaps://, StartTLS), found with pkg-config

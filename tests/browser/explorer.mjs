@@ -39,6 +39,7 @@ const consoleErrors = [];
 page.on("console", (m) => {
   if (m.type() === "error") consoleErrors.push(m.text());
 });
+page.on("pageerror", (e) => consoleErrors.push(`uncaught: ${e.stack || e}`));
 // The explorer must work offline: any request leaving the server is a failure.
 const outside = [];
 page.on("request", (r) => {
@@ -145,7 +146,8 @@ try {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
 }
-if (consoleErrors.length) console.log(`browser console errors:\n${consoleErrors.join("\n")}`);
+// An error in the browser console fails the test: the page logged something broken.
+if (!failed && consoleErrors.length) failed = new Error(`browser console errors:\n${consoleErrors.join("\n")}`);
 if (failed) {
   console.error(`FAILED: ${failed.stack || failed}`);
   process.exit(1);

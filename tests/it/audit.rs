@@ -2,19 +2,13 @@
 //! logout, lockout and unlock writes one JSON line per event to the configured file, and no
 //! password, token, cookie or secret used in it appears in any log line (stderr or audit file).
 
+use crate::common::ldap::{Slapd, ALICE_PASSWORD, ROOT_PASSWORD, SEARCH_PASSWORD};
 use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
 use crate::ldap::mstr_login_as;
-use crate::ldap_kit::{Slapd, ALICE_PASSWORD, ROOT_PASSWORD, SEARCH_PASSWORD};
 
 #[tokio::test]
 async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit_path = audit_dir.path().join("audit.log");
-    let target = format!("file:{}", audit_path.display());
-    // Debug logging: the strictest test of what the logs carry.
     let mut env: Vec<(String, String)> = vec![
-        ("VESTIBULE_AUDIT_TARGET".into(), target),
-        ("VESTIBULE_LOG_LEVEL".into(), "debug".into()),
         ("VESTIBULE_THROTTLE_ACCOUNT_LOCKOUT_FAILURES".into(), "3".into()),
         ("VESTIBULE_THROTTLE_BASE_DELAY_MS".into(), "10".into()),
         ("VESTIBULE_THROTTLE_MAX_DELAY_MS".into(), "20".into()),
@@ -23,8 +17,8 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     if let Some(s) = &slapd {
         env.extend(s.env());
     }
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = TestServer::start_with(&pairs);
+    let mut audited = Audited::start(&env);
+    let server = &audited.server;
     let mut secrets: Vec<String> = vec![
         ADMIN_PASSWORD.into(),
         SEARCH_PASSWORD.into(),
@@ -32,7 +26,7 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     ];
 
     // Standard login, identity token, delegation, API token, loginMode 4096.
-    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let admin = mstr_login(server, "administrator", ADMIN_PASSWORD).await;
     secrets.push(admin.token.clone());
     let resp = admin
         .post(&server.url("/MicroStrategyLibrary/api/auth/identityToken"))
@@ -77,11 +71,11 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     assert_eq!(status, 201);
     let api_token = body["apiToken"].as_str().unwrap().to_string();
     secrets.push(api_token.clone());
-    let (status, _, token) = mstr_login_as(&server, "4096", &api_token, "").await;
+    let (status, _, token) = mstr_login_as(server, "4096", &api_token, "").await;
     assert_eq!(status, 204);
     secrets.push(token.unwrap());
     assert_eq!(
-        mstr_login_as(&server, "4096", "not-a-real-api-token-zz7", "")
+        mstr_login_as(server, "4096", "not-a-real-api-token-zz7", "")
             .await
             .0,
         401
@@ -93,7 +87,7 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     secrets.push("sam-pw-Secret9".into());
     for i in 1..=3 {
         let wrong = format!("sam-wrong-guess-{i}");
-        assert_eq!(mstr_login_as(&server, "1", "sam", &wrong).await.0, 401);
+        assert_eq!(mstr_login_as(server, "1", "sam", &wrong).await.0, 401);
         secrets.push(wrong);
     }
     assert!(server.cli(&["user", "unlock", "sam"], "").status.success());
@@ -156,11 +150,11 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
     // LDAP, when slapd is here.
     if slapd.is_some() {
         secrets.push(ALICE_PASSWORD.into());
-        let (status, _, token) = mstr_login_as(&server, "16", "alice", ALICE_PASSWORD).await;
+        let (status, _, token) = mstr_login_as(server, "16", "alice", ALICE_PASSWORD).await;
         assert_eq!(status, 204);
         secrets.push(token.unwrap());
         assert_eq!(
-            mstr_login_as(&server, "16", "alice", "alice-wrong-Pw5").await.0,
+            mstr_login_as(server, "16", "alice", "alice-wrong-Pw5").await.0,
             401
         );
         secrets.push("alice-wrong-Pw5".into());
@@ -177,11 +171,11 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
         204
     );
 
-    let audit = std::fs::read_to_string(&audit_path).unwrap();
-    let events: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let Logs {
+        audit,
+        events,
+        stderr,
+    } = audited.stop_and_read();
     let has = |pred: &dyn Fn(&serde_json::Value) -> bool, what: &str| {
         assert!(events.iter().any(pred), "no {what} in the audit log:\n{audit}");
     };
@@ -237,18 +231,8 @@ async fn a_full_scenario_is_audited_and_no_secret_is_ever_logged() {
         .iter()
         .all(|e| e["ts"].as_str().is_some_and(|t| t.ends_with('Z'))));
 
-    let stderr = server.stderr();
     assert!(!stderr.is_empty());
-    for secret in &secrets {
-        for (name, text) in [("stderr", &stderr), ("audit log", &audit)] {
-            if let Some(line) = text.lines().find(|l| l.contains(secret.as_str())) {
-                panic!(
-                    "a secret ({}…) appears in the {name}: {line}",
-                    &secret[..4.min(secret.len())]
-                );
-            }
-        }
-    }
+    assert_no_secret_logged(&stderr, &audit, &secrets);
 }
 
 /// The session cookie values a response sets (long enough to be secrets).
@@ -270,13 +254,8 @@ fn cookie_values(resp: &reqwest::Response) -> Vec<String> {
 
 #[tokio::test]
 async fn thoughtspot_logouts_revokes_and_trusted_tokens_are_audited_without_tokens() {
-    let audit_dir = tempfile::tempdir().unwrap();
-    let audit_path = audit_dir.path().join("audit.log");
-    let target = format!("file:{}", audit_path.display());
-    let server = TestServer::start_with(&[
-        ("VESTIBULE_AUDIT_TARGET", target.as_str()),
-        ("VESTIBULE_LOG_LEVEL", "debug"),
-    ]);
+    let mut audited = Audited::start(&[]);
+    let server = &audited.server;
     server.add_user("tess", "tess-pw-Secret7");
     let mut secrets: Vec<String> = vec!["tess-pw-Secret7".into()];
 
@@ -396,11 +375,11 @@ async fn thoughtspot_logouts_revokes_and_trusted_tokens_are_audited_without_toke
     assert_eq!(status, 401);
     secrets.push("wrong-key-zz9-trusted".into());
 
-    let audit = std::fs::read_to_string(&audit_path).unwrap();
-    let events: Vec<serde_json::Value> = audit
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let Logs {
+        audit,
+        events,
+        stderr,
+    } = audited.stop_and_read();
     let count = |pred: &dyn Fn(&serde_json::Value) -> bool| events.iter().filter(|e| pred(e)).count();
     let ts_logout = |e: &serde_json::Value| {
         e["event"] == "logout"
@@ -456,9 +435,66 @@ async fn thoughtspot_logouts_revokes_and_trusted_tokens_are_audited_without_toke
         1,
         "wrong secret key:\n{audit}"
     );
-    let stderr = server.stderr();
-    for secret in &secrets {
-        for (name, text) in [("stderr", &stderr), ("audit log", &audit)] {
+    assert_no_secret_logged(&stderr, &audit, &secrets);
+}
+
+/// A server that writes its audit log to a file of its own, with debug logging: the strictest
+/// test of what the logs carry.
+struct Audited {
+    server: TestServer,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// What a stopped server logged: the audit file, its events, and its stderr.
+struct Logs {
+    audit: String,
+    events: Vec<serde_json::Value>,
+    stderr: String,
+}
+
+impl Audited {
+    fn start(extra: &[(String, String)]) -> Audited {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let mut env = vec![
+            (
+                "VESTIBULE_AUDIT_TARGET".to_string(),
+                format!("file:{}", path.display()),
+            ),
+            ("VESTIBULE_LOG_LEVEL".to_string(), "debug".to_string()),
+        ];
+        env.extend_from_slice(extra);
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Audited {
+            server: TestServer::start_with(&pairs),
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server, so that its logs are complete (a check that something is absent cannot
+    /// pass early), and reads them; every audit line must be JSON.
+    fn stop_and_read(&mut self) -> Logs {
+        let status = self.server.stop();
+        assert!(status.success(), "{status:?}");
+        let audit = std::fs::read_to_string(&self.path).unwrap();
+        let events = audit
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        Logs {
+            audit,
+            events,
+            stderr: self.server.stderr(),
+        }
+    }
+}
+
+/// No secret appears in the stderr or in the audit log.
+fn assert_no_secret_logged(stderr: &str, audit: &str, secrets: &[String]) {
+    for secret in secrets {
+        for (name, text) in [("stderr", stderr), ("audit log", audit)] {
             if let Some(line) = text.lines().find(|l| l.contains(secret.as_str())) {
                 panic!(
                     "a secret ({}…) appears in the {name}: {line}",

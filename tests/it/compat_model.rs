@@ -6,9 +6,9 @@
 use std::process::Command;
 
 use crate::both_backends;
+use crate::common::model::{start, Backend};
 use crate::common::{repo_root, ADMIN_PASSWORD};
 use crate::compat_mstr::compat_python;
-use crate::model_kit::{start, Backend};
 
 async fn mstrio_model(backend: Backend, test: &str) {
     let Some(python) = compat_python(test) else { return };

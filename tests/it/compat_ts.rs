@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
+use crate::common::ts::trusted_auth;
 use crate::common::{repo_root, TestServer, ADMIN_PASSWORD};
 use crate::compat_mstr::compat_python;
-use crate::ts_kit::trusted_auth;
 
 /// Runs a script against a fresh server with trusted authentication on; fails with its output.
 async fn run(program: std::path::PathBuf, script: &str, done: &str) {

@@ -5,8 +5,8 @@
 
 use std::process::Command;
 
+use crate::common::ops::{artifacts_dir, tool};
 use crate::common::{repo_root, TestServer, ADMIN_PASSWORD};
-use crate::ops_kit::{artifacts_dir, tool};
 
 #[test]
 fn explorer_lists_auth_endpoints_and_logs_in_from_the_page() {

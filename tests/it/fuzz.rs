@@ -6,8 +6,8 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::ops::{artifacts_dir, fuzz_python};
 use crate::common::{client, TestServer, ADMIN_PASSWORD};
-use crate::ops_kit::{artifacts_dir, fuzz_python};
 
 /// Examples per operation, and the whole run's time budget.
 const MAX_EXAMPLES: &str = "20";

@@ -1,10 +1,10 @@
 //! LDAP logins (loginMode 16 and the ThoughtSpot dialect with `thoughtspot.login_mode = "ldap"`)
-//! against a real, private slapd (see ldap_kit.rs): linking and group mapping, filter
+//! against a real, private slapd (see common/ldap.rs): linking and group mapping, filter
 //! injection, empty passwords, users outside the base or disabled, and a directory that stops,
 //! freezes and comes back while vestibule keeps running.
 
+use crate::common::ldap::{Slapd, ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD, EVE_PASSWORD};
 use crate::common::{client, json, TestServer};
-use crate::ldap_kit::{Slapd, ALICE_PASSWORD, BOB_PASSWORD, CAROL_PASSWORD, EVE_PASSWORD};
 
 pub fn server_for(slapd: &Slapd, extra: &[(&str, &str)]) -> TestServer {
     let mut env = slapd.env();
@@ -318,6 +318,25 @@ async fn ldaps_and_starttls_check_the_directory_certificate() {
     );
     let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
     assert_eq!(status, 204, "StartTLS: {body}");
+    drop(server);
+    // This slapd refuses every operation without TLS: plain ldap:// does not get in, so the
+    // StartTLS login above was encrypted.
+    let server = server_for(&slapd, &[("VESTIBULE_LDAP_CA_FILE", &ca)]);
+    let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ERR016")),
+        "plain: {body}"
+    );
+    drop(server);
+    // StartTLS without the CA: the certificate is not trusted.
+    let server = server_for(&slapd, &[("VESTIBULE_LDAP_STARTTLS", "true")]);
+    let (status, body, _) = mstr_login_as(&server, "16", "bob", BOB_PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("ERR016")),
+        "StartTLS, no CA: {body}"
+    );
     drop(server);
     // Without the CA the certificate is not trusted: the directory counts as unavailable.
     let server = server_for(&slapd, &[("VESTIBULE_LDAP_URL", &ldaps)]);

@@ -5,8 +5,8 @@
 use serde_json::json;
 
 use crate::both_backends;
+use crate::common::model::{start, Backend};
 use crate::common::{json, mstr_login, ADMIN_PASSWORD};
-use crate::model_kit::{start, Backend};
 
 async fn isolation_and_abandon(backend: Backend, test: &str) {
     let Some(m) = start(backend, test).await else {

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::common::json;
-use crate::model_kit::{start, Backend};
+use crate::common::model::{start, Backend};
 
 async fn tables(backend: Backend, test: &str) {
     let Some(m) = start(backend, test).await else {

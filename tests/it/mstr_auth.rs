@@ -508,13 +508,36 @@ async fn mstr_identity_and_api_tokens_expire_after_their_configured_lifetime() {
         ("VESTIBULE_AUTH_API_TOKEN_TTL_SECS", "1"),
     ]);
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let minted = std::time::Instant::now();
     let identity = identity_token(&s, &server).await;
     let api_token = api_token(&s, &server).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let resp = delegate(&server, &j!({"loginMode": -1, "identityToken": identity})).await;
-    assert_mstr_error(resp, 401, "ERR003").await;
-    let resp = json_login(&server, &j!({"loginMode": 4096, "username": api_token})).await;
-    assert_mstr_error(resp, 401, "ERR003").await;
+    let (identity_body, api_body) = (
+        j!({"loginMode": -1, "identityToken": identity}),
+        j!({"loginMode": 4096, "username": api_token}),
+    );
+    let use_identity = || delegate(&server, &identity_body);
+    let use_api_token = || json_login(&server, &api_body);
+    // Both work while they are young.
+    let resp = use_identity().await;
+    assert_eq!(resp.status(), 204, "identity token: {:?}", resp.text().await);
+    let resp = use_api_token().await;
+    assert_eq!(resp.status(), 204, "API token: {:?}", resp.text().await);
+    // Then both stop working, not before their second is up.
+    let deadline = minted + std::time::Duration::from_secs(15);
+    loop {
+        let (identity_status, api_status) = (use_identity().await.status(), use_api_token().await.status());
+        if identity_status != 204 && api_status != 204 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the tokens did not expire");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        minted.elapsed() >= std::time::Duration::from_secs(1),
+        "expired early"
+    );
+    assert_mstr_error(use_identity().await, 401, "ERR003").await;
+    assert_mstr_error(use_api_token().await, 401, "ERR003").await;
     // The session they came from is still alive.
     assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
 }

@@ -4,7 +4,7 @@
 use serde_json::json as j;
 
 use crate::common::mstr::{assert_mstr_error, delegate, form_login, status_of, LIB};
-use crate::common::{client, json, mstr_login, send, TestServer, ADMIN_PASSWORD};
+use crate::common::{client, json, mstr_login, raw_request, send, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn mstr_unknown_routes_answer_err004() {
@@ -139,6 +139,7 @@ async fn mstr_garbage_never_gets_a_500() {
         Some("multipart/form-data; boundary=xyz"),
         Some("application/json; charset=utf-16"),
         Some("\u{1}garbage/type"),
+        Some("garbage/typ\u{e9}"),
     ];
     let mut checked = 0;
     for (method, path) in endpoints {
@@ -149,6 +150,23 @@ async fn mstr_garbage_never_gets_a_500() {
                 let authed_too = path != "/auth/logout";
                 for authed in [false, authed_too] {
                     let url = server.url(&format!("{LIB}{path}"));
+                    if let Some(ct) = ct.filter(|ct| ct.chars().any(char::is_control)) {
+                        // reqwest refuses a control character in a header, so the request is
+                        // written to the socket as it is. The HTTP parser refuses it with a 400
+                        // before any route sees it.
+                        let mut head = format!(
+                            "{method} {LIB}{path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {ct}",
+                            server.addr()
+                        );
+                        if authed {
+                            head.push_str(&format!("\r\nX-MSTR-AuthToken: {}", s.token));
+                        }
+                        let (status, b) = raw_request(&server, head.as_bytes(), &body).await;
+                        let b = String::from_utf8_lossy(&b);
+                        assert_eq!(status, 400, "{method} {path} ({ct:?}, {len} bytes): {b}");
+                        checked += 1;
+                        continue;
+                    }
                     let mut req = if authed {
                         s.client
                             .request(method.parse().unwrap(), &url)
@@ -157,9 +175,7 @@ async fn mstr_garbage_never_gets_a_500() {
                         client().request(method.parse().unwrap(), &url)
                     };
                     if let Some(ct) = ct {
-                        if let Ok(v) = reqwest::header::HeaderValue::from_str(ct) {
-                            req = req.header("Content-Type", v);
-                        }
+                        req = req.header("Content-Type", ct);
                     }
                     let resp = req.body(body.clone()).send().await.unwrap();
                     let status = resp.status().as_u16();
@@ -238,15 +254,16 @@ async fn mstr_store_outage_answers_503_err016() {
     let s = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let db = server.data_dir().join("vestibule.db");
     assert!(db.exists());
-    // Another process takes the file's write lock and keeps it for a while.
-    let script = "import sqlite3, sys, time\n\
+    // Another process takes the file's write lock and keeps it until its stdin ends.
+    let script = "import sqlite3, sys\n\
                   c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
                   c.execute('BEGIN EXCLUSIVE')\n\
                   print('locked', flush=True)\n\
-                  time.sleep(float(sys.argv[2]))\n\
+                  sys.stdin.read()\n\
                   c.execute('COMMIT')\n";
     let mut locker = std::process::Command::new("python3")
-        .args(["-c", script, db.to_str().unwrap(), "4"])
+        .args(["-c", script, db.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python3 (needed to hold a SQLite lock)");
@@ -265,6 +282,7 @@ async fn mstr_store_outage_answers_503_err016() {
     );
     // Session checks are served from memory meanwhile.
     assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
+    drop(locker.stdin.take());
     assert!(locker.wait().unwrap().success());
     // Once the lock is gone, logins work again.
     mstr_login(&server, "administrator", ADMIN_PASSWORD).await;

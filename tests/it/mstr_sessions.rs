@@ -1,13 +1,15 @@
 //! MicroStrategy `/api/sessions*`, `/api/status` and `/api/projects` against the real binary:
 //! the bodies clients read, the token-and-cookie binding, and short configured timeouts.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common::mstr::{
     assert_mstr_error, delegate, form_login, get_json, identity_token, session_of, short_timeout_server,
     status_of, token_of, LIB,
 };
-use crate::common::{client, json, mstr_login, send, MstrSession, TestServer, ADMIN_PASSWORD};
+use crate::common::{
+    client, json, live_sessions, mstr_login, send, wait_until_swept, MstrSession, TestServer, ADMIN_PASSWORD,
+};
 
 #[tokio::test]
 async fn mstr_session_info_keep_alive_and_user_info() {
@@ -242,7 +244,7 @@ async fn mstr_short_timeouts_expire_sessions() {
     let (st, info) = json(s.get(&url).send().await.unwrap()).await;
     assert_eq!(st, 200);
     assert_eq!(info["timeout"], 1);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_until_swept(&server).await;
     for (method, path) in [
         ("GET", "/sessions"),
         ("PUT", "/sessions"),
@@ -264,17 +266,42 @@ async fn mstr_short_timeouts_expire_sessions() {
     // An identity token of an expired session is worthless too.
     let s2 = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
     let identity = identity_token(&s2, &server).await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_until_swept(&server).await;
     let resp = delegate(
         &server,
         &serde_json::json!({"loginMode": -1, "identityToken": identity}),
     )
     .await;
     assert_mstr_error(resp, 401, "ERR003").await;
-    // Swept sessions do not come back at a restart.
+    // Swept sessions are gone from the file, so they do not come back at a restart.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session_rows(&server) > 0 {
+        assert!(Instant::now() < deadline, "the sweep left rows in the file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut server = server;
     server.kill9_and_restart();
+    assert_eq!(live_sessions(&server).await, 0.0);
     assert_eq!(crate::durability::check(&server, &s2).await, 401);
+}
+
+/// The rows of the sessions table in the server's SQLite file, read by Python's sqlite3 (the
+/// test does not link a SQLite of its own).
+fn session_rows(server: &TestServer) -> usize {
+    let db = server.data_dir().join("vestibule.db");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM sessions').fetchone()[0])",
+        ])
+        .arg(&db)
+        .output()
+        .expect("python3 (scripts/ci-install.sh installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a row count")
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::common::ops::{artifacts_dir, fuzz_python, parse_prometheus};
 use crate::common::{client, repo_root, TestServer};
-use crate::ops_kit::{artifacts_dir, fuzz_python, parse_prometheus};
 
 const METHODS: &[&str] = &["get", "post", "put", "delete", "patch", "head", "options"];
 
@@ -106,6 +106,11 @@ fn source_routes() -> Vec<(String, String, String)> {
             from = open;
             let args = call_args(&src, open);
             let rest = args.trim_start();
+            // A literal path, or the MicroStrategy router's `&at("/path")` (its prefix added).
+            let (rest, at_prefix) = match rest.strip_prefix("&at(") {
+                Some(r) => (r.trim_start(), true),
+                None => (rest, false),
+            };
             let Some(rest) = rest.strip_prefix('"') else {
                 continue; // a computed path; not checkable from the source
             };
@@ -119,7 +124,12 @@ fn source_routes() -> Vec<(String, String, String)> {
                     let pos = search + i;
                     let before = handlers[..pos].chars().last().unwrap_or(' ');
                     if !(before.is_alphanumeric() || before == '_') {
-                        out.push((m.to_string(), path.to_string(), rel.clone()));
+                        let full = if at_prefix {
+                            format!("{{prefix}}{path}")
+                        } else {
+                            path.to_string()
+                        };
+                        out.push((m.to_string(), full, rel.clone()));
                         break;
                     }
                     search = pos + 1;
@@ -213,6 +223,23 @@ async fn openapi_document_passes_the_openapi_spec_validator() {
     );
 }
 
+/// The full paths a route registered in `file` is served at: the routers' mount points (see
+/// `api/thoughtspot/mod.rs` and `serve.rs`); `{prefix}` marks the MicroStrategy router's prefix,
+/// documented under `/api`.
+fn mounts(file: &str, path: &str) -> Vec<String> {
+    if let Some(path) = path.strip_prefix("{prefix}") {
+        return vec![format!("/api{path}")];
+    }
+    let prefixes: &[&str] = if file.contains("api/thoughtspot/v1/") {
+        &["/callosum/v1/tspublic/v1", "/callosum/v1"]
+    } else if file.contains("api/thoughtspot/v2/") {
+        &["/api/rest/2.0"]
+    } else {
+        &[""]
+    };
+    prefixes.iter().map(|p| format!("{p}{path}")).collect()
+}
+
 #[tokio::test]
 async fn every_route_in_the_source_is_documented() {
     let server = TestServer::start();
@@ -228,10 +255,10 @@ async fn every_route_in_the_source_is_documented() {
     );
     let mut missing = Vec::new();
     for (method, path, file) in &routes {
-        let want = shape(path);
-        let found = documented
-            .iter()
-            .any(|(m, p)| m == method && (p.ends_with(&want) || (want.is_empty() || want == "/")));
+        let found = mounts(file, path).iter().any(|full| {
+            let want = shape(full);
+            documented.iter().any(|(m, p)| m == method && *p == want)
+        });
         if !found {
             missing.push(format!("{} {path} (registered in {file})", method.to_uppercase()));
         }

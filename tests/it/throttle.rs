@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::ldap::{Slapd, ALICE_PASSWORD};
 use crate::common::{client, json, mstr_login, TestServer, ADMIN_PASSWORD};
 use crate::ldap::{mstr_login_as, server_for};
-use crate::ldap_kit::{Slapd, ALICE_PASSWORD};
 
 /// Three failures lock an account; the lock lasts `lockout_secs`.
 fn throttled(lockout_secs: &str, extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{client, fetch_json, json, plain_get, send, TestServer, ADMIN_PASSWORD};
-use crate::ts_kit::*;
+use crate::common::ts::*;
+use crate::common::{
+    client, fetch_json, json, plain_get, send, wait_for, wait_until_swept, TestServer, ADMIN_PASSWORD,
+};
 
 #[tokio::test]
 async fn ts_v1_login_info_isactive_logout_under_both_prefixes() {
@@ -136,15 +138,20 @@ async fn ts_v1_idle_timeout_ends_the_session_and_use_extends_it() {
     let server = TestServer::start_with(&[
         ("VESTIBULE_THOUGHTSPOT_SESSION_IDLE_SECS", "2"),
         ("VESTIBULE_THOUGHTSPOT_REMEMBER_ME_SECS", "30"),
+        ("VESTIBULE_SESSION_SWEEP_INTERVAL_SECS", "1"),
     ]);
     let c = v1_login(&server, "administrator", ADMIN_PASSWORD).await;
-    // Activity keeps it alive past the idle timeout.
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+    // Activity every 400 ms keeps it alive past the idle timeout.
+    let mut last_use = std::time::Instant::now();
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        last_use = std::time::Instant::now();
         let (status, _) = fetch_json(&c, server.url(&format!("{V1}/session/info"))).await;
         assert_eq!(status, 200);
     }
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    // Then idle: it ends (the sweep takes it), not before the timeout.
+    wait_until_swept(&server).await;
+    assert!(last_use.elapsed() >= Duration::from_secs(2), "ended early");
     let resp = send(c.get(server.url(&format!("{V1}/session/info")))).await;
     v1_error(resp, 401, 10003).await;
 }
@@ -506,10 +513,15 @@ async fn ts_v1_token_lifetime_rule_rotation_and_disable() {
         }
     };
     let (_, t1) = v1_token(&server, &key, &[("username", "administrator")]).await;
+    let minting_t2 = std::time::Instant::now();
     let (_, t2) = v1_token(&server, &key, &[("username", "administrator")]).await;
-    // The older token lives on for the grace time after a newer one is minted.
+    // The older token lives on for the grace time after a newer one is minted, and no longer.
     assert_eq!(login(t1.clone()).await, 204);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_for("t1's grace to end", || async { login(t1.clone()).await == 401 }).await;
+    assert!(
+        minting_t2.elapsed() >= Duration::from_secs(2),
+        "t1's grace ended early"
+    );
     assert_eq!(
         login(t1.clone()).await,
         401,
@@ -548,6 +560,7 @@ async fn ts_v1_token_lifetime_rule_rotation_and_disable() {
 async fn ts_v1_token_has_a_maximum_life() {
     let server = TestServer::start_with(&[("VESTIBULE_THOUGHTSPOT_TRUSTED_TOKEN_MAX_SECS", "2")]);
     let key = trusted_auth(&server, "enable");
+    let minting = std::time::Instant::now();
     let (_, token) = v1_token(&server, &key, &[("username", "administrator")]).await;
     let isactive = |t: String| {
         let server = &server;
@@ -563,7 +576,11 @@ async fn ts_v1_token_has_a_maximum_life() {
         }
     };
     assert_eq!(isactive(token.clone()).await, 204);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_for("the token's maximum life to end", || async {
+        isactive(token.clone()).await != 204
+    })
+    .await;
+    assert!(minting.elapsed() >= Duration::from_secs(2), "ended early");
     assert_eq!(isactive(token).await, 401);
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::json as j;
 
-use crate::common::{client, fetch_json, json, plain_get, send, TestServer, ADMIN_PASSWORD};
-use crate::ts_kit::*;
+use crate::common::ts::*;
+use crate::common::{client, fetch_json, json, plain_get, send, wait_for, TestServer, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn ts_v2_session_login_user_token_logout() {
@@ -46,8 +46,7 @@ async fn ts_v2_session_login_user_token_logout() {
     // From a cookie session, session/token mints a 24 h bearer token of the same user.
     let (status, token) = fetch_json(&c, server.url(&format!("{V2}/auth/session/token"))).await;
     assert_eq!(status, 200, "{token}");
-    let life = token["expiration_time_in_millis"].as_i64().unwrap()
-        - token["creation_time_in_millis"].as_i64().unwrap();
+    let life = life_ms(&token);
     assert_eq!(life, 24 * 3600 * 1000);
     assert_eq!(token["valid_for_username"], "administrator");
     assert_eq!(token["valid_for_user_id"], user["id"]);
@@ -86,11 +85,7 @@ async fn ts_v2_login_accepts_the_clients_variants_and_refuses_bad_input() {
         let (status, b) = v2_post(&server, "/auth/session/login", body.clone()).await;
         assert_eq!(status, 204, "{body}: {b}");
     }
-    let post = |body: serde_json::Value| {
-        client()
-            .post(server.url(&format!("{V2}/auth/session/login")))
-            .json(&body)
-    };
+    let post = |body: serde_json::Value| v2_request(&server, "/auth/session/login").json(&body);
     let wrong = v2_error(
         send(post(j!({"username": "administrator", "password": "nope"}))).await,
         401,
@@ -125,16 +120,14 @@ async fn ts_v2_login_accepts_the_clients_variants_and_refuses_bad_input() {
     v2_error(send(post(j!({"password": "x"}))).await, 400, 10002).await;
     v2_error(send(post(j!({"username": ["a"]}))).await, 400, 10002).await;
     let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/session/login")))
+        v2_request(&server, "/auth/session/login")
             .header("Content-Type", "application/json")
             .body("{\"username\":"),
     )
     .await;
     v2_error(resp, 400, 10002).await;
     let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/session/login")))
+        v2_request(&server, "/auth/session/login")
             .header("Content-Type", "application/json")
             .body("[1,2]"),
     )
@@ -158,8 +151,7 @@ async fn ts_v2_bearer_login_turns_a_token_into_a_cookie_session() {
     let (status, user) = fetch_json(&c, server.url(&format!("{V2}/auth/session/user"))).await;
     assert_eq!((status, user["name"].as_str()), (200, Some("administrator")));
     let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/session/login")))
+        v2_request(&server, "/auth/session/login")
             .bearer_auth("not-a-token")
             .json(&j!({"remember_me": "true"})),
     )
@@ -182,8 +174,7 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
     assert!(t["scope"]["metadata_id"].is_null());
     assert_eq!(t["valid_for_username"], "administrator");
     assert_eq!(t["valid_for_user_id"].as_str().unwrap().len(), 36);
-    let life =
-        t["expiration_time_in_millis"].as_i64().unwrap() - t["creation_time_in_millis"].as_i64().unwrap();
+    let life = life_ms(&t);
     assert_eq!(life, 300_000, "default validity");
     let (_, t) = v2_post(
         &server,
@@ -191,16 +182,11 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
         j!({"username": "administrator", "password": ADMIN_PASSWORD, "validity_time_in_sec": "600", "org_id": 0}),
     )
     .await;
-    let life =
-        t["expiration_time_in_millis"].as_i64().unwrap() - t["creation_time_in_millis"].as_i64().unwrap();
+    let life = life_ms(&t);
     assert_eq!(life, 600_000);
 
     // Secret key: refused (403) while trusted authentication is off.
-    let post = |body: serde_json::Value| {
-        client()
-            .post(server.url(&format!("{V2}/auth/token/full")))
-            .json(&body)
-    };
+    let post = |body: serde_json::Value| v2_request(&server, "/auth/token/full").json(&body);
     v2_error(
         send(post(
             j!({"username": "administrator", "secret_key": "b0cb26a0-351e-40b4-9e42-00fa2265d50c"}),
@@ -281,6 +267,7 @@ async fn ts_v2_token_full_with_password_or_secret_key() {
 #[tokio::test]
 async fn ts_v2_tokens_are_reusable_until_they_expire() {
     let server = TestServer::start();
+    let minting = std::time::Instant::now();
     let (_, t) = v2_post(
         &server,
         "/auth/token/full",
@@ -292,7 +279,14 @@ async fn ts_v2_tokens_are_reusable_until_they_expire() {
         let (status, _) = bearer_get(&server, &format!("{V2}/auth/session/user"), token).await;
         assert_eq!(status, 200);
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    wait_for("the token to expire", || async {
+        bearer_get(&server, &format!("{V2}/auth/session/user"), token)
+            .await
+            .0
+            != 200
+    })
+    .await;
+    assert!(minting.elapsed() >= Duration::from_secs(2), "expired early");
     let resp = send(
         client()
             .get(server.url(&format!("{V2}/auth/session/user")))
@@ -303,8 +297,7 @@ async fn ts_v2_tokens_are_reusable_until_they_expire() {
     // An expired token no longer validates either.
     let other = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/token/validate")))
+        v2_request(&server, "/auth/token/validate")
             .bearer_auth(&other)
             .json(&j!({"token": token})),
     )
@@ -354,11 +347,7 @@ async fn ts_v2_object_token_is_limited_to_its_object() {
     let (status, _) = bearer_get(&server, "/api/projects", st["token"].as_str().unwrap()).await;
     assert_eq!(status, 403);
 
-    let post = |body: serde_json::Value| {
-        client()
-            .post(server.url(&format!("{V2}/auth/token/object")))
-            .json(&body)
-    };
+    let post = |body: serde_json::Value| v2_request(&server, "/auth/token/object").json(&body);
     v2_error(
         send(post(
             j!({"username": "administrator", "password": ADMIN_PASSWORD}),
@@ -389,8 +378,7 @@ async fn ts_v2_object_token_is_limited_to_its_object() {
 
 #[tokio::test]
 async fn ts_v2_custom_token() {
-    let server = TestServer::start();
-    let key = trusted_auth(&server, "enable");
+    let (server, key) = trusted_server();
     // As the Python client sends it: org_id instead of org_identifier, no persist_option.
     let (status, t) = v2_post(
         &server,
@@ -412,11 +400,7 @@ async fn ts_v2_custom_token() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(user["display_name"], "Custom User");
-    let post = |body: serde_json::Value| {
-        client()
-            .post(server.url(&format!("{V2}/auth/token/custom")))
-            .json(&body)
-    };
+    let post = |body: serde_json::Value| v2_request(&server, "/auth/token/custom").json(&body);
     v2_error(
         send(post(
             j!({"username": "custom-user", "secret_key": key, "filter_rules": [{"column_name": "x"}]}),
@@ -448,9 +432,7 @@ async fn ts_v2_validate() {
     let server = TestServer::start();
     let token = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let validate = |auth: Option<&str>, body: serde_json::Value| {
-        let mut r = client()
-            .post(server.url(&format!("{V2}/auth/token/validate")))
-            .json(&body);
+        let mut r = v2_request(&server, "/auth/token/validate").json(&body);
         if let Some(a) = auth {
             r = r.bearer_auth(a);
         }
@@ -485,12 +467,7 @@ async fn ts_v2_revoke() {
     server.add_user("plain", "plain-pass");
     // An empty body with no content type (the Python client) revokes the bearer itself.
     let t = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
-    let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/token/revoke")))
-            .bearer_auth(&t),
-    )
-    .await;
+    let resp = send(v2_request(&server, "/auth/token/revoke").bearer_auth(&t)).await;
     assert_eq!(resp.status(), 204);
     assert!(resp.headers().get("content-type").is_none());
     let resp = send(
@@ -500,20 +477,14 @@ async fn ts_v2_revoke() {
     )
     .await;
     v2_error(resp, 401, 10097).await;
-    let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/token/revoke")))
-            .bearer_auth(&t),
-    )
-    .await;
+    let resp = send(v2_request(&server, "/auth/token/revoke").bearer_auth(&t)).await;
     v2_error(resp, 401, 10097).await;
 
     // {token}: one's own token with another bearer.
     let a = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let b = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let revoke = |auth: &str, body: serde_json::Value| {
-        client()
-            .post(server.url(&format!("{V2}/auth/token/revoke")))
+        v2_request(&server, "/auth/token/revoke")
             .bearer_auth(auth)
             .json(&body)
     };
@@ -579,8 +550,7 @@ async fn ts_v2_revoke() {
     )
     .await;
     let resp = send(
-        client()
-            .post(server.url(&format!("{V2}/auth/token/revoke")))
+        v2_request(&server, "/auth/token/revoke")
             .bearer_auth(&a)
             .header("Content-Type", "application/json")
             .body("{oops"),
@@ -607,8 +577,7 @@ async fn ts_v2_unknown_paths_and_methods_answer_the_v2_body() {
 
 #[tokio::test]
 async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
-    let server = TestServer::start();
-    let key = trusted_auth(&server, "enable");
+    let (server, key) = trusted_server();
     let token = v2_token(&server, "administrator", ADMIN_PASSWORD).await;
     let long = "x".repeat(100_000);
     let huge = "y".repeat(3_000_000);
@@ -702,8 +671,7 @@ async fn ts_garbage_never_gets_a_500_and_errors_are_json() {
 /// new key works at once.
 #[tokio::test]
 async fn ts_v2_secret_key_changes_from_the_cli_take_effect_within_a_bound() {
-    let server = TestServer::start();
-    let key = trusted_auth(&server, "enable");
+    let (server, key) = trusted_server();
     let mint = |key: String| {
         let server = &server;
         async move {
@@ -720,24 +688,10 @@ async fn ts_v2_secret_key_changes_from_the_cli_take_effect_within_a_bound() {
     assert_eq!(mint(key.clone()).await, 200);
     let key2 = trusted_auth(&server, "rotate");
     assert_eq!(mint(key2.clone()).await, 200, "a new key works at once");
-    let mut old_refused = false;
-    for _ in 0..30 {
-        if mint(key.clone()).await == 401 {
-            old_refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let old_refused = within_3s(|| async { mint(key.clone()).await == 401 }).await;
     assert!(old_refused, "the retired key still minted 3 s after the rotation");
     trusted_auth(&server, "disable");
-    let mut off = false;
-    for _ in 0..30 {
-        if mint(key2.clone()).await == 403 {
-            off = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let off = within_3s(|| async { mint(key2.clone()).await == 403 }).await;
     assert!(
         off,
         "the key still minted 3 s after trusted authentication was disabled"
@@ -749,8 +703,7 @@ async fn ts_v2_secret_key_changes_from_the_cli_take_effect_within_a_bound() {
 /// enabled again mints at once, and a user added by the CLI mints at once.
 #[tokio::test]
 async fn ts_v2_secret_key_mints_see_cli_user_changes_within_a_bound() {
-    let server = TestServer::start();
-    let key = trusted_auth(&server, "enable");
+    let (server, key) = trusted_server();
     server.add_user("minted", "minted-pass");
     let mint = |name: &'static str| {
         let server = &server;
@@ -768,14 +721,7 @@ async fn ts_v2_secret_key_mints_see_cli_user_changes_within_a_bound() {
     // Cached now.
     assert_eq!(mint("minted").await, 200);
     assert!(server.cli(&["user", "disable", "minted"], "").status.success());
-    let mut refused = false;
-    for _ in 0..30 {
-        if mint("minted").await == 401 {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let refused = within_3s(|| async { mint("minted").await == 401 }).await;
     assert!(
         refused,
         "a disabled user still minted 3 s after the CLI disabled it"
@@ -785,4 +731,31 @@ async fn ts_v2_secret_key_mints_see_cli_user_changes_within_a_bound() {
     assert_eq!(mint("newcomer").await, 401);
     server.add_user("newcomer", "newcomer-pass");
     assert_eq!(mint("newcomer").await, 200, "a new user mints at once");
+}
+
+/// A server with trusted authentication on, and its secret key.
+fn trusted_server() -> (TestServer, String) {
+    let server = TestServer::start();
+    let key = trusted_auth(&server, "enable");
+    (server, key)
+}
+
+/// A token's lifetime in milliseconds, from its creation and expiration times.
+fn life_ms(token: &serde_json::Value) -> i64 {
+    token["expiration_time_in_millis"].as_i64().unwrap() - token["creation_time_in_millis"].as_i64().unwrap()
+}
+
+/// Whether `done` comes to hold within 3 s (polled every 100 ms): the bound the caches promise.
+async fn within_3s<F, Fut>(mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..30 {
+        if done().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }

@@ -406,19 +406,53 @@ mod tests {
         assert!((1..=2).contains(&made), "made {made} buffers for 2 threads");
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_dropped_caller_does_not_stall_the_queue() {
-        let h = PasswordHasher::new(&cheap()).unwrap();
+        let h = PasswordHasher::new(&PasswordConfig {
+            max_concurrent: 1,
+            ..cheap()
+        })
+        .unwrap();
         let stored = h.hash("pw").await.unwrap();
-        // Callers that give up before their hash runs; the ones after them still get answers.
-        for _ in 0..16 {
-            let h = h.clone();
-            let stored = stored.clone();
-            let t = tokio::spawn(async move { h.verify("pw", Some(&stored)).await });
-            t.abort();
+        // The only hashing thread is held by a job that waits for `release`, so the verifies
+        // below stay in the queue while their callers give up.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let pool = Arc::clone(&h.pool);
+        let gate = tokio::spawn(async move { pool.run(move |_| held.recv().is_ok()).await });
+        let callers: Vec<_> = (0..16)
+            .map(|_| {
+                let h = h.clone();
+                let stored = stored.clone();
+                tokio::spawn(async move { h.verify("pw", Some(&stored)).await })
+            })
+            .collect();
+        // Every caller is inside `verify`: its job is in the queue.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while h.pool.jobs.len() < 16 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queued {}",
+                h.pool.jobs.len()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        assert!(h.verify("pw", Some(&stored)).await.unwrap());
-        assert!(!h.verify("px", Some(&stored)).await.unwrap());
+        for c in callers {
+            c.abort();
+            assert!(c.await.unwrap_err().is_cancelled());
+        }
+        release.send(()).unwrap();
+        assert!(gate.await.unwrap().unwrap());
+        // The abandoned jobs are behind; the callers after them still get answers.
+        let answers = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            (
+                h.verify("pw", Some(&stored)).await.unwrap(),
+                h.verify("px", Some(&stored)).await.unwrap(),
+            )
+        })
+        .await
+        .expect("the queue stalled behind the abandoned jobs");
+        assert_eq!(answers, (true, false));
+        assert_eq!(h.pool.jobs.len(), 0);
     }
 
     #[test]

@@ -1,16 +1,23 @@
 //! The test kit: starts the real `vestibule` binary on an ephemeral port with its own data
-//! directory, and offers clients that behave like the official ones.
+//! directory, and offers clients that behave like the official ones. The submodules are the
+//! helpers of one area each: a private slapd (`ldap`), the modeling API (`model`), the
+//! MicroStrategy and ThoughtSpot dialects (`mstr`, `ts`), the operations tools (`ops`), a fresh
+//! PostgreSQL database (`pg`) and a TCP proxy (`proxy`).
 #![allow(dead_code)]
 
+pub mod ldap;
+pub mod model;
 pub mod mstr;
+pub mod ops;
 pub mod pg;
 pub mod proxy;
+pub mod ts;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const ADMIN_PASSWORD: &str = "admin-pass";
 
@@ -23,6 +30,9 @@ pub struct TestServer {
     env: Vec<(String, String)>,
     /// Everything the server wrote to stderr, for tests that read logs.
     pub stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread copying the running child's stderr into `stderr_lines`; it ends at the pipe's
+    /// end, after the child's last line.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -51,6 +61,7 @@ impl TestServer {
             dir,
             env,
             stderr_lines: Default::default(),
+            stderr_reader: None,
         };
         server.spawn("127.0.0.1:0");
         server
@@ -77,7 +88,10 @@ impl TestServer {
         cmd
     }
 
-    fn spawn(&mut self, listen: &str) {
+    /// Starts the binary on `listen`. The URL comes from the child's own "listening on" line,
+    /// which it prints after binding, so the listener at that address is the child's. `Err` (with
+    /// the child's stderr) when it exits or stays silent instead.
+    fn try_spawn(&mut self, listen: &str) -> Result<(), String> {
         let mut child = self
             .command()
             .args(["serve", "--listen", listen])
@@ -87,9 +101,11 @@ impl TestServer {
             .expect("start vestibule");
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
-        let lines = self.stderr_lines.clone();
-        std::thread::spawn(move || {
+        let own_stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let (lines, own) = (self.stderr_lines.clone(), own_stderr.clone());
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                own.lock().unwrap().push(line.clone());
                 lines.lock().unwrap().push(line);
             }
         });
@@ -101,47 +117,98 @@ impl TestServer {
                 }
             }
         });
-        match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => self.base = url,
-            Err(_) => {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(url) = rx.recv_timeout(Duration::from_millis(20)) {
+                self.base = url;
+                self.child = Some(child);
+                self.stderr_reader = Some(reader);
+                return Ok(());
+            }
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if exited || Instant::now() > deadline {
                 let _ = child.kill();
-                panic!(
-                    "vestibule did not start; stderr:\n{}",
-                    self.stderr_lines.lock().unwrap().join("\n")
-                );
+                let _ = child.wait();
+                let _ = reader.join();
+                return Err(own_stderr.lock().unwrap().join("\n"));
             }
         }
-        self.child = Some(child);
+    }
+
+    fn spawn(&mut self, listen: &str) {
+        if let Err(stderr) = self.try_spawn(listen) {
+            panic!("vestibule did not start; stderr:\n{stderr}");
+        }
+    }
+
+    /// Starts again on this server's port (clients keep their URLs), retrying while the port is
+    /// briefly held by another socket.
+    fn respawn_on_same_port(&mut self) {
+        let port = self.port();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.try_spawn(&format!("127.0.0.1:{port}")) {
+                Ok(()) => return,
+                Err(stderr) if stderr.contains("cannot listen") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(stderr) => panic!("vestibule did not start again on port {port}; stderr:\n{stderr}"),
+            }
+        }
     }
 
     fn port(&self) -> String {
         self.base.rsplit(':').next().unwrap_or("0").to_string()
     }
 
+    /// `host:port` of the listener, for raw TCP requests.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
     /// SIGKILL, then start again on the same port and data directory.
     pub fn kill9_and_restart(&mut self) {
-        let port = self.port();
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
-        self.spawn(&format!("127.0.0.1:{port}"));
+        self.respawn_on_same_port();
+    }
+
+    /// Sends SIGTERM without waiting for the exit (see [`TestServer::wait_exit`]).
+    pub fn send_sigterm(&self) {
+        let c = self.child.as_ref().expect("running");
+        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+    }
+
+    /// Waits for the server to exit and returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        self.child.take().expect("running").wait().expect("wait")
     }
 
     /// SIGTERM and wait for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut c = self.child.take().expect("running");
-        let _ = Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-        c.wait().expect("wait")
+        self.send_sigterm();
+        self.wait_exit()
+    }
+
+    /// SIGTERM, and waits for the exit and for the last line the server wrote: afterwards
+    /// [`TestServer::stderr`] and the files it wrote (the audit log) are complete, so a check
+    /// that something is absent from them cannot pass early.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let status = self.terminate();
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        status
     }
 
     /// Restarts after a SIGTERM, on the same port and data directory.
     pub fn restart(&mut self) {
-        let port = self.port();
         if self.child.is_some() {
             self.terminate();
         }
-        self.spawn(&format!("127.0.0.1:{port}"));
+        self.respawn_on_same_port();
     }
 
     /// Runs `vestibule ARGS` against this server's data directory, with `stdin` as input.
@@ -290,4 +357,92 @@ pub fn backend_url(var: &str, test: &str) -> Option<String> {
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An HTTP/1.1 request written byte for byte to the server's socket, for what HTTP clients refuse
+/// to send (control characters in a header, say): `head` is the request line and headers without
+/// the blank line; `Content-Length` and `Connection: close` are added. The status and the body.
+pub async fn raw_request(server: &TestServer, head: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    let mut request = head.to_vec();
+    request.extend_from_slice(
+        format!("\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes(),
+    );
+    request.extend_from_slice(body);
+    stream.write_all(&request).await.expect("write request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read response");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of headers in {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let mut body = answer[split + 4..].to_vec();
+    if head.contains("\r\ntransfer-encoding: chunked") {
+        body = unchunk(&body);
+    }
+    (status, body)
+}
+
+/// The payload of a chunked body.
+fn unchunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let size_text = String::from_utf8_lossy(&rest[..line_end]).to_string();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; fails after a generous 20 s naming `what`. Tests
+/// wait for a state this way rather than sleeping for a guessed time.
+pub async fn wait_for<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `vestibule_sessions_live` gauge: sessions the store holds, expired ones until swept.
+pub async fn live_sessions(server: &TestServer) -> f64 {
+    let text = send(client().get(server.url("/metrics")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let samples = crate::common::ops::parse_prometheus(&text);
+    crate::common::ops::sample(&samples, "vestibule_sessions_live").expect("vestibule_sessions_live")
+}
+
+/// Waits until the sweep has removed every session: a session is swept only once it has expired,
+/// so this observes expiry without a request that would extend a session. The server needs a
+/// short `VESTIBULE_SESSION_SWEEP_INTERVAL_SECS`.
+pub async fn wait_until_swept(server: &TestServer) {
+    wait_for("the sweep to remove every session", || async {
+        live_sessions(server).await == 0.0
+    })
+    .await;
 }

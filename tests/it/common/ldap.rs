@@ -1,13 +1,14 @@
-//! The LDAP test kit: a private OpenLDAP slapd on a free loopback port, with its own temporary
-//! configuration and data directory, made from the project's files (`tests/ldap/slapd.conf.in`
-//! and the tree `tests/ldap/test-tree.ldif`, loaded with slapadd). Tests can stop it, start it
+//! The LDAP test kit: a private OpenLDAP slapd on a free loopback port (checked to be the
+//! child's own listener), with its own temporary configuration and data directory, made from the
+//! project's files (`tests/ldap/slapd.conf.in` and the tree `tests/ldap/test-tree.ldif`, loaded
+//! with slapadd). Tests can stop it, start it
 //! again on the same port, and freeze it (SIGSTOP) to play a directory that does not answer.
 //!
 //! Without slapd installed the LDAP tests print SKIPPED, unless CI=true, where they fail
 //! (scripts/ci-install.sh installs Debian's slapd and ldap-utils).
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,6 +45,35 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Whether process `pid` holds a socket listening on 127.0.0.1:`port`: the inode of a LISTEN
+/// entry for the port in /proc/net/tcp is one of the process's open sockets.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let Ok(table) = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")) else {
+        return false;
+    };
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl, local_address, rem_address, st (0A is LISTEN), …, inode at 9.
+            (cols.get(1) == Some(&local.as_str()) && cols.get(3) == Some(&"0A"))
+                .then(|| cols.get(9).map(|i| format!("socket:[{i}]")))
+                .flatten()
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
 }
 
 impl Slapd {
@@ -86,7 +116,9 @@ impl Slapd {
         let tls_lines = if tls {
             make_certificates(dir.path());
             let d = dir.path().display();
-            format!("TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n")
+            // `security tls=1`: every operation needs TLS, so a client that skips StartTLS on
+            // ldap:// is refused rather than served in plain text.
+            format!("TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\nsecurity tls=1\n")
         } else {
             String::new()
         };
@@ -109,60 +141,76 @@ impl Slapd {
             String::from_utf8_lossy(&out.stderr)
         );
         let mut slapd = Slapd {
-            port: free_port(),
-            tls_port: tls.then(free_port),
+            port: 0,
+            tls_port: None,
             dir,
             child: None,
         };
-        slapd.start_again();
-        Some(slapd)
+        // A port found free may be taken by another test before slapd binds it: then slapd
+        // exits, and the next attempt takes a fresh port.
+        for _ in 0..20 {
+            slapd.port = free_port();
+            slapd.tls_port = tls.then(free_port);
+            if slapd.try_start(Duration::from_secs(20)) {
+                return Some(slapd);
+            }
+        }
+        panic!("slapd could not listen on any of 20 free ports");
     }
 
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
     }
 
-    /// Starts slapd (again) on the same port and data, and waits until it accepts connections.
+    /// Starts slapd again on the same ports and data (vestibule knows its URL), and waits until
+    /// it listens; while the ports are still held (just after a stop), it tries again.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "slapd is already running");
-        let slapd = find("slapd").expect("slapd");
         let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut child = Command::new(&slapd)
-                .arg("-f")
-                .arg(self.dir.path().join("slapd.conf"))
-                .arg("-h")
-                .arg(match self.tls_port {
-                    Some(t) => format!("ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{t}/", self.port),
-                    None => format!("ldap://127.0.0.1:{}/", self.port),
-                })
-                .args(["-d", "0"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start slapd");
-            // Ready when it accepts a connection; if it exited (port still held after a stop),
-            // try again until the deadline.
-            loop {
-                if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                    self.child = Some(child);
-                    return;
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    panic!("slapd did not start on port {}", self.port);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        while !self.try_start(Duration::from_secs(20)) {
             assert!(
                 Instant::now() < deadline,
                 "slapd kept exiting on port {}",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Starts slapd on the configured ports and waits until the child itself listens on all of
+    /// them (a listener of another process on a port does not count). `false` when it exits
+    /// first, as it does when a port is taken.
+    fn try_start(&mut self, patience: Duration) -> bool {
+        let slapd = find("slapd").expect("slapd");
+        let mut child = Command::new(&slapd)
+            .arg("-f")
+            .arg(self.dir.path().join("slapd.conf"))
+            .arg("-h")
+            .arg(match self.tls_port {
+                Some(t) => format!("ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{t}/", self.port),
+                None => format!("ldap://127.0.0.1:{}/", self.port),
+            })
+            .args(["-d", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start slapd");
+        let ports: Vec<u16> = std::iter::once(self.port).chain(self.tls_port).collect();
+        let deadline = Instant::now() + patience;
+        loop {
+            if ports.iter().all(|&p| listens_on(child.id(), p)) {
+                self.child = Some(child);
+                return true;
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                return false;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("slapd did not start on ports {ports:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -285,4 +333,20 @@ impl Drop for Slapd {
             let _ = c.wait();
         }
     }
+}
+
+#[test]
+fn a_listener_of_another_process_is_not_taken_for_slapd() {
+    let Some(mut slapd) = Slapd::start("common::ldap::a_listener_of_another_process_is_not_taken_for_slapd")
+    else {
+        return;
+    };
+    slapd.stop();
+    let other = TcpListener::bind("127.0.0.1:0").expect("bind");
+    slapd.port = other.local_addr().expect("addr").port();
+    assert!(
+        !slapd.try_start(Duration::from_secs(20)),
+        "port {} is this test's, not slapd's",
+        slapd.port
+    );
 }

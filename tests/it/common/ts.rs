@@ -57,6 +57,11 @@ pub async fn v1_token(server: &TestServer, key: &str, form: &[(&str, &str)]) -> 
     (status, resp.text().await.unwrap())
 }
 
+/// A `POST` to the v2 endpoint `path` from a fresh client.
+pub fn v2_request(server: &TestServer, path: &str) -> reqwest::RequestBuilder {
+    client().post(server.url(&format!("{V2}{path}")))
+}
+
 /// `POST auth/token/full` (or another token endpoint) with a JSON body.
 pub async fn v2_post(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
     json(

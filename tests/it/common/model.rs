@@ -24,7 +24,7 @@ macro_rules! both_backends {
             #[tokio::test]
             async fn sqlite() {
                 super::$body(
-                    $crate::model_kit::Backend::Sqlite,
+                    $crate::common::model::Backend::Sqlite,
                     concat!(module_path!(), "::sqlite"),
                 )
                 .await
@@ -32,7 +32,7 @@ macro_rules! both_backends {
             #[tokio::test]
             async fn postgres() {
                 super::$body(
-                    $crate::model_kit::Backend::Postgres,
+                    $crate::common::model::Backend::Postgres,
                     concat!(module_path!(), "::postgres"),
                 )
                 .await
