@@ -2,8 +2,8 @@
 //! answered in the dialect's own JSON error body, not the framework's plain text.
 
 use crate::common::mstr::assert_mstr_error;
+use crate::common::ts::{v1_error, v1_login, V1};
 use crate::common::{mstr_login, TestServer, ADMIN_PASSWORD};
-use crate::ts_kit::{v1_error, v1_login, V1};
 
 #[tokio::test]
 async fn an_invalid_utf8_path_id_gets_the_microstrategy_error_body() {
