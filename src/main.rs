@@ -4,7 +4,6 @@
 
 mod args;
 mod commands;
-mod log_format;
 mod serve;
 
 use std::process::ExitCode;

@@ -130,7 +130,6 @@ impl HttpMetrics {
         Arc::new(HttpMetrics::default())
     }
 
-    /// Counts a request as in flight until the guard drops.
     /// Counts a request in flight until the guard drops (also when the request is abandoned).
     pub fn start(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
