@@ -5,7 +5,6 @@
 mod args;
 mod commands;
 mod config_file;
-mod log_format;
 mod serve;
 
 use std::process::ExitCode;

@@ -5,34 +5,21 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tracing_subscriber::util::SubscriberInitExt;
 
 use vestibule_core::config::Config;
 use vestibule_core::directory::{Bootstrap, ADMIN_USER};
 use vestibule_core::Core;
-use vestibule_server::log_context::RequestSpans;
+use vestibule_server::telemetry::{self, LogFormat};
 use vestibule_server::ServeOptions;
 
-use crate::log_format;
-
+/// The process's logging, as `log.level` and `log.format` say.
 pub fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    // Colour codes only on a terminal: in a file or a pipe they would garble every line.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    // tracing-subscriber's formats, plus the request a line is written for (see log_format), and
-    // the request as a span for code that carries the current span to another thread.
-    let _ = if config.log.format == "json" {
-        let subscriber = builder.json().event_format(log_format::Json::default()).finish();
-        RequestSpans::new(subscriber).try_init()
+    let format = if config.log.format == "json" {
+        LogFormat::Json
     } else {
-        let subscriber = builder.event_format(log_format::Text::default()).finish();
-        RequestSpans::new(subscriber).try_init()
+        LogFormat::Text
     };
+    telemetry::install_logging(&config.log.level, format);
 }
 
 /// Opens the stores and the core, making the first users on an empty store.

@@ -1,19 +1,18 @@
 //! vestibule's HTTP layer: one axum router per API dialect over the one [`Core`].
 //!
 //! - `api::mstr`: the MicroStrategy Library REST API, under `/api` and under the context path;
-//! - `openapi`: the OpenAPI document of every endpoint and the offline explorer at `/api-docs`.
+//! - `openapi`: the OpenAPI document of every endpoint and the offline explorer at `/api-docs`;
+//! - `telemetry`: log lines, request ids, the access line and `/metrics`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod client_addr;
 pub mod cookies;
 pub mod credentials;
-pub mod log_context;
-pub mod metrics;
-pub mod observe;
 pub mod openapi;
 pub mod serve;
 pub mod state;
+pub mod telemetry;
 
 pub use serve::{router, serve, ServeOptions};
 pub use state::AppState;

@@ -31,7 +31,7 @@ use crate::state::AppState;
         mstr::sessions::privileges,
         mstr::sessions::privilege,
         mstr::projects::list,
-        crate::observe::render,
+        crate::telemetry::endpoint::render,
     ),
     modifiers(&Security),
     tags(

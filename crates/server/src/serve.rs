@@ -33,7 +33,7 @@ pub fn router(core: Arc<Core>) -> Router {
         .fallback(|| async { mstr::error::MstrError::not_found() })
         .with_state(state);
     // Outermost, so that the request id, the logs and the metrics cover every route.
-    crate::observe::instrument(app, core)
+    crate::telemetry::instrument(app, core)
 }
 
 /// Serves until `shutdown` resolves: in-flight requests finish, then the sessions are flushed to

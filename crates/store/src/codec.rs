@@ -1,4 +1,5 @@
-//! Conversions between core types and the column values every SQL backend stores.
+//! Conversions between core types and the values every backend stores: SQL columns and the fields
+//! of Redis hashes.
 
 use vestibule_core::error::StoreError;
 use vestibule_core::ids::Guid;

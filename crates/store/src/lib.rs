@@ -1,21 +1,24 @@
-//! vestibule's storage backends. Each module implements only the core's traits:
+//! vestibule's storage backends. Each implements only the core's traits; the folders say what
+//! they hold:
 //!
-//! - [`memory`]: the in-memory session map, sharded, with expiry as data;
 //! - [`sqlite`]: the embedded default, one SQLite file holding the directory, the model and the
 //!   durable copies of sessions;
-//! - [`embedded`]: sessions served from memory and kept durable in the SQLite file;
-//! - [`redis`]: sessions in Redis, shared by many stateless nodes.
+//! - [`postgres`]: the directory and the model in PostgreSQL, for scale-out;
+//! - [`sql`]: the SQL those two share (the directory, the model), written once;
+//! - [`sessions`]: the session stores (in memory, embedded in the SQLite file, in Redis);
+//! - [`codec`]: core types as the column and field values every backend stores;
+//! - [`open`]: opens the stores a configuration names.
+//!
+//! The session stores are also reachable at the crate root ([`memory`], [`embedded`], [`redis`]),
+//! the paths the benchmark and the tests name them by.
 #![forbid(unsafe_code)]
 
 pub mod codec;
-pub mod embedded;
-pub mod memory;
-pub mod metadata_sql;
-pub mod model_sql;
 pub mod open;
 pub mod postgres;
-pub mod redis;
+pub mod sessions;
+pub mod sql;
 pub mod sqlite;
-pub mod sqlite_model;
 
 pub use open::{open, Opener, Stores};
+pub use sessions::{embedded, memory, redis};

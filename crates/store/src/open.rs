@@ -9,9 +9,9 @@ use vestibule_core::error::StoreError;
 use vestibule_core::model_store::ModelStore;
 use vestibule_core::store::{MetadataStore, SessionStore, StoreResult};
 
-use crate::embedded::EmbeddedSessions;
 use crate::postgres::PostgresStore;
-use crate::redis::RedisSessions;
+use crate::sessions::embedded::EmbeddedSessions;
+use crate::sessions::redis::RedisSessions;
 use crate::sqlite::SqliteStore;
 
 pub struct Stores {

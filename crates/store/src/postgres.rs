@@ -1,6 +1,6 @@
 //! The PostgreSQL store, for scale-out: the directory (`MetadataStore`) and the model
-//! (`ModelStore`), each in SQL shared with the embedded SQLite store ([`crate::metadata_sql`],
-//! [`crate::model_sql`]); only the pool, the migrations and the commit lock are PostgreSQL's own.
+//! (`ModelStore`), each in SQL shared with the embedded SQLite store ([`crate::sql::metadata`],
+//! [`crate::sql::model`]); only the pool, the migrations and the commit lock are PostgreSQL's own.
 //! Sessions stay in their own store (embedded or Redis).
 //!
 //! Commits of changesets take a table lock on `model_objects`, so commits from every node take
@@ -13,7 +13,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use vestibule_core::error::StoreError;
 use vestibule_core::store::StoreResult;
 
-use crate::model_sql::numbered;
+use crate::sql::numbered;
 
 #[derive(Clone)]
 pub struct PostgresStore {

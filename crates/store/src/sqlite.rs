@@ -1,6 +1,6 @@
 //! The embedded default store: one SQLite file in the data directory.
 //!
-//! It holds the directory (`MetadataStore`, shared SQL in [`crate::metadata_sql`]) and the durable
+//! It holds the directory (`MetadataStore`, shared SQL in [`crate::sql::metadata`]) and the model (`ModelStore`, [`crate::sql::model`]) and the durable
 //! copies of sessions and grants. WAL journaling with
 //! `synchronous=NORMAL` means a committed write survives the process being killed (only a power
 //! loss could take the last transactions), at a fraction of the cost of syncing every commit.
@@ -20,8 +20,8 @@ use vestibule_core::session::{Grant, Session};
 use vestibule_core::store::StoreResult;
 
 use crate::codec;
-use crate::metadata_sql::{col, Columns};
-use crate::model_sql::same;
+use crate::sql::metadata::{col, Columns};
+use crate::sql::{map_err, same};
 
 pub const DB_FILE: &str = "vestibule.db";
 
@@ -36,30 +36,6 @@ pub struct SqliteStore {
 
 /// A statement with its bound arguments.
 type Statement<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
-
-/// Maps a sqlx error to the store's error: connection trouble is "unavailable" (503), a unique
-/// violation is a duplicate, the rest is internal.
-pub fn map_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Duplicate(db.message().to_owned())
-        }
-        // Busy or locked (another process holds the file past the busy timeout), read-only, I/O
-        // error, disk full, cannot open: the file is there but not usable right now.
-        sqlx::Error::Database(db)
-            if db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14)) =>
-        {
-            StoreError::Unavailable(db.message().to_owned())
-        }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        _ => StoreError::Other(e.to_string()),
-    }
-}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file in `data_dir` and brings its schema up to date.
@@ -320,3 +296,5 @@ fn session_row(r: &SqliteRow) -> StoreResult<Session> {
         )?,
     })
 }
+
+crate::impl_model_store!(SqliteStore, same, None::<&str>);

@@ -1,16 +1,16 @@
 //! The two log line formats, text and JSON, with the request a line is written for.
 //!
-//! A request is no longer entered as a tracing span (that cost every request at the default level
-//! `info`, see `vestibule_server::log_context`), so these formatters print the current request
-//! context exactly where tracing-subscriber's own formatters (`Format<Full>` and `Format<Json>` of
-//! 0.3, whose output they reproduce byte for byte) printed the `request{request_id, method, route}`
-//! span: as the outermost span of every line written while the request is served. Any real span a
-//! line is written in follows it, as a child of the request span did (a span made outside the
-//! request and entered inside it was no child of the request span; the request is printed before
-//! it now). Lines written inside the request span itself, made on demand for code that carries the
-//! current span to another thread, print the span as before and not the context a second time. The
-//! unit tests below compare both formatters with tracing-subscriber's own, run over a real
-//! `request` span, line for line.
+//! A request is not entered as a tracing span (that would cost every request at the default level
+//! `info`, see [`super::context`]), so these formatters print the current request context exactly
+//! where tracing-subscriber's own formatters (`Format<Full>` and `Format<Json>` of the version the
+//! workspace pins, whose output they reproduce byte for byte) print a
+//! `request{request_id, method, route}` span: as the outermost span of every line written while
+//! the request is served. Any real span a line is written in follows it, as a child of a request
+//! span would (a span made outside the request and entered inside it is printed after the request
+//! too). Lines written inside the request span itself, made on demand for code that carries the
+//! current span to another thread, print that span and not the context a second time. The unit
+//! tests below compare both formatters with tracing-subscriber's own, run over a real `request`
+//! span, line for line.
 
 use std::fmt;
 use std::io;
@@ -23,9 +23,9 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use vestibule_server::log_context::{self, RequestContext};
+use super::context::{self as log_context, RequestContext};
 
-/// The request context is printed as a span of this name: the span it replaces was called so.
+/// The request context is printed as a span of this name, the name of the span it stands for.
 const REQUEST: &str = "request";
 
 /// The text format: `TIMESTAMP LEVEL request{request_id="…" method=GET route=/x}: target: fields`.
@@ -414,18 +414,15 @@ where
 #[cfg(test)]
 mod tests {
     //! Each test writes the same events through tracing-subscriber's own formatter inside a real
-    //! `request` span (as the server did before) and through ours inside a request context, and
-    //! wants the same bytes; some also spell the expected line out, so that a context both sides
-    //! dropped would fail too.
+    //! `request` span and through ours inside a request context, and wants the same bytes; some
+    //! also spell the expected line out, so that a context both sides dropped would fail too.
 
     use std::sync::{Arc, Mutex};
 
-    // The `http` types axum uses, reached through reqwest (a dev-dependency already).
-    use reqwest::header::HeaderValue;
-    use reqwest::Method;
+    use axum::http::{HeaderValue, Method};
     use tracing_subscriber::fmt::MakeWriter;
-    use vestibule_server::log_context::RequestSpans;
 
+    use super::super::context::RequestSpans;
     use super::*;
 
     const ROUTE: &str = "/api/sessions";
@@ -576,7 +573,7 @@ mod tests {
         buf.text()
     }
 
-    /// The old way: a span named `request`, fields as observe.rs recorded them.
+    /// A real span named `request`, its fields recorded as `RequestSpans` records them.
     fn in_span(id: &HeaderValue, route: &str, body: impl FnOnce()) {
         let method = Method::GET;
         tracing::info_span!(
@@ -588,7 +585,7 @@ mod tests {
         .in_scope(body)
     }
 
-    /// The new way: a request context.
+    /// A request context, as the observer keeps it.
     fn in_context(id: &HeaderValue, route: &'static str, body: impl FnOnce()) {
         let mut ctx = Some(RequestContext::with_route_name(id.clone(), Method::GET, route));
         log_context::scope(&mut ctx, body)
@@ -625,7 +622,7 @@ mod tests {
 
     #[test]
     fn a_request_id_that_could_break_a_line_is_escaped_as_before() {
-        // Incoming ids are checked in observe.rs; the formatter escapes anyway.
+        // Incoming ids are checked in request_id.rs; the formatter escapes anyway.
         same_as_a_request_span(HeaderValue::from_static("a\"b\\c\td} x=\"y"));
         // Not visible ASCII: the span had an empty id, so does the context.
         same_as_a_request_span(HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap());

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -109,10 +110,38 @@ impl RouteStats {
     }
 }
 
+/// FNV-1a over the route template: a third of SipHash's cost on a short key, and the keys are the
+/// router's own templates (or [`UNMATCHED`]), never text a client chose, so there is no hash
+/// flooding to resist.
+struct RouteHasher(u64);
+
+impl Default for RouteHasher {
+    /// FNV-1a's 64-bit offset basis.
+    fn default() -> Self {
+        RouteHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for RouteHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Routes = HashMap<Box<str>, Arc<RouteStats>, BuildHasherDefault<RouteHasher>>;
+
 /// Every route's counters, and the number of requests being served.
 #[derive(Default)]
 pub struct HttpMetrics {
-    routes: RwLock<HashMap<Box<str>, Arc<RouteStats>>>,
+    routes: RwLock<Routes>,
     in_flight: AtomicI64,
 }
 
@@ -130,7 +159,6 @@ impl HttpMetrics {
         Arc::new(HttpMetrics::default())
     }
 
-    /// Counts a request as in flight until the guard drops.
     /// Counts a request in flight until the guard drops (also when the request is abandoned).
     pub fn start(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -139,22 +167,26 @@ impl HttpMetrics {
 
     /// Counts one answered request of `route` (a template, or [`UNMATCHED`]).
     pub fn record(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
-        let found = match self.routes.read() {
-            Ok(map) => map.get(route).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(route).cloned(),
-        };
-        let stats = match found {
-            Some(s) => s,
-            None => {
-                // First request of this route: the only write.
-                let mut map = match self.routes.write() {
-                    Ok(m) => m,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                map.entry(route.into())
-                    .or_insert_with(|| Arc::new(RouteStats::new()))
-                    .clone()
+        {
+            // Counted under the read lock: no reference count taken and dropped per request.
+            let map = match self.routes.read() {
+                Ok(map) => map,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(stats) = map.get(route) {
+                stats.record(method, status, elapsed);
+                return;
             }
+        }
+        // First request of this route: the only write.
+        let stats = {
+            let mut map = match self.routes.write() {
+                Ok(m) => m,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            map.entry(route.into())
+                .or_insert_with(|| Arc::new(RouteStats::new()))
+                .clone()
         };
         stats.record(method, status, elapsed);
     }

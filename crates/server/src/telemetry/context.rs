@@ -1,26 +1,26 @@
 //! The request a log line is written for: its id, method and route, kept in a thread-local while the
-//! request's future is polled, so that the log formatters (the binary's `log_format`) print it on
-//! every line written meanwhile, where a `request{request_id, method, route}` span printed it before.
+//! request's future is polled, so that the line formats ([`super::format`]) print it on every line
+//! written meanwhile, where a `request{request_id, method, route}` span would stand.
 //!
-//! Why not a tracing span: at the default level `info` a span is enabled, so every request paid for
-//! creating it, formatting its fields into a string, and entering and leaving it on every poll,
-//! although a normal request writes no line at `info`. Here a request pays for moving its context
-//! into the thread-local and back around each poll; the fields are formatted only when a line is
-//! written.
+//! Why not a tracing span: at the default level `info` a span is enabled, so every request would
+//! pay for creating it, formatting its fields into a string, and entering and leaving it on every
+//! poll, although a normal request writes no line at `info`. Here a request pays for moving its
+//! context into the thread-local and back around each poll; the fields are formatted only when a
+//! line is written.
 //!
 //! The context is moved, not cloned: [`scope`] swaps it in for the duration of a call and puts the
 //! previous one back afterwards (also when the call panics), so nested scopes and other tasks later
 //! polled on the same worker thread see the right request, or none. It does so only where the log
-//! filter let the old span through (an `info` span of target `vestibule_server::observe`, so at
-//! `info`, `debug` and `trace`): at `warn` the span was disabled and lines named no request, so they
-//! name none now either, and a request costs one level check per poll.
+//! filter lets the request span through (an `info` span of target `vestibule_server::observe`, so
+//! at `info`, `debug` and `trace`): at `warn` lines name no request, and a request costs one level
+//! check per poll.
 //!
 //! Some code carries the current span to another thread: sqlx's SQLite driver takes
 //! `Span::current()` with every command and enters it on its worker thread, where it logs the
 //! statement. For such code [`RequestSpans`] wraps the subscriber and, when asked for the current
 //! span inside a request and no span is entered, makes the `request` span then, once per request,
-//! with the fields the old span had; so lines written there name the request as before. A session
-//! check asks for no span and makes none.
+//! with the request's fields; so lines written there name the request too. A session check asks
+//! for no span and makes none.
 
 use std::cell::RefCell;
 
@@ -33,7 +33,7 @@ use tracing_core::span::{Attributes, Current, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, Level, LevelFilter, Metadata, Subscriber};
 
-use crate::metrics::UNMATCHED;
+use super::metrics::UNMATCHED;
 
 /// What a log line names of the request it is written for. Nothing else (headers, bodies, query
 /// strings) belongs here: they carry passwords, tokens and secrets.
@@ -70,6 +70,7 @@ impl RequestContext {
     }
 
     /// A context whose route is a fixed name rather than a template axum matched.
+    #[cfg(test)]
     pub fn with_route_name(id: HeaderValue, method: Method, route: &'static str) -> Self {
         RequestContext {
             id,
@@ -187,8 +188,8 @@ impl Drop for Restore<'_> {
 
 // === the request span, on demand ===
 
-/// The span's callsite, as `tracing::info_span!("request", request_id, method, route)` in
-/// observe.rs made it.
+/// The span's callsite, as `tracing::info_span!("request", request_id, method, route)` would make
+/// it. Its target is the one operators' filters name (docs/operations.md), not this module's path.
 static REQUEST_CALLSITE: DefaultCallsite = DefaultCallsite::new(&REQUEST_META);
 static REQUEST_META: Metadata<'static> = Metadata::new(
     "request",
@@ -235,8 +236,7 @@ impl<S: Subscriber> RequestSpans<S> {
         RequestSpans { inner }
     }
 
-    /// The span for `request`, made now if it has none; `None` if the filter disables it (at
-    /// `warn` the span was disabled too).
+    /// The span for `request`, made now if it has none; `None` if the filter disables it .
     fn request_span(&self, request: &mut RequestContext) -> Option<Id> {
         if let Some(id) = &request.span.0 {
             return Some(id.clone());
@@ -252,7 +252,7 @@ impl<S: Subscriber> RequestSpans<S> {
         ) else {
             return None;
         };
-        // Recorded as observe.rs recorded them: the id as text, method and route with `%`.
+        // The id as text, method and route with `%` (`Display`).
         let request_id = request.request_id();
         let method = display(request.method());
         let route = display(request.route());

@@ -5,30 +5,8 @@
 //! Objects are JSON documents (the core's serde form) with the columns needed for lookups and
 //! for the unique name per folder kept beside them.
 
-use std::borrow::Cow;
-
 use vestibule_core::error::StoreError;
 use vestibule_core::model::types::{Changeset, ChangesetStatus, ModelObject, StagedChange};
-
-/// `?` placeholders as PostgreSQL's `$n` (no query here has a `?` inside a string literal).
-pub fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-pub fn same(sql: &str) -> Cow<'_, str> {
-    Cow::Borrowed(sql)
-}
 
 pub fn to_json(o: &ModelObject) -> Result<String, StoreError> {
     serde_json::to_string(o).map_err(|e| StoreError::Other(format!("encoding a model object: {e}")))
@@ -84,8 +62,8 @@ macro_rules! impl_model_store {
                     .bind(id.to_hex())
                     .fetch_optional(self.pool())
                     .await
-                    .map_err($crate::sqlite::map_err)?;
-                row.map(|(b,)| $crate::model_sql::from_json(&b)).transpose()
+                    .map_err($crate::sql::map_err)?;
+                row.map(|(b,)| $crate::sql::model::from_json(&b)).transpose()
             }
 
             async fn objects(
@@ -106,22 +84,22 @@ macro_rules! impl_model_store {
                         .fetch_all(self.pool())
                         .await,
                 }
-                .map_err($crate::sqlite::map_err)?;
-                rows.iter().map(|(b,)| $crate::model_sql::from_json(b)).collect()
+                .map_err($crate::sql::map_err)?;
+                rows.iter().map(|(b,)| $crate::sql::model::from_json(b)).collect()
             }
 
             async fn put_objects(
                 &self,
                 objects: &[vestibule_core::model::types::ModelObject],
             ) -> vestibule_core::store::StoreResult<()> {
-                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
-                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sqlite::map_err)?;
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
                 }
                 for o in objects {
                     $crate::upsert!(tx, $q, o);
                 }
-                tx.commit().await.map_err($crate::sqlite::map_err)
+                tx.commit().await.map_err($crate::sql::map_err)
             }
 
             async fn delete_object(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
@@ -129,7 +107,7 @@ macro_rules! impl_model_store {
                     .bind(id.to_hex())
                     .execute(self.pool())
                     .await
-                    .map_err($crate::sqlite::map_err)?;
+                    .map_err($crate::sql::map_err)?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -151,7 +129,7 @@ macro_rules! impl_model_store {
                 .bind(cs.modified_ms)
                 .execute(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
+                .map_err($crate::sql::map_err)?;
                 Ok(())
             }
 
@@ -159,43 +137,43 @@ macro_rules! impl_model_store {
                 &self,
                 id: vestibule_core::ids::Guid,
             ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::Changeset>> {
-                let row: Option<$crate::model_sql::ChangesetRow> = sqlx::query_as(&$q(
+                let row: Option<$crate::sql::model::ChangesetRow> = sqlx::query_as(&$q(
                     "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms \
                      FROM changesets WHERE id = ?",
                 ))
                 .bind(id.to_hex())
                 .fetch_optional(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
-                row.map($crate::model_sql::changeset).transpose()
+                .map_err($crate::sql::map_err)?;
+                row.map($crate::sql::model::changeset).transpose()
             }
 
             async fn delete_changeset(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
-                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
                     .bind(id.to_hex())
                     .execute(&mut *tx)
                     .await
-                    .map_err($crate::sqlite::map_err)?;
+                    .map_err($crate::sql::map_err)?;
                 let done = sqlx::query(&$q("DELETE FROM changesets WHERE id = ?"))
                     .bind(id.to_hex())
                     .execute(&mut *tx)
                     .await
-                    .map_err($crate::sqlite::map_err)?;
-                tx.commit().await.map_err($crate::sqlite::map_err)?;
+                    .map_err($crate::sql::map_err)?;
+                tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn changesets(
                 &self,
             ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::types::Changeset>> {
-                let rows: Vec<$crate::model_sql::ChangesetRow> = sqlx::query_as(
+                let rows: Vec<$crate::sql::model::ChangesetRow> = sqlx::query_as(
                     "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms FROM changesets",
                 )
                 .fetch_all(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
-                rows.into_iter().map($crate::model_sql::changeset).collect()
+                .map_err($crate::sql::map_err)?;
+                rows.into_iter().map($crate::sql::model::changeset).collect()
             }
 
             async fn stage(
@@ -203,7 +181,7 @@ macro_rules! impl_model_store {
                 changeset: vestibule_core::ids::Guid,
                 change: &vestibule_core::model::types::StagedChange,
             ) -> vestibule_core::store::StoreResult<()> {
-                let body = change.object.as_ref().map($crate::model_sql::to_json).transpose()?;
+                let body = change.object.as_ref().map($crate::sql::model::to_json).transpose()?;
                 let done = sqlx::query(&$q(
                     "INSERT INTO changeset_changes (changeset_id, object_id, base_version, body) \
                      SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM changesets WHERE id = ? AND status = 'Ready') \
@@ -216,7 +194,7 @@ macro_rules! impl_model_store {
                 .bind(changeset.to_hex())
                 .execute(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
+                .map_err($crate::sql::map_err)?;
                 if done.rows_affected() == 0 {
                     return Err(vestibule_core::error::StoreError::NotFound(format!(
                         "changeset {changeset} is gone or already committed"
@@ -235,9 +213,9 @@ macro_rules! impl_model_store {
                 .bind(changeset.to_hex())
                 .fetch_all(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
+                .map_err($crate::sql::map_err)?;
                 rows.into_iter()
-                    .map(|(id, base, body)| $crate::model_sql::staged(&id, base, body))
+                    .map(|(id, base, body)| $crate::sql::model::staged(&id, base, body))
                     .collect()
             }
 
@@ -253,8 +231,8 @@ macro_rules! impl_model_store {
                 .bind(id.to_hex())
                 .fetch_optional(self.pool())
                 .await
-                .map_err($crate::sqlite::map_err)?;
-                row.map(|(id, base, body)| $crate::model_sql::staged(&id, base, body)).transpose()
+                .map_err($crate::sql::map_err)?;
+                row.map(|(id, base, body)| $crate::sql::model::staged(&id, base, body)).transpose()
             }
 
             async fn commit(
@@ -263,9 +241,9 @@ macro_rules! impl_model_store {
                 now_ms: i64,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 use vestibule_core::model_store::CommitRefusal;
-                let mut tx = self.pool().begin().await.map_err($crate::sqlite::map_err)?;
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
-                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sqlite::map_err)?;
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
                 }
                 // A write first, so the embedded store takes its write lock before reading.
                 let done = sqlx::query(&$q(
@@ -275,7 +253,7 @@ macro_rules! impl_model_store {
                 .bind(changeset.to_hex())
                 .execute(&mut *tx)
                 .await
-                .map_err($crate::sqlite::map_err)?;
+                .map_err($crate::sql::map_err)?;
                 if done.rows_affected() == 0 {
                     // Committed meanwhile by another request of the same session: nothing to do.
                     return Ok(Ok(()));
@@ -286,19 +264,19 @@ macro_rules! impl_model_store {
                 .bind(changeset.to_hex())
                 .fetch_all(&mut *tx)
                 .await
-                .map_err($crate::sqlite::map_err)?;
+                .map_err($crate::sql::map_err)?;
                 let mut changes = Vec::with_capacity(rows.len());
                 for (id, base, body) in rows {
-                    changes.push($crate::model_sql::staged(&id, base, body)?);
+                    changes.push($crate::sql::model::staged(&id, base, body)?);
                 }
                 for c in &changes {
                     let current: Option<(String,)> = sqlx::query_as(&$q("SELECT version FROM model_objects WHERE id = ?"))
                         .bind(c.id.to_hex())
                         .fetch_optional(&mut *tx)
                         .await
-                        .map_err($crate::sqlite::map_err)?;
+                        .map_err($crate::sql::map_err)?;
                     if current.map(|(v,)| v) != c.base_version.map(|v| v.to_hex()) {
-                        tx.rollback().await.map_err($crate::sqlite::map_err)?;
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
                         return Ok(Err(CommitRefusal::Conflict(c.id)));
                     }
                 }
@@ -309,7 +287,7 @@ macro_rules! impl_model_store {
                                 .bind(c.id.to_hex())
                                 .execute(&mut *tx)
                                 .await
-                                .map_err($crate::sqlite::map_err)?;
+                                .map_err($crate::sql::map_err)?;
                         }
                         Some(o) => {
                             let r: Result<(), vestibule_core::error::StoreError> = async {
@@ -320,7 +298,7 @@ macro_rules! impl_model_store {
                             match r {
                                 Ok(()) => {}
                                 Err(vestibule_core::error::StoreError::Duplicate(_)) => {
-                                    tx.rollback().await.map_err($crate::sqlite::map_err)?;
+                                    tx.rollback().await.map_err($crate::sql::map_err)?;
                                     return Ok(Err(CommitRefusal::DuplicateName(format!(
                                         "an {} named '{}' already exists in its folder",
                                         o.info.kind.as_str(),
@@ -336,8 +314,8 @@ macro_rules! impl_model_store {
                     .bind(changeset.to_hex())
                     .execute(&mut *tx)
                     .await
-                    .map_err($crate::sqlite::map_err)?;
-                tx.commit().await.map_err($crate::sqlite::map_err)?;
+                    .map_err($crate::sql::map_err)?;
+                tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
         }
@@ -360,9 +338,9 @@ macro_rules! upsert {
         .bind($crate::codec::name_key(&o.info.name))
         .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
         .bind(o.info.version.to_hex())
-        .bind($crate::model_sql::to_json(o)?)
+        .bind($crate::sql::model::to_json(o)?)
         .execute(&mut *$tx)
         .await
-        .map_err($crate::sqlite::map_err)?;
+        .map_err($crate::sql::map_err)?;
     }};
 }

@@ -14,7 +14,7 @@ use vestibule_core::secret::SecretHash;
 use vestibule_core::store::StoreResult;
 
 use crate::codec;
-use crate::sqlite::map_err;
+use crate::sql::map_err;
 
 /// Column `name` of a row of either backend.
 pub fn col<'r, R, T>(r: &'r R, name: &str) -> StoreResult<T>
@@ -176,10 +176,10 @@ macro_rules! impl_metadata_store {
             use vestibule_core::store::{MetadataStore, StoreResult};
 
             use $crate::codec;
-            use $crate::metadata_sql::{
+            use $crate::sql::metadata::{
                 all, api_token_row, exec, group_row, one, privilege_row, project_row, user_row, Columns,
             };
-            use $crate::sqlite::map_err;
+            use $crate::sql::map_err;
 
             #[async_trait::async_trait]
             impl MetadataStore for $store {

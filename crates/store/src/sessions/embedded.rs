@@ -44,7 +44,7 @@ use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{Grant, Session};
 use vestibule_core::store::{SessionStore, StoreResult};
 
-use crate::memory::MemorySessions;
+use crate::sessions::memory::MemorySessions;
 use crate::sqlite::SqliteStore;
 
 /// The lock file in the data directory held by the server whose sessions the file keeps.
@@ -362,7 +362,7 @@ async fn commit<'a>(
     if !inserts.is_empty() {
         SqliteStore::save_sessions_in(&mut tx, &inserts).await?;
     }
-    tx.commit().await.map_err(crate::sqlite::map_err)?;
+    tx.commit().await.map_err(crate::sql::map_err)?;
     Ok(placed)
 }
 

@@ -1,0 +1,43 @@
+//! The process's tracing subscriber: the log filter, standard error, one of the two line formats
+//! and the request spans, installed once by the binary.
+
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+use super::context::RequestSpans;
+use super::format;
+
+/// The two log line formats (`log.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `TIMESTAMP LEVEL request{…}: target: message fields`, as tracing-subscriber's full format.
+    Text,
+    /// One JSON object a line, as tracing-subscriber's JSON format.
+    Json,
+}
+
+/// Installs the process's subscriber: lines at `level` (a tracing filter such as `info` or
+/// `vestibule=debug,sqlx=warn`; `RUST_LOG` overrides it) to standard error in `format`, each
+/// naming the request it is written for. A second call, or one after another subscriber was
+/// installed, changes nothing.
+pub fn install_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // Colour codes only on a terminal: in a file or a pipe they would garble every line.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    // tracing-subscriber's formats, plus the request a line is written for (see `format`), and
+    // the request as a span for code that carries the current span to another thread.
+    let _ = match format {
+        LogFormat::Json => {
+            let subscriber = builder.json().event_format(format::Json::default()).finish();
+            RequestSpans::new(subscriber).try_init()
+        }
+        LogFormat::Text => {
+            let subscriber = builder.event_format(format::Text::default()).finish();
+            RequestSpans::new(subscriber).try_init()
+        }
+    };
+}
