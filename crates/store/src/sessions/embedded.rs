@@ -13,9 +13,9 @@
 //! with a oneshot for its answer. The writer takes whatever is queued (at most [`MAX_BATCH`]
 //! operations), applies it in ONE transaction, commits, then applies the same operations to the
 //! memory map in the same order and answers every caller. Under load a commit carries hundreds of
-//! writes; an idle server commits each write alone, as before.
+//! writes; an idle server commits each write alone.
 //!
-//! Durability is unchanged: a caller waits for its answer, and the answer comes only after the
+//! Durability: a caller waits for its answer, and the answer comes only after the
 //! transaction holding its write committed. The memory map changes only after the commit, as
 //! before (file first, then memory), and since the writer does it, a caller that gives up waiting
 //! (a dropped request) cannot leave the memory and the file disagreeing. If a batch fails, its
