@@ -16,8 +16,8 @@
 //! writes; an idle server commits each write alone.
 //!
 //! Durability: a caller waits for its answer, and the answer comes only after the
-//! transaction holding its write committed. The memory map changes only after the commit, as
-//! before (file first, then memory), and since the writer does it, a caller that gives up waiting
+//! transaction holding its write committed. The memory map changes only after the commit (file
+//! first, then memory), and since the writer does it, a caller that gives up waiting
 //! (a dropped request) cannot leave the memory and the file disagreeing. If a batch fails, its
 //! operations are retried one transaction each (unless the file is unavailable), so one bad write
 //! does not fail its neighbours.
