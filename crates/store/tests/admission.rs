@@ -1,6 +1,7 @@
 //! A session store decides on a request's cookie in the same step that marks the session active:
 //! a request that brings the wrong cookie is refused and leaves the session as it was. The
-//! embedded store always, Redis when `VESTIBULE_TEST_REDIS_URL` is set (and always in CI).
+//! embedded store always, Redis when `VESTIBULE_TEST_REDIS_URL` is set (and always in CI; without
+//! it the runner reports the Redis test as skipped).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,22 +89,10 @@ async fn embedded_store_refuses_a_wrong_cookie_without_touching() {
     assert!(store.is_live(&s.token, now + 3000).await.unwrap());
 }
 
-fn redis_url() -> Option<String> {
-    match std::env::var("VESTIBULE_TEST_REDIS_URL") {
-        Ok(u) if !u.is_empty() => Some(u),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("VESTIBULE_TEST_REDIS_URL must be set in CI")
-        }
-        _ => {
-            eprintln!("SKIPPED redis_store_refuses_a_wrong_cookie_without_touching: VESTIBULE_TEST_REDIS_URL is not set");
-            None
-        }
-    }
-}
-
 #[tokio::test]
+#[cfg_attr(not(test_redis), ignore = "VESTIBULE_TEST_REDIS_URL is not set")]
 async fn redis_store_refuses_a_wrong_cookie_without_touching() {
-    let Some(url) = redis_url() else { return };
+    let url = std::env::var("VESTIBULE_TEST_REDIS_URL").expect("VESTIBULE_TEST_REDIS_URL must be set in CI");
     let store = Arc::new(
         RedisSessions::connect(&url, Duration::from_secs(2))
             .await
