@@ -22,7 +22,8 @@ pub enum BodyError {
     Invalid(String),
 }
 
-/// Reads a JSON object or a form into `T`. An empty body (or JSON `null`) is an empty object.
+/// Reads a JSON object or a form into `T`. An empty body (nothing but JSON's white space) or JSON
+/// `null` is an empty object.
 /// The body is a form when the content type says so, or when it names no JSON and the body does
 /// not start with `{`.
 pub fn read<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, BodyError> {
@@ -33,7 +34,7 @@ pub fn read<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T,
         .to_ascii_lowercase();
     let is_form = content_type.starts_with("application/x-www-form-urlencoded")
         || (!content_type.contains("json") && !bytes.trim_ascii_start().starts_with(b"{"));
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
         return from_fields(Map::new());
     }
     if is_form {
@@ -182,6 +183,15 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
                 .map(Some)
                 .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
         }
+        /// A whole number written with a fraction (`2.0`) is that number, as JSON Schema counts it.
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            // -2^63 is exact as f64; 2^63 is the first value past i64::MAX.
+            if v.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
+                Ok(Some(v as i64))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let t = v.trim_ascii();
             if t.is_empty() {
@@ -234,6 +244,15 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
                 _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
             }
         }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v == 1.0 {
+                Ok(Some(true))
+            } else if v == 0.0 {
+                Ok(Some(false))
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let t = v.trim_ascii();
             if t.eq_ignore_ascii_case("true") || t == "1" {
@@ -265,16 +284,31 @@ pub fn any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 }
 
 // --- their schemas ---------------------------------------------------------------------------
+//
+// A form has no null, so the schemas of form fields leave it out (a fuzzer would send the text
+// `null`); JSON-only bodies use the `nullable` variants.
 
-/// The schema of [`text`]: a string, number or boolean, or null.
+fn with_null(types: &[Type], nullable: bool) -> SchemaType {
+    let mut all = types.to_vec();
+    if nullable {
+        all.push(Type::Null);
+    }
+    SchemaType::from_iter(all)
+}
+
+/// The schema of [`text`]: a string, number or boolean.
 pub fn text_schema() -> Schema {
+    text_of(false)
+}
+
+/// [`text_schema`], or null.
+pub fn nullable_text_schema() -> Schema {
+    text_of(true)
+}
+
+fn text_of(nullable: bool) -> Schema {
     ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([
-            Type::String,
-            Type::Number,
-            Type::Boolean,
-            Type::Null,
-        ]))
+        .schema_type(with_null(&[Type::String, Type::Number, Type::Boolean], nullable))
         .into()
 }
 
@@ -286,25 +320,51 @@ pub fn required_text_schema() -> Schema {
         .into()
 }
 
-/// The schema of [`int`]: a 64-bit integer, its text, an empty text, or null.
-pub fn int_schema() -> Schema {
+/// A text of [`text`] that must match `pattern` (ECMA-262), or null when `nullable`.
+pub fn pattern_schema(pattern: &str, nullable: bool) -> Schema {
     ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([Type::Integer, Type::String, Type::Null]))
-        .minimum(Some(i64::MIN))
-        .maximum(Some(i64::MAX))
-        .pattern(Some(format!("^{SPACE}(-?[0-9]{{1,18}})?{SPACE}$")))
+        .schema_type(with_null(&[Type::String], nullable))
+        .pattern(Some(pattern))
         .into()
 }
 
-/// The schema of [`flag`]: a boolean, the text true/false (any case) or 1/0, 1 or 0, or null.
-pub fn flag_schema() -> Schema {
+/// An object id as text: 32 hex digits, dashes anywhere (the dashed UUID form).
+pub const GUID_PATTERN: &str = "^-*([0-9A-Fa-f]-*){32}$";
+
+/// The schema of [`int`] between `min` and `max`: an integer, or its text with ASCII white space
+/// around it, or an empty text; `digits` is the pattern of the text's number.
+pub fn int_range_schema(min: i64, max: i64, digits: &str, nullable: bool) -> Schema {
     ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([
-            Type::Boolean,
-            Type::String,
-            Type::Integer,
-            Type::Null,
-        ]))
+        .schema_type(with_null(&[Type::Integer, Type::String], nullable))
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .pattern(Some(format!("^{SPACE}({digits})?{SPACE}$")))
+        .into()
+}
+
+/// The schema of [`int`]: a 64-bit integer, its text (up to 18 digits), or an empty text.
+pub fn int_schema() -> Schema {
+    int_range_schema(i64::MIN, i64::MAX, "-?[0-9]{1,18}", false)
+}
+
+/// [`int_schema`], or null.
+pub fn nullable_int_schema() -> Schema {
+    int_range_schema(i64::MIN, i64::MAX, "-?[0-9]{1,18}", true)
+}
+
+/// The schema of [`flag`]: a boolean, the text true/false (any case) or 1/0, or 1 or 0.
+pub fn flag_schema() -> Schema {
+    flag_of(false)
+}
+
+/// [`flag_schema`], or null.
+pub fn nullable_flag_schema() -> Schema {
+    flag_of(true)
+}
+
+fn flag_of(nullable: bool) -> Schema {
+    ObjectBuilder::new()
+        .schema_type(with_null(&[Type::Boolean, Type::String, Type::Integer], nullable))
         .minimum(Some(0))
         .maximum(Some(1))
         .pattern(Some(format!(
@@ -361,12 +421,15 @@ mod tests {
         assert_eq!(j.username.as_deref(), Some("42"));
         let j: Login = read(&h("application/json"), br#"{"loginMode":"","username":null}"#).unwrap();
         assert_eq!((j.login_mode, j.username), (None, None));
+        let j: Login = read(&h("application/json"), br#"{"loginMode":2.0,"rememberMe":1.0}"#).unwrap();
+        assert_eq!((j.login_mode, j.remember_me), (Some(2), Some(true)));
         let j: Login = read(&HeaderMap::new(), b"").unwrap();
         assert_eq!(j.login_mode, None);
 
         for (body, field) in [
             (&br#"{"loginMode":"yes"}"#[..], "loginMode"),
             (br#"{"loginMode":1.5}"#, "loginMode"),
+            (br#"{"loginMode":9.3e18}"#, "loginMode"),
             (br#"{"loginMode":99999999999999999999}"#, "loginMode"),
             (br#"{"username":["a"]}"#, "username"),
             (br#"{"rememberMe":"maybe"}"#, "rememberMe"),

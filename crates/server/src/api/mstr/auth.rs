@@ -179,7 +179,7 @@ pub struct IdentityTokenInfo {
 
 /// Validate an identity token: answers the user it stands for.
 #[utoipa::path(get, path = "/api/auth/identityToken", tag = "Authentication",
-    params(("X-MSTR-IdentityToken" = String, Header, description = "The identity token to check")),
+    params(("X-MSTR-IdentityToken" = String, Header, min_length = 1, description = "The identity token to check")),
     responses(
         (status = 200, description = "Valid", body = IdentityTokenInfo),
         (status = 400, description = "Header missing (ERR007)", body = MstrErrorBody),
@@ -199,7 +199,7 @@ pub async fn validate_identity_token(
 /// Revoke an identity token of the caller's (or any, for an administrator).
 #[utoipa::path(delete, path = "/api/auth/identityToken", tag = "Authentication",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-IdentityToken" = String, Header, description = "The identity token to revoke")),
+           ("X-MSTR-IdentityToken" = String, Header, min_length = 1, description = "The identity token to revoke")),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Header X-MSTR-IdentityToken missing (ERR007)", body = MstrErrorBody),
@@ -286,13 +286,12 @@ pub async fn create_api_token(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
-    /// 1 Standard, 8 Guest, 16 LDAP, 4096 API token; `auth.default_login_mode` when absent.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema, example = 1)]
+    #[schema(schema_with = login_mode_schema)]
     login_mode: Option<i64>,
-    /// User name; for loginMode 4096, the API token. Required for 1, 16 and 4096.
+    /// User name; for loginMode 4096, the API token. Guest logins (8) need none.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     username: Option<String>,
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::text_schema)]
@@ -316,9 +315,8 @@ pub struct LoginRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DelegateRequest {
-    /// -1 when given.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema)]
+    #[schema(schema_with = delegation_mode_schema)]
     login_mode: Option<i64>,
     /// The identity token of `POST /api/auth/identityToken`.
     #[serde(default, deserialize_with = "body::text")]
@@ -332,6 +330,48 @@ pub struct DelegateRequest {
 pub struct ApiTokenRequest {
     /// The user to make the token for (an object id); the caller when absent.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = user_id_schema)]
     user_id: Option<String>,
+}
+
+/// The login modes this server knows, as numbers or their text; `auth.default_login_mode` when
+/// absent. Any other whole number is answered 401 ERR001, -1 (delegation) 400 ERR006.
+fn login_mode_schema() -> utoipa::openapi::schema::Schema {
+    let modes = [1, 8, 16, 4096];
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+        ]))
+        .description(Some(
+            "1 Standard, 8 Guest, 16 LDAP, 4096 API token; a number or its text",
+        ))
+        .enum_values(Some(
+            modes
+                .iter()
+                .map(|m| serde_json::json!(m))
+                .chain(modes.iter().map(|m| serde_json::json!(m.to_string()))),
+        ))
+        .examples([serde_json::json!(1)])
+        .into()
+}
+
+/// -1 (delegation), as a number or its text, or null.
+fn delegation_mode_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some([
+            serde_json::json!(-1),
+            serde_json::json!("-1"),
+            serde_json::Value::Null,
+        ]))
+        .into()
+}
+
+fn user_id_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(body::GUID_PATTERN, true)
 }

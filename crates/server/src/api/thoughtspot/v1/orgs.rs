@@ -55,8 +55,8 @@ async fn primary(state: &AppState) -> V1Result<Org> {
 
 /// The orgs the caller can use (the Primary org).
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/orgs", tag = "ThoughtSpot v1",
-    params(("batchsize" = Option<i64>, Query, description = "Accepted; -1 = all"),
-           ("offset" = Option<i64>, Query, description = "Accepted; -1 = from the start")),
+    params(("batchsize" = Option<String>, Query, description = "Accepted and not read (-1 = all)"),
+           ("offset" = Option<String>, Query, description = "Accepted and not read (-1 = from the start)")),
     responses(
         (status = 200, description = "Orgs", body = OrgList),
         (status = 401, description = "Not logged in (10003)", body = CallosumError),
@@ -76,7 +76,7 @@ pub async fn list(State(state): State<AppState>, V1Caller(caller): V1Caller) -> 
 pub struct SwitchOrgForm {
     /// 0 (Primary) is the only org.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema, required = true)]
+    #[schema(schema_with = super::token::required_org_zero_schema, required = true)]
     orgid: Option<i64>,
 }
 
@@ -107,7 +107,7 @@ pub async fn switch(
 
 /// The orgs of a user: the caller's own, or anyone's for an administrator.
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/orgs/users/{userid}", tag = "ThoughtSpot v1",
-    params(("userid" = String, Path, description = "The user's id"),
+    params(("userid" = String, Path, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "The user's id"),
            ("orgScope" = Option<String>, Query, description = "Accepted; ALL")),
     responses(
         (status = 200, description = "Orgs", body = OrgList),

@@ -31,17 +31,17 @@ pub struct AuthTokenForm {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::required_text_schema, required = true)]
     username: Option<String>,
-    /// `FULL` (default) or `REPORT_BOOK_VIEW` (only the object `id`), in any case.
+    /// `FULL` (default) or `REPORT_BOOK_VIEW` (only the object `id`, which it requires), in any
+    /// case.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = access_level_schema)]
     access_level: Option<String>,
     /// The object a `REPORT_BOOK_VIEW` token is limited to.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = guid_schema)]
     id: Option<String>,
-    /// 0 (Primary) is the only org.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema)]
+    #[schema(schema_with = org_zero_schema)]
     orgid: Option<i64>,
     /// Attribute-based access control, which this server refuses rather than ignores.
     #[serde(default, deserialize_with = "body::any")]
@@ -55,12 +55,13 @@ pub struct AuthTokenForm {
     #[serde(default, deserialize_with = "body::flag")]
     #[schema(schema_with = body::flag_schema)]
     auto_create: Option<bool>,
-    /// Group names: a JSON array as a string (`["sales","marketing"]`) or an array.
+    /// Group names: a JSON array as text (`["sales","marketing"]`), or in a JSON body an array.
     #[serde(default, deserialize_with = "body::any")]
-    #[schema(schema_with = groups_schema)]
+    #[schema(schema_with = groups_text_schema)]
     groups: Option<serde_json::Value>,
-    /// More group names.
+    /// More group names, in a JSON body (a form cannot carry a list).
     #[serde(default)]
+    #[schema(ignore)]
     group_identifiers: Option<Vec<String>>,
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::text_schema)]
@@ -100,6 +101,41 @@ pub fn groups_schema() -> utoipa::openapi::schema::Schema {
         .item(ArrayBuilder::new().items(item))
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .into()
+}
+
+/// `FULL` in any case: `REPORT_BOOK_VIEW` needs `id`, which a schema of one field cannot say.
+fn access_level_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema("^([Ff][Uu][Ll][Ll])$", false)
+}
+
+fn guid_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(body::GUID_PATTERN, false)
+}
+
+/// The org of a form: 0 (Primary), the only one.
+pub fn org_zero_schema() -> utoipa::openapi::schema::Schema {
+    body::int_range_schema(0, 0, "-?0{1,18}", false)
+}
+
+/// The org of a form that must name one: 0 (Primary).
+pub fn required_org_zero_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+        ]))
+        .minimum(Some(0))
+        .maximum(Some(0))
+        .pattern(Some("^[ \\t\\n\\f\\r]*-?0{1,18}[ \\t\\n\\f\\r]*$"))
+        .into()
+}
+
+/// Group names as the text of a JSON array of strings (without escapes, as a form sends them).
+fn groups_text_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(
+        r#"^[ \t\n\r]*\[[ \t\n\r]*("[^"\\\x00-\x1f]*"([ \t\n\r]*,[ \t\n\r]*"[^"\\\x00-\x1f]*")*)?[ \t\n\r]*\][ \t\n\r]*$"#,
+        false,
+    )
 }
 
 /// Reads the org a token request names: only the Primary org (0) exists.
@@ -311,8 +347,8 @@ async fn login_token(
 /// Log in with a token (deprecated GET form: the fields in the query string).
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/login/token", tag = "ThoughtSpot v1",
     params(("username" = Option<String>, Query, description = "Must name the token's user when given"),
-           ("auth_token" = String, Query, description = "A v1 trusted token or a v2 bearer token"),
-           ("redirect_url" = Option<String>, Query, description = "Where to redirect: a path here or a URL with this host"),
+           ("auth_token" = String, Query, min_length = 1, description = "A v1 trusted token or a v2 bearer token"),
+           ("redirect_url" = Option<String>, Query, pattern = "^(/([^/\\\\\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*)?)?$", description = "Where to redirect: a path here or a URL with this host"),
            ("no_url_redirection" = Option<bool>, Query, description = "true: answer 204 instead of redirecting")),
     responses(
         (status = 302, description = "Logged in; redirected to redirect_url"),
@@ -341,14 +377,20 @@ pub struct LoginTokenForm {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::required_text_schema, required = true)]
     auth_token: Option<String>,
-    /// Where to redirect: a path here or a URL with this host.
+    /// Where to redirect: a path here, or an absolute http(s) URL whose host is the one the
+    /// request was sent to (which the pattern cannot name).
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = redirect_schema)]
     redirect_url: Option<String>,
     /// `true`: answer 204 instead of redirecting.
     #[serde(default, deserialize_with = "body::flag")]
     #[schema(schema_with = body::flag_schema)]
     no_url_redirection: Option<bool>,
+}
+
+/// A path on this server (not `//…`), without control characters; or empty.
+fn redirect_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(r"^(/([^/\\\x00-\x1f\x7f][^\x00-\x1f\x7f]*)?)?$", false)
 }
 
 /// Log in with a token: 302 to `redirect_url` with the session cookies, or 204 with

@@ -36,23 +36,35 @@ pub fn check_org(names: [&Option<String>; 2]) -> Result<(), TsError> {
 pub struct V2LoginRequest {
     /// Required unless the request carries `Authorization: Bearer`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     username: Option<String>,
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     password: Option<String>,
-    /// The Primary org: 0, "0" or "Primary".
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_identifier: Option<String>,
     /// Read like `org_identifier`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_id: Option<String>,
     /// A boolean or the strings "true"/"false".
     #[serde(default, deserialize_with = "body::flag")]
-    #[schema(schema_with = body::flag_schema)]
+    #[schema(schema_with = body::nullable_flag_schema)]
     remember_me: Option<bool>,
+}
+
+/// The Primary org, the only one: 0, "0" or "Primary" (any case), or empty or null.
+pub fn org_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::String, Type::Null]))
+        .minimum(Some(0))
+        .maximum(Some(0))
+        .pattern(Some(
+            "^[ \\t\\n\\r]*(0|[Pp][Rr][Ii][Mm][Aa][Rr][Yy])?[ \\t\\n\\r]*$",
+        ))
+        .into()
 }
 
 /// Log in and get a cookie session: with `username` and `password`, or with

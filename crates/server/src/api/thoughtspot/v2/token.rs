@@ -32,7 +32,7 @@ use super::super::extract::V2Caller;
 use super::super::guarded::guarded;
 use super::super::login_flow;
 use super::super::v1::token::{groups_schema, provisioning, JitFields};
-use super::session::check_org;
+use super::session::{check_org, org_schema};
 use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
@@ -83,39 +83,39 @@ pub struct TokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::required_text_schema, required = true)]
     username: Option<String>,
-    /// Takes precedence over `secret_key` when both are given.
+    /// Takes precedence over `secret_key` when both are given; one of them is required (which a
+    /// schema of one field cannot say, so it names `password`).
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     password: Option<String>,
     /// The key printed by `vestibule trusted-auth enable|rotate`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
     /// 1 s and more; default 300.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema)]
+    #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
-    /// The Primary org: 0, "0" or "Primary".
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_identifier: Option<String>,
     /// Read like `org_identifier`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_id: Option<String>,
     /// Create the user (without a password) when it does not exist.
     #[serde(default, deserialize_with = "body::flag")]
-    #[schema(schema_with = body::flag_schema)]
+    #[schema(schema_with = body::nullable_flag_schema)]
     auto_create: Option<bool>,
     /// Read when `auto_create` is absent.
     #[serde(default, deserialize_with = "body::flag")]
-    #[schema(schema_with = body::flag_schema)]
+    #[schema(schema_with = body::nullable_flag_schema)]
     autocreate: Option<bool>,
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     email: Option<String>,
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     display_name: Option<String>,
     /// Group names: a JSON array as text, or an array of names or `{"identifier": name}`.
     #[serde(default, deserialize_with = "body::any")]
@@ -124,9 +124,9 @@ pub struct TokenRequest {
     /// More group names.
     #[serde(default)]
     group_identifiers: Option<Vec<String>>,
-    /// `token/object` only: the object the token is limited to.
+    /// `token/object`: the object the token is limited to (`token/full` does not read it).
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = object_id_schema, required = true)]
     object_id: Option<String>,
 }
 
@@ -306,39 +306,39 @@ pub struct CustomTokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::required_text_schema, required = true)]
     username: Option<String>,
-    /// Takes precedence over `secret_key` when both are given.
+    /// Takes precedence over `secret_key` when both are given; one of them is required (which a
+    /// schema of one field cannot say, so it names `password`).
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     password: Option<String>,
     /// The key printed by `vestibule trusted-auth enable|rotate`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
     /// 1 s and more; default 300.
     #[serde(default, deserialize_with = "body::int")]
-    #[schema(schema_with = body::int_schema)]
+    #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
-    /// The Primary org: 0, "0" or "Primary".
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_identifier: Option<String>,
     /// Read like `org_identifier`.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = org_schema)]
     org_id: Option<String>,
     /// Create the user (without a password) when it does not exist; default true.
     #[serde(default, deserialize_with = "body::flag")]
-    #[schema(schema_with = body::flag_schema)]
+    #[schema(schema_with = body::nullable_flag_schema)]
     auto_create: Option<bool>,
     /// Read when `auto_create` is absent.
     #[serde(default, deserialize_with = "body::flag")]
-    #[schema(schema_with = body::flag_schema)]
+    #[schema(schema_with = body::nullable_flag_schema)]
     autocreate: Option<bool>,
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     email: Option<String>,
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     display_name: Option<String>,
     /// Group names: a JSON array as text, or an array of names or `{"identifier": name}`.
     #[serde(default, deserialize_with = "body::any")]
@@ -368,6 +368,15 @@ pub struct CustomTokenRequest {
     #[serde(default, deserialize_with = "body::any")]
     #[schema(schema_with = empty_list_schema)]
     objects: Option<serde_json::Value>,
+}
+
+/// A positive number of seconds, as a number or its text; or empty or null.
+fn validity_schema() -> Schema {
+    body::int_range_schema(1, i64::MAX, "0*[1-9][0-9]{0,17}", true)
+}
+
+fn object_id_schema() -> Schema {
+    body::pattern_schema(body::GUID_PATTERN, false)
 }
 
 /// The schema of an attribute-based access control list: empty, or null.
@@ -516,11 +525,11 @@ pub struct RevokeTokenRequest {
     /// Revoke every token and session of this user (name or id): the caller's own, or anyone's
     /// with the administration privilege.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     user_identifier: Option<String>,
     /// The token to revoke.
     #[serde(default, deserialize_with = "body::text")]
-    #[schema(schema_with = body::text_schema)]
+    #[schema(schema_with = body::nullable_text_schema)]
     token: Option<String>,
 }
 
