@@ -15,6 +15,7 @@ async fn an_invalid_utf8_path_id_gets_the_microstrategy_error_body() {
         "/api/model/changesets/%FF",
         "/api/model/systemHierarchy/attributes/%FF/relationships",
         "/api/objects/%FF?type=12",
+        "/api/sessions/privileges/%FF",
     ];
     for path in paths {
         let resp = admin

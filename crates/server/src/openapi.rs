@@ -181,7 +181,8 @@ pub fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// Every operation that documents an `X-MSTR-AuthToken` header parameter gets the `mstrAuthToken`
-/// security requirement instead, so that the explorer's Authorize button (and a fuzzer's auth
+/// security requirement instead, or `bearerAuth` (the extractor takes a bearer token in its
+/// place), so that the explorer's Authorize button (and a fuzzer's auth
 /// header) supplies the token for all of them, whichever module declared them.
 pub fn secure_token_operations(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
@@ -211,9 +212,9 @@ pub fn secure_token_operations(doc: &mut utoipa::openapi::OpenApi) {
             if params.is_empty() {
                 op.parameters = None;
             }
-            op.security
-                .get_or_insert_with(Vec::new)
-                .push(SecurityRequirement::new("mstrAuthToken", Vec::<String>::new()));
+            let security = op.security.get_or_insert_with(Vec::new);
+            security.push(SecurityRequirement::new("mstrAuthToken", Vec::<String>::new()));
+            security.push(SecurityRequirement::new("bearerAuth", Vec::<String>::new()));
             // The token extractor answers 401 ERR009 for every one of them.
             op.responses.responses.entry("401".into()).or_insert_with(|| {
                 utoipa::openapi::ResponseBuilder::new()

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use vestibule_core::auth::Credentials;
@@ -16,7 +16,7 @@ use vestibule_core::CoreError;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
 use super::extract::{Caller, CookiePath, RawBody, AUTH_TOKEN, SESSION_COOKIE};
-use crate::api::body::LooseBody;
+use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
 use crate::cookies;
 use crate::state::AppState;
@@ -82,33 +82,28 @@ pub async fn login(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> MstrResult<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
-    let mode = match body.int("loginMode")? {
+    let body: LoginRequest = body::read(&headers, &body)?;
+    let mode = match body.login_mode {
         Some(m) => i32::try_from(m).map_err(|_| MstrError::invalid(format!("Unknown loginMode {m}")))?,
         None => state.core.config().auth.default_login_mode as i32,
     };
-    // applicationType, workingSet, maxSearch and the locales are accepted and not used; a value of
-    // the wrong type is still refused so that typos surface.
-    for field in ["applicationType", "workingSet", "maxSearch"] {
-        body.int(field)?;
-    }
     let credentials = match mode {
         login_mode::STANDARD | login_mode::LDAP => Credentials {
             login_mode: mode,
-            username: Some(body.required_str("username")?),
-            password: Some(body.str("password")?.unwrap_or_default()),
+            username: Some(required(body.username, "username")?),
+            password: Some(body.password.unwrap_or_default()),
             client_addr,
         },
         login_mode::API_TOKEN => Credentials {
             login_mode: mode,
-            username: Some(body.required_str("username")?),
+            username: Some(required(body.username, "username")?),
             password: None,
             client_addr,
         },
         _ => Credentials {
             login_mode: mode,
-            username: body.str("username")?,
-            password: body.str("password")?,
+            username: body.username,
+            password: body.password,
             client_addr,
         },
     };
@@ -184,7 +179,7 @@ pub struct IdentityTokenInfo {
 
 /// Validate an identity token: answers the user it stands for.
 #[utoipa::path(get, path = "/api/auth/identityToken", tag = "Authentication",
-    params(("X-MSTR-IdentityToken" = String, Header, description = "The identity token to check")),
+    params(("X-MSTR-IdentityToken" = String, Header, min_length = 1, description = "The identity token to check")),
     responses(
         (status = 200, description = "Valid", body = IdentityTokenInfo),
         (status = 400, description = "Header missing (ERR007)", body = MstrErrorBody),
@@ -204,7 +199,7 @@ pub async fn validate_identity_token(
 /// Revoke an identity token of the caller's (or any, for an administrator).
 #[utoipa::path(delete, path = "/api/auth/identityToken", tag = "Authentication",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-IdentityToken" = String, Header, description = "The identity token to revoke")),
+           ("X-MSTR-IdentityToken" = String, Header, min_length = 1, description = "The identity token to revoke")),
     responses(
         (status = 204, description = "Revoked"),
         (status = 400, description = "Header X-MSTR-IdentityToken missing (ERR007)", body = MstrErrorBody),
@@ -237,15 +232,15 @@ pub async fn delegate(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> MstrResult<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
-    if let Some(mode) = body.int("loginMode")? {
+    let body: DelegateRequest = body::read(&headers, &body)?;
+    if let Some(mode) = body.login_mode {
         if mode != i64::from(login_mode::DELEGATION) {
             return Err(MstrError::invalid(format!(
                 "loginMode must be -1 for delegation, not {mode}"
             )));
         }
     }
-    let token = body.required_str("identityToken")?;
+    let token = required(body.identity_token, "identityToken")?;
     let shape = session_shape(state.core.config());
     let (_, session) = state.core.delegate_from(&token, client_addr, shape).await?;
     Ok(session_response(&state, &headers, &path, &session))
@@ -261,7 +256,7 @@ pub struct ApiTokenCreated {
 /// must administer users.
 #[utoipa::path(post, path = "/api/auth/apiTokens", tag = "Authentication",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token")),
-    request_body(content = ApiTokenRequest, content_type = "application/json"),
+    request_body(content = Option<ApiTokenRequest>, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = ApiTokenCreated),
         (status = 400, description = "Malformed body or a field of the wrong type (ERR006)", body = MstrErrorBody),
@@ -275,8 +270,8 @@ pub async fn create_api_token(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> MstrResult<(StatusCode, Json<ApiTokenCreated>)> {
-    let body = LooseBody::parse(&headers, &body)?;
-    let target = match body.str("userId")? {
+    let body: ApiTokenRequest = body::read(&headers, &body)?;
+    let target = match body.user_id {
         Some(id) => Some(
             id.parse::<Guid>()
                 .map_err(|_| MstrError::invalid(format!("'userId' is not a valid object id: '{id}'")))?,
@@ -287,36 +282,96 @@ pub async fn create_api_token(
     Ok((StatusCode::CREATED, Json(ApiTokenCreated { api_token })))
 }
 
-/// Documentation of the login body (the handler reads it loosely).
-#[derive(ToSchema)]
+/// The login body.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct LoginRequest {
-    /// 1 Standard, 8 Guest, 16 LDAP, 4096 API token; a number or a numeric string.
-    #[schema(example = 1)]
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = login_mode_schema)]
     login_mode: Option<i64>,
-    /// User name; for loginMode 4096, the API token.
+    /// User name; for loginMode 4096, the API token. Guest logins (8) need none.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     username: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::text_schema)]
     password: Option<String>,
-    /// Accepted and ignored (mstrio-py sends 76).
-    application_type: Option<i64>,
+    /// Accepted and not used (mstrio-py sends 76); a value of the wrong type is refused so that
+    /// typos surface.
+    #[serde(rename = "applicationType", default, deserialize_with = "body::int")]
+    #[schema(schema_with = body::int_schema)]
+    _application_type: Option<i64>,
+    /// Accepted and not used.
+    #[serde(rename = "workingSet", default, deserialize_with = "body::int")]
+    #[schema(schema_with = body::int_schema)]
+    _working_set: Option<i64>,
+    /// Accepted and not used.
+    #[serde(rename = "maxSearch", default, deserialize_with = "body::int")]
+    #[schema(schema_with = body::int_schema)]
+    _max_search: Option<i64>,
 }
 
-/// Documentation of the delegation body.
-#[derive(ToSchema)]
+/// The delegation body.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct DelegateRequest {
-    /// -1, as a number or a string.
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = delegation_mode_schema)]
     login_mode: Option<i64>,
-    identity_token: String,
+    /// The identity token of `POST /api/auth/identityToken`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    identity_token: Option<String>,
 }
 
-/// Documentation of the API token body.
-#[derive(ToSchema)]
+/// The API token body (optional: an empty body makes a token for the caller).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct ApiTokenRequest {
-    /// The user to make the token for; the caller when absent.
+    /// The user to make the token for (an object id); the caller when absent.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = user_id_schema)]
     user_id: Option<String>,
+}
+
+/// The login modes this server knows, as numbers or their text; `auth.default_login_mode` when
+/// absent. Any other whole number is answered 401 ERR001, -1 (delegation) 400 ERR006.
+fn login_mode_schema() -> utoipa::openapi::schema::Schema {
+    let modes = [1, 8, 16, 4096];
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+        ]))
+        .description(Some(
+            "1 Standard, 8 Guest, 16 LDAP, 4096 API token; a number or its text",
+        ))
+        .enum_values(Some(
+            modes
+                .iter()
+                .map(|m| serde_json::json!(m))
+                .chain(modes.iter().map(|m| serde_json::json!(m.to_string()))),
+        ))
+        .examples([serde_json::json!(1)])
+        .into()
+}
+
+/// -1 (delegation), as a number or its text, or null.
+fn delegation_mode_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some([
+            serde_json::json!(-1),
+            serde_json::json!("-1"),
+            serde_json::Value::Null,
+        ]))
+        .into()
+}
+
+fn user_id_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(body::GUID_PATTERN, true)
 }

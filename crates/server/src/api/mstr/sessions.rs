@@ -1,7 +1,7 @@
 //! `/api/sessions*`: session info, keep-alive, the current user and its privileges.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use vestibule_core::privilege::Privilege;
 use vestibule_core::CoreError;
 
 use super::error::{MstrErrorBody, MstrResult};
-use super::extract::Caller;
+use super::extract::{Caller, MstrPath};
 use crate::state::AppState;
 
 // Borrows its strings: this is the session check's response, written on every call. (A plain
@@ -227,13 +227,14 @@ pub async fn privileges(
            ("id" = String, Path, description = "Privilege id")),
     responses(
         (status = 200, description = "The privilege", body = PrivilegeBody),
+        (status = 400, description = "The id is not UTF-8 once percent-decoded (ERR006)", body = MstrErrorBody),
         (status = 401, description = "No valid session (ERR009)", body = MstrErrorBody),
         (status = 404, description = "No such privilege (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn privilege(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    MstrPath(id): MstrPath<String>,
 ) -> MstrResult<Json<PrivilegeBody>> {
     let p = id
         .parse::<u32>()

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use vestibule_core::directory::{ADMIN_GROUP, EVERYONE_GROUP};
@@ -15,7 +15,7 @@ use vestibule_core::CoreError;
 use super::super::error::{CallosumError, TsError, V1Result};
 use super::super::extract::V1Caller;
 use super::super::extract::{V1Body, V1Path};
-use crate::api::body::LooseBody;
+use crate::api::body;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -55,8 +55,8 @@ async fn primary(state: &AppState) -> V1Result<Org> {
 
 /// The orgs the caller can use (the Primary org).
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/orgs", tag = "ThoughtSpot v1",
-    params(("batchsize" = Option<i64>, Query, description = "Accepted; -1 = all"),
-           ("offset" = Option<i64>, Query, description = "Accepted; -1 = from the start")),
+    params(("batchsize" = Option<String>, Query, description = "Accepted and not read (-1 = all)"),
+           ("offset" = Option<String>, Query, description = "Accepted and not read (-1 = from the start)")),
     responses(
         (status = 200, description = "Orgs", body = OrgList),
         (status = 401, description = "Not logged in (10003)", body = CallosumError),
@@ -71,12 +71,13 @@ pub async fn list(State(state): State<AppState>, V1Caller(caller): V1Caller) -> 
     }))
 }
 
-/// Documentation of the org switch form.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The org switch form.
+#[derive(Deserialize, ToSchema)]
 pub struct SwitchOrgForm {
     /// 0 (Primary) is the only org.
-    orgid: i64,
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = super::token::required_org_zero_schema, required = true)]
+    orgid: Option<i64>,
 }
 
 /// Switch the session's org: only the Primary org (0) exists.
@@ -94,8 +95,8 @@ pub async fn switch(
     V1Body(body): V1Body,
 ) -> V1Result<StatusCode> {
     caller.principal.require_full_scope()?;
-    let body = LooseBody::parse(&headers, &body)?;
-    match body.int("orgid")? {
+    let body: SwitchOrgForm = body::read(&headers, &body)?;
+    match body.orgid {
         Some(0) => Ok(StatusCode::NO_CONTENT),
         Some(other) => {
             Err(TsError::bad_request(format!("Org {other} does not exist or is not accessible")).into())
@@ -106,7 +107,7 @@ pub async fn switch(
 
 /// The orgs of a user: the caller's own, or anyone's for an administrator.
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/orgs/users/{userid}", tag = "ThoughtSpot v1",
-    params(("userid" = String, Path, description = "The user's id"),
+    params(("userid" = String, Path, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "The user's id"),
            ("orgScope" = Option<String>, Query, description = "Accepted; ALL")),
     responses(
         (status = 200, description = "Orgs", body = OrgList),

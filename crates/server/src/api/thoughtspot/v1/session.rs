@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use vestibule_core::clock::now_ms;
@@ -17,19 +17,24 @@ use super::super::extract::V1Body;
 use super::super::extract::{self, V1Caller};
 use super::super::login_flow::{self, Remember};
 use super::super::RELEASE_VERSION;
-use crate::api::body::LooseBody;
+use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
-/// Documentation of the login form.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The login form.
+#[derive(Deserialize, ToSchema)]
 pub struct V1LoginForm {
-    username: String,
-    password: String,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    username: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::text_schema)]
+    password: Option<String>,
     /// `true` keeps the session for `thoughtspot.remember_me_secs` (7 days) of inactivity and
     /// makes the cookie persistent; otherwise the idle timeout is `thoughtspot.session_idle_secs`
     /// (3 h). Sent as the text `true`/`false`.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::flag_schema)]
     rememberme: Option<bool>,
 }
 
@@ -49,10 +54,10 @@ pub async fn login(
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
-    let username = body.required_str("username")?;
-    let password = body.str("password")?.unwrap_or_default();
-    let remember = body.bool("rememberme")?.unwrap_or(false);
+    let body: V1LoginForm = body::read(&headers, &body)?;
+    let username = required(body.username, "username")?;
+    let password = body.password.unwrap_or_default();
+    let remember = body.rememberme.unwrap_or(false);
     let core = &state.core;
     let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
     let remember = Remember::from_flag(remember);

@@ -4,6 +4,8 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
 use vestibule_core::ids::Guid;
@@ -15,29 +17,125 @@ use super::super::extract;
 use super::super::extract::V1Body;
 use super::super::guarded::guarded;
 use super::super::login_flow::{self, Remember};
-use crate::api::body::LooseBody;
+use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
-/// Documentation of the token request form.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The token request form.
+#[derive(Deserialize, ToSchema)]
 pub struct AuthTokenForm {
     /// The key printed by `vestibule trusted-auth enable|rotate`.
-    secret_key: String,
-    username: String,
-    /// `FULL` (default) or `REPORT_BOOK_VIEW` (only the object `id`).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    secret_key: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    username: Option<String>,
+    /// `FULL` (default) or `REPORT_BOOK_VIEW` (only the object `id`, which it requires), in any
+    /// case.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = access_level_schema)]
     access_level: Option<String>,
     /// The object a `REPORT_BOOK_VIEW` token is limited to.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = guid_schema)]
     id: Option<String>,
-    /// 0 (Primary) is the only org.
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = org_zero_schema)]
     orgid: Option<i64>,
+    /// Attribute-based access control, which this server refuses rather than ignores.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(ignore)]
+    jwt_user_options: Option<serde_json::Value>,
     /// Create the user (without a password) when it does not exist.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::flag_schema)]
     autocreate: Option<bool>,
-    /// A JSON array of group names, as a string: `["sales","marketing"]`.
-    groups: Option<String>,
+    /// Read when `autocreate` is absent.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::flag_schema)]
+    auto_create: Option<bool>,
+    /// Group names: a JSON array as text (`["sales","marketing"]`), or in a JSON body an array.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = groups_text_schema)]
+    groups: Option<serde_json::Value>,
+    /// More group names, in a JSON body (a form cannot carry a list).
+    #[serde(default)]
+    #[schema(ignore)]
+    group_identifiers: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::text_schema)]
     email: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::text_schema)]
     display_name: Option<String>,
+}
+
+/// The just-in-time provisioning fields of a token request, as v1 and v2 name them.
+pub struct JitFields {
+    pub autocreate: Option<bool>,
+    pub auto_create: Option<bool>,
+    pub groups: Option<serde_json::Value>,
+    pub group_identifiers: Option<Vec<String>>,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// The schema of a `groups` field: a JSON array of names as text, or an array of names or
+/// `{"identifier": name}` (or `{"name": name}`) objects.
+pub fn groups_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let name = || ObjectBuilder::new().schema_type(Type::String);
+    let named = |key: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(key, name())
+            .required(key)
+    };
+    let item = OneOfBuilder::new()
+        .item(name())
+        .item(named("identifier"))
+        .item(named("name"));
+    OneOfBuilder::new()
+        .item(name().description(Some("A JSON array of group names, as text")))
+        .item(ArrayBuilder::new().items(item))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// `FULL` in any case: `REPORT_BOOK_VIEW` needs `id`, which a schema of one field cannot say.
+fn access_level_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema("^([Ff][Uu][Ll][Ll])$", false)
+}
+
+fn guid_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(body::GUID_PATTERN, false)
+}
+
+/// The org of a form: 0 (Primary), the only one.
+pub fn org_zero_schema() -> utoipa::openapi::schema::Schema {
+    body::int_range_schema(0, 0, "-?0{1,18}", false)
+}
+
+/// The org of a form that must name one: 0 (Primary).
+pub fn required_org_zero_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Integer,
+            utoipa::openapi::schema::Type::String,
+        ]))
+        .minimum(Some(0))
+        .maximum(Some(0))
+        .pattern(Some("^[ \\t\\n\\f\\r]*-?0{1,18}[ \\t\\n\\f\\r]*$"))
+        .into()
+}
+
+/// Group names as the text of a JSON array of strings (without escapes, as a form sends them).
+fn groups_text_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(
+        r#"^[ \t\n\r]*\[[ \t\n\r]*("[^"\\\x00-\x1f]*"([ \t\n\r]*,[ \t\n\r]*"[^"\\\x00-\x1f]*")*)?[ \t\n\r]*\][ \t\n\r]*$"#,
+        false,
+    )
 }
 
 /// Reads the org a token request names: only the Primary org (0) exists.
@@ -51,13 +149,13 @@ pub fn check_org(org: Option<i64>) -> Result<(), TsError> {
 }
 
 /// Reads the `groups` field: a JSON array of names, as a string or as an array.
-fn groups(body: &LooseBody) -> Result<Vec<String>, TsError> {
-    let parsed = match body.get("groups") {
+fn groups(value: Option<serde_json::Value>) -> Result<Vec<String>, TsError> {
+    let parsed = match value {
         None => return Ok(Vec::new()),
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
-        Some(serde_json::Value::String(s)) => serde_json::from_str::<serde_json::Value>(s)
+        Some(serde_json::Value::String(s)) => serde_json::from_str::<serde_json::Value>(&s)
             .map_err(|_| TsError::bad_request("'groups' must be a JSON array of group names"))?,
-        Some(v) => v.clone(),
+        Some(v) => v,
     };
     let serde_json::Value::Array(items) = parsed else {
         return Err(TsError::bad_request(
@@ -81,29 +179,15 @@ fn groups(body: &LooseBody) -> Result<Vec<String>, TsError> {
         .collect()
 }
 
-/// The just-in-time provisioning fields of a token request, as v1 and v2 name them.
-pub fn provisioning(body: &LooseBody, auto_create_default: bool) -> Result<Provisioning, TsError> {
-    let auto_create = match body.bool("autocreate")? {
-        Some(b) => b,
-        None => body.bool("auto_create")?.unwrap_or(auto_create_default),
-    };
-    let mut groups = groups(body)?;
-    if let Some(serde_json::Value::Array(ids)) = body.get("group_identifiers") {
-        for g in ids {
-            match g {
-                serde_json::Value::String(s) => groups.push(s.clone()),
-                _ => {
-                    return Err(TsError::bad_request(
-                        "'group_identifiers' must be an array of names",
-                    ))
-                }
-            }
-        }
-    }
+/// The just-in-time provisioning of a token request.
+pub fn provisioning(f: JitFields, auto_create_default: bool) -> Result<Provisioning, TsError> {
+    let auto_create = f.autocreate.or(f.auto_create).unwrap_or(auto_create_default);
+    let mut groups = groups(f.groups)?;
+    groups.extend(f.group_identifiers.unwrap_or_default());
     Ok(Provisioning {
         auto_create,
-        display_name: body.str("display_name")?,
-        email: body.str("email")?,
+        display_name: f.display_name,
+        email: f.email,
         groups,
     })
 }
@@ -125,21 +209,21 @@ pub async fn auth_token(
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
-    let secret_key = body.required_str("secret_key")?;
-    let username = body.required_str("username")?;
-    check_org(body.int("orgid")?)?;
-    if body.get("jwt_user_options").is_some() {
+    let body: AuthTokenForm = body::read(&headers, &body)?;
+    let secret_key = required(body.secret_key, "secret_key")?;
+    let username = required(body.username, "username")?;
+    check_org(body.orgid)?;
+    if body.jwt_user_options.is_some() {
         return Err(TsError::bad_request(
             "jwt_user_options (attribute-based access control) is not supported by this server",
         )
         .into());
     }
-    let access = body.str("access_level")?.unwrap_or_else(|| "FULL".into());
+    let access = body.access_level.unwrap_or_else(|| "FULL".into());
     let scope = match access.to_ascii_uppercase().as_str() {
         "FULL" => Scope::Full,
         "REPORT_BOOK_VIEW" => {
-            let id = body.required_str("id")?;
+            let id = required(body.id, "id")?;
             Scope::Object(
                 id.parse::<Guid>()
                     .map_err(|_| TsError::bad_request(format!("'id' is not a valid object id: '{id}'")))?,
@@ -152,7 +236,17 @@ pub async fn auth_token(
             .into())
         }
     };
-    let jit = provisioning(&body, false)?;
+    let jit = provisioning(
+        JitFields {
+            autocreate: body.autocreate,
+            auto_create: body.auto_create,
+            groups: body.groups,
+            group_identifiers: body.group_identifiers,
+            email: body.email,
+            display_name: body.display_name,
+        },
+        false,
+    )?;
     let core = &state.core;
     let (token, user) = guarded(
         core,
@@ -195,12 +289,12 @@ async fn login_token(
     state: AppState,
     client_addr: Option<std::net::IpAddr>,
     headers: HeaderMap,
-    body: LooseBody,
+    body: LoginTokenForm,
 ) -> V1Result<Response> {
-    let token = body.required_str("auth_token")?;
-    let username = body.str("username")?;
-    let no_redirect = body.bool("no_url_redirection")?.unwrap_or(false);
-    let redirect = body.str("redirect_url")?.filter(|u| !u.trim().is_empty());
+    let token = required(body.auth_token, "auth_token")?;
+    let username = body.username;
+    let no_redirect = body.no_url_redirection.unwrap_or(false);
+    let redirect = body.redirect_url.filter(|u| !u.trim().is_empty());
     if let Some(url) = &redirect {
         if !no_redirect && !redirect_allowed(url, &headers) {
             return Err(TsError::bad_request(
@@ -253,8 +347,8 @@ async fn login_token(
 /// Log in with a token (deprecated GET form: the fields in the query string).
 #[utoipa::path(get, path = "/callosum/v1/tspublic/v1/session/login/token", tag = "ThoughtSpot v1",
     params(("username" = Option<String>, Query, description = "Must name the token's user when given"),
-           ("auth_token" = String, Query, description = "A v1 trusted token or a v2 bearer token"),
-           ("redirect_url" = Option<String>, Query, description = "Where to redirect: a path here or a URL with this host"),
+           ("auth_token" = String, Query, min_length = 1, description = "A v1 trusted token or a v2 bearer token"),
+           ("redirect_url" = Option<String>, Query, pattern = "^(/([^/\\\\\\x00-\\x1f\\x7f][^\\x00-\\x1f\\x7f]*)?)?$", description = "Where to redirect: a path here or a URL with this host"),
            ("no_url_redirection" = Option<bool>, Query, description = "true: answer 204 instead of redirecting")),
     responses(
         (status = 302, description = "Logged in; redirected to redirect_url"),
@@ -268,24 +362,35 @@ pub async fn login_token_get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> V1Result<Response> {
-    let mut form = HeaderMap::new();
-    form.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-www-form-urlencoded"),
-    );
-    let body = LooseBody::parse(&form, query.unwrap_or_default().as_bytes())?;
+    let body: LoginTokenForm = body::read_form(query.unwrap_or_default().as_bytes())?;
     login_token(state, client_addr, headers, body).await
 }
 
-/// Documentation of the token login form.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// The token login form (`POST`), or the query string (`GET`).
+#[derive(Deserialize, ToSchema)]
 pub struct LoginTokenForm {
+    /// Must name the token's user when given.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::text_schema)]
     username: Option<String>,
     /// A v1 trusted token or a v2 bearer token.
-    auth_token: String,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    auth_token: Option<String>,
+    /// Where to redirect: a path here, or an absolute http(s) URL whose host is the one the
+    /// request was sent to (which the pattern cannot name).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = redirect_schema)]
     redirect_url: Option<String>,
+    /// `true`: answer 204 instead of redirecting.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::flag_schema)]
     no_url_redirection: Option<bool>,
+}
+
+/// A path on this server (not `//…`), without control characters; or empty.
+fn redirect_schema() -> utoipa::openapi::schema::Schema {
+    body::pattern_schema(r"^(/([^/\\\x00-\x1f\x7f][^\x00-\x1f\x7f]*)?)?$", false)
 }
 
 /// Log in with a token: 302 to `redirect_url` with the session cookies, or 204 with
@@ -306,7 +411,7 @@ pub async fn login_token_post(
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
+    let body: LoginTokenForm = body::read(&headers, &body)?;
     login_token(state, client_addr, headers, body).await
 }
 

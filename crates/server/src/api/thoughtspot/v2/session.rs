@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use vestibule_core::privilege::Privilege;
@@ -14,42 +14,64 @@ use super::super::error::{TsError, V2ErrorBody, V2Result};
 use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
 use super::super::login_flow::{self, Remember};
-use crate::api::body::LooseBody;
+use crate::api::body;
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
-/// Reads `org_identifier` (or `org_id`): the Primary org, by id (number or string) or by name.
-pub fn check_org(body: &LooseBody) -> Result<(), TsError> {
-    for field in ["org_identifier", "org_id"] {
-        if let Some(v) = body.str(field)? {
-            let v = v.trim();
-            if !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("primary")) {
-                return Err(TsError::bad_request(
-                    "The specified org_identifier does not refer to a valid or accessible org.",
-                ));
-            }
+/// Reads `org_identifier` and `org_id`: the Primary org, by id (number or text) or by name.
+pub fn check_org(names: [&Option<String>; 2]) -> Result<(), TsError> {
+    for v in names.into_iter().flatten() {
+        let v = v.trim();
+        if !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("primary")) {
+            return Err(TsError::bad_request(
+                "The specified org_identifier does not refer to a valid or accessible org.",
+            ));
         }
     }
     Ok(())
 }
 
-/// Documentation of the login body.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The login body.
+#[derive(Deserialize, ToSchema)]
 pub struct V2LoginRequest {
+    /// Required unless the request carries `Authorization: Bearer`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     username: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     password: Option<String>,
-    /// The Primary org: 0, "0" or "Primary".
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
     org_identifier: Option<String>,
+    /// Read like `org_identifier`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
+    org_id: Option<String>,
     /// A boolean or the strings "true"/"false".
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::nullable_flag_schema)]
     remember_me: Option<bool>,
+}
+
+/// The Primary org, the only one: 0, "0" or "Primary" (any case), or empty or null.
+pub fn org_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Integer, Type::String, Type::Null]))
+        .minimum(Some(0))
+        .maximum(Some(0))
+        .pattern(Some(
+            "^[ \\t\\n\\r]*(0|[Pp][Rr][Ii][Mm][Aa][Rr][Yy])?[ \\t\\n\\r]*$",
+        ))
+        .into()
 }
 
 /// Log in and get a cookie session: with `username` and `password`, or with
 /// `Authorization: Bearer <token>` and no user name (turns a token into a cookie session of the
 /// same user and scope).
 #[utoipa::path(post, path = "/api/rest/2.0/auth/session/login", tag = "ThoughtSpot v2",
-    request_body(content = V2LoginRequest, content_type = "application/json"),
+    request_body(content = Option<V2LoginRequest>, content_type = "application/json"),
     responses(
         (status = 204, description = "Logged in; the session cookie is set"),
         (status = 400, description = "Malformed body or unknown org (10002)", body = V2ErrorBody),
@@ -61,11 +83,11 @@ pub async fn login(
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Response> {
-    let body = LooseBody::parse(&headers, &body)?;
-    check_org(&body)?;
-    let remember = Remember::from_flag(body.bool("remember_me")?.unwrap_or(false));
+    let body: V2LoginRequest = body::read(&headers, &body)?;
+    check_org([&body.org_identifier, &body.org_id])?;
+    let remember = Remember::from_flag(body.remember_me.unwrap_or(false));
     let core = &state.core;
-    let username = body.str("username")?.filter(|u| !u.is_empty());
+    let username = body.username.filter(|u| !u.is_empty());
     let session = match (username, extract::bearer(&headers)) {
         (None, Some(_)) => {
             let caller = extract::authenticate(core, &headers).await?;
@@ -77,7 +99,7 @@ pub async fn login(
         (username, _) => {
             let username =
                 username.ok_or_else(|| TsError::bad_request("The field 'username' is required"))?;
-            let password = body.str("password")?.unwrap_or_default();
+            let password = body.password.unwrap_or_default();
             let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
             let shape = login_flow::cookie_session_shape(core.config(), Scope::Full, remember);
             core.new_session(user.id, mode, shape).await?

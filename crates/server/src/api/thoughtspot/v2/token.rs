@@ -12,7 +12,8 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::ToSchema;
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
@@ -30,9 +31,9 @@ use super::super::extract::V2Body;
 use super::super::extract::V2Caller;
 use super::super::guarded::guarded;
 use super::super::login_flow;
-use super::super::v1::token::provisioning;
-use super::session::check_org;
-use crate::api::body::LooseBody;
+use super::super::v1::token::{groups_schema, provisioning, JitFields};
+use super::session::{check_org, org_schema};
+use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
@@ -76,41 +77,99 @@ pub struct Token {
     valid_for_username: String,
 }
 
-/// Documentation of the token request body (`token/full`; `token/object` adds `object_id`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The token request body (`token/full`; `token/object` needs `object_id`).
+#[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
-    username: String,
-    /// Takes precedence over `secret_key` when both are given.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    username: Option<String>,
+    /// Takes precedence over `secret_key` when both are given; one of them is required (which a
+    /// schema of one field cannot say, so it names `password`).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     password: Option<String>,
     /// The key printed by `vestibule trusted-auth enable|rotate`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
-    /// 1 s to one year; default 300.
+    /// 1 s and more; default 300.
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
-    /// 0 (Primary) is the only org.
-    org_id: Option<i64>,
-    /// `token/object` only: the object the token is limited to.
-    object_id: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
+    org_identifier: Option<String>,
+    /// Read like `org_identifier`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
+    org_id: Option<String>,
+    /// Create the user (without a password) when it does not exist.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::nullable_flag_schema)]
     auto_create: Option<bool>,
+    /// Read when `auto_create` is absent.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::nullable_flag_schema)]
+    autocreate: Option<bool>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     email: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     display_name: Option<String>,
+    /// Group names: a JSON array as text, or an array of names or `{"identifier": name}`.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = groups_schema)]
+    groups: Option<serde_json::Value>,
+    /// More group names.
+    #[serde(default)]
     group_identifiers: Option<Vec<String>>,
+    /// `token/object`: the object the token is limited to (`token/full` does not read it).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = object_id_schema, required = true)]
+    object_id: Option<String>,
+}
+
+/// Who asks for a token, and the user to provision when trusted authentication creates one.
+struct TokenAsker {
+    username: Option<String>,
+    password: Option<String>,
+    secret_key: Option<String>,
+    jit: JitFields,
+}
+
+macro_rules! asker {
+    ($body:expr) => {
+        TokenAsker {
+            username: $body.username,
+            password: $body.password,
+            secret_key: $body.secret_key,
+            jit: JitFields {
+                autocreate: $body.autocreate,
+                auto_create: $body.auto_create,
+                groups: $body.groups,
+                group_identifiers: $body.group_identifiers,
+                email: $body.email,
+                display_name: $body.display_name,
+            },
+        }
+    };
 }
 
 /// Authenticates a token request (password first, else secret key) and returns the user.
 async fn token_user(
     state: &AppState,
-    body: &LooseBody,
+    asker: TokenAsker,
     auto_create_default: bool,
     client_addr: Option<IpAddr>,
 ) -> Result<(User, i32), TsError> {
-    let username = body.required_str("username")?;
+    let username = required(asker.username, "username")?;
     let core = &state.core;
-    if let Some(password) = body.str("password")?.filter(|p| !p.is_empty()) {
+    if let Some(password) = asker.password.filter(|p| !p.is_empty()) {
         return Ok(login_flow::password_login(core, username, password, client_addr).await?);
     }
-    if let Some(key) = body.str("secret_key")?.filter(|k| !k.is_empty()) {
-        let jit = provisioning(body, auto_create_default)?;
+    if let Some(key) = asker.secret_key.filter(|k| !k.is_empty()) {
+        let jit = provisioning(asker.jit, auto_create_default)?;
         let user = guarded(
             core,
             login_mode::TRUSTED,
@@ -126,8 +185,8 @@ async fn token_user(
     ))
 }
 
-fn validity(body: &LooseBody) -> Result<u64, TsError> {
-    let secs = body.int("validity_time_in_sec")?.unwrap_or(DEFAULT_VALIDITY_SECS);
+fn validity(secs: Option<i64>) -> Result<u64, TsError> {
+    let secs = secs.unwrap_or(DEFAULT_VALIDITY_SECS);
     u64::try_from(secs)
         .ok()
         .filter(|s| *s > 0)
@@ -141,11 +200,11 @@ async fn mint(
     body: &[u8],
     object: bool,
 ) -> V2Result<(User, NewSession)> {
-    let body = LooseBody::parse(headers, body)?;
-    check_org(&body)?;
-    let validity = validity(&body)?;
+    let body: TokenRequest = body::read(headers, body)?;
+    check_org([&body.org_identifier, &body.org_id])?;
+    let validity = validity(body.validity_time_in_sec)?;
     let scope = if object {
-        let id = body.required_str("object_id")?;
+        let id = required(body.object_id, "object_id")?;
         Scope::Object(
             id.parse::<Guid>()
                 .map_err(|_| TsError::bad_request(format!("'object_id' is not a valid object id: '{id}'")))?,
@@ -153,7 +212,7 @@ async fn mint(
     } else {
         Scope::Full
     };
-    let (user, mode) = token_user(state, &body, false, client_addr).await?;
+    let (user, mode) = token_user(state, asker!(body), false, client_addr).await?;
     let session = state
         .core
         .new_bearer_token(user.id, mode, scope, validity)
@@ -241,24 +300,101 @@ pub struct AccessToken {
     expiration_time_in_millis: i64,
 }
 
-/// Documentation of the custom token body.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The custom token body.
+#[derive(Deserialize, ToSchema)]
 pub struct CustomTokenRequest {
-    username: String,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    username: Option<String>,
+    /// Takes precedence over `secret_key` when both are given; one of them is required (which a
+    /// schema of one field cannot say, so it names `password`).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
     password: Option<String>,
+    /// The key printed by `vestibule trusted-auth enable|rotate`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
+    /// 1 s and more; default 300.
+    #[serde(default, deserialize_with = "body::int")]
+    #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
-    /// Default NONE (the Python client never sends it).
-    persist_option: Option<String>,
-    /// Also accepted as `org_id`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
     org_identifier: Option<String>,
-    /// Default true.
+    /// Read like `org_identifier`.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = org_schema)]
+    org_id: Option<String>,
+    /// Create the user (without a password) when it does not exist; default true.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::nullable_flag_schema)]
     auto_create: Option<bool>,
+    /// Read when `auto_create` is absent.
+    #[serde(default, deserialize_with = "body::flag")]
+    #[schema(schema_with = body::nullable_flag_schema)]
+    autocreate: Option<bool>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     email: Option<String>,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     display_name: Option<String>,
-    /// `[{"identifier": name}]`.
-    groups: Option<Vec<serde_json::Value>>,
+    /// Group names: a JSON array as text, or an array of names or `{"identifier": name}`.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = groups_schema)]
+    groups: Option<serde_json::Value>,
+    /// More group names.
+    #[serde(default)]
+    group_identifiers: Option<Vec<String>>,
+    /// `REPLACE`, `APPEND`, `NONE` or `RESET`, in any case; default NONE (the Python client never
+    /// sends it).
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = persist_option_schema)]
+    persist_option: Option<String>,
+    /// Attribute-based access control: refused unless empty.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = empty_list_schema)]
+    filter_rules: Option<serde_json::Value>,
+    /// Attribute-based access control: refused unless empty.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = empty_list_schema)]
+    parameter_values: Option<serde_json::Value>,
+    /// Attribute-based access control: refused unless empty.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = empty_list_schema)]
+    variable_values: Option<serde_json::Value>,
+    /// Attribute-based access control: refused unless empty.
+    #[serde(default, deserialize_with = "body::any")]
+    #[schema(schema_with = empty_list_schema)]
+    objects: Option<serde_json::Value>,
+}
+
+/// A positive number of seconds, as a number or its text; or empty or null.
+fn validity_schema() -> Schema {
+    body::int_range_schema(1, i64::MAX, "0*[1-9][0-9]{0,17}", true)
+}
+
+fn object_id_schema() -> Schema {
+    body::pattern_schema(body::GUID_PATTERN, false)
+}
+
+/// The schema of an attribute-based access control list: empty, or null.
+fn empty_list_schema() -> Schema {
+    OneOfBuilder::new()
+        .item(ArrayBuilder::new().max_items(Some(0)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// The schema of `persist_option`: one of the four options in any case, or null.
+fn persist_option_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(
+            "^([Rr][Ee][Pp][Ll][Aa][Cc][Ee]|[Aa][Pp][Pp][Ee][Nn][Dd]|[Nn][Oo][Nn][Ee]|[Rr][Ee][Ss][Ee][Tt])$",
+        ))
+        .into()
 }
 
 /// Mint a full-access token in the `AccessToken` shape. Attribute-based access control
@@ -279,10 +415,15 @@ pub async fn custom(
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<AccessToken>> {
-    let body = LooseBody::parse(&headers, &body)?;
-    check_org(&body)?;
-    for abac in ["filter_rules", "parameter_values", "variable_values", "objects"] {
-        match body.get(abac) {
+    let body: CustomTokenRequest = body::read(&headers, &body)?;
+    check_org([&body.org_identifier, &body.org_id])?;
+    for (abac, value) in [
+        ("filter_rules", &body.filter_rules),
+        ("parameter_values", &body.parameter_values),
+        ("variable_values", &body.variable_values),
+        ("objects", &body.objects),
+    ] {
+        match value {
             None => {}
             Some(serde_json::Value::Array(a)) if a.is_empty() => {}
             Some(_) => {
@@ -293,7 +434,7 @@ pub async fn custom(
             }
         }
     }
-    let persist = body.str("persist_option")?.unwrap_or_else(|| "NONE".into());
+    let persist = body.persist_option.unwrap_or_else(|| "NONE".into());
     if !matches!(
         persist.to_ascii_uppercase().as_str(),
         "REPLACE" | "APPEND" | "NONE" | "RESET"
@@ -302,8 +443,8 @@ pub async fn custom(
             TsError::bad_request("persist_option must be one of REPLACE, APPEND, NONE, RESET").into(),
         );
     }
-    let validity = validity(&body)?;
-    let (user, mode) = token_user(&state, &body, true, client_addr).await?;
+    let validity = validity(body.validity_time_in_sec)?;
+    let (user, mode) = token_user(&state, asker!(body), true, client_addr).await?;
     let s = state
         .core
         .new_bearer_token(user.id, mode, Scope::Full, validity)
@@ -336,11 +477,12 @@ pub struct TokenValidationResponse {
     token_type: &'static str,
 }
 
-/// Documentation of the validate body.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The validate body.
+#[derive(Deserialize, ToSchema)]
 pub struct ValidateRequest {
-    token: String,
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::required_text_schema, required = true)]
+    token: Option<String>,
 }
 
 /// Check a token: its lifetime, scope and user. The caller must be authenticated.
@@ -358,8 +500,8 @@ pub async fn validate(
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<TokenValidationResponse>> {
-    let body = LooseBody::parse(&headers, &body)?;
-    let token = body.required_str("token")?;
+    let body: ValidateRequest = body::read(&headers, &body)?;
+    let token = required(body.token, "token")?;
     let invalid = || TsError::bad_request("The provided token is malformed, unknown or has expired.");
     // The token may be a cookie session's (its cookie) or a bearer token of any kind.
     let credential = Credential::new(&token).token_is_cookie();
@@ -377,21 +519,24 @@ pub async fn validate(
     }))
 }
 
-/// Documentation of the revoke body.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The revoke body (optional).
+#[derive(Deserialize, ToSchema)]
 pub struct RevokeTokenRequest {
     /// Revoke every token and session of this user (name or id): the caller's own, or anyone's
     /// with the administration privilege.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     user_identifier: Option<String>,
     /// The token to revoke.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(schema_with = body::nullable_text_schema)]
     token: Option<String>,
 }
 
 /// Revoke a token, or every token of a user. With an empty body (as the Python client sends it),
 /// the caller's own bearer token (or session) is revoked.
 #[utoipa::path(post, path = "/api/rest/2.0/auth/token/revoke", tag = "ThoughtSpot v2",
-    request_body(content = RevokeTokenRequest, content_type = "application/json"),
+    request_body(content = Option<RevokeTokenRequest>, content_type = "application/json"),
     security(("bearerAuth" = [])),
     responses(
         (status = 204, description = "Revoked"),
@@ -407,11 +552,11 @@ pub async fn revoke(
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<StatusCode> {
-    let body = LooseBody::parse(&headers, &body)?;
+    let body: RevokeTokenRequest = body::read(&headers, &body)?;
     let core = &state.core;
     let p = &caller.principal;
-    let token = body.str("token")?.filter(|t| !t.trim().is_empty());
-    let user = body.str("user_identifier")?.filter(|u| !u.trim().is_empty());
+    let token = body.token.filter(|t| !t.trim().is_empty());
+    let user = body.user_identifier.filter(|u| !u.trim().is_empty());
     // The event names the account whose sessions ended when that is known (its own session, or
     // every session of a named user); for one named token it names the caller who revoked it.
     let (name, id, reason) = match (token, user) {
