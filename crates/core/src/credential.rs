@@ -12,42 +12,49 @@ pub const MAX_COOKIES: usize = 4;
 
 /// Which cookies let a request use a session that was issued with one.
 ///
-/// A session bound to a cookie (its `cookie` hash) is admitted when one of [`Admission::cookies`]
-/// is that hash; otherwise only when [`Admission::without_cookie`] is set. A session issued
-/// without a cookie is always admitted.
+/// A session bound to a cookie (its `cookie` hash) is admitted when one of the presented cookies
+/// hashes to it, or the token stands for its own cookie and is it; otherwise only when
+/// [`Admission::without_cookie`] is set. A session issued without a cookie is always admitted.
+/// Cookies are hashed only when a bound session is found, so a token without a cookie (a bearer
+/// token) costs no hashing here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Admission {
-    cookies: [SecretHash; MAX_COOKIES + 1],
+pub struct Admission<'a> {
+    cookies: [&'a str; MAX_COOKIES],
     len: usize,
+    /// The token's hash, when the token stands for its own cookie.
+    token: Option<SecretHash>,
     /// Whether a session bound to a cookie may be used without its cookie.
     pub without_cookie: bool,
 }
 
-impl Admission {
+impl<'a> Admission<'a> {
     /// Admits every session, whatever its cookie: for the server's own look-ups (not a client's).
-    pub const ANY: Admission = Admission {
-        cookies: [SecretHash([0; 32]); MAX_COOKIES + 1],
+    pub const ANY: Admission<'static> = Admission {
+        cookies: [""; MAX_COOKIES],
         len: 0,
+        token: None,
         without_cookie: true,
     };
 
-    /// The cookie hashes that admit a bound session.
-    pub fn cookies(&self) -> &[SecretHash] {
-        &self.cookies[..self.len]
+    /// The hashes of the cookies that admit a bound session.
+    pub fn cookie_hashes(&self) -> impl Iterator<Item = SecretHash> + '_ {
+        self.cookies[..self.len]
+            .iter()
+            .map(|c| SecretHash::of(c))
+            .chain(self.token)
     }
 
     /// Whether a session whose cookie hash is `bound` is admitted.
     pub fn admits(&self, bound: Option<&SecretHash>) -> bool {
         match bound {
             None => true,
-            Some(b) => self.without_cookie || self.cookies().iter().any(|c| c.ct_eq(b)),
-        }
-    }
-
-    fn push(&mut self, hash: SecretHash) {
-        if self.len < self.cookies.len() {
-            self.cookies[self.len] = hash;
-            self.len += 1;
+            Some(b) => {
+                self.without_cookie
+                    || self.token.is_some_and(|t| t.ct_eq(b))
+                    || self.cookies[..self.len]
+                        .iter()
+                        .any(|c| SecretHash::of(c).ct_eq(b))
+            }
         }
     }
 }
@@ -68,9 +75,8 @@ pub enum ForeignCookies {
 pub struct Credential<'a> {
     token: &'a str,
     hash: SecretHash,
-    cookies: Admission,
+    cookies: Admission<'a>,
     presented_cookies: bool,
-    token_is_cookie: bool,
     foreign: ForeignCookies,
 }
 
@@ -86,7 +92,6 @@ impl<'a> Credential<'a> {
                 ..Admission::ANY
             },
             presented_cookies: false,
-            token_is_cookie: false,
             foreign: ForeignCookies::Refuse,
         }
     }
@@ -100,8 +105,12 @@ impl<'a> Credential<'a> {
 
     /// Adds the cookies that came with the token (at most [`MAX_COOKIES`] are kept).
     pub fn with_cookies<I: IntoIterator<Item = &'a str>>(mut self, cookies: I) -> Self {
-        for c in cookies.into_iter().take(MAX_COOKIES) {
-            self.cookies.push(SecretHash::of(c));
+        for c in cookies.into_iter() {
+            if self.cookies.len == MAX_COOKIES {
+                break;
+            }
+            self.cookies.cookies[self.cookies.len] = c;
+            self.cookies.len += 1;
             self.presented_cookies = true;
         }
         self
@@ -110,11 +119,7 @@ impl<'a> Credential<'a> {
     /// The token also stands for its own cookie: a session whose cookie is its token (a cookie
     /// session) is admitted by the token alone.
     pub fn token_is_cookie(mut self) -> Self {
-        if !self.token_is_cookie {
-            self.token_is_cookie = true;
-            let hash = self.hash;
-            self.cookies.push(hash);
-        }
+        self.cookies.token = Some(self.hash);
         self
     }
 
@@ -146,7 +151,7 @@ impl<'a> Credential<'a> {
 
     /// What the store is to admit, given whether a bound session may go without its cookie
     /// (`session.require_cookie` off).
-    pub fn admission(&self, cookie_optional: bool) -> Admission {
+    pub fn admission(&self, cookie_optional: bool) -> Admission<'a> {
         let mut a = self.cookies;
         a.without_cookie =
             cookie_optional && (!self.presented_cookies || self.foreign == ForeignCookies::Ignore);
@@ -211,7 +216,7 @@ mod tests {
     #[test]
     fn extra_cookies_are_not_kept() {
         let c = Credential::new("t").with_cookies(["a", "b", "c", "d", "e"]);
-        assert_eq!(c.admission(false).cookies().len(), MAX_COOKIES);
+        assert_eq!(c.admission(false).cookie_hashes().count(), MAX_COOKIES);
         assert!(!c.admission(false).admits(Some(&bound("e"))));
         // The token still fits beside the most cookies.
         let c = c.token_is_cookie();

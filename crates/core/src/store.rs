@@ -28,7 +28,7 @@ pub trait SessionStore: Send + Sync + 'static {
         &self,
         token: &SecretHash,
         now_ms: i64,
-        admission: &Admission,
+        admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>>;
     /// [`SessionStore::touch_if`] whatever the session's cookie.
     async fn touch(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<Session>> {

@@ -396,7 +396,7 @@ impl SessionStore for EmbeddedSessions {
         &self,
         token: &SecretHash,
         now_ms: i64,
-        admission: &Admission,
+        admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>> {
         Ok(self
             .mem

@@ -103,7 +103,7 @@ impl MemorySessions {
         token: &SecretHash,
         now_ms: i64,
         granularity_ms: i64,
-        admission: &Admission,
+        admission: &Admission<'_>,
     ) -> Option<Touched> {
         let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(token)?;

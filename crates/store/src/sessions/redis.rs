@@ -380,11 +380,11 @@ impl SessionStore for RedisSessions {
         &self,
         token: &SecretHash,
         now_ms: i64,
-        admission: &Admission,
+        admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>> {
         let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
         let without_cookie = if admission.without_cookie { "1" } else { "0" };
-        let cookies: Vec<String> = admission.cookies().iter().map(SecretHash::to_hex).collect();
+        let cookies: Vec<String> = admission.cookie_hashes().map(|h| h.to_hex()).collect();
         let fields: Option<HashMap<String, String>> = self
             .run(|mut c| {
                 let mut call = self.touch.key(&sk);
