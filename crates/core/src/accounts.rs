@@ -103,9 +103,19 @@ pub struct UserInfo {
     pub user: User,
     /// Effective privileges, sorted by id.
     pub privileges: Vec<Privilege>,
+    /// [`User::initials`], made once per cached copy: a session check answers it every time.
+    pub initials: String,
 }
 
 impl UserInfo {
+    pub fn new(user: User, privileges: Vec<Privilege>) -> UserInfo {
+        UserInfo {
+            initials: user.initials(),
+            user,
+            privileges,
+        }
+    }
+
     pub fn has(&self, p: Privilege) -> bool {
         self.privileges.contains(&p)
     }

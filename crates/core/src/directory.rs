@@ -95,7 +95,7 @@ impl Directory {
             .collect();
         privileges.sort();
         privileges.dedup();
-        let info = Arc::new(UserInfo { user, privileges });
+        let info = Arc::new(UserInfo::new(user, privileges));
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(id, (Instant::now(), info.clone()));
         }

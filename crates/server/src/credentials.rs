@@ -19,16 +19,19 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Every value of cookie `name` in the request's `Cookie` headers, in order; quotes around a
-/// value are not part of it.
+/// value are not part of it. A header that is not visible ASCII is skipped whole.
 pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(move |(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .flat_map(move |v| {
+            // Header values are visible ASCII (`to_str`), so ASCII trimming is all the trimming.
+            v.split(';').filter_map(move |pair| {
+                let (k, value) = pair.trim_ascii().split_once('=')?;
+                (k == name).then(|| value.trim_matches('"'))
+            })
+        })
 }
 
 /// The `JSESSIONID` values of a request, in order.

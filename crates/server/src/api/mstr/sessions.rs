@@ -50,7 +50,7 @@ pub async fn get_session(Caller(caller): Caller) -> Response {
         timeout: caller.session.timeout_secs(now_ms()),
         id: upper_hex(&user.id.0, &mut id),
         full_name: user.display_name(),
-        initials: &user.initials(),
+        initials: &caller.user.initials,
     }
     .into_response()
 }
