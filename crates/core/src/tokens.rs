@@ -45,7 +45,7 @@ impl Core {
     }
 
     /// Exchanges a token for a new session of `shape` (its scope replaced by the token's) for the
-    /// same user. Accepts a v1 trusted-authentication token (reusable until it expires under the
+    /// same user. Accepts a chained trusted-authentication token (reusable until it expires under the
     /// key's rule) or any live bearer token (a v2 token, or another session's token). When
     /// `username` is given it must name the token's user. Every failure is
     /// [`CoreError::BadCredentials`].
@@ -56,7 +56,7 @@ impl Core {
         shape: SessionShape,
     ) -> Result<(User, NewSession)> {
         let token = token.trim();
-        let (user_id, scope) = if let Some(grant) = self.v1_token(token).await? {
+        let (user_id, scope) = if let Some(grant) = self.chained_token(token).await? {
             (grant.user_id, grant.scope)
         } else {
             // A cookie session's token is its cookie, so presenting it presents the cookie too.
@@ -89,11 +89,11 @@ impl Core {
     }
 
     /// Whether `credential` is a credential right now, without starting a session or using it
-    /// up: a live session or bearer token, or a live v1 trusted token. Returns its user.
+    /// up: a live session or bearer token, or a live chained trusted token. Returns its user.
     pub async fn token_is_live(&self, credential: &Credential<'_>) -> Result<Guid> {
         match self.resolve(credential).await {
             Ok(p) => Ok(p.user.user.id),
-            Err(CoreError::SessionInvalid) => match self.v1_token(credential.token()).await? {
+            Err(CoreError::SessionInvalid) => match self.chained_token(credential.token()).await? {
                 Some(g) => Ok(g.user_id),
                 None => Err(CoreError::SessionInvalid),
             },

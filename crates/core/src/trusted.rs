@@ -1,16 +1,16 @@
 //! Trusted authentication: a shared secret key that lets a trusted back end obtain a token for any
-//! user without that user's password (ThoughtSpot `session/auth/token`, and the `secret_key` variant
-//! of the v2 token endpoints).
+//! user without that user's password (the dialects' trusted-authentication endpoints, and the
+//! `secret_key` variant of bearer-token mints).
 //!
 //! The key is made here from the OS random source, shown once to the administrator and stored only
 //! as its SHA-256 (it has full entropy, so a fast hash is enough); a presented key is compared in
 //! constant time.
 //!
-//! v1 tokens follow ThoughtSpot's documented lifetime rule: a token stays valid until another token
-//! is minted with the same key, then for `thoughtspot.trusted_token_grace_secs` more (five minutes);
-//! the first token minted under a new key ends every token of the older keys. Tokens are grants of
-//! kind [`GrantKind::Trusted`]; the rule is kept with two settings in the metadata store, so every
-//! node sees it:
+//! Chained tokens (ThoughtSpot's v1 trusted tokens) follow a lifetime rule: a token stays valid
+//! until another token is minted with the same key, then for a grace time more
+//! ([`ChainedLifetime`], given by the dialect); the first token minted under a new key ends every
+//! token of the older keys. Tokens are grants of kind [`GrantKind::Trusted`]; the rule is kept
+//! with two settings in the metadata store, so every node sees it:
 //! - `trusted_auth.key`: `<generation>:<hex sha-256 of the key>` while enabled;
 //! - `trusted_auth.v1`: `<generation>:<hex hash of the newest token>:<floor ms>`; a token made before
 //!   the floor is dead.
@@ -20,7 +20,7 @@
 //! the cache: a miss, or "disabled", is decided on the stored key, so a new key works at once. A
 //! change made through this node updates the cache at once; after a `rotate` or `disable` made
 //! elsewhere (the `vestibule trusted-auth` CLI, another node), the retired key can still mint v2
-//! tokens here for at most [`KEY_CACHE_TTL`]. v1 mints always read the stored key.
+//! tokens here for at most [`KEY_CACHE_TTL`]. Chained mints always read the stored key.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -34,9 +34,10 @@ use crate::secret::SecretHash;
 use crate::session::{Grant, GrantKind, Scope};
 
 const KEY_SETTING: &str = "trusted_auth.key";
-const V1_SETTING: &str = "trusted_auth.v1";
+/// The chain's state (the name is part of the stored data).
+const CHAIN_SETTING: &str = "trusted_auth.v1";
 
-/// Serializes v1 mints on this node, so that each new token shortens exactly its predecessor.
+/// Serializes chained mints on this node, so that each new token shortens exactly its predecessor.
 /// (Across nodes a race can leave one superseded token alive until its maximum life.)
 static MINT_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -81,16 +82,24 @@ impl KeyState {
     }
 }
 
-/// The stored state of v1 token minting.
+/// How long chained tokens live: at most `max` from their mint, and `grace` after the next token
+/// under the same key is minted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct V1State {
+pub struct ChainedLifetime {
+    pub grace: Duration,
+    pub max: Duration,
+}
+
+/// The stored state of chained token minting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChainState {
     generation: u64,
     latest: Option<SecretHash>,
     floor_ms: i64,
 }
 
-impl V1State {
-    fn parse(s: &str) -> Option<V1State> {
+impl ChainState {
+    fn parse(s: &str) -> Option<ChainState> {
         let mut parts = s.split(':');
         let generation = parts.next()?.parse().ok()?;
         let latest = match parts.next()? {
@@ -98,7 +107,7 @@ impl V1State {
             h => Some(SecretHash::from_hex(h)?),
         };
         let floor_ms = parts.next()?.parse().ok()?;
-        Some(V1State {
+        Some(ChainState {
             generation,
             latest,
             floor_ms,
@@ -148,8 +157,8 @@ impl Core {
         Ok(key)
     }
 
-    /// The key's state for a v1 token check: an "enabled" at most [`KEY_CACHE_TTL`] old is
-    /// trusted (disabling also raises the v1 floor, which ends the tokens at once); "disabled" is
+    /// The key's state for a chained token check: an "enabled" at most [`KEY_CACHE_TTL`] old is
+    /// trusted (disabling also raises the chain's floor, which ends the tokens at once); "disabled" is
     /// always re-read, so enabling works at once.
     async fn cached_key_state(&self) -> Result<Option<KeyState>> {
         match self.trusted_key.get() {
@@ -158,9 +167,9 @@ impl Core {
         }
     }
 
-    async fn v1_state(&self) -> Result<Option<V1State>> {
-        let raw = self.directory.store().setting(V1_SETTING).await?;
-        Ok(raw.as_deref().and_then(V1State::parse))
+    async fn chain_state(&self) -> Result<Option<ChainState>> {
+        let raw = self.directory.store().setting(CHAIN_SETTING).await?;
+        Ok(raw.as_deref().and_then(ChainState::parse))
     }
 
     /// Whether trusted authentication is enabled.
@@ -196,7 +205,7 @@ impl Core {
             .key_state()
             .await?
             .map(|k| k.generation)
-            .max(self.v1_state().await?.map(|v| v.generation))
+            .max(self.chain_state().await?.map(|v| v.generation))
             .unwrap_or(0);
         let key = new_key();
         let state = KeyState {
@@ -211,7 +220,7 @@ impl Core {
         Ok(KeyChange::NewKey(key))
     }
 
-    /// Turns trusted authentication off: the key stops working and every v1 token ends at once.
+    /// Turns trusted authentication off: the key stops working and every chained token ends at once.
     /// (v2 bearer tokens are sessions of their user and live on until they expire or are revoked.)
     pub async fn disable_trusted_auth(&self) -> Result<KeyChange> {
         let Some(key) = self.key_state().await? else {
@@ -220,13 +229,13 @@ impl Core {
             ));
         };
         let _guard = MINT_LOCK.lock().await;
-        let v1 = V1State {
+        let chain = ChainState {
             generation: key.generation,
             latest: None,
             floor_ms: now_ms() + 1,
         };
         let store = self.directory.store();
-        store.set_setting(V1_SETTING, Some(&v1.render())).await?;
+        store.set_setting(CHAIN_SETTING, Some(&chain.render())).await?;
         store.set_setting(KEY_SETTING, None).await?;
         self.trusted_key.set(None);
         Ok(KeyChange::Disabled)
@@ -317,29 +326,29 @@ impl Core {
         self.trusted_user(username, jit).await
     }
 
-    /// Mints a v1 trusted-authentication token for `username` with `scope`, and shortens the life
-    /// of the token minted before it with the same key.
-    pub async fn mint_v1_token(
+    /// Mints a chained trusted-authentication token for `username` with `scope`, and shortens the
+    /// life of the token minted before it with the same key to `lifetime.grace` from now.
+    pub async fn mint_chained_token(
         &self,
         secret_key: &str,
         username: &str,
         scope: Scope,
         jit: &Provisioning,
+        lifetime: ChainedLifetime,
     ) -> Result<(String, User)> {
-        // v1 mints read the key afresh: the lifetime rule hangs on its generation.
+        // Chained mints read the key afresh: the lifetime rule hangs on its generation.
         let generation = self.check_secret_key(secret_key, false).await?;
         let user = self.trusted_user(username, jit).await?;
-        let t = &self.config.thoughtspot;
         let _guard = MINT_LOCK.lock().await;
         let now = now_ms();
-        let mut state = self.v1_state().await?.unwrap_or(V1State {
+        let mut state = self.chain_state().await?.unwrap_or(ChainState {
             generation,
             latest: None,
             floor_ms: 0,
         });
         if state.generation != generation {
             // The first token under a new key ends every token of the older keys.
-            state = V1State {
+            state = ChainState {
                 generation,
                 latest: None,
                 floor_ms: now,
@@ -347,7 +356,7 @@ impl Core {
         } else if let Some(prev) = state.latest {
             let sessions = self.sessions.store();
             if let Some(mut g) = sessions.grant(&prev, now).await? {
-                let grace_end = now.saturating_add(1000 * t.trusted_token_grace_secs as i64);
+                let grace_end = now.saturating_add(lifetime.grace.as_millis().min(i64::MAX as u128) as i64);
                 if g.expires_ms > grace_end {
                     g.expires_ms = grace_end;
                     sessions.insert_grant(g).await?;
@@ -356,33 +365,27 @@ impl Core {
         }
         let (secret, grant) = self
             .sessions
-            .mint_grant(
-                GrantKind::Trusted,
-                user.id,
-                scope,
-                Duration::from_secs(t.trusted_token_max_secs),
-                None,
-            )
+            .mint_grant(GrantKind::Trusted, user.id, scope, lifetime.max, None)
             .await?;
         state.latest = Some(grant.hash);
         self.directory
             .store()
-            .set_setting(V1_SETTING, Some(&state.render()))
+            .set_setting(CHAIN_SETTING, Some(&state.render()))
             .await?;
         Ok((secret, user))
     }
 
-    /// The live v1 token for `secret`, if it is one: minted while trusted authentication is on,
+    /// The live chained token for `secret`, if it is one: minted while trusted authentication is on,
     /// not superseded for longer than the grace time, and not older than the current key's first
     /// token.
-    pub async fn v1_token(&self, secret: &str) -> Result<Option<Grant>> {
+    pub async fn chained_token(&self, secret: &str) -> Result<Option<Grant>> {
         let Some(grant) = self.sessions.grant(GrantKind::Trusted, secret).await? else {
             return Ok(None);
         };
         if self.cached_key_state().await?.is_none() {
             return Ok(None);
         }
-        let floor = self.v1_state().await?.map(|s| s.floor_ms).unwrap_or(0);
+        let floor = self.chain_state().await?.map(|s| s.floor_ms).unwrap_or(0);
         Ok((grant.created_ms >= floor).then_some(grant))
     }
 }
@@ -398,18 +401,18 @@ mod tests {
             hash: SecretHash::of("k"),
         };
         assert_eq!(KeyState::parse(&k.render()), Some(k));
-        let v = V1State {
+        let v = ChainState {
             generation: 2,
             latest: Some(SecretHash::of("t")),
             floor_ms: 17,
         };
-        assert_eq!(V1State::parse(&v.render()), Some(v));
-        let empty = V1State {
+        assert_eq!(ChainState::parse(&v.render()), Some(v));
+        let empty = ChainState {
             generation: 1,
             latest: None,
             floor_ms: 0,
         };
-        assert_eq!(V1State::parse(&empty.render()), Some(empty));
+        assert_eq!(ChainState::parse(&empty.render()), Some(empty));
         assert_eq!(KeyState::parse("garbage"), None);
         assert!(new_key().parse::<Guid>().is_ok());
     }

@@ -1,6 +1,8 @@
 //! v1 trusted authentication: `session/auth/token` mints a token for a user from the secret key,
 //! and `session/login/token` exchanges a token (v1, or a v2 bearer token) for a cookie session.
 
+use std::time::Duration;
+
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,9 +10,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
+use vestibule_core::config::Config;
 use vestibule_core::ids::Guid;
 use vestibule_core::session::{login_mode, Scope};
-use vestibule_core::trusted::Provisioning;
+use vestibule_core::trusted::{ChainedLifetime, Provisioning};
 
 use super::super::error::{CallosumError, TsError, V1Result};
 use super::super::extract;
@@ -195,6 +198,16 @@ pub fn provisioning(f: JitFields, auto_create_default: bool) -> Result<Provision
 /// Mint a trusted-authentication token for a user with the secret key. The token stays valid until
 /// another token is minted with the same key, then for five more minutes
 /// (`thoughtspot.trusted_token_grace_secs`), and at most `thoughtspot.trusted_token_max_secs`.
+/// The lifetime rule of v1 trusted tokens, from the `thoughtspot` section: a superseded token
+/// lives `trusted_token_grace_secs` more, any token at most `trusted_token_max_secs`.
+fn chained_lifetime(config: &Config) -> ChainedLifetime {
+    let t = &config.thoughtspot;
+    ChainedLifetime {
+        grace: Duration::from_secs(t.trusted_token_grace_secs),
+        max: Duration::from_secs(t.trusted_token_max_secs),
+    }
+}
+
 #[utoipa::path(post, path = "/callosum/v1/tspublic/v1/session/auth/token", tag = "ThoughtSpot v1",
     request_body(content = AuthTokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
@@ -253,7 +266,13 @@ pub async fn auth_token(
         login_mode::TRUSTED,
         Some(&username),
         client_addr,
-        core.mint_v1_token(&secret_key, &username, scope, &jit),
+        core.mint_chained_token(
+            &secret_key,
+            &username,
+            scope,
+            &jit,
+            chained_lifetime(core.config()),
+        ),
     )
     .await?;
     login_flow::audit_minted(core, &user, scope, client_addr, "v1");
