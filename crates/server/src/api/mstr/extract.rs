@@ -79,7 +79,8 @@ pub const CHANGESET_HEADER: &str = "x-mstr-ms-changeset";
 /// What mstrio-py sends instead of `X-MSTR-MS-Changeset` on `/api/model/tables*`.
 pub const CHANGESET_HEADER_TABLES: &str = "x-mstr-changeset";
 
-/// An id header; blank is none, anything else must be 32 hex characters.
+/// An id header; blank is none, anything else (a value that is not visible ASCII too) must be
+/// 32 hex characters.
 fn guid_header(
     headers: &HeaderMap,
     name: &str,
@@ -88,7 +89,13 @@ fn guid_header(
     let Some(v) = headers.get(name) else {
         return Ok(None);
     };
-    let s = v.to_str().map(str::trim).unwrap_or("");
+    let Ok(s) = v.to_str().map(str::trim) else {
+        return Err(MstrError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "ERR006",
+            format!("The {label} header is not a valid id (32 hex characters)"),
+        ));
+    };
     if s.is_empty() {
         return Ok(None);
     }

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use vestibule_core::clock::rfc3339_ms;
@@ -46,6 +48,38 @@ fn target(q: &Query) -> MstrResult<Target> {
             "Object type '{t}' is not supported here (32 project, 8 folder, 12 attribute, 15 table)"
         ))),
     }
+}
+
+/// The `type` numbers of the objects this endpoint changes and deletes, for the schema.
+const MODEL_TYPES: [i64; 4] = [8, 12, 15, 53];
+
+/// The schema of `type` where a project is one too (reading).
+struct AnyObjectType;
+
+impl utoipa::PartialSchema for AnyObjectType {
+    fn schema() -> RefOr<Schema> {
+        type_schema(std::iter::once(PROJECT_TYPE).chain(MODEL_TYPES))
+    }
+}
+
+impl ToSchema for AnyObjectType {}
+
+/// The schema of `type` where only model objects are (changing, deleting).
+struct ModelObjectType;
+
+impl utoipa::PartialSchema for ModelObjectType {
+    fn schema() -> RefOr<Schema> {
+        type_schema(MODEL_TYPES)
+    }
+}
+
+impl ToSchema for ModelObjectType {}
+
+fn type_schema(types: impl IntoIterator<Item = i64>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .enum_values(Some(types))
+        .into()
 }
 
 /// An object's info, as `/api/objects/{id}` answers it.
@@ -250,9 +284,9 @@ async fn object_json(
 /// An object's info.
 #[utoipa::path(get, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
+           ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = i32, Query, description = "32 project, 8 folder, 12 attribute, 15 table"),
+           ("type" = inline(AnyObjectType), Query, description = "32 project, 8 folder, 12 attribute, 15 (or 53) table"),
            ("comments" = Option<bool>, Query, description = "Include comments")),
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
@@ -284,9 +318,9 @@ pub async fn get(
 /// Change an object's name, description, hidden flag or comments, at once.
 #[utoipa::path(put, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
+           ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = i32, Query, description = "8 folder, 12 attribute, 15 table")),
+           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 (or 53) table")),
     request_body(content = InfoPatchBody, description = "The properties to change", content_type = "application/json"),
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
@@ -323,9 +357,9 @@ pub async fn put(
 /// Delete an object at once (refused while another object depends on it).
 #[utoipa::path(delete, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
+           ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = i32, Query, description = "8 folder, 12 attribute, 15 table")),
+           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 (or 53) table")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Other objects depend on it (ERR006)", body = MstrErrorBody),

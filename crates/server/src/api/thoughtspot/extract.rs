@@ -140,9 +140,8 @@ pub fn clear_session_cookies(resp: &mut Response) {
     }
 }
 
-/// v1 CSRF defence: a request that may change state (POST, PUT, PATCH, DELETE; other methods no
-/// route serves are the router's 405) must
-/// carry `X-Requested-By` (any value: ThoughtSpot's clients send "ThoughtSpot" or "CS Tools").
+/// v1 CSRF defence, a route layer (it sees only requests whose route and method matched): a
+/// request that may change state (POST, PUT, PATCH, DELETE) must carry `X-Requested-By` (any value: ThoughtSpot's clients send "ThoughtSpot" or "CS Tools").
 /// `session/auth/token` is exempt: it is authenticated by the secret key in its body, never by a
 /// cookie, and ThoughtSpot's own example calls it without the header.
 pub async fn require_requested_by(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -77,7 +77,7 @@ pub struct ExpressionIn {
     #[serde(default, deserialize_with = "opt_guid")]
     #[schema(value_type = Option<String>)]
     pub expression_id: Option<vestibule_core::ids::Guid>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub expression: Option<ExpressionValueIn>,
     pub tables: Option<Vec<RefIn>>,
 }
@@ -106,7 +106,7 @@ pub struct SortsIn {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SortIn {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub form: Option<RefIn>,
     /// Default true.
     #[serde(default, deserialize_with = "opt_bool")]
@@ -508,6 +508,20 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        for body in [&br#"[{"name":"a"}]"#[..], b" []"] {
+            let e = read::<AttributeBody>(body).unwrap_err();
+            assert_eq!(e.code, "ERR006");
+            assert_eq!(e.message, "Invalid JSON: the body must be a JSON object");
+        }
+        let e = read::<AttributeBody>(b"7").unwrap_err();
+        assert!(e.message.starts_with("'body': invalid type"), "{}", e.message);
+        let e = read::<AttributeBody>(b"[1,").unwrap_err();
+        assert!(e.message.starts_with("Invalid JSON: EOF"), "{}", e.message);
+        assert!(read::<AttributeBody>(b" \n").is_ok());
     }
 
     #[test]

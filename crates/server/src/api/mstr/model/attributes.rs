@@ -38,8 +38,8 @@ pub async fn render(
 /// Create an attribute inside the changeset of `X-MSTR-MS-Changeset`.
 #[utoipa::path(post, path = "/api/model/attributes", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id"),
-           ("showExpressionAs" = Option<String>, Query, description = "tree and/or tokens (repeatable)"),
+           ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id"),
+           ("showExpressionAs" = Option<String>, Query, pattern = "^[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?(,[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?)*$", description = "tree and/or tokens (repeatable)"),
            ("showPotentialTables" = Option<bool>, Query, description = "Add potentialTables to expressions"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     request_body(content = AttributeBody, description = "The attribute (spec §4.2)", content_type = "application/json"),
@@ -47,6 +47,7 @@ pub async fn render(
         (status = 201, description = "Created: the full definition", body = AttributeJson),
         (status = 400, description = "Invalid definition or expression syntax error (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn create(
@@ -68,10 +69,10 @@ pub async fn create(
 /// An attribute's definition: committed (`X-MSTR-ProjectID`) or inside a changeset.
 #[utoipa::path(get, path = "/api/model/attributes/{id}", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id (committed definition)"),
-           ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id (definition inside it)"),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id (committed definition); required unless X-MSTR-MS-Changeset names a changeset"),
+           ("X-MSTR-MS-Changeset" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Changeset id (definition inside it); wins over the project, blank is none"),
            ("id" = String, Path, description = "Attribute id"),
-           ("showExpressionAs" = Option<String>, Query, description = "tree and/or tokens (repeatable)"),
+           ("showExpressionAs" = Option<String>, Query, pattern = "^[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?(,[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?)*$", description = "tree and/or tokens (repeatable)"),
            ("showPotentialTables" = Option<bool>, Query, description = "Add potentialTables to expressions"),
            ("showFields" = Option<String>, Query, description = "acl"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
@@ -104,15 +105,15 @@ pub async fn get(
 /// are matched by id, category or name.
 #[utoipa::path(patch, path = "/api/model/attributes/{id}", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id"),
+           ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id"),
            ("id" = String, Path, description = "Attribute id"),
-           ("showExpressionAs" = Option<String>, Query, description = "tree and/or tokens (repeatable)")),
+           ("showExpressionAs" = Option<String>, Query, pattern = "^[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?(,[ \\t]*(([Tt][Rr][Ee][Ee]|[Tt][Oo][Kk][Ee][Nn][Ss]|[Tt][Ee][Xx][Tt])[ \\t]*)?)*$", description = "tree and/or tokens (repeatable)")),
     request_body(content = AttributeBody, description = "The fields to change", content_type = "application/json"),
     responses(
         (status = 200, description = "The updated definition", body = AttributeJson),
         (status = 400, description = "Invalid change (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
-        (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
+        (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn patch(
     State(state): State<AppState>,
@@ -138,12 +139,13 @@ pub async fn patch(
 /// The attributes of the project (or as a changeset sees them), paged.
 #[utoipa::path(get, path = "/api/model/attributes", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
-           ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id"),
-           ("offset" = Option<i64>, Query, description = "First entry"),
-           ("limit" = Option<i64>, Query, description = "Entries (-1: all)")),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id; required unless X-MSTR-MS-Changeset names a changeset"),
+           ("X-MSTR-MS-Changeset" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Changeset id; wins over the project, blank is none"),
+           ("offset" = Option<i64>, Query, minimum = -1, description = "First entry"),
+           ("limit" = Option<i64>, Query, minimum = -1, description = "Entries (-1: all)")),
     responses(
         (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 200, description = "A page of the attributes", body = AttributeList)))]
 pub async fn list(
     State(state): State<AppState>,

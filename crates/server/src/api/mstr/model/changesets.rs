@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// Create a changeset in the project of `X-MSTR-ProjectID`; needs the schema privilege.
 #[utoipa::path(post, path = "/api/model/changesets", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = String, Header, description = "Project id"),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id"),
            ("schemaEdit" = Option<bool>, Query, description = "A changeset for schema objects")),
     responses(
         (status = 201, description = "Created", body = ChangesetJson),

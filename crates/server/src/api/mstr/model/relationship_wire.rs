@@ -15,11 +15,11 @@ use crate::api::mstr::error::{MstrError, MstrResult};
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RelationshipIn {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub parent: Option<RefIn>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub child: Option<RefIn>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub relationship_table: Option<RefIn>,
     /// `one_to_many` (the default), `one_to_one`, `many_to_one` or `many_to_many`.
     pub relationship_type: Option<String>,
@@ -30,7 +30,7 @@ pub struct RelationshipIn {
 /// The PUT body: `{relationships:[…]}` (the list alone is read too).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RelationshipsBody {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub relationships: Option<Vec<RelationshipIn>>,
 }
 

@@ -24,13 +24,13 @@ async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrRes
 /// An attribute's relationships.
 #[utoipa::path(get, path = "/api/model/systemHierarchy/attributes/{id}/relationships", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
-           ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id"),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id; required unless X-MSTR-MS-Changeset names a changeset"),
+           ("X-MSTR-MS-Changeset" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Changeset id; wins over the project, blank is none"),
            ("id" = String, Path, description = "Attribute id")),
     responses(
         (status = 400, description = "No project or changeset header (ERR007)", body = MstrErrorBody),
         (status = 200, description = "The relationships", body = RelationshipList),
-        (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
+        (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
@@ -50,7 +50,7 @@ pub async fn get(
 /// Replace the relationships an attribute keeps (each must have it as parent or child).
 #[utoipa::path(put, path = "/api/model/systemHierarchy/attributes/{id}/relationships", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id"),
+           ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id"),
            ("id" = String, Path, description = "Attribute id")),
     request_body(content = RelationshipsBody,
         description = "The relationships to keep (the list alone is read too)",
@@ -59,7 +59,7 @@ pub async fn get(
         (status = 200, description = "The relationships", body = RelationshipList),
         (status = 400, description = "Invalid relationship (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
-        (status = 404, description = "Unknown attribute (ERR004)", body = MstrErrorBody),
+        (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn put(
     State(state): State<AppState>,

@@ -18,16 +18,16 @@ use crate::api::mstr::error::MstrResult;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TableBody {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub information: Option<TableInformationIn>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub physical_table: Option<PhysicalTableIn>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TableInformationIn {
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "opt_guid")]
     #[schema(value_type = Option<String>)]
@@ -40,7 +40,7 @@ pub struct PhysicalTableIn {
     /// The warehouse table's name; the logical name when absent.
     pub table_name: Option<String>,
     pub namespace: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub columns: Option<Vec<ColumnIn>>,
 }
 
@@ -50,7 +50,7 @@ pub struct PhysicalTableIn {
 pub struct ColumnIn {
     pub column_name: Option<String>,
     pub information: Option<ColumnInformationIn>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub data_type: Option<DataTypeIn>,
 }
 

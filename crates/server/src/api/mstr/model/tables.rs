@@ -24,14 +24,15 @@ fn empty() -> serde_json::Value {
 /// (`information`, `physicalTable`).
 #[utoipa::path(get, path = "/api/model/tables", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
-           ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id (also X-MSTR-Changeset)"),
-           ("offset" = Option<i64>, Query, description = "First entry"),
-           ("limit" = Option<i64>, Query, description = "Entries (-1: all)"),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id; required unless X-MSTR-MS-Changeset names a changeset"),
+           ("X-MSTR-MS-Changeset" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Changeset id (also X-MSTR-Changeset); wins over the project, blank is none"),
+           ("offset" = Option<i64>, Query, minimum = -1, description = "First entry"),
+           ("limit" = Option<i64>, Query, minimum = -1, description = "Entries (-1: all)"),
            ("fields" = Option<String>, Query, description = "information, physicalTable")),
     responses(
         (status = 200, description = "A page of the tables", body = TableList),
         (status = 400, description = "No project or changeset (ERR007)", body = MstrErrorBody),
+        (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -59,14 +60,14 @@ pub async fn list(
 /// A logical table: its physical table and columns, and the attributes that read it.
 #[utoipa::path(get, path = "/api/model/tables/{id}", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-ProjectID" = Option<String>, Header, description = "Project id"),
-           ("X-MSTR-MS-Changeset" = Option<String>, Header, description = "Changeset id (also X-MSTR-Changeset)"),
+           ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id; required unless X-MSTR-MS-Changeset names a changeset"),
+           ("X-MSTR-MS-Changeset" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Changeset id (also X-MSTR-Changeset); wins over the project, blank is none"),
            ("id" = String, Path, description = "Table id"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
     responses(
         (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The table", body = TableJson),
-        (status = 404, description = "Unknown table (ERR004)", body = MstrErrorBody),
+        (status = 404, description = "Unknown table or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
     State(state): State<AppState>,
@@ -91,12 +92,13 @@ pub async fn get(
 /// Create a logical table with its columns inside a changeset.
 #[utoipa::path(post, path = "/api/model/tables", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
-           ("X-MSTR-MS-Changeset" = String, Header, description = "Changeset id")),
+           ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id")),
     request_body(content = TableBody, description = "The table and its columns", content_type = "application/json"),
     responses(
         (status = 201, description = "Created: the table", body = TableJson),
         (status = 400, description = "Invalid definition (ERR006, ERR007)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn create(

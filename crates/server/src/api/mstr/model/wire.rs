@@ -24,9 +24,17 @@ pub const LOCALE: &str = "en-US";
 
 // --- reading ---------------------------------------------------------------------------------
 
-/// Deserializes a JSON body (empty is `{}`). Malformed JSON is "Invalid JSON: …"; a field of the
-/// wrong type is "'forms[1].expressions[0].expression.tokens': invalid type: …, expected …".
+/// Deserializes a JSON object body (empty is `{}`). Malformed JSON is "Invalid JSON: …", a list
+/// "Invalid JSON: the body must be a JSON object" (a derived struct would read a list as its
+/// fields in order), another value "'body': invalid type: …"; a field of the wrong type is
+/// "'forms[1].expressions[0].expression.tokens': invalid type: …, expected …".
 pub fn read<T: DeserializeOwned>(bytes: &[u8]) -> MstrResult<T> {
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => MstrError::invalid("Invalid JSON: the body must be a JSON object"),
+            Err(e) => MstrError::invalid(format!("Invalid JSON: {e}")),
+        });
+    }
     read_as(bytes, "body")
 }
 
@@ -176,7 +184,7 @@ pub fn refs(list: Option<Vec<RefIn>>, path: &str) -> MstrResult<Option<Vec<Ref>>
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DataTypeIn {
     #[serde(rename = "type")]
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub kind: Option<String>,
     pub precision: Option<i64>,
     pub scale: Option<i64>,

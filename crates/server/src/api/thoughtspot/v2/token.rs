@@ -24,6 +24,7 @@ use vestibule_core::privilege::Privilege;
 use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{login_mode, Scope, Session};
 use vestibule_core::sessions::NewSession;
+use vestibule_core::tokens::MAX_TOKEN_SECS;
 use vestibule_core::CoreError;
 
 use super::super::error::{TsError, V2ErrorBody, V2Result};
@@ -92,7 +93,7 @@ pub struct TokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
-    /// 1 s and more; default 300.
+    /// 1 s to one year (31536000 s); default 300.
     #[serde(default, deserialize_with = "body::int")]
     #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
@@ -185,12 +186,17 @@ async fn token_user(
     ))
 }
 
+/// The lifetime asked for: 1 s up to the core's [`MAX_TOKEN_SECS`] (one year).
 fn validity(secs: Option<i64>) -> Result<u64, TsError> {
     let secs = secs.unwrap_or(DEFAULT_VALIDITY_SECS);
     u64::try_from(secs)
         .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| TsError::bad_request("validity_time_in_sec must be a positive number of seconds"))
+        .filter(|s| (1..=MAX_TOKEN_SECS).contains(s))
+        .ok_or_else(|| {
+            TsError::bad_request(format!(
+                "validity_time_in_sec must be between 1 and {MAX_TOKEN_SECS} seconds"
+            ))
+        })
 }
 
 async fn mint(
@@ -315,7 +321,7 @@ pub struct CustomTokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::nullable_text_schema)]
     secret_key: Option<String>,
-    /// 1 s and more; default 300.
+    /// 1 s to one year (31536000 s); default 300.
     #[serde(default, deserialize_with = "body::int")]
     #[schema(schema_with = validity_schema)]
     validity_time_in_sec: Option<i64>,
@@ -370,10 +376,15 @@ pub struct CustomTokenRequest {
     objects: Option<serde_json::Value>,
 }
 
-/// A positive number of seconds, as a number or its text; or empty or null.
+/// 1 to 31536000 seconds, as a number or its text; or empty or null.
 fn validity_schema() -> Schema {
-    body::int_range_schema(1, i64::MAX, "0*[1-9][0-9]{0,17}", true)
+    body::int_range_schema(1, MAX_TOKEN_SECS as i64, VALIDITY_DIGITS, true)
 }
+
+/// The text of a whole number from 1 to [`MAX_TOKEN_SECS`] (31536000), leading zeros allowed:
+/// up to seven digits, or eight up to 31536000.
+const VALIDITY_DIGITS: &str =
+    "0*([1-9][0-9]{0,6}|[12][0-9]{7}|30[0-9]{6}|31[0-4][0-9]{5}|315[0-2][0-9]{4}|3153[0-5][0-9]{3}|31536000)";
 
 fn object_id_schema() -> Schema {
     body::pattern_schema(body::GUID_PATTERN, false)
