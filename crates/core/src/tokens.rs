@@ -28,7 +28,7 @@ impl Core {
     ) -> Result<NewSession> {
         if validity_secs == 0 || validity_secs > MAX_TOKEN_SECS {
             return Err(CoreError::Invalid(format!(
-                "validity_time_in_sec must be between 1 and {MAX_TOKEN_SECS}"
+                "a bearer token must live between 1 and {MAX_TOKEN_SECS} seconds"
             )));
         }
         self.sessions
