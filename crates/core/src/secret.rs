@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn auth_tokens_look_like_mstr_tokens_and_differ() {
+    fn auth_tokens_have_the_documented_shape_and_differ() {
         let a = new_auth_token();
         let b = new_auth_token();
         assert_eq!(a.len(), 26);

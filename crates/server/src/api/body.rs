@@ -22,8 +22,8 @@ pub enum BodyError {
     Invalid(String),
 }
 
-/// Reads a JSON object or a form into `T`. An empty body (nothing but JSON's white space) or JSON
-/// `null` is an empty object.
+/// Reads a JSON object or a form into `T`. An empty body or JSON `null` is an empty object; a
+/// JSON body of nothing but white space is not JSON.
 /// The body is a form when the content type says so, or when it names no JSON and the body does
 /// not start with `{`.
 pub fn read<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, BodyError> {
@@ -34,7 +34,7 @@ pub fn read<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T,
         .to_ascii_lowercase();
     let is_form = content_type.starts_with("application/x-www-form-urlencoded")
         || (!content_type.contains("json") && !bytes.trim_ascii_start().starts_with(b"{"));
-    if bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+    if bytes.is_empty() {
         return from_fields(Map::new());
     }
     if is_form {

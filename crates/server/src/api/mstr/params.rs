@@ -56,10 +56,10 @@ impl Query {
         }
     }
 
-    /// A non-negative (or -1 for "all") integer.
+    /// A non-negative (or -1 for "all") integer; absent is `default`, an empty value is refused.
     pub fn int(&self, key: &str, default: i64) -> MstrResult<i64> {
         match self.get(key) {
-            None | Some("") => Ok(default),
+            None => Ok(default),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if n >= -1 => Ok(n),
                 _ => Err(MstrError::invalid(format!(
