@@ -221,61 +221,68 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
 /// A boolean: JSON true/false, the text true/false in any case or 1/0 (white space around it),
 /// or the number 1 or 0; an empty text is none.
 pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    struct Flag;
-    impl<'de> Visitor<'de> for Flag {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("true or false")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            match v {
-                1 => Ok(Some(true)),
-                0 => Ok(Some(false)),
-                _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
-            }
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            match v {
-                1 => Ok(Some(true)),
-                0 => Ok(Some(false)),
-                _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
-            }
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            if v == 1.0 {
-                Ok(Some(true))
-            } else if v == 0.0 {
-                Ok(Some(false))
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            let t = v.trim_ascii();
-            if t.eq_ignore_ascii_case("true") || t == "1" {
-                Ok(Some(true))
-            } else if t.eq_ignore_ascii_case("false") || t == "0" {
-                Ok(Some(false))
-            } else if t.is_empty() {
-                Ok(None)
-            } else {
-                Err(E::invalid_value(Unexpected::Str(v), &self))
-            }
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(Flag)
+    d.deserialize_option(Bool { loose: true })
+}
+
+/// A boolean: JSON true/false or the text true/false in any case; null is none.
+pub fn true_false<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    d.deserialize_option(Bool { loose: false })
+}
+
+/// The visitor of [`flag`] (`loose`) and [`true_false`].
+struct Bool {
+    loose: bool,
+}
+
+impl Bool {
+    fn number<E: de::Error>(&self, one: bool, zero: bool, unexpected: Unexpected) -> Result<Option<bool>, E> {
+        match (self.loose, one, zero) {
+            (true, true, _) => Ok(Some(true)),
+            (true, _, true) => Ok(Some(false)),
+            (true, _, _) => Err(E::invalid_value(unexpected, self)),
+            (false, _, _) => Err(E::invalid_type(unexpected, self)),
         }
     }
-    d.deserialize_option(Flag)
+}
+
+impl<'de> Visitor<'de> for Bool {
+    type Value = Option<bool>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("true or false")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        self.number(v == 1, v == 0, Unexpected::Signed(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.number(v == 1, v == 0, Unexpected::Unsigned(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        self.number(v == 1.0, v == 0.0, Unexpected::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let t = if self.loose { v.trim_ascii() } else { v };
+        if t.eq_ignore_ascii_case("true") || (self.loose && t == "1") {
+            Ok(Some(true))
+        } else if t.eq_ignore_ascii_case("false") || (self.loose && t == "0") {
+            Ok(Some(false))
+        } else if self.loose && t.is_empty() {
+            Ok(None)
+        } else {
+            Err(E::invalid_value(Unexpected::Str(v), &self))
+        }
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 /// Any JSON value (kept for the handler to judge); null is none.

@@ -11,8 +11,7 @@ use vestibule_core::model::types::{Attribute, FormExpression, ModelObject, Sort}
 
 use super::relationship_wire::{RelationshipIn, RelationshipJson};
 use super::wire::{
-    expression_error, missing, opt_bool, opt_guid, refs, DataTypeIn, DataTypeJson, Information, Names,
-    ObjectRef, RefIn,
+    expression_error, missing, opt_guid, refs, DataTypeIn, DataTypeJson, Information, Names, ObjectRef, RefIn,
 };
 use super::Show;
 use crate::api::mstr::error::{MstrError, MstrResult};
@@ -41,7 +40,7 @@ pub struct AttributeInformationIn {
     #[serde(default, deserialize_with = "opt_guid")]
     #[schema(value_type = Option<String>)]
     pub destination_folder_id: Option<vestibule_core::ids::Guid>,
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "crate::api::body::true_false")]
     #[schema(value_type = Option<bool>)]
     pub is_embedded: Option<bool>,
 }
@@ -60,10 +59,10 @@ pub struct FormIn {
     pub expressions: Option<Vec<ExpressionIn>>,
     pub alias: Option<String>,
     pub lookup_table: Option<RefIn>,
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "crate::api::body::true_false")]
     #[schema(value_type = Option<bool>)]
     pub is_multilingual: Option<bool>,
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "crate::api::body::true_false")]
     #[schema(value_type = Option<bool>)]
     pub is_form_group: Option<bool>,
     pub geographical_role: Option<String>,
@@ -109,7 +108,7 @@ pub struct SortIn {
     #[schema(required = true, nullable = false)]
     pub form: Option<RefIn>,
     /// Default true.
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "crate::api::body::true_false")]
     #[schema(value_type = Option<bool>)]
     pub ascending: Option<bool>,
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
+use serde::de::{self, DeserializeOwned, Deserializer, Unexpected};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -105,39 +105,6 @@ pub fn opt_guid<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Guid>, D::Erro
             .map(Some)
             .map_err(|_| de::Error::invalid_value(Unexpected::Str(&s), &"an object id (32 hex characters)")),
     }
-}
-
-/// A boolean as JSON or as the text `true`/`false` in any case; null is none.
-pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    struct LenientBool;
-    impl<'de> Visitor<'de> for LenientBool {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("true or false")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if v.eq_ignore_ascii_case("true") {
-                Ok(Some(true))
-            } else if v.eq_ignore_ascii_case("false") {
-                Ok(Some(false))
-            } else {
-                Err(E::invalid_value(Unexpected::Str(v), &self))
-            }
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(LenientBool)
-        }
-    }
-    d.deserialize_option(LenientBool)
 }
 
 /// An object reference as clients send it: `objectId` or `id`, and/or `name`.
@@ -361,7 +328,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Probe {
-        #[serde(default, deserialize_with = "opt_bool")]
+        #[serde(default, deserialize_with = "crate::api::body::true_false")]
         flag: Option<bool>,
         #[serde(default, deserialize_with = "opt_guid")]
         id: Option<Guid>,
