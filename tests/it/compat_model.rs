@@ -11,10 +11,8 @@ use crate::common::{repo_root, ADMIN_PASSWORD};
 use crate::compat_mstr::compat_python;
 
 async fn mstrio_model(backend: Backend, test: &str) {
-    let Some(python) = compat_python(test) else { return };
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let python = compat_python(test);
+    let m = start(backend, test).await;
     let out = m.server.cli(
         &[
             "table",

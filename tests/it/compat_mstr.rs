@@ -7,24 +7,19 @@ use std::process::Command;
 
 use crate::common::{repo_root, TestServer, ADMIN_PASSWORD};
 
-/// The venv's Python, or `None` (with a SKIPPED line) when it was not made, outside CI.
-pub fn compat_python(test: &str) -> Option<std::path::PathBuf> {
+/// The venv's Python (made by the test command, `scripts/test.sh`); a missing one fails.
+pub fn compat_python(test: &str) -> std::path::PathBuf {
     let python = repo_root().join("compat/.venv/bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("compat/.venv is missing in CI (run scripts/compat-setup.sh); needed by {test}");
-    }
-    eprintln!("SKIPPED {test}: compat/.venv is missing (run scripts/compat-setup.sh)");
-    None
+    assert!(
+        python.exists(),
+        "compat/.venv is missing (run scripts/compat-setup.sh); needed by {test}"
+    );
+    python
 }
 
 #[tokio::test]
 async fn compat_mstr_mstrio_connection_lifecycle() {
-    let Some(python) = compat_python("compat_mstr_mstrio_connection_lifecycle") else {
-        return;
-    };
+    let python = compat_python("compat_mstr_mstrio_connection_lifecycle");
     let server = TestServer::start();
     let short = TestServer::start_with(&[
         ("VESTIBULE_SESSION_SERVER_TIMEOUT_SECS", "2"),

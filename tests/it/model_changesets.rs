@@ -9,9 +9,7 @@ use crate::common::model::{start, Backend};
 use crate::common::{json, mstr_login, ADMIN_PASSWORD};
 
 async fn isolation_and_abandon(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let table = m
         .table("LU_ITEM", &[("ITEM_ID", "integer"), ("ITEM_NAME", "n_var_char")])
         .await;
@@ -76,9 +74,7 @@ both_backends!(
 );
 
 async fn atomic_conflict(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let (table, id) = m.subcategory().await;
     let a = m.changeset(&m.admin).await;
     let b = m.changeset(&m.admin).await;
@@ -145,9 +141,7 @@ async fn atomic_conflict(backend: Backend, test: &str) {
 both_backends!(a_commit_is_atomic_and_detects_conflicts, atomic_conflict);
 
 async fn racing(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let (_, id) = m.subcategory().await;
     let mut changesets = Vec::new();
     for i in 0..6 {
@@ -179,9 +173,7 @@ async fn racing(backend: Backend, test: &str) {
 both_backends!(concurrent_commits_race_and_one_wins, racing);
 
 async fn closed_session(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let table = m
         .table("LU_ITEM", &[("ITEM_ID", "integer"), ("ITEM_NAME", "n_var_char")])
         .await;
@@ -209,9 +201,7 @@ async fn closed_session(backend: Backend, test: &str) {
 both_backends!(changesets_of_a_closed_session_are_dropped, closed_session);
 
 async fn kill9(backend: Backend, test: &str) {
-    let Some(mut m) = start(backend, test).await else {
-        return;
-    };
+    let mut m = start(backend, test).await;
     let (_, id) = m.subcategory().await;
     let cs = m.changeset(&m.admin).await;
     assert_eq!(

@@ -9,9 +9,7 @@ use crate::common::json;
 use crate::common::model::{start, Backend};
 
 async fn tables(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let out = m.server.cli(
         &[
             "table",
@@ -117,9 +115,7 @@ async fn tables(backend: Backend, test: &str) {
 both_backends!(tables_are_listed_paged_and_made_by_api_and_cli, tables);
 
 async fn objects(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let (table, id) = m.subcategory().await;
     let get = |path: String| {
         let req = m.admin.get(&m.url(&path)).header("X-MSTR-ProjectID", &m.project);
@@ -216,9 +212,7 @@ async fn objects(backend: Backend, test: &str) {
 both_backends!(objects_are_read_changed_and_deleted, objects);
 
 async fn object_scope(backend: Backend, test: &str) {
-    let Some(m) = start(backend, test).await else {
-        return;
-    };
+    let m = start(backend, test).await;
     let (table, id) = m.subcategory().await;
     // A ThoughtSpot object token (REPORT_BOOK_VIEW) limited to the attribute.
     let (status, t) = json(

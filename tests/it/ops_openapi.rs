@@ -196,9 +196,7 @@ async fn openapi_document_is_3_1_and_secures_token_operations() {
 
 #[tokio::test]
 async fn openapi_document_passes_the_openapi_spec_validator() {
-    let Some(python) = fuzz_python("ops_openapi::openapi_document_passes_the_openapi_spec_validator") else {
-        return;
-    };
+    let python = fuzz_python("ops_openapi::openapi_document_passes_the_openapi_spec_validator");
     let server = TestServer::start();
     let doc = document(&server).await;
     let file = artifacts_dir().join("openapi.json");

@@ -4,7 +4,8 @@
 //! with slapadd). Tests can stop it, start it
 //! again on the same port, and freeze it (SIGSTOP) to play a directory that does not answer.
 //!
-//! Without slapd installed the LDAP tests print SKIPPED, unless CI=true, where they fail
+//! Tests that need slapd carry `#[cfg_attr(not(test_slapd), ignore = …)]`: without slapd installed
+//! (build.rs looks) the runner reports them as skipped; under CI=true they run and fail
 //! (scripts/ci-install.sh installs Debian's slapd and ldap-utils).
 #![allow(dead_code)]
 
@@ -77,15 +78,14 @@ fn listens_on(pid: u32, port: u16) -> bool {
 }
 
 impl Slapd {
-    /// Starts a slapd with the test tree, or `None` (after a SKIPPED line) when slapd is missing
-    /// outside CI.
-    pub fn start(test: &str) -> Option<Slapd> {
+    /// Starts a slapd with the test tree; a missing slapd fails.
+    pub fn start(test: &str) -> Slapd {
         Slapd::start_with(test, false)
     }
 
     /// Like [`Slapd::start`], with a certificate from a CA made for this test: it also listens on
     /// ldaps:// and offers StartTLS. The CA is at [`Slapd::ca_file`].
-    pub fn start_tls(test: &str) -> Option<Slapd> {
+    pub fn start_tls(test: &str) -> Slapd {
         Slapd::start_with(test, true)
     }
 
@@ -93,13 +93,9 @@ impl Slapd {
         self.dir.path().join("ca.pem")
     }
 
-    fn start_with(test: &str, tls: bool) -> Option<Slapd> {
+    fn start_with(test: &str, tls: bool) -> Slapd {
         let (Some(_), Some(slapadd)) = (find("slapd"), find("slapadd")) else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("slapd is not installed (needed by {test}); scripts/ci-install.sh installs it");
-            }
-            eprintln!("SKIPPED {test}: slapd is not installed (bash scripts/ci-install.sh)");
-            return None;
+            panic!("slapd is not installed (needed by {test}); scripts/ci-install.sh installs it");
         };
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
@@ -152,7 +148,7 @@ impl Slapd {
             slapd.port = free_port();
             slapd.tls_port = tls.then(free_port);
             if slapd.try_start(Duration::from_secs(20)) {
-                return Some(slapd);
+                return slapd;
             }
         }
         panic!("slapd could not listen on any of 20 free ports");
@@ -336,11 +332,9 @@ impl Drop for Slapd {
 }
 
 #[test]
+#[cfg_attr(not(test_slapd), ignore = "slapd is not installed (scripts/ci-install.sh)")]
 fn a_listener_of_another_process_is_not_taken_for_slapd() {
-    let Some(mut slapd) = Slapd::start("common::ldap::a_listener_of_another_process_is_not_taken_for_slapd")
-    else {
-        return;
-    };
+    let mut slapd = Slapd::start("common::ldap::a_listener_of_another_process_is_not_taken_for_slapd");
     slapd.stop();
     let other = TcpListener::bind("127.0.0.1:0").expect("bind");
     slapd.port = other.local_addr().expect("addr").port();

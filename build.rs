@@ -1,0 +1,43 @@
+//! Tells the integration tests which optional test services this machine has, so a test that
+//! needs a missing one is `#[ignore]`d and the runner reports it as skipped (never a pass):
+//! - `cfg(test_postgres)`, `cfg(test_redis)`: `VESTIBULE_TEST_POSTGRES_URL` /
+//!   `VESTIBULE_TEST_REDIS_URL` are set;
+//! - `cfg(test_slapd)`: OpenLDAP's slapd and slapadd are installed;
+//! - `cfg(test_chromium)`: Debian's chromium is installed.
+//!
+//! Under `CI=true` all are set, so a missing service fails its tests instead. The official
+//! clients' venv and npm packages are not optional: the test command (`scripts/test.sh`) makes
+//! them, and a test that finds them missing fails, naming the set-up step.
+
+use std::path::Path;
+
+fn main() {
+    for cfg in ["test_postgres", "test_redis", "test_slapd", "test_chromium"] {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
+    println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-changed=build.rs");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    for (cfg, var) in [
+        ("test_postgres", "VESTIBULE_TEST_POSTGRES_URL"),
+        ("test_redis", "VESTIBULE_TEST_REDIS_URL"),
+    ] {
+        println!("cargo::rerun-if-env-changed={var}");
+        if ci || std::env::var(var).is_ok_and(|v| !v.is_empty()) {
+            println!("cargo::rustc-cfg={cfg}");
+        }
+    }
+    let dirs = ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"];
+    for dir in dirs {
+        if Path::new(dir).is_dir() {
+            println!("cargo::rerun-if-changed={dir}");
+        }
+    }
+    let installed = |bin: &str| dirs.iter().any(|d| Path::new(d).join(bin).exists());
+    if ci || (installed("slapd") && installed("slapadd")) {
+        println!("cargo::rustc-cfg=test_slapd");
+    }
+    if ci || Path::new("/usr/bin/chromium").exists() {
+        println!("cargo::rustc-cfg=test_chromium");
+    }
+}
