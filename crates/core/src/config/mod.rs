@@ -6,8 +6,10 @@
 //! name in the environment.
 
 mod login;
+mod server;
 
 pub use login::{AuditConfig, LdapConfig, ThrottleConfig};
+pub use server::ServerConfig;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,7 @@ pub struct Config {
     pub context_path: String,
     /// Name of the project made at first start.
     pub default_project: String,
+    pub server: ServerConfig,
     pub session: SessionConfig,
     pub password: PasswordConfig,
     pub auth: AuthConfig,
@@ -127,6 +130,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./vestibule-data"),
             context_path: "/MicroStrategyLibrary".into(),
             default_project: "Default Project".into(),
+            server: ServerConfig::default(),
             session: SessionConfig::default(),
             password: PasswordConfig::default(),
             auth: AuthConfig::default(),
@@ -330,6 +334,7 @@ impl Config {
         if t.login_mode == "ldap" && !self.ldap.enabled() {
             return err("thoughtspot.login_mode: 'ldap' needs ldap.url to be set");
         }
+        self.server.validate()?;
         self.ldap.validate()?;
         self.throttle.validate()?;
         self.audit.validate()?;

@@ -1,0 +1,72 @@
+//! The `server` section: the HTTP edge (how long a connection may take to send its request or
+//! sit idle, how many may be open) and which peers are trusted to say who the client is.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+use super::{err, ConfigError};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Addresses or CIDR ranges, separated by commas, of the proxies allowed to set the client's
+    /// address (`X-Forwarded-For`, `Forwarded`) and scheme (`X-Forwarded-Proto`); from any other
+    /// peer those headers are ignored. Empty = no proxy is trusted.
+    pub trusted_proxies: String,
+    /// Seconds a connection has to send a request's whole header.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Seconds a request has to send its whole body once the handler reads it.
+    pub body_read_timeout_secs: u64,
+    /// Open connections at most; one more is closed at once. `0` = a cap derived from the
+    /// process's open-file limit (leaving room for stores, the directory and logs).
+    pub max_connections: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            trusted_proxies: String::new(),
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            body_read_timeout_secs: 30,
+            max_connections: 0,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.trusted_proxy_nets()?;
+        if self.header_read_timeout_secs == 0
+            || self.idle_timeout_secs == 0
+            || self.body_read_timeout_secs == 0
+        {
+            return err(
+                "server.header_read_timeout_secs, server.idle_timeout_secs and server.body_read_timeout_secs: must be at least 1",
+            );
+        }
+        Ok(())
+    }
+
+    /// `trusted_proxies` parsed: a bare address is a range of one.
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!(
+                            "server.trusted_proxies: '{s}' is neither an address nor a CIDR range such as 10.0.0.0/8"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
