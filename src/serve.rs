@@ -31,6 +31,9 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
     let ldap = config.ldap.clone();
     let mut core = Core::new(config, stores.metadata, stores.sessions)?
         .with_model(vestibule_core::model::ModelService::new(stores.model));
+    if let Some(attempts) = stores.attempts {
+        core = core.with_attempt_store(attempts);
+    }
     if ldap.enabled() {
         let provider = vestibule_ldap::LdapAuthenticator::new(&ldap)?;
         core = core.with_external_auth(Arc::new(provider));

@@ -37,6 +37,10 @@ pub struct AuditEvent {
     pub event: AuditKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The identity a login name resolved to (its failed-login budget's key), when it differs
+    /// from nothing typed: lets a reader see that `" Alice"` and `alice` were one account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +63,7 @@ impl AuditEvent {
         AuditEvent {
             event,
             user: None,
+            identity: None,
             user_id: None,
             login_mode: None,
             address: None,
@@ -70,6 +75,11 @@ impl AuditEvent {
 
     pub fn user(mut self, name: &str) -> Self {
         self.user = Some(name.chars().take(256).collect());
+        self
+    }
+
+    pub fn identity(mut self, identity: &str) -> Self {
+        self.identity = Some(identity.chars().take(256).collect());
         self
     }
 

@@ -27,10 +27,10 @@ pub struct Credentials {
 }
 
 impl Core {
-    /// Checks a user name and password against the local directory (loginMode 1).
-    pub async fn check_password(&self, username: &str, password: &str) -> Result<User> {
-        if username.is_empty() || username.len() > 1024 || password.is_empty() || password.len() > 1024 {
-            // Still spend the hashing time, so the answer's timing says nothing either.
+    /// Checks a password against a local user found by name (loginMode 1); `None` = no such
+    /// user. The same hashing work is done in every case, so the answer's timing says nothing.
+    pub(crate) async fn verify_local(&self, user: Option<User>, password: &str) -> Result<User> {
+        if password.is_empty() || password.len() > 1024 {
             let _ = self
                 .directory()
                 .hasher()
@@ -38,7 +38,6 @@ impl Core {
                 .await;
             return Err(CoreError::BadCredentials);
         }
-        let user = self.directory().user_by_name(username).await?;
         let stored = user
             .as_ref()
             .filter(|u| u.source == UserSource::Local)
@@ -50,13 +49,11 @@ impl Core {
         }
     }
 
-    /// Checks `credentials` by their login mode. [`Core::authenticate`] (guard.rs) wraps this
-    /// with throttling and the audit log; call that one.
+    /// Checks `credentials` of the modes that are not guesses at a secret (guest, and the modes
+    /// this endpoint refuses). [`Core::authenticate`] (guard.rs) takes the password and token
+    /// modes itself, behind the failed-login budgets; call that one.
     pub(crate) async fn authenticate_mode(&self, credentials: &Credentials) -> Result<User> {
-        let username = credentials.username.as_deref().unwrap_or("");
-        let password = credentials.password.as_deref().unwrap_or("");
         match credentials.login_mode {
-            login_mode::STANDARD => self.check_password(username, password).await,
             login_mode::GUEST => {
                 if !self.config().auth.guest_enabled {
                     return Err(CoreError::LoginModeDisabled(
@@ -68,8 +65,6 @@ impl Core {
                     _ => Err(CoreError::BadCredentials),
                 }
             }
-            login_mode::API_TOKEN => self.check_api_token(username).await,
-            login_mode::LDAP => self.external_login(username, password).await,
             login_mode::DELEGATION => Err(CoreError::Invalid(
                 "loginMode -1 (delegation) is only accepted at /api/auth/delegate".into(),
             )),
@@ -188,7 +183,7 @@ impl Core {
         Ok(secret)
     }
 
-    async fn check_api_token(&self, secret: &str) -> Result<User> {
+    pub(crate) async fn check_api_token(&self, secret: &str) -> Result<User> {
         if secret.is_empty() || secret.len() > 512 {
             return Err(CoreError::BadCredentials);
         }

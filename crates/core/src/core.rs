@@ -84,7 +84,10 @@ impl Core {
         let audit_log = crate::audit::AuditLog::open(&config.audit.target)
             .map_err(|e| CoreError::Invalid(e.to_string()))?;
         Ok(Core {
-            throttle: crate::throttle::Throttle::new(config.throttle.clone()),
+            throttle: crate::throttle::Throttle::new(
+                config.throttle.clone(),
+                Arc::new(crate::throttle::MemoryAttempts::new(Some(metadata.clone()))),
+            ),
             audit_log,
             external: None,
             model: None,

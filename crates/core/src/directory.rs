@@ -174,6 +174,12 @@ impl Directory {
         source: UserSource,
     ) -> Result<User> {
         check_name("user", username)?;
+        let normal = crate::login_name::normalize(username);
+        if normal != username {
+            return Err(CoreError::Invalid(format!(
+                "user name must be written in its normal form '{normal}' (Unicode NFKC, single spaces): logins look names up in that form"
+            )));
+        }
         if let Some(p) = password {
             check_password(p)?;
         }

@@ -1,44 +1,30 @@
-//! Logging in through an external directory (LDAP): the provider checks the password, then the
-//! user is linked into vestibule's directory on first login and its mapped groups are refreshed
-//! on every login.
+//! Logging in through an external directory (LDAP): once the provider has checked the password
+//! (guard.rs drives it), the user is linked into vestibule's directory on first login and its
+//! mapped groups are refreshed on every login.
 
 use crate::core::Core;
 use crate::directory::{User, UserSource};
 use crate::error::{CoreError, Result};
-use crate::provider::{ExternalAuthError, ExternalIdentity};
+use crate::login_name::normalize;
+use crate::provider::ExternalIdentity;
 
 impl Core {
-    pub(crate) async fn external_login(&self, username: &str, password: &str) -> Result<User> {
-        let Some(provider) = &self.external else {
-            return Err(CoreError::LoginModeDisabled(
-                "This server is not configured to support LDAP authentication.".into(),
-            ));
-        };
-        // Never hand an empty password to a directory: many treat it as an anonymous bind.
-        if username.is_empty() || username.len() > 1024 || password.is_empty() || password.len() > 1024 {
-            return Err(CoreError::BadCredentials);
-        }
-        let identity = match provider.authenticate(username, password).await {
-            Ok(i) => i,
-            Err(ExternalAuthError::BadCredentials) => return Err(CoreError::BadCredentials),
-            Err(ExternalAuthError::Unavailable(m)) => return Err(CoreError::Unavailable(m)),
-        };
-        self.link_external_user(&identity).await
-    }
-
     /// The vestibule user for a directory identity: made on first login, updated after.
-    async fn link_external_user(&self, id: &ExternalIdentity) -> Result<User> {
+    pub(crate) async fn link_external_user(&self, id: &ExternalIdentity) -> Result<User> {
         let dir = &self.directory;
-        let existing = dir.user_by_name(&id.username).await?;
+        // Recorded in its normal form, the form logins look names up in.
+        let username = normalize(&id.username);
+        let username = username.as_ref();
+        let existing = dir.user_by_name(username).await?;
         let mut user = match existing {
             Some(u) => u,
             None => match dir
-                .add_user(&id.username, &id.full_name, None, UserSource::Ldap)
+                .add_user(username, &id.full_name, None, UserSource::Ldap)
                 .await
             {
                 Ok(u) => u,
                 // A concurrent first login made it.
-                Err(CoreError::AlreadyExists(_)) => dir.require_user(&id.username).await?,
+                Err(CoreError::AlreadyExists(_)) => dir.require_user(username).await?,
                 Err(CoreError::Invalid(m)) => {
                     tracing::warn!(reason = %m, "directory user name cannot be used here");
                     return Err(CoreError::BadCredentials);

@@ -1,10 +1,14 @@
-//! The guard around every login: throttling of failed attempts (per account and per client
-//! address), the audit log, and the small API other parts call (`Core::audit`,
-//! `Core::unlock_account`).
+//! The guard around every login: the failed-login budgets (per account and per client address,
+//! see `throttle/`), the audit log, and the small API other parts call (`Core::audit`,
+//! `Core::guarded`, `Core::unlock_account`).
 //!
-//! A locked account or blocked address answers exactly like a wrong password: the same error,
-//! after the same password work and a delay, so the answer does not tell that a lock exists.
+//! A name is normalised before it is looked up (`login_name.rs`), the identity it resolves to
+//! names the account's budget, and the attempt takes its places **before** the credential is
+//! judged. A refused attempt (locked account, blocked address, budget taken by attempts in flight)
+//! answers exactly like a wrong password: the same error, after the same password work and a
+//! delay, so the answer does not tell that a lock exists.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -13,10 +17,40 @@ use crate::auth::Credentials;
 use crate::core::Core;
 use crate::directory::User;
 use crate::error::{CoreError, Result};
-use crate::provider::ExternalAuthenticator;
+use crate::login_name::{account_key, normalize};
+use crate::provider::{ExternalAuthError, ExternalAuthenticator};
 use crate::session::login_mode;
 use crate::sessions::{NewSession, SessionShape};
-use crate::throttle;
+use crate::store::AttemptStore;
+use crate::throttle::Throttle;
+
+/// Who a guarded attempt is by, for its budgets and its audit events.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempter<'a> {
+    pub mode: i32,
+    /// The name as typed, for the audit log.
+    pub typed: Option<&'a str>,
+    /// The account's budget key: the identity the name resolved to, in
+    /// [`crate::login_name::account_key`] form. `None` = the address's budget only.
+    pub identity: Option<&'a str>,
+    pub addr: Option<IpAddr>,
+}
+
+impl Attempter<'_> {
+    fn event(&self, kind: AuditKind) -> AuditEvent {
+        let mut e = AuditEvent::new(kind).mode(self.mode).address(self.addr);
+        if let Some(t) = self.typed {
+            e = e.user(t);
+        }
+        if let Some(i) = self.identity {
+            e = e.identity(i);
+        }
+        e
+    }
+}
+
+/// Longest user name or password looked at; longer ones are wrong without a look-up.
+const MAX_SECRET: usize = 1024;
 
 impl Core {
     /// Uses `provider` for LDAP logins (loginMode 16, and ThoughtSpot logins when
@@ -26,56 +60,142 @@ impl Core {
         self
     }
 
+    /// Keeps the failed-login budgets in `store` (Redis, shared by every node) instead of this
+    /// process's memory.
+    pub fn with_attempt_store(mut self, store: Arc<dyn AttemptStore>) -> Self {
+        self.throttle = Throttle::new(self.config.throttle.clone(), store);
+        self
+    }
+
     /// Writes one event to the audit log.
     pub fn audit(&self, event: AuditEvent) {
         self.audit_log.record(&event);
     }
 
-    /// Authenticates `credentials` and returns the user; makes no session. Failed attempts are
-    /// throttled and every outcome is audited.
+    /// Authenticates `credentials` and returns the user; makes no session. Password and API-token
+    /// attempts are throttled; every outcome is audited.
     pub async fn authenticate(&self, credentials: &Credentials) -> Result<User> {
         let mode = credentials.login_mode;
-        // Only a typed user name names an account; an API token (in `username`) is a secret.
-        let account = match mode {
-            login_mode::STANDARD | login_mode::LDAP => {
-                credentials.username.as_deref().filter(|u| !u.is_empty())
-            }
-            _ => None,
-        };
-        let guarded = matches!(
-            mode,
-            login_mode::STANDARD | login_mode::LDAP | login_mode::API_TOKEN
-        );
+        let typed = credentials.username.as_deref().unwrap_or("");
+        let password = credentials.password.as_deref().unwrap_or("");
         let addr = credentials.client_addr;
-        let event = |kind| {
-            let e = AuditEvent::new(kind).mode(mode).address(addr);
-            match account {
-                Some(a) => e.user(a),
-                None => e,
+        let result = match mode {
+            login_mode::STANDARD => self.local_login(typed, password, addr).await,
+            login_mode::LDAP => self.ldap_login(typed, password, addr).await,
+            // The token is a secret, not a name: the address's budget only.
+            login_mode::API_TOKEN => {
+                let who = Attempter {
+                    mode,
+                    typed: None,
+                    identity: None,
+                    addr,
+                };
+                self.guarded(who, self.check_api_token(typed)).await
+            }
+            _ => {
+                let result = self.authenticate_mode(credentials).await;
+                if let Err(e) = &result {
+                    self.audit(
+                        AuditEvent::new(AuditKind::LoginFailed)
+                            .mode(mode)
+                            .address(addr)
+                            .reason(reason_of(e)),
+                    );
+                }
+                result
             }
         };
-        if guarded && self.is_locked(account, addr).await? {
-            return Err(self.refuse_locked(event(AuditKind::LoginFailed)).await);
-        }
-        let result = self.authenticate_mode(credentials).await;
-        match &result {
-            Ok(user) => {
-                self.throttle.success(account);
-                self.audit(
-                    AuditEvent::new(AuditKind::LoginSucceeded)
-                        .mode(mode)
-                        .address(addr)
-                        .user(&user.username)
-                        .user_id(user.id),
-                );
-            }
-            Err(CoreError::BadCredentials) if guarded => {
-                self.audit(event(AuditKind::LoginFailed).reason("bad_credentials"));
-                self.count_failure(account, addr).await;
-            }
-            Err(e) => self.audit(event(AuditKind::LoginFailed).reason(reason_of(e))),
+        if let Ok(user) = &result {
+            self.audit(
+                AuditEvent::new(AuditKind::LoginSucceeded)
+                    .mode(mode)
+                    .address(addr)
+                    .user(&user.username)
+                    .user_id(user.id),
+            );
         }
         result
+    }
+
+    /// loginMode 1: the user is found by its normal name, and its budget is the stored user's.
+    async fn local_login(&self, typed: &str, password: &str, addr: Option<IpAddr>) -> Result<User> {
+        let name = normalize(typed);
+        let usable = !name.is_empty() && name.len() <= MAX_SECRET;
+        let user = if usable {
+            self.directory().user_by_name(&name).await?
+        } else {
+            None
+        };
+        let identity = user
+            .as_ref()
+            .map(|u| account_key(&u.username))
+            .or_else(|| usable.then(|| account_key(&name)));
+        let who = Attempter {
+            mode: login_mode::STANDARD,
+            typed: Some(typed).filter(|t| !t.is_empty()),
+            identity: identity.as_deref(),
+            addr,
+        };
+        self.guarded(who, self.verify_local(user, password)).await
+    }
+
+    /// loginMode 16: the directory finds the entry first; its budget is the entry's user name as
+    /// the directory returns it; then the password is bound against it.
+    async fn ldap_login(&self, typed: &str, password: &str, addr: Option<IpAddr>) -> Result<User> {
+        let Some(provider) = self.external.clone() else {
+            let e = CoreError::LoginModeDisabled(
+                "This server is not configured to support LDAP authentication.".into(),
+            );
+            self.audit(
+                AuditEvent::new(AuditKind::LoginFailed)
+                    .mode(login_mode::LDAP)
+                    .address(addr)
+                    .reason(reason_of(&e)),
+            );
+            return Err(e);
+        };
+        let name = normalize(typed);
+        // Never hand an empty password to a directory: many treat it as an anonymous bind.
+        let usable = !name.is_empty()
+            && name.len() <= MAX_SECRET
+            && !password.is_empty()
+            && password.len() <= MAX_SECRET;
+        let entry = if usable {
+            match provider.find(&name).await {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let e = external_error(e);
+                    self.audit(
+                        AuditEvent::new(AuditKind::LoginFailed)
+                            .mode(login_mode::LDAP)
+                            .address(addr)
+                            .user(typed)
+                            .reason(reason_of(&e)),
+                    );
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
+        let identity = entry
+            .as_ref()
+            .map(|e| account_key(&e.username))
+            .or_else(|| (!name.is_empty() && name.len() <= MAX_SECRET).then(|| account_key(&name)));
+        let who = Attempter {
+            mode: login_mode::LDAP,
+            typed: Some(typed).filter(|t| !t.is_empty()),
+            identity: identity.as_deref(),
+            addr,
+        };
+        let judge = async {
+            let Some(entry) = entry else {
+                return Err(CoreError::BadCredentials);
+            };
+            let identity = provider.verify(&entry, password).await.map_err(external_error)?;
+            self.link_external_user(&identity).await
+        };
+        self.guarded(who, judge).await
     }
 
     /// Exchanges an identity token for a new session of `shape` for its user (loginMode -1),
@@ -86,89 +206,92 @@ impl Core {
         addr: Option<IpAddr>,
         shape: SessionShape,
     ) -> Result<(User, NewSession)> {
-        let event = |kind| AuditEvent::new(kind).mode(login_mode::DELEGATION).address(addr);
-        if self.is_locked(None, addr).await? {
-            return Err(self.refuse_locked(event(AuditKind::LoginFailed)).await);
-        }
-        let result = self.delegate(identity_token, shape).await;
+        let who = Attempter {
+            mode: login_mode::DELEGATION,
+            typed: None,
+            identity: None,
+            addr,
+        };
+        let (user, session) = self.guarded(who, self.delegate(identity_token, shape)).await?;
+        self.audit(
+            who.event(AuditKind::Delegation)
+                .user(&user.username)
+                .user_id(user.id),
+        );
+        Ok((user, session))
+    }
+
+    /// Runs `judge` (which checks a password, key or token) as a guarded attempt: it takes its
+    /// places in the budgets first, and is refused unjudged — answered like a wrong credential,
+    /// after the same work and delay — when they are locked or full. `BadCredentials` counts as a
+    /// failure (audited, maybe locking, then the growing delay); other errors (a mode turned off,
+    /// a store down) are not guesses and give the places back. Success is the caller's to audit.
+    pub async fn guarded<T>(&self, who: Attempter<'_>, judge: impl Future<Output = Result<T>>) -> Result<T> {
+        let Some(attempt) = self.throttle.begin(who.identity, who.addr).await? else {
+            return Err(self.refuse_locked(who.event(AuditKind::LoginFailed)).await);
+        };
+        let result = judge.await;
         match &result {
-            Ok((user, _)) => self.audit(event(AuditKind::Delegation).user(&user.username).user_id(user.id)),
-            Err(CoreError::BadCredentials) => {
-                self.audit(event(AuditKind::LoginFailed).reason("bad_credentials"));
-                self.count_failure(None, addr).await;
+            Ok(_) => {
+                if let Err(e) = attempt.succeeded().await {
+                    tracing::error!(error = %e, "giving back a login attempt's place failed");
+                }
             }
-            Err(e) => self.audit(event(AuditKind::LoginFailed).reason(reason_of(e))),
+            Err(CoreError::BadCredentials) => {
+                self.audit(who.event(AuditKind::LoginFailed).reason("bad_credentials"));
+                match attempt.failed().await {
+                    Ok(f) => {
+                        if f.account_locked {
+                            self.audit(who.event(AuditKind::AccountLocked));
+                        }
+                        if f.address_blocked {
+                            self.audit(AuditEvent::new(AuditKind::AddressBlocked).address(who.addr));
+                        }
+                        tokio::time::sleep(f.delay).await;
+                    }
+                    Err(e) => tracing::error!(error = %e, "counting a failed login failed"),
+                }
+            }
+            Err(e) => {
+                self.audit(who.event(AuditKind::LoginFailed).reason(reason_of(e)));
+                if let Err(e) = attempt.withdrawn().await {
+                    tracing::error!(error = %e, "giving back a login attempt's place failed");
+                }
+            }
         }
         result
     }
 
-    /// For a login path that does not go through [`Core::authenticate`] (e.g. a secret key sent
-    /// by a dialect): call before checking the credential. A locked account or blocked address
-    /// gets `Err(BadCredentials)`, after the wrong-password delay, and the attempt is audited.
-    pub async fn login_gate(&self, mode: i32, account: Option<&str>, addr: Option<IpAddr>) -> Result<()> {
-        if self.is_locked(account, addr).await? {
-            let mut event = AuditEvent::new(AuditKind::LoginFailed).mode(mode).address(addr);
-            if let Some(a) = account {
-                event = event.user(a);
-            }
-            return Err(self.refuse_locked(event).await);
-        }
-        Ok(())
-    }
-
-    /// For the same paths: call when the credential was wrong. Audits the failure, counts it
-    /// (possibly locking the account or blocking the address) and waits the growing delay.
-    pub async fn login_failed(&self, mode: i32, account: Option<&str>, addr: Option<IpAddr>) {
-        let mut event = AuditEvent::new(AuditKind::LoginFailed)
-            .mode(mode)
-            .address(addr)
-            .reason("bad_credentials");
-        if let Some(a) = account {
-            event = event.user(a);
-        }
-        self.audit(event);
-        self.count_failure(account, addr).await;
-    }
-
-    /// Ends an account's lockout (`vestibule user unlock`); `true` if it was locked.
+    /// Ends an account's lock (`vestibule user unlock`); `true` if it was locked. The name is
+    /// taken as typed and normalised like a login's.
     pub async fn unlock_account(&self, account: &str) -> Result<bool> {
-        let was = throttle::unlock(self.directory.store().as_ref(), account).await?;
-        self.audit(AuditEvent::new(AuditKind::AccountUnlocked).user(account));
+        let name = normalize(account);
+        let identity = match self.directory().user_by_name(&name).await? {
+            Some(u) => account_key(&u.username),
+            None => account_key(&name),
+        };
+        let was = self.throttle.unlock(&identity).await?;
+        self.audit(
+            AuditEvent::new(AuditKind::AccountUnlocked)
+                .user(account)
+                .identity(&identity),
+        );
         Ok(was)
     }
 
-    async fn is_locked(&self, account: Option<&str>, addr: Option<IpAddr>) -> Result<bool> {
-        self.throttle
-            .is_locked(self.directory.store().as_ref(), account, addr)
-            .await
-    }
-
-    /// The answer to an attempt on a locked account: what a wrong password gets.
+    /// The answer to a refused attempt: what a wrong password gets.
     async fn refuse_locked(&self, event: AuditEvent) -> CoreError {
         let _ = self.directory.hasher().verify("locked", None).await;
         self.audit(event.reason("locked"));
         tokio::time::sleep(self.throttle.locked_delay()).await;
         CoreError::BadCredentials
     }
+}
 
-    async fn count_failure(&self, account: Option<&str>, addr: Option<IpAddr>) {
-        let f = self.throttle.failure(account, addr);
-        if f.account_locked {
-            if let Some(name) = account {
-                match self
-                    .throttle
-                    .lock(self.directory.store().as_ref(), name, f.locked_until_ms)
-                    .await
-                {
-                    Ok(()) => self.audit(AuditEvent::new(AuditKind::AccountLocked).user(name).address(addr)),
-                    Err(e) => tracing::error!(error = %e, "storing an account lockout failed"),
-                }
-            }
-        }
-        if f.address_blocked {
-            self.audit(AuditEvent::new(AuditKind::AddressBlocked).address(addr));
-        }
-        tokio::time::sleep(f.delay).await;
+fn external_error(e: ExternalAuthError) -> CoreError {
+    match e {
+        ExternalAuthError::BadCredentials => CoreError::BadCredentials,
+        ExternalAuthError::Unavailable(m) => CoreError::Unavailable(m),
     }
 }
 

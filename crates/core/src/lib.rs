@@ -16,6 +16,7 @@ pub mod error;
 pub mod external;
 pub mod guard;
 pub mod ids;
+pub mod login_name;
 pub mod metrics;
 pub mod model;
 pub mod model_store;

@@ -20,6 +20,18 @@ pub struct ExternalIdentity {
     pub managed_groups: Vec<String>,
 }
 
+/// A user the directory found by name, before its password is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// The entry's distinguished name, bound against with the password.
+    pub dn: String,
+    /// The login name as the directory spells it (the configured user-name attribute): the
+    /// identity whose failed-login budget the attempt uses.
+    pub username: String,
+    pub full_name: String,
+    pub email: String,
+}
+
 #[derive(Debug, Error)]
 pub enum ExternalAuthError {
     /// Unknown user, wrong or empty password, a user outside the search base or excluded by the
@@ -33,11 +45,28 @@ pub enum ExternalAuthError {
 
 #[async_trait]
 pub trait ExternalAuthenticator: Send + Sync + 'static {
-    /// Checks the password and returns the identity. Must refuse an empty password without
-    /// binding, and must finish within its configured timeouts.
+    /// The one entry `username` names; `None` when none or several match. Checks no password.
+    /// Must finish within its configured timeouts.
+    async fn find(&self, username: &str) -> Result<Option<DirectoryEntry>, ExternalAuthError>;
+
+    /// Checks the password against an entry [`ExternalAuthenticator::find`] returned, and returns
+    /// the identity. Must refuse an empty password without binding, and must finish within its
+    /// configured timeouts.
+    async fn verify(
+        &self,
+        entry: &DirectoryEntry,
+        password: &str,
+    ) -> Result<ExternalIdentity, ExternalAuthError>;
+
+    /// [`ExternalAuthenticator::find`], then [`ExternalAuthenticator::verify`].
     async fn authenticate(
         &self,
         username: &str,
         password: &str,
-    ) -> Result<ExternalIdentity, ExternalAuthError>;
+    ) -> Result<ExternalIdentity, ExternalAuthError> {
+        match self.find(username).await? {
+            Some(entry) => self.verify(&entry, password).await,
+            None => Err(ExternalAuthError::BadCredentials),
+        }
+    }
 }

@@ -89,3 +89,60 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
 }
+
+/// The rules of one failed-login budget (an account's or a client address's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Failures, plus attempts being judged, that the key may have within the window; reaching it
+    /// in failures locks the key. `0` = no limit (failures are still counted, for delays).
+    pub limit: u64,
+    /// Failures older than this (after the key's latest failure) are forgotten.
+    pub window_ms: i64,
+    /// How long a lock lasts.
+    pub lockout_ms: i64,
+    /// Whether a lock must outlive the process (accounts: `vestibule user unlock` and a restart
+    /// see it). A store shared by all nodes keeps every lock anyway.
+    pub durable: bool,
+}
+
+/// What settling a failed attempt led to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// The key's failures in the window, this one included.
+    pub failures: u64,
+    /// This failure reached the limit: the key is locked from now, and its count starts afresh.
+    pub locked: bool,
+}
+
+/// Failed-login budgets: each attempt takes a place in its keys' budgets **before** it is judged,
+/// atomically with the check, so however many arrive at once no more than `limit` are judged
+/// within a window; judging settles the place. In memory for one node, in Redis for many.
+#[async_trait]
+pub trait AttemptStore: Send + Sync + 'static {
+    /// Takes a place for `ticket` in `key`'s budget unless the key is locked or its failures and
+    /// places held reach the limit; `false` = refused. The place is held until settled, or until
+    /// `hold_until_ms` if the attempt is never settled (a node that died while judging).
+    async fn reserve(
+        &self,
+        key: &str,
+        ticket: u64,
+        budget: &Budget,
+        now_ms: i64,
+        hold_until_ms: i64,
+    ) -> StoreResult<bool>;
+
+    /// Gives back `ticket`'s place. A failure is counted (and may lock the key); a success with
+    /// `forget` clears the key's failures.
+    async fn settle(
+        &self,
+        key: &str,
+        ticket: u64,
+        failed: bool,
+        forget: bool,
+        budget: &Budget,
+        now_ms: i64,
+    ) -> StoreResult<Settled>;
+
+    /// Ends `key`'s lock and forgets its failures; `true` if it was locked.
+    async fn unlock(&self, key: &str, now_ms: i64) -> StoreResult<bool>;
+}

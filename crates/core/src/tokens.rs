@@ -78,8 +78,11 @@ impl Core {
         if !info.user.enabled {
             return Err(CoreError::BadCredentials);
         }
-        if let Some(name) = username.map(str::trim).filter(|n| !n.is_empty()) {
-            if !name.eq_ignore_ascii_case(&info.user.username) {
+        if let Some(name) = username
+            .map(crate::login_name::account_key)
+            .filter(|n| !n.is_empty())
+        {
+            if name != crate::login_name::account_key(&info.user.username) {
                 return Err(CoreError::BadCredentials);
             }
         }

@@ -270,7 +270,10 @@ impl Core {
     /// The user a trusted back end asks a token for, created or updated first when asked. An
     /// unknown user without `auto_create`, or a disabled one, is [`CoreError::BadCredentials`].
     async fn trusted_user(&self, username: &str, jit: &Provisioning) -> Result<User> {
-        if username.trim().is_empty() {
+        // Looked up, and made, in its normal form, as logins look names up.
+        let username = crate::login_name::normalize(username);
+        let username = username.as_ref();
+        if username.is_empty() {
             return Err(CoreError::MissingField("The field 'username' is required".into()));
         }
         let user = match self.directory.user_by_name_cached(username).await? {

@@ -1,6 +1,7 @@
-//! The LDAP login flow: bind as the search account, find the user's entry with the configured
-//! filter (the name escaped per RFC 4515), bind as that entry with the password, then read the
-//! user's groups as the search account and map them to vestibule groups.
+//! The LDAP login flow, in two steps the core's guard puts its failed-login budget between: find
+//! the user's entry as the search account with the configured filter (the name escaped per RFC
+//! 4515); then bind as that entry with the password, and read the user's groups as the search
+//! account and map them to vestibule groups.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use ldap3::{ldap_escape, Ldap, Scope, SearchEntry, SearchResult};
 
 use vestibule_core::config::ConfigError;
 use vestibule_core::config::LdapConfig;
-use vestibule_core::provider::{ExternalAuthError, ExternalAuthenticator, ExternalIdentity};
+use vestibule_core::provider::{DirectoryEntry, ExternalAuthError, ExternalAuthenticator, ExternalIdentity};
 
 use crate::pool::{Pool, PoolError};
 
@@ -55,7 +56,8 @@ impl LdapAuthenticator {
         Duration::from_secs(self.config.connect_timeout_secs) + self.pool.op_timeout() * 5
     }
 
-    async fn flow(&self, ldap: &mut Ldap, username: &str, password: &str) -> Result<ExternalIdentity, Step> {
+    /// Finds the one entry the filter matches for `username`, as the search account.
+    async fn search_user(&self, ldap: &mut Ldap, username: &str) -> Result<Option<DirectoryEntry>, Step> {
         let c = &self.config;
         let filter = c.user_filter.replace("{username}", &ldap_escape(username));
         let attrs = [
@@ -71,14 +73,40 @@ impl LdapAuthenticator {
         match result.rc {
             0 => {}
             // A missing base or more matches than the server returns: nobody logs in.
-            NO_SUCH_OBJECT | 4 => return Err(Step::Bad),
+            NO_SUCH_OBJECT | 4 => return Ok(None),
             rc => return Err(PoolError::Refused(rc, result.text).into()),
         }
         let mut entries = entries.into_iter().map(SearchEntry::construct);
         let (Some(entry), None) = (entries.next(), entries.next()) else {
             // No such user, or a filter that matches several: refuse rather than guess.
-            return Err(Step::Bad);
+            return Ok(None);
         };
+        let first = |attr: &str| {
+            entry
+                .attrs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                .and_then(|(_, v)| v.first().cloned())
+                .unwrap_or_default()
+        };
+        let canonical = Some(first(&c.username_attribute))
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| username.to_owned());
+        Ok(Some(DirectoryEntry {
+            username: canonical,
+            full_name: first(&c.name_attribute),
+            email: first(&c.email_attribute),
+            dn: entry.dn,
+        }))
+    }
+
+    /// Binds as the entry with the password, then reads its groups as the search account.
+    async fn bind_user(
+        &self,
+        ldap: &mut Ldap,
+        entry: &DirectoryEntry,
+        password: &str,
+    ) -> Result<ExternalIdentity, Step> {
         match ldap
             .with_timeout(self.pool.op_timeout())
             .simple_bind(&entry.dn, password)
@@ -91,25 +119,48 @@ impl LdapAuthenticator {
             // Locked, expired, unwilling: a refusal that must not read differently.
             _ => return Err(Step::Bad),
         }
-        let first = |attr: &str| {
-            entry
-                .attrs
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(attr))
-                .and_then(|(_, v)| v.first().cloned())
-                .unwrap_or_default()
-        };
-        let canonical = Some(first(&c.username_attribute))
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| username.to_owned());
-        let groups = self.groups(ldap, &entry.dn, &canonical).await?;
+        let groups = self.groups(ldap, &entry.dn, &entry.username).await?;
         Ok(ExternalIdentity {
-            username: canonical,
-            full_name: first(&c.name_attribute),
-            email: first(&c.email_attribute),
+            username: entry.username.clone(),
+            full_name: entry.full_name.clone(),
+            email: entry.email.clone(),
             groups,
             managed_groups: self.managed_groups(),
         })
+    }
+
+    /// Runs `step` on a pooled connection within the login deadline; waiting for a turn counts
+    /// against it too.
+    async fn on_connection<T>(
+        &self,
+        step: impl AsyncFnOnce(&mut Ldap) -> Result<T, Step>,
+    ) -> Result<T, ExternalAuthError> {
+        let work = async {
+            let _turn = self.pool.turn().await.map_err(Step::from)?;
+            let mut ldap = self.pool.checkout().await.map_err(Step::from)?;
+            let result = step(&mut ldap).await;
+            match &result {
+                // After a refused user bind the connection is still bound as nobody in
+                // particular; checkout binds again before any reuse.
+                Ok(_) | Err(Step::Bad) => self.pool.checkin(ldap),
+                Err(Step::Down(_)) => {}
+            }
+            result
+        };
+        match tokio::time::timeout(self.deadline(), work).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(Step::Bad)) => Err(ExternalAuthError::BadCredentials),
+            Ok(Err(Step::Down(m))) => {
+                tracing::warn!(error = %m, "LDAP directory unavailable");
+                Err(ExternalAuthError::Unavailable(m))
+            }
+            Err(_) => {
+                tracing::warn!("LDAP directory did not answer in time");
+                Err(ExternalAuthError::Unavailable(
+                    "the directory did not answer in time".into(),
+                ))
+            }
+        }
     }
 
     fn managed_groups(&self) -> Vec<String> {
@@ -177,42 +228,25 @@ fn same_dn(a: &str, b: &str) -> bool {
 
 #[async_trait]
 impl ExternalAuthenticator for LdapAuthenticator {
-    async fn authenticate(
+    async fn find(&self, username: &str) -> Result<Option<DirectoryEntry>, ExternalAuthError> {
+        if username.is_empty() {
+            return Ok(None);
+        }
+        self.on_connection(async |ldap: &mut Ldap| self.search_user(ldap, username).await)
+            .await
+    }
+
+    async fn verify(
         &self,
-        username: &str,
+        entry: &DirectoryEntry,
         password: &str,
     ) -> Result<ExternalIdentity, ExternalAuthError> {
         // An empty password would be an unauthenticated bind, which some servers accept.
-        if password.is_empty() || username.is_empty() {
+        if password.is_empty() || entry.dn.is_empty() {
             return Err(ExternalAuthError::BadCredentials);
         }
-        let work = async {
-            // Waiting for a turn counts against the same deadline as the directory's answers.
-            let _turn = self.pool.turn().await.map_err(Step::from)?;
-            let mut ldap = self.pool.checkout().await.map_err(Step::from)?;
-            let result = self.flow(&mut ldap, username, password).await;
-            match &result {
-                // After a refused user bind the connection is still bound as nobody in
-                // particular; checkout binds again before any reuse.
-                Ok(_) | Err(Step::Bad) => self.pool.checkin(ldap),
-                Err(Step::Down(_)) => {}
-            }
-            result
-        };
-        match tokio::time::timeout(self.deadline(), work).await {
-            Ok(Ok(identity)) => Ok(identity),
-            Ok(Err(Step::Bad)) => Err(ExternalAuthError::BadCredentials),
-            Ok(Err(Step::Down(m))) => {
-                tracing::warn!(error = %m, "LDAP directory unavailable");
-                Err(ExternalAuthError::Unavailable(m))
-            }
-            Err(_) => {
-                tracing::warn!("LDAP directory did not answer in time");
-                Err(ExternalAuthError::Unavailable(
-                    "the directory did not answer in time".into(),
-                ))
-            }
-        }
+        self.on_connection(async |ldap: &mut Ldap| self.bind_user(ldap, entry, password).await)
+            .await
     }
 }
 

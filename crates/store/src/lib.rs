@@ -6,6 +6,7 @@
 //! - [`postgres`]: the directory and the model in PostgreSQL, for scale-out;
 //! - [`sql`]: the SQL those two share (the directory, the model), written once;
 //! - [`sessions`]: the session stores (in memory, embedded in the SQLite file, in Redis);
+//! - [`attempts`]: the failed-login budgets in Redis, shared by every node;
 //! - [`codec`]: core types as the column and field values every backend stores;
 //! - [`open`]: opens the stores a configuration names.
 //!
@@ -13,6 +14,7 @@
 //! the paths the benchmark and the tests name them by.
 #![forbid(unsafe_code)]
 
+pub mod attempts;
 pub mod codec;
 pub mod open;
 pub mod postgres;

@@ -7,7 +7,7 @@ use vestibule_core::clock::now_ms;
 use vestibule_core::config::Config;
 use vestibule_core::error::StoreError;
 use vestibule_core::model_store::ModelStore;
-use vestibule_core::store::{MetadataStore, SessionStore, StoreResult};
+use vestibule_core::store::{AttemptStore, MetadataStore, SessionStore, StoreResult};
 
 use crate::postgres::PostgresStore;
 use crate::sessions::embedded::EmbeddedSessions;
@@ -19,6 +19,9 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     /// The model (projects' folders, tables, attributes, changesets): in the metadata store.
     pub model: Arc<dyn ModelStore>,
+    /// The failed-login budgets, when they are shared (sessions in Redis); `None` = the core
+    /// keeps them in memory, with account locks in the metadata store.
+    pub attempts: Option<Arc<dyn AttemptStore>>,
 }
 
 /// Who opens the stores.
@@ -37,7 +40,7 @@ pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
     let timeout = Duration::from_secs(config.store.timeout_secs);
     // The embedded file is opened in every case: it keeps the sessions' durable copies.
     let sqlite = SqliteStore::open_with_timeout(&config.data_dir, timeout).await?;
-    let sessions = open_sessions(config, &sqlite, opener).await?;
+    let (sessions, attempts) = open_sessions(config, &sqlite, opener).await?;
     let metadata = &config.store.metadata;
     if metadata.starts_with("postgres://") || metadata.starts_with("postgresql://") {
         let pg = PostgresStore::connect(metadata, timeout).await?;
@@ -45,6 +48,7 @@ pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
             metadata: Arc::new(pg.clone()),
             sessions,
             model: Arc::new(pg),
+            attempts,
         });
     }
     if metadata != "embedded" {
@@ -56,26 +60,27 @@ pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
         metadata: Arc::new(sqlite.clone()),
         sessions,
         model: Arc::new(sqlite),
+        attempts,
     })
 }
 
-/// The session store: Redis when `store.sessions` is a URL, else memory with durable copies in the
-/// embedded SQLite file.
+/// The session store: Redis (with the failed-login budgets beside it) when `store.sessions` is a
+/// URL, else memory with durable copies in the embedded SQLite file.
 async fn open_sessions(
     config: &Config,
     sqlite: &SqliteStore,
     opener: Opener,
-) -> StoreResult<Arc<dyn SessionStore>> {
+) -> StoreResult<(Arc<dyn SessionStore>, Option<Arc<dyn AttemptStore>>)> {
     if config.store.sessions == "embedded" {
         let flush = Duration::from_millis(config.session.flush_interval_ms);
         let store = match opener {
             Opener::Server => EmbeddedSessions::open_exclusive(sqlite.clone(), flush, now_ms()).await?,
             Opener::Tool => EmbeddedSessions::open(sqlite.clone(), flush, now_ms()).await?,
         };
-        return Ok(store);
+        return Ok((store, None));
     }
     let timeout = Duration::from_secs(config.store.timeout_secs);
-    Ok(Arc::new(
-        RedisSessions::connect(&config.store.sessions, timeout).await?,
-    ))
+    let redis = RedisSessions::connect(&config.store.sessions, timeout).await?;
+    let attempts: Arc<dyn AttemptStore> = Arc::new(redis.attempts());
+    Ok((Arc::new(redis), Some(attempts)))
 }

@@ -120,6 +120,31 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("redis: {e}"))
 }
 
+/// Runs one Redis operation on `conn` within `timeout`: a connection problem or no answer is the
+/// store being unavailable, anything else an error of the store.
+pub(crate) async fn run_within<T, F>(
+    timeout: Duration,
+    conn: ConnectionManager,
+    op: impl FnOnce(ConnectionManager) -> F,
+) -> StoreResult<T>
+where
+    F: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    match tokio::time::timeout(timeout, op(conn)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e))
+            if e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_timeout()
+                || e.is_connection_refusal() =>
+        {
+            Err(unavailable(e))
+        }
+        Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
+        Err(_) => Err(unavailable(format!("no answer within {timeout:?}"))),
+    }
+}
+
 impl RedisSessions {
     /// Connects to `url`; every later operation gives up after `timeout` and reports the store as
     /// unavailable, and the connection is re-made by itself when Redis is back.
@@ -146,19 +171,12 @@ impl RedisSessions {
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        match tokio::time::timeout(self.timeout, op(self.conn.clone())).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e))
-                if e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_timeout()
-                    || e.is_connection_refusal() =>
-            {
-                Err(unavailable(e))
-            }
-            Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
-            Err(_) => Err(unavailable(format!("no answer within {:?}", self.timeout))),
-        }
+        run_within(self.timeout, self.conn.clone(), op).await
+    }
+
+    /// The failed-login budgets on this store's connection, so every node shares them too.
+    pub fn attempts(&self) -> crate::attempts::RedisAttempts {
+        crate::attempts::RedisAttempts::new(self.conn.clone(), self.timeout)
     }
 
     /// Prunes dead members from a slice of the `vst:u:*` sets, resuming the SCAN where the last

@@ -5,12 +5,12 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use vestibule_core::guard::Attempter;
+use vestibule_core::login_name::account_key;
 use vestibule_core::{Core, CoreError};
 
-/// Runs `check` (which verifies the key or token) behind the login gate: a locked account or
-/// blocked address is refused before the check, and a `BadCredentials` answer counts as a failed
-/// login. Other errors (trusted authentication off, a store failure) are not guesses and are not
-/// counted.
+/// Runs `check` (which verifies the key or token) as a guarded attempt of `account` (the user
+/// the key is presented for, by its normal name) and `addr`: see `Core::guarded`.
 pub async fn guarded<T>(
     core: &Core,
     mode: i32,
@@ -18,11 +18,13 @@ pub async fn guarded<T>(
     addr: Option<IpAddr>,
     check: impl Future<Output = Result<T, CoreError>>,
 ) -> Result<T, CoreError> {
-    let account = account.filter(|a| !a.is_empty());
-    core.login_gate(mode, account, addr).await?;
-    let result = check.await;
-    if matches!(result, Err(CoreError::BadCredentials)) {
-        core.login_failed(mode, account, addr).await;
-    }
-    result
+    let typed = account.filter(|a| !a.is_empty());
+    let identity = typed.map(account_key).filter(|k| !k.is_empty());
+    let who = Attempter {
+        mode,
+        typed,
+        identity: identity.as_deref(),
+        addr,
+    };
+    core.guarded(who, check).await
 }

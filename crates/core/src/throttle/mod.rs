@@ -1,0 +1,382 @@
+//! Throttling of failed logins, per account and per client address: growing delays, then a
+//! temporary lock.
+//!
+//! An attempt takes its place in both budgets **before** its credential is judged
+//! ([`Throttle::begin`]), atomically in the [`AttemptStore`] (memory on one node, Redis shared by
+//! many), so concurrent guesses cannot all slip past a check made before any of them failed: at
+//! most `limit` are ever judged within the window, and once a key is locked every attempt is
+//! refused, the right password included. Judging settles the place ([`Attempt::succeeded`],
+//! [`Attempt::failed`]); an attempt dropped unsettled (its client went away) counts as failed.
+//!
+//! Accounts are keyed on the identity the name resolved to (see `guard.rs`), in
+//! [`crate::login_name::account_key`] form; addresses on the IPv4 address or the IPv6 /64 (one
+//! subscriber's usual allocation). A name that matches no user is counted and locked like any
+//! other: the answers must not tell whether a user exists.
+
+mod memory;
+
+pub use memory::{lock_setting, MemoryAttempts, UNLOCKED_TTL_MS};
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::now_ms;
+use crate::config::ThrottleConfig;
+use crate::error::Result;
+use crate::store::{AttemptStore, Budget};
+
+/// How long a place is held for an attempt whose node never settles it (it died while judging):
+/// longer than any judgement takes (an LDAP login gives up well within a minute).
+const HOLD_MS: i64 = 120_000;
+
+/// What one more failure led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Failure {
+    /// How long to wait before answering.
+    pub delay: Duration,
+    /// The account reached its limit and is now locked.
+    pub account_locked: bool,
+    /// The address reached its limit and is now blocked.
+    pub address_blocked: bool,
+}
+
+pub struct Throttle {
+    config: ThrottleConfig,
+    store: Arc<dyn AttemptStore>,
+}
+
+/// The store key of an account's budget.
+pub fn account_store_key(account_key: &str) -> String {
+    format!("account:{account_key}")
+}
+
+/// The store key of an address's budget: IPv4 as is, IPv6 by its /64.
+pub fn address_store_key(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("address:{a}"),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => format!("address:{v4}"),
+            None => {
+                let s = a.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+impl Throttle {
+    pub fn new(config: ThrottleConfig, store: Arc<dyn AttemptStore>) -> Self {
+        Throttle { config, store }
+    }
+
+    fn budget(&self, limit: u64, durable: bool) -> Budget {
+        Budget {
+            limit,
+            window_ms: secs_ms(self.config.window_secs),
+            lockout_ms: secs_ms(self.config.lockout_secs),
+            durable,
+        }
+    }
+
+    /// Takes the attempt's place in the account's and the address's budgets; `None` when either
+    /// is locked or full, and then the attempt must be refused without judging it.
+    pub async fn begin(&self, account: Option<&str>, address: Option<IpAddr>) -> Result<Option<Attempt>> {
+        let now = now_ms();
+        let ticket = rand::random::<u64>();
+        let mut attempt = Attempt {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            ticket,
+            account: account.map(|a| {
+                (
+                    account_store_key(a),
+                    self.budget(self.config.account_lockout_failures, true),
+                )
+            }),
+            address: address.map(|a| {
+                (
+                    address_store_key(a),
+                    self.budget(self.config.address_lockout_failures, false),
+                )
+            }),
+            done: false,
+        };
+        let hold = now + HOLD_MS;
+        if let Some((key, budget)) = &attempt.account {
+            if !self.store.reserve(key, ticket, budget, now, hold).await? {
+                attempt.done = true;
+                return Ok(None);
+            }
+        }
+        let address_ok = match &attempt.address {
+            Some((key, budget)) => self.store.reserve(key, ticket, budget, now, hold).await,
+            None => Ok(true),
+        };
+        match address_ok {
+            Ok(true) => Ok(Some(attempt)),
+            other => {
+                // Give the account's place back: this attempt is not judged.
+                attempt.done = true;
+                if let Some((key, budget)) = &attempt.account {
+                    self.store.settle(key, ticket, false, false, budget, now).await?;
+                }
+                other.map(|_| None).map_err(Into::into)
+            }
+        }
+    }
+
+    /// The delay a refused attempt answers with: that of the failure that locks an account, so
+    /// that it reads like one more wrong password.
+    pub fn locked_delay(&self) -> Duration {
+        delay(
+            &self.config,
+            self.config
+                .account_lockout_failures
+                .max(self.config.account_free_failures + 1),
+            self.config.account_free_failures,
+        )
+    }
+
+    /// Ends an account's lock (`account_key` in [`crate::login_name::account_key`] form); `true`
+    /// if it was locked.
+    pub async fn unlock(&self, account_key: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .unlock(&account_store_key(account_key), now_ms())
+            .await?)
+    }
+}
+
+fn secs_ms(secs: u64) -> i64 {
+    (secs.min(u32::MAX as u64) * 1000) as i64
+}
+
+/// The delay after `failures` in a row when the first `free` cost nothing: base, 2×base, …
+fn delay(c: &ThrottleConfig, failures: u64, free: u64) -> Duration {
+    if failures <= free || c.base_delay_ms == 0 {
+        return Duration::ZERO;
+    }
+    let doublings = (failures - free - 1).min(20) as u32;
+    let ms = c
+        .base_delay_ms
+        .saturating_mul(1u64 << doublings)
+        .min(c.max_delay_ms);
+    Duration::from_millis(ms)
+}
+
+/// One admitted attempt, holding its places until it is settled.
+pub struct Attempt {
+    store: Arc<dyn AttemptStore>,
+    config: ThrottleConfig,
+    ticket: u64,
+    account: Option<(String, Budget)>,
+    address: Option<(String, Budget)>,
+    done: bool,
+}
+
+impl Attempt {
+    /// The credential was right: the places go back and the account's failures are forgotten
+    /// (not the address's: one valid account must not reset a client's budget for guessing
+    /// others).
+    pub async fn succeeded(mut self) -> Result<()> {
+        self.done = true;
+        let now = now_ms();
+        if let Some((key, budget)) = &self.account {
+            self.store
+                .settle(key, self.ticket, false, true, budget, now)
+                .await?;
+        }
+        if let Some((key, budget)) = &self.address {
+            self.store
+                .settle(key, self.ticket, false, false, budget, now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The credential was wrong: counted against both budgets; the caller waits the delay.
+    pub async fn failed(mut self) -> Result<Failure> {
+        self.done = true;
+        settle_failure(
+            self.store.as_ref(),
+            &self.config,
+            self.ticket,
+            &self.account,
+            &self.address,
+        )
+        .await
+    }
+
+    /// The attempt was not a guess (the directory was down, the request was invalid): the places
+    /// go back uncounted.
+    pub async fn withdrawn(mut self) -> Result<()> {
+        self.done = true;
+        let now = now_ms();
+        for (key, budget) in self.account.iter().chain(self.address.iter()) {
+            self.store
+                .settle(key, self.ticket, false, false, budget, now)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn settle_failure(
+    store: &dyn AttemptStore,
+    config: &ThrottleConfig,
+    ticket: u64,
+    account: &Option<(String, Budget)>,
+    address: &Option<(String, Budget)>,
+) -> Result<Failure> {
+    let now = now_ms();
+    let mut out = Failure::default();
+    if let Some((key, budget)) = account {
+        let s = store.settle(key, ticket, true, false, budget, now).await?;
+        out.delay = out
+            .delay
+            .max(delay(config, s.failures, config.account_free_failures));
+        out.account_locked = s.locked;
+    }
+    if let Some((key, budget)) = address {
+        let s = store.settle(key, ticket, true, false, budget, now).await?;
+        out.delay = out
+            .delay
+            .max(delay(config, s.failures, config.address_free_failures));
+        out.address_blocked = s.locked;
+    }
+    if out.account_locked || out.address_blocked {
+        crate::metrics::record_lockout();
+    }
+    Ok(out)
+}
+
+impl Drop for Attempt {
+    /// An attempt dropped unsettled — its request was cancelled while it was judged — counts as a
+    /// failure: it may have been judged. Without a runtime its places are given back at the hold
+    /// time.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let store = self.store.clone();
+        let config = self.config.clone();
+        let ticket = self.ticket;
+        let account = self.account.take();
+        let address = self.address.take();
+        runtime.spawn(async move {
+            match settle_failure(store.as_ref(), &config, ticket, &account, &address).await {
+                Ok(f) if f.account_locked || f.address_blocked => {
+                    tracing::warn!("a cancelled login attempt locked its account or address")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "settling a cancelled login attempt failed"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> ThrottleConfig {
+        ThrottleConfig {
+            account_free_failures: 2,
+            account_lockout_failures: 5,
+            address_free_failures: 3,
+            address_lockout_failures: 7,
+            lockout_secs: 60,
+            window_secs: 60,
+            base_delay_ms: 100,
+            max_delay_ms: 250,
+        }
+    }
+
+    fn throttle() -> Throttle {
+        Throttle::new(config(), Arc::new(MemoryAttempts::new(None)))
+    }
+
+    #[tokio::test]
+    async fn delays_grow_then_the_account_locks() {
+        let t = throttle();
+        let mut delays = Vec::new();
+        for _ in 0..5 {
+            let a = t.begin(Some("bob"), None).await.unwrap().unwrap();
+            delays.push(a.failed().await.unwrap().delay.as_millis() as u64);
+        }
+        assert_eq!(delays, vec![0, 0, 100, 200, 250]);
+        assert!(t.begin(Some("bob"), None).await.unwrap().is_none());
+        assert!(t.unlock("bob").await.unwrap());
+        let a = t.begin(Some("bob"), None).await.unwrap().unwrap();
+        assert_eq!(a.failed().await.unwrap(), Failure::default());
+    }
+
+    #[tokio::test]
+    async fn concurrent_attempts_beyond_the_limit_are_refused_before_judging() {
+        let t = throttle();
+        let mut held = Vec::new();
+        for _ in 0..20 {
+            if let Some(a) = t.begin(Some("carol"), None).await.unwrap() {
+                held.push(a);
+            }
+        }
+        assert_eq!(held.len(), 5);
+        let mut locks = 0;
+        for a in held {
+            locks += a.failed().await.unwrap().account_locked as usize;
+        }
+        assert_eq!(locks, 1);
+    }
+
+    #[tokio::test]
+    async fn addresses_are_blocked_across_accounts_and_give_back_the_account_place() {
+        let t = throttle();
+        let addr: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut blocked = 0;
+        for i in 0..7 {
+            let a = t
+                .begin(Some(&format!("user{i}")), Some(addr))
+                .await
+                .unwrap()
+                .unwrap();
+            blocked += a.failed().await.unwrap().address_blocked as usize;
+        }
+        assert_eq!(blocked, 1);
+        assert!(t.begin(Some("dave"), Some(addr)).await.unwrap().is_none());
+        // dave's place was given back: from elsewhere he has his whole budget.
+        for _ in 0..5 {
+            assert!(t.begin(Some("dave"), None).await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_attempt_counts_as_a_failure() {
+        let t = throttle();
+        for _ in 0..5 {
+            drop(t.begin(Some("erin"), None).await.unwrap());
+        }
+        // The failures are settled by spawned tasks: let them run, then the fifth has locked.
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            if t.unlock("erin").await.unwrap() {
+                return;
+            }
+        }
+        panic!("five dropped attempts did not lock the account");
+    }
+
+    #[test]
+    fn ipv6_clients_are_kept_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_store_key(a), address_store_key(b));
+        assert_ne!(address_store_key(a), address_store_key(c));
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(address_store_key(mapped), "address:10.1.2.3");
+    }
+}

@@ -1,0 +1,169 @@
+//! The failed-login budgets in Redis, shared by every node: three nodes grant together the
+//! budget one grants.
+//!
+//! A budget is two keys with one hash tag (one Redis Cluster slot): `vst:t:{K}`, a hash of the
+//! failures in the window (`f`) and the lock's end (`l`), expiring a window after the latest
+//! failure or with the lock, whichever is later; and `vst:tp:{K}`, a sorted set of the places
+//! held by attempts being judged, scored by when the place is given back if its node never
+//! settles it. Reserving and settling are each one Lua script, so the check and the take are
+//! atomic across nodes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::Script;
+
+use vestibule_core::store::{AttemptStore, Budget, Settled, StoreResult};
+
+use crate::sessions::redis::run_within;
+
+/// KEYS: the budget's hash, its set of places. ARGV: now, limit (0 = none), ticket, hold until.
+/// Returns 1 when the place is taken, 0 when the key is locked or its budget is full.
+const RESERVE: &str = r#"
+local now = tonumber(ARGV[1])
+local locked = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
+if locked > now then
+  return 0
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local limit = tonumber(ARGV[2])
+if limit > 0 then
+  local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
+  if failures + redis.call('ZCARD', KEYS[2]) >= limit then
+    return 0
+  end
+end
+local hold = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[2], hold, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < hold - now then
+  redis.call('PEXPIREAT', KEYS[2], hold)
+end
+return 1
+"#;
+
+/// KEYS: as RESERVE. ARGV: now, limit, ticket, failed (0/1), forget (0/1), window ms, lockout ms.
+/// Returns {failures, locked (0/1)}.
+const SETTLE: &str = r#"
+redis.call('ZREM', KEYS[2], ARGV[3])
+local now = tonumber(ARGV[1])
+if ARGV[4] == '1' then
+  local failures = redis.call('HINCRBY', KEYS[1], 'f', 1)
+  local limit = tonumber(ARGV[2])
+  local locked = 0
+  if limit > 0 and failures >= limit then
+    redis.call('HSET', KEYS[1], 'f', 0, 'l', now + tonumber(ARGV[7]))
+    locked = 1
+  end
+  local lock = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
+  redis.call('PEXPIREAT', KEYS[1], math.max(now + tonumber(ARGV[6]), lock))
+  return {failures, locked}
+end
+if ARGV[5] == '1' then
+  redis.call('HDEL', KEYS[1], 'f')
+end
+return {0, 0}
+"#;
+
+/// KEYS: the budget's hash, its set of places. ARGV: now. Returns 1 when it was locked.
+const UNLOCK: &str = r#"
+local locked = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
+redis.call('DEL', KEYS[1])
+if locked > tonumber(ARGV[1]) then
+  return 1
+end
+return 0
+"#;
+
+pub struct RedisAttempts {
+    conn: ConnectionManager,
+    timeout: Duration,
+    reserve: Script,
+    settle: Script,
+    unlock: Script,
+}
+
+fn keys(key: &str) -> (String, String) {
+    (format!("vst:t:{{{key}}}"), format!("vst:tp:{{{key}}}"))
+}
+
+impl RedisAttempts {
+    /// Uses an open connection (the session store's), giving up on any operation after `timeout`.
+    pub fn new(conn: ConnectionManager, timeout: Duration) -> Self {
+        RedisAttempts {
+            conn,
+            timeout,
+            reserve: Script::new(RESERVE),
+            settle: Script::new(SETTLE),
+            unlock: Script::new(UNLOCK),
+        }
+    }
+}
+
+#[async_trait]
+impl AttemptStore for RedisAttempts {
+    async fn reserve(
+        &self,
+        key: &str,
+        ticket: u64,
+        budget: &Budget,
+        now_ms: i64,
+        hold_until_ms: i64,
+    ) -> StoreResult<bool> {
+        let (h, p) = keys(key);
+        let taken: i64 = run_within(self.timeout, self.conn.clone(), |mut c| async move {
+            self.reserve
+                .key(h)
+                .key(p)
+                .arg(now_ms)
+                .arg(budget.limit)
+                .arg(ticket)
+                .arg(hold_until_ms)
+                .invoke_async(&mut c)
+                .await
+        })
+        .await?;
+        Ok(taken == 1)
+    }
+
+    async fn settle(
+        &self,
+        key: &str,
+        ticket: u64,
+        failed: bool,
+        forget: bool,
+        budget: &Budget,
+        now_ms: i64,
+    ) -> StoreResult<Settled> {
+        let (h, p) = keys(key);
+        let (failures, locked): (u64, i64) =
+            run_within(self.timeout, self.conn.clone(), |mut c| async move {
+                self.settle
+                    .key(h)
+                    .key(p)
+                    .arg(now_ms)
+                    .arg(budget.limit)
+                    .arg(ticket)
+                    .arg(u8::from(failed))
+                    .arg(u8::from(forget))
+                    .arg(budget.window_ms)
+                    .arg(budget.lockout_ms)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(Settled {
+            failures,
+            locked: locked == 1,
+        })
+    }
+
+    async fn unlock(&self, key: &str, now_ms: i64) -> StoreResult<bool> {
+        let (h, p) = keys(key);
+        let was: i64 = run_within(self.timeout, self.conn.clone(), |mut c| async move {
+            self.unlock.key(h).key(p).arg(now_ms).invoke_async(&mut c).await
+        })
+        .await?;
+        Ok(was == 1)
+    }
+}
