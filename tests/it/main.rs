@@ -24,6 +24,7 @@ mod ops_metrics;
 mod ops_openapi;
 mod ops_request_id;
 mod ops_shutdown;
+mod proxies;
 mod rejections;
 mod scale_out;
 mod smoke;

@@ -57,7 +57,8 @@ async fn mstr_login_accepts_form_json_numeric_strings_and_lowercase_keys() {
 
 #[tokio::test]
 async fn mstr_login_cookie_path_follows_the_prefix_and_secure_follows_tls() {
-    let server = TestServer::start();
+    // The test's peer is the TLS proxy: only a trusted one is believed (see proxies.rs).
+    let server = TestServer::start_with(&[("VESTIBULE_SERVER_TRUSTED_PROXIES", "127.0.0.1")]);
     let body = j!({"loginMode": 1, "username": "administrator", "password": ADMIN_PASSWORD});
     let plain = send(client().post(server.url("/api/auth/login")).json(&body)).await;
     assert_eq!(plain.status(), 204);

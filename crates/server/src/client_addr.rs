@@ -1,8 +1,13 @@
-//! [`ClientAddr`]: the address of the TCP peer, for login throttling and the audit log.
+//! [`ClientOrigin`] and [`ClientAddr`]: who the client is (for login throttling and the audit log)
+//! and whether it came over TLS (for `Secure` cookies).
 //!
-//! It is the socket's peer address (set by `into_make_service_with_connect_info` in serve.rs),
-//! never a header such as `X-Forwarded-For`, which any client could forge to dodge throttling.
-//! A router driven without connect info (a test calling the router directly) gets `None`.
+//! Both start from the socket's peer address (`ConnectInfo`, set by
+//! `into_make_service_with_connect_info` in serve.rs). Only when that peer is one of
+//! `server.trusted_proxies` do `Forwarded`, `X-Forwarded-For` and `X-Forwarded-Proto` count; from
+//! anyone else they are ignored, since a client could forge them to dodge throttling (the rules
+//! are in `forwarded.rs`). They are resolved by the handlers that ask, so requests that only use
+//! a session pay nothing. A router driven without connect info (a test calling the router
+//! directly) gets no address and no TLS.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -10,18 +15,49 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 
+use crate::forwarded;
+use crate::state::AppState;
+
+/// The client's address and scheme, resolved once for a handler that needs both.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOrigin {
+    pub addr: Option<IpAddr>,
+    /// The request came over TLS, as a trusted proxy says.
+    pub https: bool,
+}
+
+/// The client's address alone.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+fn origin(parts: &Parts, state: &AppState) -> ClientOrigin {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => {
+            let o = forwarded::resolve(peer.ip(), &state.trusted_proxies, &parts.headers);
+            ClientOrigin {
+                addr: Some(o.addr),
+                https: o.https,
+            }
+        }
+        None => ClientOrigin {
+            addr: None,
+            https: false,
+        },
+    }
+}
+
+impl FromRequestParts<AppState> for ClientOrigin {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(origin(parts, state))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(origin(parts, state).addr))
     }
 }

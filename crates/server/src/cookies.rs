@@ -1,21 +1,14 @@
 //! Writing `Set-Cookie` values (reading cookies is in `credentials.rs`).
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 
-/// Whether the request came to us over TLS, as a TLS-terminating proxy tells it.
-pub fn is_tls(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
-/// Whether a session cookie should carry `Secure`, under the `session.cookie_secure` setting.
-pub fn secure(setting: &str, headers: &HeaderMap) -> bool {
+/// Whether a session cookie should carry `Secure`, under the `session.cookie_secure` setting;
+/// `https`: the request came over TLS as a trusted proxy says ([`crate::client_addr::ClientOrigin`]).
+pub fn secure(setting: &str, https: bool) -> bool {
     match setting {
         "always" => true,
         "never" => false,
-        _ => is_tls(headers),
+        _ => https,
     }
 }
 

@@ -1,6 +1,7 @@
 //! vestibule's HTTP layer: one axum router per API dialect over the one [`Core`].
 //!
 //! - `api::mstr`: the MicroStrategy Library REST API, under `/api` and under the context path;
+//! - `client_addr`, `forwarded`: the client's address and scheme, behind trusted proxies too;
 //! - `openapi`: the OpenAPI document of every endpoint and the offline explorer at `/api-docs`;
 //! - `telemetry`: log lines, request ids, the access line and `/metrics`.
 #![forbid(unsafe_code)]
@@ -9,6 +10,7 @@ pub mod api;
 pub mod client_addr;
 pub mod cookies;
 pub mod credentials;
+pub mod forwarded;
 pub mod openapi;
 pub mod serve;
 pub mod state;

@@ -2,15 +2,30 @@
 
 use std::sync::Arc;
 
+use ipnet::IpNet;
+
 use vestibule_core::Core;
 
 #[derive(Clone)]
 pub struct AppState {
     pub core: Arc<Core>,
+    /// `server.trusted_proxies`, parsed once: the peers whose forwarding headers are believed.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AppState {
     pub fn new(core: Arc<Core>) -> Self {
-        AppState { core }
+        // Validated at start (`ServerConfig::validate`); should an unvalidated config reach here,
+        // trusting no proxy is the safe reading.
+        let trusted_proxies = core
+            .config()
+            .server
+            .trusted_proxy_nets()
+            .unwrap_or_default()
+            .into();
+        AppState {
+            core,
+            trusted_proxies,
+        }
     }
 }

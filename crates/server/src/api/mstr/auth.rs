@@ -17,7 +17,7 @@ use vestibule_core::CoreError;
 use super::error::{MstrError, MstrErrorBody, MstrResult};
 use super::extract::{Caller, CookiePath, RawBody, AUTH_TOKEN, SESSION_COOKIE};
 use crate::api::body::{self, required};
-use crate::client_addr::ClientAddr;
+use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::cookies;
 use crate::state::AppState;
 
@@ -37,14 +37,14 @@ pub fn session_shape(config: &Config) -> SessionShape {
 }
 
 /// A 204 that hands out a new session: the token header, the bound cookie, and no caching.
-fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSession) -> Response {
+fn session_response(state: &AppState, https: bool, path: &str, s: &NewSession) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&s.token) {
         h.insert(AUTH_TOKEN, v);
     }
     if let Some(cookie) = &s.cookie {
-        let secure = cookies::secure(&state.core.config().session.cookie_secure, headers);
+        let secure = cookies::secure(&state.core.config().session.cookie_secure, https);
         h.append(
             header::SET_COOKIE,
             cookies::session(SESSION_COOKIE, cookie, path, secure),
@@ -78,10 +78,11 @@ fn session_response(state: &AppState, headers: &HeaderMap, path: &str, s: &NewSe
 pub async fn login(
     State(state): State<AppState>,
     Extension(CookiePath(path)): Extension<CookiePath>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> MstrResult<Response> {
+    let client_addr = origin.addr;
     let body: LoginRequest = body::read(&headers, &body)?;
     let mode = match body.login_mode {
         Some(m) => i32::try_from(m).map_err(|_| MstrError::invalid(format!("Unknown loginMode {m}")))?,
@@ -111,7 +112,7 @@ pub async fn login(
         .core
         .login(&credentials, session_shape(state.core.config()))
         .await?;
-    Ok(session_response(&state, &headers, &path, &session))
+    Ok(session_response(&state, origin.https, &path, &session))
 }
 
 /// Log out: the session ends at once, and its cookie is cleared.
@@ -228,10 +229,11 @@ pub async fn delete_identity_token(
 pub async fn delegate(
     State(state): State<AppState>,
     Extension(CookiePath(path)): Extension<CookiePath>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> MstrResult<Response> {
+    let client_addr = origin.addr;
     let body: DelegateRequest = body::read(&headers, &body)?;
     if let Some(mode) = body.login_mode {
         if mode != i64::from(login_mode::DELEGATION) {
@@ -243,7 +245,7 @@ pub async fn delegate(
     let token = required(body.identity_token, "identityToken")?;
     let shape = session_shape(state.core.config());
     let (_, session) = state.core.delegate_from(&token, client_addr, shape).await?;
-    Ok(session_response(&state, &headers, &path, &session))
+    Ok(session_response(&state, origin.https, &path, &session))
 }
 
 #[derive(Serialize, ToSchema)]

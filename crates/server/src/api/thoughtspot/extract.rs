@@ -94,12 +94,12 @@ impl FromRequestParts<AppState> for V2Caller {
 /// `JSESSIONID` persists (`Max-Age`); otherwise it is a browser-session cookie.
 pub fn set_session_cookies(
     core: &Core,
-    request: &HeaderMap,
+    https: bool,
     resp: &mut Response,
     session: &NewSession,
     remember_secs: Option<u64>,
 ) {
-    let secure = cookies::secure(&core.config().session.cookie_secure, request);
+    let secure = cookies::secure(&core.config().session.cookie_secure, https);
     let h = resp.headers_mut();
     if let Some(cookie) = &session.cookie {
         let mut v = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly");

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use vestibule_core::audit::{AuditEvent, AuditKind};
@@ -88,13 +88,13 @@ pub async fn password_login(
 /// The 204 that hands out a cookie session; a remembered one gets a persistent cookie.
 pub fn cookie_session_response(
     core: &Core,
-    headers: &HeaderMap,
+    https: bool,
     session: &NewSession,
     remember: Remember,
 ) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let max_age = (remember == Remember::Yes).then_some(core.config().thoughtspot.remember_me_secs);
-    extract::set_session_cookies(core, headers, &mut resp, session, max_age);
+    extract::set_session_cookies(core, https, &mut resp, session, max_age);
     resp
 }
 

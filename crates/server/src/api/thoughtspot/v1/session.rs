@@ -18,7 +18,7 @@ use super::super::extract::{self, V1Caller};
 use super::super::login_flow::{self, Remember};
 use super::super::RELEASE_VERSION;
 use crate::api::body::{self, required};
-use crate::client_addr::ClientAddr;
+use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::state::AppState;
 
 /// The login form.
@@ -50,7 +50,7 @@ pub struct V1LoginForm {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
@@ -59,12 +59,15 @@ pub async fn login(
     let password = body.password.unwrap_or_default();
     let remember = body.rememberme.unwrap_or(false);
     let core = &state.core;
-    let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
+    let (user, mode) = login_flow::password_login(core, username, password, origin.addr).await?;
     let remember = Remember::from_flag(remember);
     let shape = login_flow::cookie_session_shape(core.config(), Scope::Full, remember);
     let session = core.new_session(user.id, mode, shape).await?;
     Ok(login_flow::cookie_session_response(
-        core, &headers, &session, remember,
+        core,
+        origin.https,
+        &session,
+        remember,
     ))
 }
 

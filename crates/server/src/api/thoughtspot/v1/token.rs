@@ -21,7 +21,7 @@ use super::super::extract::V1Body;
 use super::super::guarded::guarded;
 use super::super::login_flow::{self, Remember};
 use crate::api::body::{self, required};
-use crate::client_addr::ClientAddr;
+use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::state::AppState;
 
 /// The token request form.
@@ -306,10 +306,11 @@ fn redirect_allowed(url: &str, headers: &HeaderMap) -> bool {
 
 async fn login_token(
     state: AppState,
-    client_addr: Option<std::net::IpAddr>,
+    origin: ClientOrigin,
     headers: HeaderMap,
     body: LoginTokenForm,
 ) -> V1Result<Response> {
+    let client_addr = origin.addr;
     let token = required(body.auth_token, "auth_token")?;
     let username = body.username;
     let no_redirect = body.no_url_redirection.unwrap_or(false);
@@ -359,7 +360,7 @@ async fn login_token(
         }
         _ => StatusCode::NO_CONTENT.into_response(),
     };
-    extract::set_session_cookies(core, &headers, &mut resp, &session, None);
+    extract::set_session_cookies(core, origin.https, &mut resp, &session, None);
     Ok(resp)
 }
 
@@ -377,12 +378,12 @@ async fn login_token(
     ))]
 pub async fn login_token_get(
     State(state): State<AppState>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> V1Result<Response> {
     let body: LoginTokenForm = body::read_form(query.unwrap_or_default().as_bytes())?;
-    login_token(state, client_addr, headers, body).await
+    login_token(state, origin, headers, body).await
 }
 
 /// The token login form (`POST`), or the query string (`GET`).
@@ -426,12 +427,12 @@ fn redirect_schema() -> utoipa::openapi::schema::Schema {
     ))]
 pub async fn login_token_post(
     State(state): State<AppState>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     V1Body(body): V1Body,
 ) -> V1Result<Response> {
     let body: LoginTokenForm = body::read(&headers, &body)?;
-    login_token(state, client_addr, headers, body).await
+    login_token(state, origin, headers, body).await
 }
 
 #[cfg(test)]

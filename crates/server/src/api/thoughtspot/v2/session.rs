@@ -15,7 +15,7 @@ use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
 use super::super::login_flow::{self, Remember};
 use crate::api::body;
-use crate::client_addr::ClientAddr;
+use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::state::AppState;
 
 /// Reads `org_identifier` and `org_id`: the Primary org, by id (number or text) or by name.
@@ -79,7 +79,7 @@ pub fn org_schema() -> utoipa::openapi::schema::Schema {
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddr(client_addr): ClientAddr,
+    origin: ClientOrigin,
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Response> {
@@ -100,13 +100,16 @@ pub async fn login(
             let username =
                 username.ok_or_else(|| TsError::bad_request("The field 'username' is required"))?;
             let password = body.password.unwrap_or_default();
-            let (user, mode) = login_flow::password_login(core, username, password, client_addr).await?;
+            let (user, mode) = login_flow::password_login(core, username, password, origin.addr).await?;
             let shape = login_flow::cookie_session_shape(core.config(), Scope::Full, remember);
             core.new_session(user.id, mode, shape).await?
         }
     };
     Ok(login_flow::cookie_session_response(
-        core, &headers, &session, remember,
+        core,
+        origin.https,
+        &session,
+        remember,
     ))
 }
 
