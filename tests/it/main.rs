@@ -12,6 +12,7 @@ mod durability;
 mod explorer;
 mod fuzz;
 mod ldap;
+mod login_protection;
 mod model_attributes;
 mod model_changesets;
 mod model_objects;

@@ -147,15 +147,19 @@ async fn behind_a_trusted_proxy_x_forwarded_for_names_the_client() {
 }
 
 #[tokio::test]
-async fn behind_a_trusted_proxy_forwarded_names_the_client_and_wins_over_x_forwarded_for() {
-    let mut audited = Audited::start(&[("VESTIBULE_SERVER_TRUSTED_PROXIES", "127.0.0.0/8, ::1")]);
+async fn behind_a_trusted_proxy_that_writes_forwarded_only_forwarded_names_the_client() {
+    let mut audited = Audited::start(&[
+        ("VESTIBULE_SERVER_TRUSTED_PROXIES", "127.0.0.0/8, ::1"),
+        ("VESTIBULE_SERVER_FORWARDED_HEADER", "forwarded"),
+    ]);
     let server = &audited.server;
     for port in ["4711", "4712", "_hidden"] {
         let fwd = format!("for=unknown, for=\"[2001:db8::7]:{port}\";proto=https");
         let guessing = [("Forwarded", fwd.as_str())];
         assert_eq!(mstr_login(server, "ghost", "guess", &guessing).await, 401);
     }
-    // Forwarded is read when present: X-Forwarded-For does not rescue a blocked client.
+    // Only Forwarded is read: an X-Forwarded-For the proxy passed through does not rescue a
+    // blocked client.
     let blocked = [
         ("Forwarded", "for=\"[2001:db8::7]\""),
         ("X-Forwarded-For", "203.0.113.8"),
@@ -218,10 +222,17 @@ async fn secure_cookies_follow_tls_only_as_a_trusted_proxy_tells_it() {
     // The peer is trusted: what its proxy says counts, and the nearest proxy's value wins.
     let server = TestServer::start_with(&[("VESTIBULE_SERVER_TRUSTED_PROXIES", "127.0.0.1")]);
     assert_eq!(secure_cookies(&server, &https).await, [true, true]);
-    assert_eq!(secure_cookies(&server, &forwarded_https).await, [true, true]);
+    // The proxy writes X-Forwarded-For: a Forwarded it passed through is the client's word.
+    assert_eq!(secure_cookies(&server, &forwarded_https).await, [false, false]);
     assert_eq!(secure_cookies(&server, &[]).await, [false, false]);
     let nearest_http = [("X-Forwarded-Proto", "https, http")];
     assert_eq!(secure_cookies(&server, &nearest_http).await, [false, false]);
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_SERVER_TRUSTED_PROXIES", "127.0.0.1"),
+        ("VESTIBULE_SERVER_FORWARDED_HEADER", "forwarded"),
+    ]);
+    assert_eq!(secure_cookies(&server, &forwarded_https).await, [true, true]);
+    assert_eq!(secure_cookies(&server, &https).await, [false, false]);
     // A trusted range that does not hold the peer trusts nobody here.
     let server = TestServer::start_with(&[("VESTIBULE_SERVER_TRUSTED_PROXIES", "10.0.0.0/8")]);
     assert_eq!(secure_cookies(&server, &https).await, [false, false]);

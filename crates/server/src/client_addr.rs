@@ -33,7 +33,12 @@ pub struct ClientAddr(pub Option<IpAddr>);
 fn origin(parts: &Parts, state: &AppState) -> ClientOrigin {
     match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => {
-            let o = forwarded::resolve(peer.ip(), &state.trusted_proxies, &parts.headers);
+            let o = forwarded::resolve(
+                peer.ip(),
+                &state.trusted_proxies,
+                state.forwarded_header,
+                &parts.headers,
+            );
             ClientOrigin {
                 addr: Some(o.addr),
                 https: o.https,

@@ -6,9 +6,10 @@
 //!
 //! - A peer that is not a trusted proxy is the client and its `Forwarded`, `X-Forwarded-For` and
 //!   `X-Forwarded-Proto` are ignored: anyone could forge them to dodge throttling.
-//! - From a trusted peer, the chain of `Forwarded` `for=` values when that header is present, else
-//!   of `X-Forwarded-For` (every instance of the header, in order, comma-separated), is walked
-//!   from the right, since each proxy appends the address it saw: hops that are trusted proxies
+//! - From a trusted peer, the chain of the one header `server.forwarded_header` names is walked:
+//!   `X-Forwarded-For` (every instance of the header, in order, comma-separated; the default) or
+//!   RFC 7239 `Forwarded` (`for=` values). Only one is read, because a proxy that writes one
+//!   passes the other through as the client sent it. The chain is walked from the right, since each proxy appends the address it saw: hops that are trusted proxies
 //!   are skipped and the first that is not is the client. When every hop is trusted the leftmost
 //!   is the client.
 //! - A hop that is not an address (`unknown`, an obfuscated `_name`, garbage, a `Forwarded`
@@ -16,9 +17,9 @@
 //!   peer) is the client: what is left of a hop nobody vouches for must not choose the address.
 //! - At most [`MAX_HOPS`] hops are read from the right; beyond them the walk ends as it would at
 //!   the leftmost hop.
-//! - The scheme is `https` when the rightmost `Forwarded` element (the one the peer wrote) says
-//!   `proto=https`, or, without a `proto` there, when the rightmost `X-Forwarded-Proto` value says
-//!   `https`; only from a trusted peer.
+//! - The scheme is `https` when the rightmost `X-Forwarded-Proto` value says `https` (with
+//!   `X-Forwarded-For`) or the rightmost `Forwarded` element (the one the peer wrote) says
+//!   `proto=https` (with `Forwarded`); only from a trusted peer.
 //!
 //! IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, what a dual-stack listener reports) are taken as
 //! the IPv4 address they carry, for matching and in the result. Headers are scanned from the
@@ -37,6 +38,26 @@ pub const MAX_HOPS: usize = 64;
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
+/// Which forwarding header a trusted proxy writes (`server.forwarded_header`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardingHeader {
+    /// `X-Forwarded-For`, with the scheme in `X-Forwarded-Proto`.
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`, `for=` and `proto=`.
+    Forwarded,
+}
+
+impl ForwardingHeader {
+    /// The setting's value (validated at start); anything else reads as the default.
+    pub fn from_setting(value: &str) -> Self {
+        if value.eq_ignore_ascii_case("forwarded") {
+            ForwardingHeader::Forwarded
+        } else {
+            ForwardingHeader::XForwardedFor
+        }
+    }
+}
+
 /// The client as resolved for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
@@ -46,7 +67,7 @@ pub struct Origin {
 }
 
 /// The client's address and scheme for a request from `peer` with `headers`.
-pub fn resolve(peer: IpAddr, trusted: &[IpNet], headers: &HeaderMap) -> Origin {
+pub fn resolve(peer: IpAddr, trusted: &[IpNet], header: ForwardingHeader, headers: &HeaderMap) -> Origin {
     let peer = peer.to_canonical();
     if !is_trusted(peer, trusted) {
         return Origin {
@@ -55,8 +76,8 @@ pub fn resolve(peer: IpAddr, trusted: &[IpNet], headers: &HeaderMap) -> Origin {
         };
     }
     Origin {
-        addr: client_behind(peer, trusted, headers),
-        https: https(headers),
+        addr: client_behind(peer, trusted, header, headers),
+        https: https(header, headers),
     }
 }
 
@@ -64,15 +85,17 @@ fn is_trusted(addr: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&addr))
 }
 
-/// The client behind the trusted `peer`: the walk over `Forwarded` if present, else over
-/// `X-Forwarded-For`.
-fn client_behind(peer: IpAddr, trusted: &[IpNet], headers: &HeaderMap) -> IpAddr {
-    if headers.contains_key(FORWARDED) {
-        let hops = elements_from_right(headers, &FORWARDED).map(|e| e.and_then(forwarded_for));
-        walk(peer, trusted, hops)
-    } else {
-        let hops = elements_from_right(headers, &X_FORWARDED_FOR).map(|e| e.and_then(parse_xff));
-        walk(peer, trusted, hops)
+/// The client behind the trusted `peer`: the walk over the chain of `header`.
+fn client_behind(peer: IpAddr, trusted: &[IpNet], header: ForwardingHeader, headers: &HeaderMap) -> IpAddr {
+    match header {
+        ForwardingHeader::Forwarded => {
+            let hops = elements_from_right(headers, &FORWARDED).map(|e| e.and_then(forwarded_for));
+            walk(peer, trusted, hops)
+        }
+        ForwardingHeader::XForwardedFor => {
+            let hops = elements_from_right(headers, &X_FORWARDED_FOR).map(|e| e.and_then(parse_xff));
+            walk(peer, trusted, hops)
+        }
     }
 }
 
@@ -231,26 +254,36 @@ fn rsplit_unquoted(s: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 /// Whether the nearest proxy says the request came over TLS; see the module doc.
-fn https(headers: &HeaderMap) -> bool {
-    let from_forwarded = elements_from_right(headers, &FORWARDED)
-        .next()
-        .flatten()
-        .and_then(|e| param(e, "proto").ok().flatten())
-        .and_then(unquote);
-    let proto = from_forwarded.or_else(|| {
-        headers
+fn https(header: ForwardingHeader, headers: &HeaderMap) -> bool {
+    let proto = match header {
+        ForwardingHeader::Forwarded => elements_from_right(headers, &FORWARDED)
+            .next()
+            .flatten()
+            .and_then(|e| param(e, "proto").ok().flatten())
+            .and_then(unquote),
+        ForwardingHeader::XForwardedFor => headers
             .get_all(X_FORWARDED_PROTO)
             .iter()
             .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|line| line.rsplit(',').map(str::trim).find(|s| !s.is_empty()))
-    });
+            .and_then(|line| line.rsplit(',').map(str::trim).find(|s| !s.is_empty())),
+    };
     proto.is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `resolve` with the header a test's request carries: `Forwarded` when it has one.
+    fn resolve(peer: IpAddr, trusted: &[IpNet], headers: &HeaderMap) -> Origin {
+        let header = if headers.contains_key(FORWARDED) {
+            ForwardingHeader::Forwarded
+        } else {
+            ForwardingHeader::XForwardedFor
+        };
+        super::resolve(peer, trusted, header, headers)
+    }
     use axum::http::HeaderValue;
 
     fn ip(s: &str) -> IpAddr {
@@ -485,8 +518,8 @@ mod tests {
         assert!(https_of(&[("forwarded", "for=1.2.3.4;proto=https")]));
         assert!(https_of(&[("forwarded", "proto=\"https\"")]));
         assert!(!https_of(&[("forwarded", "proto=https, for=1.2.3.4;proto=http")]));
-        // The rightmost Forwarded element without proto= leaves it to X-Forwarded-Proto.
-        assert!(https_of(&[
+        // With Forwarded read, X-Forwarded-Proto (passed through from anyone) is not.
+        assert!(!https_of(&[
             ("forwarded", "for=1.2.3.4"),
             ("x-forwarded-proto", "https")
         ]));
@@ -494,6 +527,17 @@ mod tests {
             ("forwarded", "for=1.2.3.4;proto=http"),
             ("x-forwarded-proto", "https")
         ]));
+        // And the other way round.
+        let h = headers(&[("forwarded", "for=1.2.3.4;proto=https")]);
+        assert!(
+            !super::resolve(
+                ip(PROXY),
+                &nets(&["10.0.0.0/24"]),
+                ForwardingHeader::XForwardedFor,
+                &h
+            )
+            .https
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub struct AppState {
     pub core: Arc<Core>,
     /// `server.trusted_proxies`, parsed once: the peers whose forwarding headers are believed.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// `server.forwarded_header`: the one forwarding header those peers are believed in.
+    pub forwarded_header: crate::forwarded::ForwardingHeader,
 }
 
 impl AppState {
@@ -23,9 +25,12 @@ impl AppState {
             .trusted_proxy_nets()
             .unwrap_or_default()
             .into();
+        let forwarded_header =
+            crate::forwarded::ForwardingHeader::from_setting(&core.config().server.forwarded_header);
         AppState {
             core,
             trusted_proxies,
+            forwarded_header,
         }
     }
 }

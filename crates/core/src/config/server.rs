@@ -15,6 +15,9 @@ pub struct ServerConfig {
     /// address (`X-Forwarded-For`, `Forwarded`) and scheme (`X-Forwarded-Proto`); from any other
     /// peer those headers are ignored. Empty = no proxy is trusted.
     pub trusted_proxies: String,
+    /// The forwarding header those proxies write, and the only one read: `x-forwarded-for` (with
+    /// `X-Forwarded-Proto`) or `forwarded` (RFC 7239).
+    pub forwarded_header: String,
     /// Seconds a connection has to send a request's whole header.
     pub header_read_timeout_secs: u64,
     /// Seconds a kept-alive connection may wait for its next request before it is closed.
@@ -30,6 +33,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             trusted_proxies: String::new(),
+            forwarded_header: "x-forwarded-for".into(),
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             body_read_timeout_secs: 30,
@@ -41,6 +45,12 @@ impl Default for ServerConfig {
 impl ServerConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.trusted_proxy_nets()?;
+        if !matches!(self.forwarded_header.as_str(), "x-forwarded-for" | "forwarded") {
+            return err(format!(
+                "server.forwarded_header: '{}' is not one of x-forwarded-for, forwarded",
+                self.forwarded_header
+            ));
+        }
         if self.header_read_timeout_secs == 0
             || self.idle_timeout_secs == 0
             || self.body_read_timeout_secs == 0
