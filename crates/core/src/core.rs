@@ -26,7 +26,7 @@ pub struct Core {
     pub(crate) directory: Directory,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) started_ms: i64,
-    /// Failed-login counters and lockouts (see `throttle.rs`).
+    /// Failed-login budgets and lockouts (see `throttle/`).
     pub(crate) throttle: crate::throttle::Throttle,
     /// Where authentication events go; write through [`Core::audit`].
     pub(crate) audit_log: crate::audit::AuditLog,
