@@ -70,6 +70,8 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let listen = config.listen.clone();
+    // A cap the open-file limit cannot hold fails the start before anything is opened.
+    let max_connections = vestibule_server::edge::connection_cap_for(&config.server)?;
     // Bind first: an address in use fails before the store is touched (or made, on a first start).
     let listener = TcpListener::bind(&listen)
         .await
@@ -78,8 +80,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Tests and scripts read this line to find the port.
     println!("vestibule listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %core.config().data_dir.display(), "serving");
-    vestibule_server::serve(core, ServeOptions { listener }, shutdown_signal()).await?;
+    tracing::info!(%addr, data_dir = %core.config().data_dir.display(), max_connections, "serving");
+    let options = ServeOptions {
+        listener,
+        max_connections,
+    };
+    vestibule_server::serve(core, options, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

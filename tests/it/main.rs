@@ -9,6 +9,7 @@ mod compat_mstr;
 mod compat_ts;
 mod credentials;
 mod durability;
+mod edge;
 mod explorer;
 mod fuzz;
 mod ldap;

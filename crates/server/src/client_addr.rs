@@ -1,9 +1,9 @@
 //! [`ClientOrigin`] and [`ClientAddr`]: who the client is (for login throttling and the audit log)
 //! and whether it came over TLS (for `Secure` cookies).
 //!
-//! Both start from the socket's peer address (`ConnectInfo`, set by
-//! `into_make_service_with_connect_info` in serve.rs). Only when that peer is one of
-//! `server.trusted_proxies` do `Forwarded`, `X-Forwarded-For` and `X-Forwarded-Proto` count; from
+//! Both start from the socket's peer address (`ConnectInfo`, put on every request by the accept
+//! loop in `edge/`). Only when that peer is one of `server.trusted_proxies` does the forwarding
+//! header `server.forwarded_header` names (and its scheme) count; from
 //! anyone else they are ignored, since a client could forge them to dodge throttling (the rules
 //! are in `forwarded.rs`). They are resolved by the handlers that ask, so requests that only use
 //! a session pay nothing. A router driven without connect info (a test calling the router

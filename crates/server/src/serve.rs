@@ -1,7 +1,9 @@
-//! Builds the whole router and runs it until shutdown, then flushes the session store.
+//! Builds the whole router and serves it on the HTTP edge (`crate::edge`) until shutdown, then
+//! flushes the session store.
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -9,10 +11,13 @@ use tokio::net::TcpListener;
 use vestibule_core::Core;
 
 use crate::api::mstr;
+use crate::edge::BodyTimeoutLayer;
 use crate::state::AppState;
 
 pub struct ServeOptions {
     pub listener: TcpListener,
+    /// Open connections at most, as [`crate::edge::connection_cap_for`] computes it.
+    pub max_connections: usize,
 }
 
 /// Every route of both dialects and the explorer.
@@ -28,10 +33,13 @@ pub fn router(core: Arc<Core>) -> Router {
     if !context.is_empty() {
         app = app.merge(mstr::router(&format!("{context}/api"), &context));
     }
+    let body_timeout = Duration::from_secs(core.config().server.body_read_timeout_secs);
     let app = app
         .merge(crate::openapi::explorer())
         .fallback(|| async { mstr::error::MstrError::not_found() })
-        .with_state(state);
+        .with_state(state)
+        // Inside the observer, so that a body's timeout is logged and counted as the 408 it is.
+        .layer(BodyTimeoutLayer(body_timeout));
     // Outermost, so that the request id, the logs and the metrics cover every route.
     crate::telemetry::instrument(app, core)
 }
@@ -45,13 +53,14 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let background = core.spawn_background();
     let app = router(core.clone());
-    // Connect info gives handlers the client's address (login throttling, the audit log).
-    axum::serve(
+    crate::edge::serve(
         options.listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        app,
+        &core.config().server,
+        options.max_connections,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    .await;
     for task in background {
         task.abort();
     }

@@ -1,5 +1,5 @@
-//! `/metrics`: the request metrics, the core's counters and the live session count in the
-//! Prometheus text format (see docs/operations.md).
+//! `/metrics`: the request metrics, the core's counters, the live session count and the HTTP edge's
+//! connection counters in the Prometheus text format (see docs/operations.md).
 
 use std::sync::Arc;
 
@@ -26,7 +26,8 @@ impl Observed {
 }
 
 /// Metrics in the Prometheus text format: request counts and latencies by route template, requests
-/// in flight, logins by mode and result, lockouts, live sessions (see docs/operations.md).
+/// in flight, logins by mode and result, lockouts, live sessions, and the connections of the HTTP
+/// edge (see docs/operations.md).
 #[utoipa::path(get, path = "/metrics", tag = "Operations",
     responses(
         (status = 200, description = "Prometheus text format (version 0.0.4)", body = String,
@@ -43,6 +44,7 @@ pub(crate) async fn render(State(state): State<Observed>) -> Response {
         }
     };
     metrics::render_core(&mut out, live);
+    metrics::render_edge(&mut out);
     (
         [(
             header::CONTENT_TYPE,

@@ -294,6 +294,41 @@ pub fn render_core(out: &mut String, live_sessions: Option<usize>) {
     }
 }
 
+/// The HTTP edge's counters: open connections, those refused by the cap or closed by a timeout.
+pub fn render_edge(out: &mut String) {
+    let edge = crate::edge::counters::snapshot();
+    out.push_str("# HELP vestibule_connections_open Client connections open now.\n");
+    out.push_str("# TYPE vestibule_connections_open gauge\n");
+    let _ = writeln!(out, "vestibule_connections_open {}", edge.open);
+    out.push_str("# HELP vestibule_connections_refused_total Connections closed at once because server.max_connections were open.\n");
+    out.push_str("# TYPE vestibule_connections_refused_total counter\n");
+    let _ = writeln!(out, "vestibule_connections_refused_total {}", edge.refused);
+    out.push_str("# HELP vestibule_connections_timed_out_total Connections the server closed for a timeout, by reason (header_timeout, idle_timeout or write_timeout).\n");
+    out.push_str("# TYPE vestibule_connections_timed_out_total counter\n");
+    let _ = writeln!(
+        out,
+        "vestibule_connections_timed_out_total{{reason=\"header_timeout\"}} {}",
+        edge.header_timeouts
+    );
+    let _ = writeln!(
+        out,
+        "vestibule_connections_timed_out_total{{reason=\"idle_timeout\"}} {}",
+        edge.idle_timeouts
+    );
+    let _ = writeln!(
+        out,
+        "vestibule_connections_timed_out_total{{reason=\"write_timeout\"}} {}",
+        edge.write_timeouts
+    );
+    out.push_str("# HELP vestibule_request_body_timeouts_total Requests answered 408 because their body did not arrive within server.body_read_timeout_secs.\n");
+    out.push_str("# TYPE vestibule_request_body_timeouts_total counter\n");
+    let _ = writeln!(
+        out,
+        "vestibule_request_body_timeouts_total {}",
+        edge.body_timeouts
+    );
+}
+
 /// Escapes a label value (route templates hold no quotes, but the format demands it).
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
