@@ -114,14 +114,25 @@ pub struct Settled {
     pub locked: bool,
 }
 
+/// What asking for a place in a budget got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The place is the attempt's.
+    Taken,
+    /// The key is locked: refuse the attempt.
+    Locked,
+    /// Attempts being judged hold the rest of the budget: ask again when one may have settled.
+    Full,
+}
+
 /// Failed-login budgets: each attempt takes a place in its keys' budgets **before** it is judged,
 /// atomically with the check, so however many arrive at once no more than `limit` are judged
 /// within a window; judging settles the place. In memory for one node, in Redis for many.
 #[async_trait]
 pub trait AttemptStore: Send + Sync + 'static {
     /// Takes a place for `ticket` in `key`'s budget unless the key is locked or its failures and
-    /// places held reach the limit; `false` = refused. The place is held until settled, or until
-    /// `hold_until_ms` if the attempt is never settled (a node that died while judging).
+    /// places held reach the limit. The place is held until settled, or until `hold_until_ms` if
+    /// the attempt is never settled (a node that died while judging).
     async fn reserve(
         &self,
         key: &str,
@@ -129,7 +140,7 @@ pub trait AttemptStore: Send + Sync + 'static {
         budget: &Budget,
         now_ms: i64,
         hold_until_ms: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Reservation>;
 
     /// Gives back `ticket`'s place. A failure is counted (and may lock the key); a success with
     /// `forget` clears the key's failures.

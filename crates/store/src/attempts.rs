@@ -14,12 +14,13 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::Script;
 
-use vestibule_core::store::{AttemptStore, Budget, Settled, StoreResult};
+use vestibule_core::store::{AttemptStore, Budget, Reservation, Settled, StoreResult};
 
 use crate::sessions::redis::run_within;
 
 /// KEYS: the budget's hash, its set of places. ARGV: now, limit (0 = none), ticket, hold until.
-/// Returns 1 when the place is taken, 0 when the key is locked or its budget is full.
+/// Returns 1 when the place is taken, 0 when the key is locked, 2 when places held fill the
+/// budget.
 const RESERVE: &str = r#"
 local now = tonumber(ARGV[1])
 local locked = tonumber(redis.call('HGET', KEYS[1], 'l') or '0')
@@ -31,7 +32,7 @@ local limit = tonumber(ARGV[2])
 if limit > 0 then
   local failures = tonumber(redis.call('HGET', KEYS[1], 'f') or '0')
   if failures + redis.call('ZCARD', KEYS[2]) >= limit then
-    return 0
+    return 2
   end
 end
 local hold = tonumber(ARGV[4])
@@ -109,7 +110,7 @@ impl AttemptStore for RedisAttempts {
         budget: &Budget,
         now_ms: i64,
         hold_until_ms: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Reservation> {
         let (h, p) = keys(key);
         let taken: i64 = run_within(self.timeout, self.conn.clone(), |mut c| async move {
             self.reserve
@@ -123,7 +124,11 @@ impl AttemptStore for RedisAttempts {
                 .await
         })
         .await?;
-        Ok(taken == 1)
+        Ok(match taken {
+            1 => Reservation::Taken,
+            2 => Reservation::Full,
+            _ => Reservation::Locked,
+        })
     }
 
     async fn settle(

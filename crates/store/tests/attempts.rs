@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use vestibule_core::clock::now_ms;
-use vestibule_core::store::{AttemptStore, Budget, MetadataStore};
+use vestibule_core::store::{AttemptStore, Budget, MetadataStore, Reservation};
 use vestibule_core::throttle::MemoryAttempts;
 use vestibule_store::redis::RedisSessions;
 use vestibule_store::sqlite::SqliteStore;
@@ -32,8 +32,8 @@ async fn burst(nodes: &[Arc<dyn AttemptStore>], key: &str, b: Budget) -> Vec<(us
         let store = nodes[node].clone();
         let key = key.to_owned();
         tasks.spawn(async move {
-            let ok = store.reserve(&key, i, &b, now, now + 60_000).await.unwrap();
-            ok.then_some((node, i))
+            let r = store.reserve(&key, i, &b, now, now + 60_000).await.unwrap();
+            (r == Reservation::Taken).then_some((node, i))
         });
     }
     let mut admitted = Vec::new();
@@ -63,6 +63,11 @@ async fn budget_rules(nodes: &[Arc<dyn AttemptStore>], b: Budget) {
     }
     assert_eq!(locks, 1);
     assert!(burst(nodes, &key, b).await.is_empty());
+    let now = now_ms();
+    assert_eq!(
+        nodes[0].reserve(&key, 999, &b, now, now + 60_000).await.unwrap(),
+        Reservation::Locked
+    );
 
     // Unlocked, the budget is whole again; a success with `forget` clears failures.
     assert!(nodes[0].unlock(&key, now_ms()).await.unwrap());
@@ -105,19 +110,26 @@ async fn durable_locks_are_kept_in_the_settings_and_an_unlock_there_is_seen() {
     let key = "account:mallory";
     let now = now_ms();
     for t in 0..LIMIT {
-        assert!(store.reserve(key, t, &b, now, now + 60_000).await.unwrap());
+        assert_eq!(
+            store.reserve(key, t, &b, now, now + 60_000).await.unwrap(),
+            Reservation::Taken
+        );
     }
     for t in 0..LIMIT {
         store.settle(key, t, true, false, &b, now).await.unwrap();
     }
-    assert!(!store.reserve(key, 99, &b, now_ms(), now + 60_000).await.unwrap());
-    let cli = MemoryAttempts::new(Some(settings.clone()));
-    assert!(
-        !cli.reserve(key, 100, &b, now_ms(), now + 60_000).await.unwrap(),
-        "a restart keeps the lock"
+    assert_eq!(
+        store.reserve(key, 99, &b, now_ms(), now + 60_000).await.unwrap(),
+        Reservation::Locked
     );
+    let cli = MemoryAttempts::new(Some(settings.clone()));
+    let r = cli.reserve(key, 100, &b, now_ms(), now + 60_000).await.unwrap();
+    assert_eq!(r, Reservation::Locked, "a restart keeps the lock");
     assert!(cli.unlock(key, now_ms()).await.unwrap());
-    assert!(store.reserve(key, 101, &b, now_ms(), now + 60_000).await.unwrap());
+    assert_eq!(
+        store.reserve(key, 101, &b, now_ms(), now + 60_000).await.unwrap(),
+        Reservation::Taken
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -140,11 +152,9 @@ async fn redis_budgets_hold_across_three_nodes() {
         ..budget(false)
     };
     let now = now_ms();
-    assert!(nodes[0].reserve(&key, 1, &b, now, now + 300).await.unwrap());
-    assert!(!nodes[1].reserve(&key, 2, &b, now, now + 300).await.unwrap());
+    let taken = |n: usize, t: u64, now: i64| nodes[n].reserve(&key, t, &b, now, now + 300);
+    assert_eq!(taken(0, 1, now).await.unwrap(), Reservation::Taken);
+    assert_eq!(taken(1, 2, now).await.unwrap(), Reservation::Full);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert!(nodes[2]
-        .reserve(&key, 3, &b, now_ms(), now_ms() + 300)
-        .await
-        .unwrap());
+    assert_eq!(taken(2, 3, now_ms()).await.unwrap(), Reservation::Taken);
 }

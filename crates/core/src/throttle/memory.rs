@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::store::{AttemptStore, Budget, MetadataStore, Settled, StoreResult};
+use crate::store::{AttemptStore, Budget, MetadataStore, Reservation, Settled, StoreResult};
 
 /// Keys kept at most; past this, keys with nothing to remember are dropped, then the quietest.
 const MAX_TRACKED: usize = 100_000;
@@ -119,12 +119,12 @@ impl AttemptStore for MemoryAttempts {
         budget: &Budget,
         now: i64,
         hold_until: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Reservation> {
         if let Some(store) = self.settings_for(budget) {
             let look = {
                 let map = self.entries();
                 match map.get(key) {
-                    Some(e) if e.locked_until_ms > now && !e.lock_written => return Ok(false),
+                    Some(e) if e.locked_until_ms > now && !e.lock_written => return Ok(Reservation::Locked),
                     Some(e) if e.locked_until_ms > now => Look::Confirm(e.locked_until_ms),
                     Some(e) if e.seen_unlocked_ms.is_some_and(|at| now - at < UNLOCKED_TTL_MS) => {
                         Look::Nothing
@@ -136,7 +136,7 @@ impl AttemptStore for MemoryAttempts {
                 Look::Nothing => {}
                 Look::Confirm(until) => {
                     if Self::stored_lock(store, key).await?.is_some_and(|s| s > now) {
-                        return Ok(false);
+                        return Ok(Reservation::Locked);
                     }
                     // Unlocked by someone else (the CLI): the settings were read after the lock
                     // was written, so their answer is the newer.
@@ -168,7 +168,7 @@ impl AttemptStore for MemoryAttempts {
                         }
                     };
                     if locked {
-                        return Ok(false);
+                        return Ok(Reservation::Locked);
                     }
                     if stored.is_some() {
                         // An expired lock goes, so the settings do not keep every name ever locked.
@@ -180,14 +180,14 @@ impl AttemptStore for MemoryAttempts {
         let mut map = self.entries();
         let e = entry(&mut map, key, now);
         if e.locked_until_ms > now {
-            return Ok(false);
+            return Ok(Reservation::Locked);
         }
         e.forget_old(budget, now);
         if budget.limit > 0 && e.failures + e.held.len() as u64 >= budget.limit {
-            return Ok(false);
+            return Ok(Reservation::Full);
         }
         e.held.push((ticket, hold_until));
-        Ok(true)
+        Ok(Reservation::Taken)
     }
 
     async fn settle(
@@ -277,7 +277,7 @@ mod tests {
         let admitted = {
             let mut n = 0;
             for t in 0..10 {
-                if m.reserve("k", t, &b, 1000, 61_000).await.unwrap() {
+                if m.reserve("k", t, &b, 1000, 61_000).await.unwrap() == Reservation::Taken {
                     n += 1;
                 }
             }
@@ -286,7 +286,10 @@ mod tests {
         assert_eq!(admitted, 3);
         // A success frees its place; two failures and one more make the limit and lock.
         assert!(!m.settle("k", 0, false, true, &b, 1000).await.unwrap().locked);
-        assert!(m.reserve("k", 10, &b, 1000, 61_000).await.unwrap());
+        assert_eq!(
+            m.reserve("k", 10, &b, 1000, 61_000).await.unwrap(),
+            Reservation::Taken
+        );
         assert!(!m.settle("k", 1, true, false, &b, 1000).await.unwrap().locked);
         assert!(!m.settle("k", 2, true, false, &b, 1000).await.unwrap().locked);
         let s = m.settle("k", 10, true, false, &b, 1000).await.unwrap();
@@ -297,28 +300,40 @@ mod tests {
                 locked: true
             }
         );
-        assert!(!m.reserve("k", 11, &b, 2000, 62_000).await.unwrap());
+        assert_eq!(
+            m.reserve("k", 11, &b, 2000, 62_000).await.unwrap(),
+            Reservation::Locked
+        );
         // The lock ends by itself, and the count starts afresh.
-        assert!(m.reserve("k", 12, &b, 61_001, 121_000).await.unwrap());
+        assert_eq!(
+            m.reserve("k", 12, &b, 61_001, 121_000).await.unwrap(),
+            Reservation::Taken
+        );
     }
 
     #[tokio::test]
     async fn a_place_never_settled_is_given_back_at_its_hold_time() {
         let m = MemoryAttempts::new(None);
         let b = budget(1);
-        assert!(m.reserve("k", 1, &b, 0, 5000).await.unwrap());
-        assert!(!m.reserve("k", 2, &b, 4999, 9999).await.unwrap());
-        assert!(m.reserve("k", 3, &b, 5000, 9999).await.unwrap());
+        assert_eq!(m.reserve("k", 1, &b, 0, 5000).await.unwrap(), Reservation::Taken);
+        assert_eq!(
+            m.reserve("k", 2, &b, 4999, 9999).await.unwrap(),
+            Reservation::Full
+        );
+        assert_eq!(
+            m.reserve("k", 3, &b, 5000, 9999).await.unwrap(),
+            Reservation::Taken
+        );
     }
 
     #[tokio::test]
     async fn unlock_ends_a_lock() {
         let m = MemoryAttempts::new(None);
         let b = budget(1);
-        assert!(m.reserve("k", 1, &b, 0, 5000).await.unwrap());
+        assert_eq!(m.reserve("k", 1, &b, 0, 5000).await.unwrap(), Reservation::Taken);
         assert!(m.settle("k", 1, true, false, &b, 0).await.unwrap().locked);
-        assert!(!m.reserve("k", 2, &b, 1, 5000).await.unwrap());
+        assert_eq!(m.reserve("k", 2, &b, 1, 5000).await.unwrap(), Reservation::Locked);
         assert!(m.unlock("k", 2).await.unwrap());
-        assert!(m.reserve("k", 3, &b, 3, 5000).await.unwrap());
+        assert_eq!(m.reserve("k", 3, &b, 3, 5000).await.unwrap(), Reservation::Taken);
     }
 }

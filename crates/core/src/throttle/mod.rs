@@ -24,11 +24,13 @@ use std::time::Duration;
 use crate::clock::now_ms;
 use crate::config::ThrottleConfig;
 use crate::error::Result;
-use crate::store::{AttemptStore, Budget};
+use crate::store::{AttemptStore, Budget, Reservation};
 
 /// How long a place is held for an attempt whose node never settles it (it died while judging):
 /// longer than any judgement takes (an LDAP login gives up well within a minute).
 const HOLD_MS: i64 = 120_000;
+/// How long an attempt waits for a place while attempts being judged fill its budget.
+pub const WAIT_MS: i64 = 3_000;
 
 /// What one more failure led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,9 +82,11 @@ impl Throttle {
     }
 
     /// Takes the attempt's place in the account's and the address's budgets; `None` when either
-    /// is locked or full, and then the attempt must be refused without judging it.
+    /// is locked, and then the attempt must be refused without judging it. When attempts being
+    /// judged hold the rest of a budget, this waits for one to settle (legitimate bursts — a
+    /// back end minting many tokens for one user — wait their turn rather than fail), for at most
+    /// [`WAIT_MS`]; then the attempt is refused too.
     pub async fn begin(&self, account: Option<&str>, address: Option<IpAddr>) -> Result<Option<Attempt>> {
-        let now = now_ms();
         let ticket = rand::random::<u64>();
         let mut attempt = Attempt {
             store: self.store.clone(),
@@ -102,15 +106,15 @@ impl Throttle {
             }),
             done: false,
         };
-        let hold = now + HOLD_MS;
+        let waited_until = now_ms() + WAIT_MS;
         if let Some((key, budget)) = &attempt.account {
-            if !self.store.reserve(key, ticket, budget, now, hold).await? {
+            if !take(self.store.as_ref(), key, ticket, budget, waited_until).await? {
                 attempt.done = true;
                 return Ok(None);
             }
         }
         let address_ok = match &attempt.address {
-            Some((key, budget)) => self.store.reserve(key, ticket, budget, now, hold).await,
+            Some((key, budget)) => take(self.store.as_ref(), key, ticket, budget, waited_until).await,
             None => Ok(true),
         };
         match address_ok {
@@ -119,9 +123,11 @@ impl Throttle {
                 // Give the account's place back: this attempt is not judged.
                 attempt.done = true;
                 if let Some((key, budget)) = &attempt.account {
-                    self.store.settle(key, ticket, false, false, budget, now).await?;
+                    self.store
+                        .settle(key, ticket, false, false, budget, now_ms())
+                        .await?;
                 }
-                other.map(|_| None).map_err(Into::into)
+                other.map(|_| None)
             }
         }
     }
@@ -145,6 +151,30 @@ impl Throttle {
             .store
             .unlock(&account_store_key(account_key), now_ms())
             .await?)
+    }
+}
+
+/// Takes a place in one budget, waiting while attempts being judged fill it, until `until_ms`;
+/// `false` when the key is locked or no place came free in time.
+async fn take(
+    store: &dyn AttemptStore,
+    key: &str,
+    ticket: u64,
+    budget: &Budget,
+    until_ms: i64,
+) -> Result<bool> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let now = now_ms();
+        match store.reserve(key, ticket, budget, now, now + HOLD_MS).await? {
+            Reservation::Taken => return Ok(true),
+            Reservation::Locked => return Ok(false),
+            Reservation::Full if now >= until_ms => return Ok(false),
+            Reservation::Full => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(16));
+            }
+        }
     }
 }
 
@@ -316,20 +346,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_attempts_beyond_the_limit_are_refused_before_judging() {
-        let t = throttle();
+    async fn attempts_beyond_the_budget_wait_for_a_place_and_a_lock_refuses_them() {
+        let t = Arc::new(throttle());
         let mut held = Vec::new();
-        for _ in 0..20 {
-            if let Some(a) = t.begin(Some("carol"), None).await.unwrap() {
-                held.push(a);
-            }
+        for _ in 0..5 {
+            held.push(t.begin(Some("carol"), None).await.unwrap().unwrap());
         }
-        assert_eq!(held.len(), 5);
+        let wait = || {
+            let t = t.clone();
+            tokio::spawn(async move { t.begin(Some("carol"), None).await.unwrap() })
+        };
+        // A sixth waits; a success frees a place for it.
+        let sixth = wait();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!sixth.is_finished());
+        held.pop().unwrap().succeeded().await.unwrap();
+        held.push(sixth.await.unwrap().expect("a place came free"));
+        // A seventh waits; the five judged all fail, the fifth failure locks, and it is refused.
+        let seventh = wait();
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let mut locks = 0;
         for a in held {
             locks += a.failed().await.unwrap().account_locked as usize;
         }
         assert_eq!(locks, 1);
+        assert!(seventh.await.unwrap().is_none());
     }
 
     #[tokio::test]
