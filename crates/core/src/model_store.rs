@@ -7,13 +7,28 @@ use crate::ids::Guid;
 use crate::model::types::{Changeset, ModelObject, ObjectKind, StagedChange};
 use crate::store::StoreResult;
 
-/// The outcome of a commit that the store refused.
+/// Why the store refused a write; nothing was written. Every check is made inside the write's
+/// own transaction, after the lock that orders writers (PostgreSQL) or the write that takes the
+/// file's write lock (SQLite), so writers on any number of nodes get the outcomes one node gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitRefusal {
-    /// Another commit changed (or deleted, or made) this object since the changeset read it.
+    /// Another write changed (or deleted, or made) this object since it was read.
     Conflict(Guid),
     /// An object of the same kind and name already exists in the folder.
     DuplicateName(String),
+    /// `user` (named `user_name`) needs `missing`, a `kind`, which is gone as the write would
+    /// leave the model.
+    Missing {
+        user: Guid,
+        user_name: String,
+        missing: Guid,
+        kind: ObjectKind,
+    },
+    /// The object to delete is still needed by `user` (a `user_kind` named `user_name`).
+    InUse {
+        user_name: String,
+        user_kind: ObjectKind,
+    },
 }
 
 #[async_trait]
@@ -22,11 +37,19 @@ pub trait ModelStore: Send + Sync + 'static {
     async fn object(&self, id: Guid) -> StoreResult<Option<ModelObject>>;
     /// Committed objects of a project, optionally of one kind, ordered by name.
     async fn objects(&self, project: Guid, kind: Option<ObjectKind>) -> StoreResult<Vec<ModelObject>>;
-    /// Writes objects directly, outside any changeset (folder trees, CLI tables, object
-    /// properties); each replaces any committed object with its id. All or nothing.
+    /// Writes objects directly, outside any changeset (folder trees, CLI tables); each replaces
+    /// any committed object with its id. All or nothing.
     async fn put_objects(&self, objects: &[ModelObject]) -> StoreResult<()>;
-    /// Deletes a committed object directly.
-    async fn delete_object(&self, id: Guid) -> StoreResult<bool>;
+    /// Replaces the committed object `object.info.id` if its version is still `expected`
+    /// (`Conflict` otherwise, and when it is gone); a name taken in its folder is `DuplicateName`.
+    async fn update_object(
+        &self,
+        object: &ModelObject,
+        expected: Guid,
+    ) -> StoreResult<Result<(), CommitRefusal>>;
+    /// Deletes a committed object unless another object depends on it
+    /// ([`ModelObject::depends_on`]: `InUse`); `Ok(false)` when there is no such object.
+    async fn delete_unused(&self, id: Guid) -> StoreResult<Result<bool, CommitRefusal>>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
     async fn changeset(&self, id: Guid) -> StoreResult<Option<Changeset>>;
@@ -41,8 +64,9 @@ pub trait ModelStore: Send + Sync + 'static {
     async fn staged_one(&self, changeset: Guid, id: Guid) -> StoreResult<Option<StagedChange>>;
 
     /// In one transaction: checks every staged change's base version against the committed
-    /// object, applies them all, marks the changeset committed and clears its staged changes.
-    /// Nothing is written when a check fails. `now_ms` and fresh versions are already in the
-    /// staged objects.
+    /// object, applies them all, checks that every object the changes write still has the
+    /// objects it references and that no object left depends on one the changes delete
+    /// (`Missing`), marks the changeset committed and clears its staged changes. Nothing is
+    /// written when a check fails. `now_ms` and fresh versions are already in the staged objects.
     async fn commit(&self, changeset: Guid, now_ms: i64) -> StoreResult<Result<(), CommitRefusal>>;
 }

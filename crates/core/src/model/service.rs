@@ -51,12 +51,16 @@ impl View {
     }
 }
 
+/// Writes are checked inside the store's transactions (`ModelStore`): the database orders
+/// writers, so any number of nodes (or requests of one) get the outcomes one writer at a time
+/// would; nothing here holds a lock of its own.
 pub struct ModelService {
     store: Arc<dyn ModelStore>,
-    /// One commit at a time in this process: the embedded store then never sees two write
-    /// transactions race; the PostgreSQL store also locks in the database, for other nodes.
-    commit_lock: tokio::sync::Mutex<()>,
 }
+
+/// How often a direct property change re-reads an object that another write changed between its
+/// read and its write (each retry applies the change to the newer object).
+const UPDATE_TRIES: usize = 8;
 
 fn not_found(kind: &str, id: Guid) -> CoreError {
     CoreError::NotFound(format!("The {kind} with id '{id}' could not be found"))
@@ -64,10 +68,7 @@ fn not_found(kind: &str, id: Guid) -> CoreError {
 
 impl ModelService {
     pub fn new(store: Arc<dyn ModelStore>) -> Self {
-        ModelService {
-            store,
-            commit_lock: tokio::sync::Mutex::new(()),
-        }
+        ModelService { store }
     }
 
     pub fn store(&self) -> &Arc<dyn ModelStore> {
@@ -264,8 +265,6 @@ impl ModelService {
         if cs.status == ChangesetStatus::Committed {
             return Ok(cs);
         }
-        let _one_at_a_time = self.commit_lock.lock().await;
-        self.check_references(&cs).await?;
         match self.store.commit(id, now_ms()).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
@@ -277,50 +276,29 @@ impl ModelService {
             Err(CommitRefusal::DuplicateName(m)) => {
                 return Err(CoreError::AlreadyExists(format!("Nothing was committed: {m}")))
             }
+            Err(CommitRefusal::Missing {
+                user_name,
+                missing,
+                kind,
+                ..
+            }) => {
+                return Err(CoreError::Conflict(format!(
+                    "The {} '{missing}' that '{user_name}' uses was deleted after this changeset read it; \
+                     nothing was committed",
+                    kind.as_str()
+                )))
+            }
+            Err(CommitRefusal::InUse { user_name, user_kind }) => {
+                return Err(CoreError::Conflict(format!(
+                    "The {} '{user_name}' uses an object this changeset deletes; nothing was committed",
+                    user_kind.as_str()
+                )))
+            }
         }
         self.store
             .changeset(id)
             .await?
             .ok_or_else(|| not_found("changeset", id))
-    }
-
-    /// Every table and attribute the changeset's attributes refer to still exists as the
-    /// changeset would leave the model (one deleted directly meanwhile is a conflict).
-    async fn check_references(&self, cs: &Changeset) -> Result<()> {
-        let view = View::Changeset(cs.clone());
-        for change in self.store.staged(cs.id).await? {
-            let Some(a) = change.object.as_ref().and_then(ModelObject::attribute) else {
-                continue;
-            };
-            let mut refs: Vec<(Guid, ObjectKind)> = Vec::new();
-            refs.extend(a.lookup_table.map(|t| (t, ObjectKind::Table)));
-            for f in &a.forms {
-                refs.extend(f.lookup_table.map(|t| (t, ObjectKind::Table)));
-                for e in &f.expressions {
-                    refs.extend(e.tables.iter().map(|t| (*t, ObjectKind::Table)));
-                }
-            }
-            for r in &a.relationships {
-                refs.push((r.table, ObjectKind::Table));
-                refs.push((r.parent, ObjectKind::Attribute));
-                refs.push((r.child, ObjectKind::Attribute));
-            }
-            for (id, kind) in refs {
-                if !self.get(&view, id).await?.is_some_and(|o| o.info.kind == kind) {
-                    return Err(CoreError::Conflict(format!(
-                        "The {} '{id}' that '{}' uses was deleted after this changeset read it; \
-                         nothing was committed",
-                        kind.as_str(),
-                        change
-                            .object
-                            .as_ref()
-                            .map(|o| o.info.name.as_str())
-                            .unwrap_or_default()
-                    )));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Deletes the caller's changeset and what is staged in it. A committed changeset can be
@@ -491,32 +469,56 @@ impl ModelService {
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
-        // Read and write under the commit lock, so a commit cannot slip in between.
-        let _one_at_a_time = self.commit_lock.lock().await;
         let view = View::Committed(project);
-        let mut obj = self.require(&view, id, kind).await?;
-        if let Some(n) = patch.name {
-            if kind == ObjectKind::Folder && n != obj.info.name {
-                return Err(CoreError::Invalid(
-                    "The folders of a project's tree cannot be renamed".into(),
-                ));
+        for _ in 0..UPDATE_TRIES {
+            let read = self.require(&view, id, kind).await?;
+            let mut obj = read.clone();
+            if let Some(n) = &patch.name {
+                if kind == ObjectKind::Folder && *n != obj.info.name {
+                    return Err(CoreError::Invalid(
+                        "The folders of a project's tree cannot be renamed".into(),
+                    ));
+                }
+                obj.info.name = n.clone();
             }
-            obj.info.name = n;
+            if let Some(d) = &patch.description {
+                obj.info.description = d.clone();
+            }
+            if let Some(h) = patch.hidden {
+                obj.info.hidden = h;
+            }
+            if let Some(c) = &patch.comments {
+                obj.info.comments = c.clone();
+            }
+            self.check_unique(&view, &obj).await?;
+            obj.info.version = Guid::random();
+            obj.info.modified_ms = now_ms();
+            match self.store.update_object(&obj, read.info.version).await? {
+                Ok(()) => return Ok(obj),
+                // Changed meanwhile: apply the change to what is there now.
+                Err(CommitRefusal::Conflict(_)) => continue,
+                Err(CommitRefusal::DuplicateName(_)) => {
+                    return Err(CoreError::AlreadyExists(format!(
+                        "An {} named '{}' already exists in this folder",
+                        kind.as_str(),
+                        obj.info.name
+                    )))
+                }
+                Err(CommitRefusal::Missing { missing, kind: k, .. }) => {
+                    return Err(CoreError::Conflict(format!(
+                        "The {} '{missing}' that '{}' uses is gone",
+                        k.as_str(),
+                        obj.info.name
+                    )))
+                }
+                Err(CommitRefusal::InUse { .. }) => {
+                    return Err(CoreError::Conflict(format!("'{}' is in use", obj.info.name)))
+                }
+            }
         }
-        if let Some(d) = patch.description {
-            obj.info.description = d;
-        }
-        if let Some(h) = patch.hidden {
-            obj.info.hidden = h;
-        }
-        if let Some(c) = patch.comments {
-            obj.info.comments = c;
-        }
-        self.check_unique(&view, &obj).await?;
-        obj.info.version = Guid::random();
-        obj.info.modified_ms = now_ms();
-        self.store.put_objects(std::slice::from_ref(&obj)).await?;
-        Ok(obj)
+        Err(CoreError::Conflict(format!(
+            "The object '{id}' kept changing while this change was made; nothing was changed, try again"
+        )))
     }
 
     /// Deletes a committed object at once. A folder that holds objects, a table an attribute
@@ -535,39 +537,21 @@ impl ModelService {
                 "The folders of a project's tree cannot be deleted".into(),
             ));
         }
-        let _one_at_a_time = self.commit_lock.lock().await;
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
-        for other in self.list(&view, None).await? {
-            if other.info.id == id {
-                continue;
-            }
-            if other.info.folder == Some(id) || uses(&other, id) {
-                return Err(CoreError::Invalid(format!(
-                    "'{}' cannot be deleted: the {} '{}' depends on it",
-                    obj.info.name,
-                    other.info.kind.as_str(),
-                    other.info.name
-                )));
-            }
+        match self.store.delete_unused(id).await? {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(not_found(kind.as_str(), id)),
+            Err(CommitRefusal::InUse { user_name, user_kind }) => Err(CoreError::Invalid(format!(
+                "'{}' cannot be deleted: the {} '{user_name}' depends on it",
+                obj.info.name,
+                user_kind.as_str()
+            ))),
+            // A delete needs nothing that could be missing or named twice.
+            Err(_) => Err(CoreError::Conflict(format!(
+                "'{}' could not be deleted; try again",
+                obj.info.name
+            ))),
         }
-        self.store.delete_object(id).await?;
-        Ok(())
-    }
-}
-
-/// Whether `obj` refers to `id` (a table its forms read, an attribute in its relationships).
-fn uses(obj: &ModelObject, id: Guid) -> bool {
-    match &obj.body {
-        Body::Attribute(a) => {
-            a.lookup_table == Some(id)
-                || a.forms.iter().any(|f| {
-                    f.lookup_table == Some(id) || f.expressions.iter().any(|e| e.tables.contains(&id))
-                })
-                || a.relationships
-                    .iter()
-                    .any(|r| r.parent == id || r.child == id || r.table == id)
-        }
-        _ => false,
     }
 }

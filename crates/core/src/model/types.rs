@@ -110,6 +110,38 @@ impl ModelObject {
             _ => None,
         }
     }
+
+    /// The objects this one uses and the kind each must be: the tables an attribute's forms read,
+    /// the attributes and tables of its relationships. A model may not keep an object whose
+    /// references are gone.
+    pub fn references(&self) -> Vec<(Guid, ObjectKind)> {
+        let Some(a) = self.attribute() else {
+            return Vec::new();
+        };
+        let mut refs: Vec<(Guid, ObjectKind)> = Vec::new();
+        refs.extend(a.lookup_table.map(|t| (t, ObjectKind::Table)));
+        for f in &a.forms {
+            refs.extend(f.lookup_table.map(|t| (t, ObjectKind::Table)));
+            for e in &f.expressions {
+                refs.extend(e.tables.iter().map(|t| (*t, ObjectKind::Table)));
+            }
+        }
+        for r in &a.relationships {
+            refs.push((r.table, ObjectKind::Table));
+            refs.push((r.parent, ObjectKind::Attribute));
+            refs.push((r.child, ObjectKind::Attribute));
+        }
+        refs.sort_by_key(|(id, kind)| (*id, kind.as_str()));
+        refs.dedup();
+        refs
+    }
+
+    /// Whether deleting `id` would leave this object without something it needs: it is in the
+    /// folder `id`, or uses it.
+    pub fn depends_on(&self, id: Guid) -> bool {
+        self.info.id != id
+            && (self.info.folder == Some(id) || self.references().iter().any(|(r, _)| *r == id))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

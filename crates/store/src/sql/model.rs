@@ -20,6 +20,15 @@ pub fn status(s: &str) -> Result<ChangesetStatus, StoreError> {
     ChangesetStatus::parse(s).ok_or_else(|| StoreError::Other(format!("bad changeset status in store: {s}")))
 }
 
+/// The refusal of a write whose object's name is taken in its folder.
+pub fn duplicate(o: &ModelObject) -> vestibule_core::model_store::CommitRefusal {
+    vestibule_core::model_store::CommitRefusal::DuplicateName(format!(
+        "an {} named '{}' already exists in its folder",
+        o.info.kind.as_str(),
+        o.info.name
+    ))
+}
+
 /// The staged change of a row (object id, base version, body).
 pub fn staged(id: &str, base: Option<String>, body: Option<String>) -> Result<StagedChange, StoreError> {
     Ok(StagedChange {
@@ -102,13 +111,99 @@ macro_rules! impl_model_store {
                 tx.commit().await.map_err($crate::sql::map_err)
             }
 
-            async fn delete_object(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
-                let done = sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+            async fn update_object(
+                &self,
+                o: &vestibule_core::model::types::ModelObject,
+                expected: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
+                use vestibule_core::model_store::CommitRefusal;
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                // The version in the WHERE: a write made since the object was read wins, and this
+                // one is refused (in SQLite the UPDATE also takes the write lock first).
+                let done = sqlx::query(&$q(
+                    "UPDATE model_objects SET project_id = ?, kind = ?, name_key = ?, folder_id = ?, version = ?, body = ? \
+                     WHERE id = ? AND version = ?",
+                ))
+                .bind(o.info.project.to_hex())
+                .bind(o.info.kind.as_str())
+                .bind($crate::codec::name_key(&o.info.name))
+                .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
+                .bind(o.info.version.to_hex())
+                .bind($crate::sql::model::to_json(o)?)
+                .bind(o.info.id.to_hex())
+                .bind(expected.to_hex())
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::map_err);
+                match done {
+                    Ok(d) if d.rows_affected() == 0 => {
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
+                        return Ok(Err(CommitRefusal::Conflict(o.info.id)));
+                    }
+                    Ok(_) => {}
+                    Err(vestibule_core::error::StoreError::Duplicate(_)) => {
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
+                        return Ok(Err($crate::sql::model::duplicate(o)));
+                    }
+                    Err(e) => return Err(e),
+                }
+                if let Some(refusal) = $crate::missing_reference!(tx, $q, o) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
+                }
+                tx.commit().await.map_err($crate::sql::map_err)?;
+                Ok(Ok(()))
+            }
+
+            async fn delete_unused(
+                &self,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Result<bool, vestibule_core::model_store::CommitRefusal>> {
+                use vestibule_core::model_store::CommitRefusal;
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                // A write first (a no-op), so SQLite takes its write lock before the check reads.
+                let found = sqlx::query(&$q("UPDATE model_objects SET version = version WHERE id = ?"))
                     .bind(id.to_hex())
-                    .execute(self.pool())
+                    .execute(&mut *tx)
                     .await
                     .map_err($crate::sql::map_err)?;
-                Ok(done.rows_affected() > 0)
+                if found.rows_affected() == 0 {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Ok(false));
+                }
+                let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM model_objects WHERE id = ?"))
+                    .bind(id.to_hex())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                let bodies: Vec<(String,)> = sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ?"))
+                    .bind(&project.0)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                for (body,) in &bodies {
+                    let other = $crate::sql::model::from_json(body)?;
+                    if other.depends_on(id) {
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
+                        return Ok(Err(CommitRefusal::InUse {
+                            user_name: other.info.name,
+                            user_kind: other.info.kind,
+                        }));
+                    }
+                }
+                sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+                    .bind(id.to_hex())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                tx.commit().await.map_err($crate::sql::map_err)?;
+                Ok(Ok(true))
             }
 
             async fn create_changeset(
@@ -299,14 +394,42 @@ macro_rules! impl_model_store {
                                 Ok(()) => {}
                                 Err(vestibule_core::error::StoreError::Duplicate(_)) => {
                                     tx.rollback().await.map_err($crate::sql::map_err)?;
-                                    return Ok(Err(CommitRefusal::DuplicateName(format!(
-                                        "an {} named '{}' already exists in its folder",
-                                        o.info.kind.as_str(),
-                                        o.info.name
-                                    ))));
+                                    return Ok(Err($crate::sql::model::duplicate(o)));
                                 }
                                 Err(e) => return Err(e),
                             }
+                        }
+                    }
+                }
+                // The model as the commit leaves it, inside its transaction: what the changes
+                // write still has what it uses, and nothing left uses what they delete.
+                for c in &changes {
+                    if let Some(o) = &c.object {
+                        if let Some(refusal) = $crate::missing_reference!(tx, $q, o) {
+                            tx.rollback().await.map_err($crate::sql::map_err)?;
+                            return Ok(Err(refusal));
+                        }
+                    }
+                }
+                let deleted: Vec<vestibule_core::ids::Guid> =
+                    changes.iter().filter(|c| c.object.is_none()).map(|c| c.id).collect();
+                if !deleted.is_empty() {
+                    let bodies: Vec<(String,)> = sqlx::query_as(&$q(
+                        "SELECT body FROM model_objects WHERE project_id = \
+                         (SELECT project_id FROM changesets WHERE id = ?)",
+                    ))
+                    .bind(changeset.to_hex())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                    for (body,) in &bodies {
+                        let other = $crate::sql::model::from_json(body)?;
+                        if deleted.iter().any(|d| other.depends_on(*d)) {
+                            tx.rollback().await.map_err($crate::sql::map_err)?;
+                            return Ok(Err(CommitRefusal::InUse {
+                                user_name: other.info.name,
+                                user_kind: other.info.kind,
+                            }));
                         }
                     }
                 }
@@ -320,6 +443,33 @@ macro_rules! impl_model_store {
             }
         }
     };
+}
+
+/// The first reference of `$o` that the model inside transaction `$tx` lacks (gone, or of another
+/// kind), as the refusal to answer with.
+#[macro_export]
+macro_rules! missing_reference {
+    ($tx:ident, $q:path, $o:expr) => {{
+        let o: &vestibule_core::model::types::ModelObject = $o;
+        let mut missing = None;
+        for (id, kind) in o.references() {
+            let found: Option<(String,)> = sqlx::query_as(&$q("SELECT kind FROM model_objects WHERE id = ?"))
+                .bind(id.to_hex())
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::sql::map_err)?;
+            if found.is_none_or(|(k,)| k != kind.as_str()) {
+                missing = Some(vestibule_core::model_store::CommitRefusal::Missing {
+                    user: o.info.id,
+                    user_name: o.info.name.clone(),
+                    missing: id,
+                    kind,
+                });
+                break;
+            }
+        }
+        missing
+    }};
 }
 
 /// Inserts or replaces one object inside transaction `$tx`.
