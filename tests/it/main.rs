@@ -17,6 +17,7 @@ mod login_protection;
 mod model_attributes;
 mod model_changesets;
 mod model_objects;
+mod model_races;
 mod mstr_auth;
 mod mstr_errors;
 mod mstr_sessions;
