@@ -21,7 +21,7 @@ async fn race<A: std::future::Future, B: std::future::Future>(
     b: B,
 ) -> (A::Output, B::Output) {
     let lag = std::time::Duration::from_millis((round / 2 % 4) as u64 * 3);
-    let (a_lag, b_lag) = if round % 2 == 0 {
+    let (a_lag, b_lag) = if round.is_multiple_of(2) {
         (lag, Default::default())
     } else {
         (Default::default(), lag)
