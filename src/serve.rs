@@ -22,12 +22,14 @@ pub fn init_logging(config: &Config) {
     telemetry::install_logging(&config.log.level, format);
 }
 
-/// Opens the stores and the core, making the first users on an empty store.
+/// Opens the stores and the core, making the first users on an empty store. Processes opening
+/// the same store at once take turns from the migrations to the end of the first start (the
+/// store's start lock), so the first finds the store empty and the others find its work done.
 pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyhow::Result<Arc<Core>> {
     let stores = vestibule_store::open(&config, opener)
         .await
         .context("opening the store")?;
-    let default_project = config.default_project.clone();
+    let start = stores.start;
     let ldap = config.ldap.clone();
     let mut core = Core::new(config, stores.metadata, stores.sessions)?
         .with_model(vestibule_core::model::ModelService::new(stores.model));
@@ -38,12 +40,21 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
         let provider = vestibule_ldap::LdapAuthenticator::new(&ldap)?;
         core = core.with_external_auth(Arc::new(provider));
     }
+    first_start(&core).await?;
+    start.release().await;
+    Ok(Arc::new(core))
+}
+
+/// On an empty store, the built-in groups, the administrator, the guest and the default project;
+/// then every project's folder tree. Only the process that created the administrator says so.
+async fn first_start(core: &Core) -> anyhow::Result<()> {
     let admin_password = std::env::var("VESTIBULE_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
+    let default_project = &core.config().default_project;
     match core
         .directory()
-        .bootstrap(admin_password.as_deref(), &default_project)
+        .bootstrap(admin_password.as_deref(), default_project)
         .await?
     {
         Bootstrap::Created {
@@ -64,7 +75,7 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
     for project in core.directory().projects().await? {
         model.ensure_project(&project).await?;
     }
-    Ok(Arc::new(core))
+    Ok(())
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {

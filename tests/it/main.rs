@@ -11,6 +11,7 @@ mod credentials;
 mod durability;
 mod edge;
 mod explorer;
+mod first_start;
 mod fuzz;
 mod ldap;
 mod login_protection;

@@ -320,31 +320,40 @@ impl Directory {
     }
 
     /// Makes the built-in groups, the administrator, the guest user and the default project in an
-    /// empty store. Returns the administrator's password when it was generated here (to be shown
-    /// once); `None` when the store was not empty or the password was given.
+    /// empty store. Processes starting together take turns at this (the store's start lock), but
+    /// it holds without: each step takes what another process made meanwhile, and the one whose
+    /// administrator is stored is the one that goes on; the others answer
+    /// [`Bootstrap::AlreadyDone`], so only the creator tells a password (one generated here).
     pub async fn bootstrap(&self, admin_password: Option<&str>, default_project: &str) -> Result<Bootstrap> {
         if !self.store.list_users().await?.is_empty() {
             return Ok(Bootstrap::AlreadyDone);
         }
-        let admins = match self.store.group_by_name(ADMIN_GROUP).await? {
-            Some(g) => g,
-            None => self.add_group(ADMIN_GROUP, "Holds every privilege.").await?,
-        };
+        let admins = self.builtin_group(ADMIN_GROUP, "Holds every privilege.").await?;
         self.grant(admins.id, Privilege::ALL, true).await?;
-        let everyone = match self.store.group_by_name(EVERYONE_GROUP).await? {
-            Some(g) => g,
-            None => self.add_group(EVERYONE_GROUP, "Every user is a member.").await?,
-        };
+        let everyone = self
+            .builtin_group(EVERYONE_GROUP, "Every user is a member.")
+            .await?;
         self.grant(everyone.id, Privilege::DEFAULT_USER, true).await?;
         let generated = admin_password.is_none().then(crate::secret::new_opaque_token);
         let password = admin_password.or(generated.as_deref()).unwrap_or_default();
-        let admin = self
+        let admin = match self
             .add_user(ADMIN_USER, "Administrator", Some(password), UserSource::Local)
-            .await?;
+            .await
+        {
+            Ok(admin) => admin,
+            // Another process stored its administrator first and does the rest.
+            Err(CoreError::AlreadyExists(_)) => return Ok(Bootstrap::AlreadyDone),
+            Err(e) => return Err(e),
+        };
         self.store.set_membership(admins.id, admin.id, true).await?;
-        let guest = self
+        let guest = match self
             .add_user(GUEST_USER, "Guest", None, UserSource::Builtin)
-            .await?;
+            .await
+        {
+            Ok(guest) => guest,
+            Err(CoreError::AlreadyExists(_)) => self.require_user(GUEST_USER).await?,
+            Err(e) => return Err(e),
+        };
         // The guest may use the API to read, and nothing else: it is not in Everyone.
         self.store.set_membership(everyone.id, guest.id, false).await?;
         self.grant(guest.id, &[Privilege::USE_REST_API, Privilege::WEB_USER], true)
@@ -352,20 +361,30 @@ impl Directory {
         if self.store.list_projects().await?.is_empty() {
             self.add_project(default_project, "Made at first start.").await?;
         }
-        Ok(match generated {
-            Some(p) => Bootstrap::Created {
-                generated_password: Some(p),
-            },
-            None => Bootstrap::Created {
-                generated_password: None,
-            },
+        Ok(Bootstrap::Created {
+            generated_password: generated,
         })
+    }
+
+    /// The built-in group `name`, made if missing; one another process made meanwhile is read back.
+    async fn builtin_group(&self, name: &str, description: &str) -> Result<Group> {
+        if let Some(group) = self.store.group_by_name(name).await? {
+            return Ok(group);
+        }
+        match self.add_group(name, description).await {
+            Err(CoreError::AlreadyExists(_)) => self.require_group(name).await,
+            made => made,
+        }
     }
 }
 
+/// What [`Directory::bootstrap`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Bootstrap {
+    /// Nothing: the store was not empty, or another process created the administrator.
     AlreadyDone,
+    /// This process created the administrator, with this generated password (`None`: with the
+    /// password it was given).
     Created { generated_password: Option<String> },
 }
 

@@ -8,7 +8,9 @@
 //! - [`sessions`]: the session stores (in memory, embedded in the SQLite file, in Redis);
 //! - [`attempts`]: the failed-login budgets in Redis, shared by every node;
 //! - [`codec`]: core types as the column and field values every backend stores;
-//! - [`open`]: opens the stores a configuration names.
+//! - [`open`]: opens the stores a configuration names;
+//! - [`start`]: the lock that makes processes starting together take turns at the migrations and
+//!   the first start.
 //!
 //! The session stores are also reachable at the crate root ([`memory`], [`embedded`], [`redis`]),
 //! the paths the benchmark and the tests name them by.
@@ -21,6 +23,8 @@ pub mod postgres;
 pub mod sessions;
 pub mod sql;
 pub mod sqlite;
+pub mod start;
 
 pub use open::{open, Opener, Stores};
 pub use sessions::{embedded, memory, redis};
+pub use start::StartLock;

@@ -9,10 +9,11 @@ use vestibule_core::error::StoreError;
 use vestibule_core::model_store::ModelStore;
 use vestibule_core::store::{AttemptStore, MetadataStore, SessionStore, StoreResult};
 
-use crate::postgres::PostgresStore;
+use crate::postgres::{PgStartLock, PostgresStore};
 use crate::sessions::embedded::EmbeddedSessions;
 use crate::sessions::redis::RedisSessions;
-use crate::sqlite::SqliteStore;
+use crate::sqlite::{lock_start, SqliteStore};
+use crate::start::{StartLock, START_WAIT};
 
 pub struct Stores {
     pub metadata: Arc<dyn MetadataStore>,
@@ -22,6 +23,8 @@ pub struct Stores {
     /// The failed-login budgets, when they are shared (sessions in Redis); `None` = the core
     /// keeps them in memory, with account locks in the metadata store.
     pub attempts: Option<Arc<dyn AttemptStore>>,
+    /// Taken before the migrations; release it once the first start's work is done.
+    pub start: StartLock,
 }
 
 /// Who opens the stores.
@@ -35,20 +38,26 @@ pub enum Opener {
 }
 
 /// Opens the metadata and session stores of `config`, creating the data directory and running
-/// migrations as needed.
+/// migrations as needed, under the first-start lock (returned held, in [`Stores::start`]).
 pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
     let timeout = Duration::from_secs(config.store.timeout_secs);
+    let file = lock_start(&config.data_dir, START_WAIT).await?;
     // The embedded file is opened in every case: it keeps the sessions' durable copies.
     let sqlite = SqliteStore::open_with_timeout(&config.data_dir, timeout).await?;
     let (sessions, attempts) = open_sessions(config, &sqlite, opener).await?;
     let metadata = &config.store.metadata;
     if metadata.starts_with("postgres://") || metadata.starts_with("postgresql://") {
+        let lock = PgStartLock::acquire(metadata, timeout, START_WAIT).await?;
         let pg = PostgresStore::connect(metadata, timeout).await?;
         return Ok(Stores {
             metadata: Arc::new(pg.clone()),
             sessions,
             model: Arc::new(pg),
             attempts,
+            start: StartLock {
+                file,
+                postgres: Some(lock),
+            },
         });
     }
     if metadata != "embedded" {
@@ -61,6 +70,7 @@ pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
         sessions,
         model: Arc::new(sqlite),
         attempts,
+        start: StartLock { file, postgres: None },
     })
 }
 

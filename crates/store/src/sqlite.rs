@@ -25,6 +25,9 @@ use crate::sql::{map_err, same};
 
 pub const DB_FILE: &str = "vestibule.db";
 
+/// The data directory's first-start lock file (see [`lock_start`]).
+pub const START_LOCK: &str = "start.lock";
+
 /// Sessions per multi-row insert (11 parameters each, far below SQLite's limit).
 pub const SESSION_ROWS: usize = 64;
 
@@ -258,6 +261,49 @@ impl SqliteStore {
             grant_row,
         )
         .await
+    }
+}
+
+/// Waits (at most `wait`) for the exclusive lock on the data directory's [`START_LOCK`], and
+/// returns the file holding it: a server and a command-line tool opening one directory at once
+/// take turns at the migrations and the first start. The lock goes with the file, or with the
+/// process.
+pub async fn lock_start(data_dir: &Path, wait: Duration) -> StoreResult<std::fs::File> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot create data directory {}: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let path = data_dir.join(START_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Unavailable(format!(
+                    "another vestibule process has been migrating or starting on {} for over {} s \
+                     (it holds {START_LOCK}); try again when it is done",
+                    data_dir.display(),
+                    wait.as_secs()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )))
+            }
+        }
     }
 }
 

@@ -39,6 +39,45 @@ impl TestServer {
     /// Starts a server with cheap password hashing (tests are not benchmarks) and `extra`
     /// `VESTIBULE_*` settings.
     pub fn start_with(extra: &[(&str, &str)]) -> TestServer {
+        TestServer::try_start_with(extra)
+            .unwrap_or_else(|stderr| panic!("vestibule did not start; stderr:\n{stderr}"))
+    }
+
+    /// As [`TestServer::start_with`], but a server that exits or stays silent is `Err` with its
+    /// stderr instead of a panic.
+    pub fn try_start_with(extra: &[(&str, &str)]) -> Result<TestServer, String> {
+        let mut server = TestServer::unstarted(extra);
+        server.try_spawn("127.0.0.1:0")?;
+        Ok(server)
+    }
+
+    /// `n` servers with the same `extra` settings, spawned together: each from its own thread,
+    /// all released at once by a barrier, so every process is running before any is waited for.
+    /// Each `Err` holds that server's stderr.
+    pub fn start_together(n: usize, extra: &[(&str, &str)]) -> Vec<Result<TestServer, String>> {
+        let barrier = std::sync::Barrier::new(n);
+        std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..n)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut server = TestServer::unstarted(extra);
+                        barrier.wait();
+                        server.try_spawn("127.0.0.1:0").map(|()| server)
+                    })
+                })
+                .collect();
+            starts
+                .into_iter()
+                .map(|s| {
+                    s.join()
+                        .unwrap_or_else(|_| Err("the starting thread panicked".into()))
+                })
+                .collect()
+        })
+    }
+
+    /// A server's data directory and environment, not yet started.
+    fn unstarted(extra: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut env: Vec<(String, String)> = vec![
             ("VESTIBULE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
@@ -55,16 +94,14 @@ impl TestServer {
             env.retain(|(ek, _)| ek != k);
             env.push((k.to_string(), v.to_string()));
         }
-        let mut server = TestServer {
+        TestServer {
             base: String::new(),
             child: None,
             dir,
             env,
             stderr_lines: Default::default(),
             stderr_reader: None,
-        };
-        server.spawn("127.0.0.1:0");
-        server
+        }
     }
 
     pub fn start() -> TestServer {
@@ -132,12 +169,6 @@ impl TestServer {
                 let _ = reader.join();
                 return Err(own_stderr.lock().unwrap().join("\n"));
             }
-        }
-    }
-
-    fn spawn(&mut self, listen: &str) {
-        if let Err(stderr) = self.try_spawn(listen) {
-            panic!("vestibule did not start; stderr:\n{stderr}");
         }
     }
 

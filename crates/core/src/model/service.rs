@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::clock::now_ms;
 use crate::core::Principal;
 use crate::directory::{check_name, Project};
-use crate::error::{CoreError, Result};
+use crate::error::{CoreError, Result, StoreError};
 use crate::ids::Guid;
 use crate::model::spec::{InfoPatch, TableSpec};
 use crate::model::types::*;
@@ -79,7 +79,8 @@ impl ModelService {
 
     /// Makes a project's folder tree if it has none: a root folder named after the project, with
     /// "Public Objects" and "Schema Objects" (Attributes, Facts, Functions, Hierarchies, Tables,
-    /// Transformations) under it. Safe to call again.
+    /// Transformations) under it. Safe to call again, and from processes at once: a root folder
+    /// already stored (its name is unique in the project) means another made the tree, which stands.
     pub async fn ensure_project(&self, project: &Project) -> Result<()> {
         let existing = self.store.objects(project.id, Some(ObjectKind::Folder)).await?;
         if !existing.is_empty() {
@@ -116,8 +117,19 @@ impl ModelService {
         all.insert(0, schema);
         all.insert(0, public);
         all.insert(0, root);
-        self.store.put_objects(&all).await?;
-        Ok(())
+        match self.store.put_objects(&all).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Duplicate(_))
+                if !self
+                    .store
+                    .objects(project.id, Some(ObjectKind::Folder))
+                    .await?
+                    .is_empty() =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The folder named `name` under the project's "Schema Objects".
