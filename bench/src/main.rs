@@ -9,6 +9,7 @@ mod memory;
 mod procs;
 mod report;
 mod seed;
+mod slow;
 mod wrk;
 
 use std::path::PathBuf;
@@ -373,10 +374,29 @@ async fn main() -> anyhow::Result<()> {
         cpus: None,
     })?;
     report.load("attribute GET /api/model/attributes/{id}", &attr_load);
+    // g) Session checks while slow clients hold connections: trickling headers, idling.
+    eprintln!("bench: g) session check with 200 trickling and 200 idle connections");
+    let slow = slow::SlowClients::start(server.base.trim_start_matches("http://"), 200, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    let slowed = check(
+        &format!("{}/api/sessions", server.base),
+        &headers,
+        o.seconds,
+        None,
+    )?;
+    let reopened = slow.closed.load(std::sync::atomic::Ordering::Relaxed);
+    drop(slow);
+    report.load("session check with 400 slow connections", &slowed);
+    report.line(format!(
+        "g) 200 connections trickled a header a byte per 200 ms and 200 sat idle after one request, \
+         re-opened whenever the server closed them ({reopened} closed during the run, with the \
+         defaults: header timeout 10 s, idle 60 s)"
+    ));
     for (name, l) in [
         ("v2 token/full", &mint),
         ("ThoughtSpot v1 login", &ts_login),
         ("attribute GET", &attr_load),
+        ("session check with slow clients", &slowed),
     ] {
         if l.errors > 0 {
             bail!("{name} answered {} errors", l.errors);
@@ -480,6 +500,16 @@ async fn main() -> anyhow::Result<()> {
     report.figure(Figure::new(
         "e) attribute GETs per second",
         attr_load.rps,
+        "reported",
+    ));
+    report.figure(Figure::new(
+        "g) session check with 400 slow connections / unloaded",
+        slowed.rps / unloaded.rps,
+        "reported",
+    ));
+    report.figure(Figure::new(
+        "g) session check p99 with slow connections (ms)",
+        slowed.p99_ms,
         "reported",
     ));
     if let Some(r) = redis_ratio {
