@@ -102,7 +102,7 @@ async fn durable_locks_are_kept_in_the_settings_and_an_unlock_there_is_seen() {
     let sqlite = SqliteStore::open(dir.path()).await.unwrap();
     let settings: Arc<dyn MetadataStore> = Arc::new(sqlite);
     let store: Arc<dyn AttemptStore> = Arc::new(MemoryAttempts::new(Some(settings.clone())));
-    budget_rules(&[store.clone()], budget(true)).await;
+    budget_rules(std::slice::from_ref(&store), budget(true)).await;
 
     // A lock is written to the settings; a second process (the CLI) sees it and ends it there,
     // and the first process sees the unlock at its next attempt.
