@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::RedisError;
+use redis::{ErrorKind, RedisError};
 
 use vestibule_core::error::StoreError;
 use vestibule_core::store::StoreResult;
@@ -72,21 +72,28 @@ where
     let mut answer = tokio::time::timeout_at(deadline, op(conn.clone())).await;
     if let Ok(Err(e)) = &answer {
         if retry == Retry::Safe && connection_lost(e) {
-            tracing::debug!(error = %e, "the Redis connection was lost; trying once more on a new one");
+            tracing::info!(error = %e, "the Redis connection was lost; trying once more on a new one");
             answer = tokio::time::timeout_at(deadline, op(conn.clone())).await;
         }
     }
     match answer {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e))
-            if e.is_io_error()
-                || e.is_connection_dropped()
-                || e.is_timeout()
-                || e.is_connection_refusal() =>
-        {
-            Err(unavailable(e))
-        }
+        Ok(Err(e)) if e.is_io_error() || not_serving(&e) => Err(unavailable(e)),
         Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
         Err(_) => Err(unavailable(format!("no answer within {timeout:?}"))),
     }
+}
+
+/// Redis answered but does not serve for now: it is loading its data after a restart, it is a
+/// replica (a failover demoted it), its master lacks the replicas `min-replicas-to-write` asks
+/// for, or a script holds it. Like Redis down, that is the store unavailable (503), not a fault.
+fn not_serving(e: &RedisError) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::BusyLoadingError
+            | ErrorKind::ReadOnly
+            | ErrorKind::MasterDown
+            | ErrorKind::TryAgain
+            | ErrorKind::ClusterDown
+    ) || matches!(e.code(), Some("NOREPLICAS" | "BUSY"))
 }

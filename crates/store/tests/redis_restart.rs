@@ -1,7 +1,7 @@
 //! The Redis stores outlive a restart of Redis: after their Redis (a `redis-server` of this test's
 //! own, without persistence, on a free loopback port) is killed and started again, the first
 //! operation of every kind succeeds on the connection made anew, and while Redis is down each
-//! answers "unavailable" within the store timeout.
+//! answers "unavailable" within the store timeout, as it does while Redis refuses writes.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -265,5 +265,62 @@ async fn while_redis_is_down_operations_answer_unavailable_within_the_timeout() 
     for op in OPERATIONS {
         let answer = run(op, &sessions, attempts.as_ref()).await;
         assert!(answer.is_ok(), "{op} once Redis is back: {answer:?}");
+    }
+}
+
+/// A Redis that answers but refuses writes for now (too few replicas for
+/// `min-replicas-to-write`; a replica, as a failover leaves the old master) is unavailable, as
+/// a Redis down is, not an internal error; once it serves again, so do the stores.
+#[tokio::test]
+#[cfg_attr(
+    not(test_redis_server),
+    ignore = "redis-server is not installed (scripts/ci-install.sh)"
+)]
+async fn a_redis_that_refuses_writes_is_unavailable() {
+    let redis = OwnRedis::start();
+    let sessions = RedisSessions::connect(&redis.url(), TIMEOUT).await.unwrap();
+    let attempts: Arc<dyn AttemptStore> = Arc::new(sessions.attempts());
+    let mut admin = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let kept = session(Guid::random());
+    sessions.insert(kept.clone()).await.unwrap();
+    // A port nothing listens on: the replica never reaches its master.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+        .to_string();
+    let refusals = [
+        vec!["CONFIG", "SET", "min-replicas-to-write", "1"],
+        vec!["REPLICAOF", "127.0.0.1", &nowhere],
+    ];
+    let undo = [
+        vec!["CONFIG", "SET", "min-replicas-to-write", "0"],
+        vec!["REPLICAOF", "NO", "ONE"],
+    ];
+    for (refuse, undo) in refusals.iter().zip(&undo) {
+        redis::cmd(refuse[0])
+            .arg(&refuse[1..])
+            .exec_async(&mut admin)
+            .await
+            .unwrap();
+        for op in ["insert", "touch", "reserve", "settle"] {
+            let answer = run(op, &sessions, attempts.as_ref()).await;
+            assert!(
+                matches!(answer, Err(StoreError::Unavailable(_))),
+                "{op} after {refuse:?}: {answer:?}"
+            );
+        }
+        redis::cmd(undo[0])
+            .arg(&undo[1..])
+            .exec_async(&mut admin)
+            .await
+            .unwrap();
+        let s = session(Guid::random());
+        sessions.insert(s.clone()).await.unwrap();
+        assert!(sessions.touch(&s.token, now_ms()).await.unwrap().is_some());
     }
 }
