@@ -49,9 +49,10 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("redis: {e}"))
 }
 
-/// The connection broke (reset, closed, refused; or a reply that cannot be read): exactly the
-/// errors on which `ConnectionManager` replaces its connection, so a second try waits for the
-/// new one. A timeout is not among them: the connection may be sound and the deadline spent.
+/// The connection broke (reset, closed, refused; a reply that cannot be read; AUTH refused on
+/// connecting): exactly the errors on which `ConnectionManager` replaces its connection, so a
+/// second try waits for the new one. A timeout is not among them: the connection may be sound,
+/// and the deadline is spent anyway.
 fn connection_lost(e: &RedisError) -> bool {
     e.is_unrecoverable_error()
 }
@@ -72,8 +73,15 @@ where
     let mut answer = tokio::time::timeout_at(deadline, op(conn.clone())).await;
     if let Ok(Err(e)) = &answer {
         if retry == Retry::Safe && connection_lost(e) {
-            tracing::info!(error = %e, "the Redis connection was lost; trying once more on a new one");
+            let lost = e.to_string();
             answer = tokio::time::timeout_at(deadline, op(conn.clone())).await;
+            // Worth a line when it saved the request (once per node after a restart); a request
+            // that fails anyway is logged as failed by the server.
+            if matches!(answer, Ok(Ok(_))) {
+                tracing::info!(error = %lost, "the Redis connection had died; served on a new one");
+            } else {
+                tracing::debug!(error = %lost, "the Redis connection had died; the new one failed too");
+            }
         }
     }
     match answer {
