@@ -3,6 +3,8 @@
 //! - `cfg(test_postgres)`, `cfg(test_redis)`: `VESTIBULE_TEST_POSTGRES_URL` /
 //!   `VESTIBULE_TEST_REDIS_URL` are set;
 //! - `cfg(test_slapd)`: OpenLDAP's slapd and slapadd are installed;
+//! - `cfg(test_redis_server)`: `redis-server` is installed (tests that restart a Redis of their
+//!   own, never the machine's);
 //! - `cfg(test_chromium)`: Debian's chromium is installed.
 //!
 //! Under `CI=true` all are set, so a missing service fails its tests instead. The official
@@ -12,7 +14,13 @@
 use std::path::Path;
 
 fn main() {
-    for cfg in ["test_postgres", "test_redis", "test_slapd", "test_chromium"] {
+    for cfg in [
+        "test_postgres",
+        "test_redis",
+        "test_slapd",
+        "test_redis_server",
+        "test_chromium",
+    ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
     println!("cargo::rerun-if-env-changed=CI");
@@ -36,6 +44,9 @@ fn main() {
     let installed = |bin: &str| dirs.iter().any(|d| Path::new(d).join(bin).exists());
     if ci || (installed("slapd") && installed("slapadd")) {
         println!("cargo::rustc-cfg=test_slapd");
+    }
+    if ci || installed("redis-server") {
+        println!("cargo::rustc-cfg=test_redis_server");
     }
     if ci || Path::new("/usr/bin/chromium").exists() {
         println!("cargo::rustc-cfg=test_chromium");

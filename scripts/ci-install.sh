@@ -14,6 +14,7 @@ need nodejs       # ThoughtSpot TypeScript SDK compatibility test (compat/ts_sdk
 need python3-venv # the compat/.venv of the official Python clients
 need python3      # holds a SQLite lock from outside in tests/it/mstr_errors.rs (store outage → 503)
 need chromium     # the API explorer browser test (tests/browser, driven by tests/it/explorer.rs)
+need redis-server # the restart tests kill a Redis of their own (tests/it/redis_restart.rs, crates/store/tests)
 if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

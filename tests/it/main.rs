@@ -29,6 +29,7 @@ mod ops_openapi;
 mod ops_request_id;
 mod ops_shutdown;
 mod proxies;
+mod redis_restart;
 mod rejections;
 mod scale_out;
 mod smoke;

@@ -7,6 +7,8 @@
 //! - [`sql`]: the SQL those two share (the directory, the model), written once;
 //! - [`sessions`]: the session stores (in memory, embedded in the SQLite file, in Redis);
 //! - [`attempts`]: the failed-login budgets in Redis, shared by every node;
+//! - `redis_call`: the Redis connection those two share, and each operation's deadline and
+//!   retry on a new connection;
 //! - [`codec`]: core types as the column and field values every backend stores;
 //! - [`open`]: opens the stores a configuration names;
 //! - [`start`]: the lock that makes processes starting together take turns at the migrations and
@@ -20,6 +22,7 @@ pub mod attempts;
 pub mod codec;
 pub mod open;
 pub mod postgres;
+mod redis_call;
 pub mod sessions;
 pub mod sql;
 pub mod sqlite;

@@ -28,8 +28,13 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` and brings the schema up to date.
     pub async fn connect(url: &str, timeout: Duration) -> StoreResult<PostgresStore> {
+        // An idle connection is pinged before it is handed out (sqlx's default, stated here so
+        // it stays): one that died while idle (PostgreSQL restarted) is dropped and a new one
+        // opened within the same acquire timeout, so no query meets it. A connection that dies
+        // during a query is not retried: a write transaction must not run twice.
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(true)
             .acquire_timeout(timeout)
             .connect(url)
             .await

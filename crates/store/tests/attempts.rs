@@ -102,7 +102,7 @@ async fn durable_locks_are_kept_in_the_settings_and_an_unlock_there_is_seen() {
     let sqlite = SqliteStore::open(dir.path()).await.unwrap();
     let settings: Arc<dyn MetadataStore> = Arc::new(sqlite);
     let store: Arc<dyn AttemptStore> = Arc::new(MemoryAttempts::new(Some(settings.clone())));
-    budget_rules(&[store.clone()], budget(true)).await;
+    budget_rules(std::slice::from_ref(&store), budget(true)).await;
 
     // A lock is written to the settings; a second process (the CLI) sees it and ends it there,
     // and the first process sees the unlock at its next attempt.
@@ -157,4 +157,47 @@ async fn redis_budgets_hold_across_three_nodes() {
     assert_eq!(taken(1, 2, now).await.unwrap(), Reservation::Full);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert_eq!(taken(2, 3, now_ms()).await.unwrap(), Reservation::Taken);
+}
+
+/// After a lost connection an operation may reach Redis twice (see the store's `redis_call`):
+/// a repeated reserve keeps its one place, and a repeated settle counts its failure once and
+/// answers as the first did. A new reservation of the same ticket is settled afresh.
+#[tokio::test]
+#[cfg_attr(not(test_redis), ignore = "VESTIBULE_TEST_REDIS_URL is not set")]
+async fn redis_reserve_and_settle_are_safe_to_repeat() {
+    let url = std::env::var("VESTIBULE_TEST_REDIS_URL").expect("VESTIBULE_TEST_REDIS_URL must be set in CI");
+    let store = RedisSessions::connect(&url, std::time::Duration::from_secs(5))
+        .await
+        .unwrap()
+        .attempts();
+    let key = format!("account:repeat-{}", rand_suffix());
+    let b = Budget {
+        limit: 2,
+        ..budget(false)
+    };
+    let now = now_ms();
+    let reserve = |t: u64| store.reserve(&key, t, &b, now, now + 60_000);
+    assert_eq!(reserve(1).await.unwrap(), Reservation::Taken);
+    assert_eq!(reserve(2).await.unwrap(), Reservation::Taken);
+    // The budget is full, yet ticket 1's repeat is told its place is taken.
+    assert_eq!(reserve(1).await.unwrap(), Reservation::Taken);
+    assert_eq!(reserve(3).await.unwrap(), Reservation::Full);
+
+    let first = store.settle(&key, 1, true, false, &b, now).await.unwrap();
+    assert_eq!((first.failures, first.locked), (1, false));
+    assert_eq!(store.settle(&key, 1, true, false, &b, now).await.unwrap(), first);
+    // Ticket 2's failure is the second, not the third: it locks.
+    let second = store.settle(&key, 2, true, false, &b, now).await.unwrap();
+    assert_eq!((second.failures, second.locked), (2, true));
+    assert_eq!(store.settle(&key, 2, true, false, &b, now).await.unwrap(), second);
+
+    // Unlocked, ticket 1 takes a new place and its new failure counts.
+    assert!(store.unlock(&key, now_ms()).await.unwrap());
+    let now = now_ms();
+    assert_eq!(
+        store.reserve(&key, 1, &b, now, now + 60_000).await.unwrap(),
+        Reservation::Taken
+    );
+    let again = store.settle(&key, 1, true, false, &b, now).await.unwrap();
+    assert_eq!((again.failures, again.locked), (1, false));
 }

@@ -2,7 +2,7 @@
 //! directory, and offers clients that behave like the official ones. The submodules are the
 //! helpers of one area each: a private slapd (`ldap`), the modeling API (`model`), the
 //! MicroStrategy and ThoughtSpot dialects (`mstr`, `ts`), the operations tools (`ops`), a fresh
-//! PostgreSQL database (`pg`) and a TCP proxy (`proxy`).
+//! PostgreSQL database (`pg`), a TCP proxy (`proxy`) and a Redis of a test's own (`redis`).
 #![allow(dead_code)]
 
 pub mod ldap;
@@ -11,6 +11,7 @@ pub mod mstr;
 pub mod ops;
 pub mod pg;
 pub mod proxy;
+pub mod redis;
 pub mod ts;
 
 use std::io::{BufRead, BufReader};

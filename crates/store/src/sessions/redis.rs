@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use vestibule_core::credential::Admission;
@@ -30,6 +30,7 @@ use vestibule_core::session::{Expiry, Grant, Session};
 use vestibule_core::store::{SessionStore, StoreResult};
 
 use crate::codec;
+use crate::redis_call::{self, run_within, Retry};
 
 const LIVE: &str = "vst:live";
 
@@ -116,62 +117,26 @@ pub struct RedisSessions {
     user_sets_cursor: AtomicU64,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("redis: {e}"))
-}
-
-/// Runs one Redis operation on `conn` within `timeout`: a connection problem or no answer is the
-/// store being unavailable, anything else an error of the store.
-pub(crate) async fn run_within<T, F>(
-    timeout: Duration,
-    conn: ConnectionManager,
-    op: impl FnOnce(ConnectionManager) -> F,
-) -> StoreResult<T>
-where
-    F: std::future::Future<Output = redis::RedisResult<T>>,
-{
-    match tokio::time::timeout(timeout, op(conn)).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e))
-            if e.is_io_error()
-                || e.is_connection_dropped()
-                || e.is_timeout()
-                || e.is_connection_refusal() =>
-        {
-            Err(unavailable(e))
-        }
-        Ok(Err(e)) => Err(StoreError::Other(format!("redis: {e}"))),
-        Err(_) => Err(unavailable(format!("no answer within {timeout:?}"))),
-    }
-}
-
 impl RedisSessions {
     /// Connects to `url`; every later operation gives up after `timeout` and reports the store as
-    /// unavailable, and the connection is re-made by itself when Redis is back.
+    /// unavailable, and the connection is re-made by itself when Redis is back (see
+    /// `redis_call`).
     pub async fn connect(url: &str, timeout: Duration) -> StoreResult<RedisSessions> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Other(format!("redis URL: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| unavailable(format!("no answer from {url} within {timeout:?}")))?
-            .map_err(unavailable)?;
         Ok(RedisSessions {
-            conn,
+            conn: redis_call::connect(url, timeout).await?,
             timeout,
             touch: Script::new(TOUCH),
             user_sets_cursor: AtomicU64::new(0),
         })
     }
 
-    /// Runs one Redis operation within the store timeout.
-    async fn run<T, F>(&self, op: impl FnOnce(ConnectionManager) -> F) -> StoreResult<T>
+    /// Runs one Redis operation within the store timeout, once more on a new connection if the
+    /// connection died and `retry` allows it.
+    async fn run<T, F>(&self, retry: Retry, op: impl Fn(ConnectionManager) -> F) -> StoreResult<T>
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        run_within(self.timeout, self.conn.clone(), op).await
+        run_within(self.timeout, &self.conn, retry, op).await
     }
 
     /// The failed-login budgets on this store's connection, so every node shares them too.
@@ -186,8 +151,9 @@ impl RedisSessions {
         let mut cursor = self.user_sets_cursor.load(Ordering::Relaxed);
         let mut pruned = 0;
         for _ in 0..SCANS_PER_SWEEP {
+            // Reads, and the SREMs of members already dead: all safe to repeat.
             let (next, sets): (u64, Vec<String>) = self
-                .run(|mut c| async move {
+                .run(Retry::Safe, |mut c| async move {
                     redis::cmd("SCAN")
                         .arg(cursor)
                         .arg("MATCH")
@@ -201,7 +167,7 @@ impl RedisSessions {
             if !sets.is_empty() {
                 // SRANDMEMBER with a count no smaller than the set returns all of it.
                 let members: Vec<Vec<String>> = self
-                    .run(|mut c| {
+                    .run(Retry::Safe, |mut c| {
                         let sets = &sets;
                         async move {
                             let mut p = redis::pipe();
@@ -219,7 +185,10 @@ impl RedisSessions {
                     .collect();
                 for chunk in pairs.chunks(CHECK_CHUNK) {
                     pruned += self
-                        .run(|mut c| async move { remove_dead(&mut c, chunk).await })
+                        .run(
+                            Retry::Safe,
+                            |mut c| async move { remove_dead(&mut c, chunk).await },
+                        )
                         .await?;
                 }
             }
@@ -267,16 +236,19 @@ async fn remove_dead(c: &mut ConnectionManager, members: &[(&str, String)]) -> r
 }
 
 /// Best-effort pruning of `uk` after an insert, in its own task: a failure is logged and dropped,
-/// so it never fails or slows the insert.
+/// so it never fails or slows the insert. Never retried: the sweep prunes what this leaves.
 fn spawn_prune(conn: ConnectionManager, timeout: Duration, uk: String, sample: Vec<String>) {
     tokio::spawn(async move {
-        let mut conn = conn;
         let pairs: Vec<(&str, String)> = sample.into_iter().map(|m| (uk.as_str(), m)).collect();
-        match tokio::time::timeout(timeout, remove_dead(&mut conn, &pairs)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::debug!(pruned = n, "pruned ended sessions from a user's set"),
-            Ok(Err(e)) => tracing::debug!(error = %e, "pruning a user's session set failed"),
-            Err(_) => tracing::debug!("pruning a user's session set timed out"),
+        let pairs = &pairs;
+        match run_within(timeout, &conn, Retry::Never, |mut c| async move {
+            remove_dead(&mut c, pairs).await
+        })
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "pruned ended sessions from a user's set"),
+            Err(e) => tracing::debug!(error = %e, "pruning a user's session set failed"),
         }
     });
 }
@@ -362,19 +334,21 @@ impl SessionStore for RedisSessions {
                 (left, left)
             }
         };
+        // Safe to repeat: the same fields, expiries and members again.
+        let (sk, hk, fields) = (&sk, &hk, &fields);
         let (sample,): (Vec<String>,) = self
-            .run(|mut c| {
+            .run(Retry::Safe, |mut c| {
                 let (uk, member) = (&uk, &member);
                 async move {
                     redis::pipe()
                         .atomic()
-                        .hset_multiple(&sk, &fields)
+                        .hset_multiple(sk, fields)
                         .ignore()
-                        .pexpire(&sk, server_ms)
+                        .pexpire(sk, server_ms)
                         .ignore()
-                        .set(&hk, 1)
+                        .set(hk, 1)
                         .ignore()
-                        .pexpire(&hk, http_ms)
+                        .pexpire(hk, http_ms)
                         .ignore()
                         .zadd(LIVE, member, exp)
                         .ignore()
@@ -403,16 +377,21 @@ impl SessionStore for RedisSessions {
         let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
         let without_cookie = if admission.without_cookie { "1" } else { "0" };
         let cookies: Vec<String> = admission.cookie_hashes().map(|h| h.to_hex()).collect();
+        // Safe to repeat: run again with the same `now`, the script writes the same expiries and
+        // answers the same (a session it removed as expired is then simply gone).
+        let (sk, hk, member, cookies) = (&sk, &hk, &member, &cookies);
         let fields: Option<HashMap<String, String>> = self
-            .run(|mut c| {
-                let mut call = self.touch.key(&sk);
-                call.key(&hk)
+            .run(Retry::Safe, |mut c| async move {
+                self.touch
+                    .key(sk)
+                    .key(hk)
                     .key(LIVE)
                     .arg(now_ms)
-                    .arg(&member)
+                    .arg(member)
                     .arg(without_cookie)
-                    .arg(&cookies);
-                async move { call.invoke_async(&mut c).await }
+                    .arg(cookies)
+                    .invoke_async(&mut c)
+                    .await
             })
             .await?;
         fields
@@ -422,20 +401,20 @@ impl SessionStore for RedisSessions {
     }
 
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {
-        let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
-        let user: Option<String> = self.run(|mut c| async move { c.hget(&sk, "user").await }).await?;
-        let (sk, hk2) = (skey(token), hk);
+        let (sk, hk, member) = (&skey(token), &hkey(token), &token.to_hex());
+        let user: Option<String> = self
+            .run(Retry::Safe, |mut c| async move { c.hget(sk, "user").await })
+            .await?;
+        let uk = user.as_deref().and_then(|u| u.parse::<Guid>().ok()).map(ukey);
+        let uk = &uk;
+        // Safe to repeat: the keys end up deleted either way. A repeat whose first try did reach
+        // Redis (only its answer was lost) finds them gone and reports `false`.
         let removed: i64 = self
-            .run(|mut c| async move {
+            .run(Retry::Safe, |mut c| async move {
                 let mut p = redis::pipe();
-                p.atomic()
-                    .del(&sk)
-                    .del(&hk2)
-                    .ignore()
-                    .zrem(LIVE, &member)
-                    .ignore();
-                if let Some(u) = user.as_deref().and_then(|u| u.parse::<Guid>().ok()) {
-                    p.srem(ukey(u), &member).ignore();
+                p.atomic().del(sk).del(hk).ignore().zrem(LIVE, member).ignore();
+                if let Some(uk) = uk {
+                    p.srem(uk, member).ignore();
                 }
                 let (n,): (i64,) = p.query_async(&mut c).await?;
                 Ok(n)
@@ -445,8 +424,10 @@ impl SessionStore for RedisSessions {
     }
 
     async fn remove_user(&self, user: Guid) -> StoreResult<usize> {
-        let uk = ukey(user);
-        let members: Vec<String> = self.run(|mut c| async move { c.smembers(&uk).await }).await?;
+        let uk = &ukey(user);
+        let members: Vec<String> = self
+            .run(Retry::Safe, |mut c| async move { c.smembers(uk).await })
+            .await?;
         let mut removed = 0;
         for m in members {
             if let Some(h) = SecretHash::from_hex(&m) {
@@ -455,8 +436,8 @@ impl SessionStore for RedisSessions {
                 }
             }
         }
-        let uk = ukey(user);
-        self.run(|mut c| async move { c.del::<_, ()>(&uk).await }).await?;
+        self.run(Retry::Safe, |mut c| async move { c.del::<_, ()>(uk).await })
+            .await?;
         Ok(removed)
     }
 
@@ -464,7 +445,9 @@ impl SessionStore for RedisSessions {
         // Redis drops expired keys by itself; only the indexes need trimming: the live set here,
         // the user sets a slice at a time.
         let n: i64 = self
-            .run(|mut c| async move { c.zrembyscore(LIVE, "-inf", now_ms).await })
+            .run(Retry::Safe, |mut c| async move {
+                c.zrembyscore(LIVE, "-inf", now_ms).await
+            })
             .await?;
         // The user sets are housekeeping: a failure there is reported but does not fail the sweep.
         match self.prune_user_sets().await {
@@ -478,7 +461,9 @@ impl SessionStore for RedisSessions {
     async fn count(&self) -> StoreResult<usize> {
         let now = vestibule_core::clock::now_ms();
         let n: i64 = self
-            .run(|mut c| async move { c.zcount(LIVE, now + 1, "+inf").await })
+            .run(Retry::Safe, |mut c| async move {
+                c.zcount(LIVE, now + 1, "+inf").await
+            })
             .await?;
         Ok(n.max(0) as usize)
     }
@@ -494,12 +479,13 @@ impl SessionStore for RedisSessions {
             ("origin", g.origin.map(|o| o.to_hex()).unwrap_or_default()),
         ];
         let at = g.expires_ms;
-        self.run(|mut c| async move {
+        let (k, fields) = (&k, &fields);
+        self.run(Retry::Safe, |mut c| async move {
             redis::pipe()
                 .atomic()
-                .hset_multiple(&k, &fields)
+                .hset_multiple(k, fields)
                 .ignore()
-                .pexpire_at(&k, at)
+                .pexpire_at(k, at)
                 .ignore()
                 .query_async::<()>(&mut c)
                 .await
@@ -508,8 +494,10 @@ impl SessionStore for RedisSessions {
     }
 
     async fn grant(&self, hash: &SecretHash, now_ms: i64) -> StoreResult<Option<Grant>> {
-        let k = gkey(hash);
-        let f: HashMap<String, String> = self.run(|mut c| async move { c.hgetall(&k).await }).await?;
+        let k = &gkey(hash);
+        let f: HashMap<String, String> = self
+            .run(Retry::Safe, |mut c| async move { c.hgetall(k).await })
+            .await?;
         if f.is_empty() {
             return Ok(None);
         }
@@ -518,19 +506,22 @@ impl SessionStore for RedisSessions {
     }
 
     async fn remove_grant(&self, hash: &SecretHash) -> StoreResult<bool> {
-        let k = gkey(hash);
-        let n: i64 = self.run(|mut c| async move { c.del(&k).await }).await?;
+        let k = &gkey(hash);
+        // Safe to repeat, as in `remove`: a repeat after a lost answer reports `false`.
+        let n: i64 = self
+            .run(Retry::Safe, |mut c| async move { c.del(k).await })
+            .await?;
         Ok(n > 0)
     }
 
     async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {
-        let (sk, hk) = (skey(token), hkey(token));
+        let (sk, hk) = (&skey(token), &hkey(token));
         let (both, kind, exp): (i64, Option<String>, Option<i64>) = self
-            .run(|mut c| async move {
+            .run(Retry::Safe, |mut c| async move {
                 redis::pipe()
-                    .exists(&[&sk, &hk])
-                    .hget(&sk, "kind")
-                    .hget(&sk, "exp")
+                    .exists(&[sk, hk])
+                    .hget(sk, "kind")
+                    .hget(sk, "exp")
                     .query_async(&mut c)
                     .await
             })
