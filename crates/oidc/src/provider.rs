@@ -308,7 +308,9 @@ impl OidcProvider {
     }
 
     /// The cached discovery, or a fresh one (with its JWKS) when there is none yet. A failure is
-    /// not cached: the next sign-in tries again.
+    /// not cached: the next sign-in tries again. The lock is held across the fetch, so sign-ins
+    /// arriving together wait for one discovery instead of each making one (each request is
+    /// bounded by the client's timeout).
     async fn discovered(&self) -> Result<Arc<Discovered>, OidcError> {
         let mut cache = self.cache.lock().await;
         if let Some(d) = &cache.discovered {
