@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned official clients used by the compatibility tests:
 #   compat/.venv          Python venv from compat/requirements.txt (mstrio-py, ThoughtSpot libraries)
-#   compat/node_modules   npm packages from compat/package.json (ThoughtSpot TypeScript SDK)
+#   compat/node_modules   npm packages from compat/package.json (ThoughtSpot TypeScript SDK; oidc-provider,
+#                         the identity provider of the OpenID Connect tests: compat/oidc_idp.mjs)
 # Idempotent: a venv whose requirements stamp matches is reused.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,9 +7,11 @@
 
 mod login;
 mod server;
+mod sso;
 
 pub use login::{AuditConfig, LdapConfig, ThrottleConfig};
 pub use server::ServerConfig;
+pub use sso::{OidcProviderConfig, SsoConfig};
 
 use std::path::PathBuf;
 
