@@ -202,7 +202,25 @@ async fn a_redis_restart_under_load_fails_no_request_once_redis_is_back() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let killed = Instant::now();
     redis.kill();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Down until every kind of call has been answered at least once while it is (a loaded
+    // machine answers slowly: a fixed pause may see none), for at least 1.5 s.
+    let deadline = killed + Duration::from_secs(30);
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answered_down = |call: Call| {
+            load.answers
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|a| a.call == call && a.sent >= killed)
+        };
+        let all = [Call::MstrLogin, Call::MstrCheck, Call::V2Token, Call::V2User]
+            .into_iter()
+            .all(answered_down);
+        if (all && killed.elapsed() >= Duration::from_millis(1500)) || Instant::now() > deadline {
+            break;
+        }
+    }
     let restarting = Instant::now();
     // Blocking (it polls PING), so off the runtime's threads that drive the load.
     let redis = tokio::task::spawn_blocking(move || {
