@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::common::mstr::{jsessionid, token_of};
 use crate::common::redis::OwnRedis;
-use crate::common::{client, json, TestServer, ADMIN_PASSWORD};
+use crate::common::{json, TestServer, ADMIN_PASSWORD};
 
 const STORE_TIMEOUT_SECS: u64 = 2;
 /// How long a request may take while Redis is down: the store timeout and a margin.
@@ -53,6 +53,10 @@ struct Held {
 
 struct Load {
     node: String,
+    /// One client for every call (without a cookie jar: each call sends what it means to): a
+    /// client made per call costs its TLS set-up every time, which on a loaded machine starved
+    /// the load itself.
+    http: reqwest::Client,
     held: Mutex<Held>,
     answers: Mutex<Vec<Answer>>,
 }
@@ -69,7 +73,8 @@ impl Load {
             Call::MstrLogin => {
                 // A failure to get any answer is recorded (status 0) like the other calls', and
                 // judged by the assertions with its time, not a panic of the load.
-                let resp = client()
+                let resp = self
+                    .http
                     .post(self.url("/api/auth/login"))
                     .form(&[
                         ("loginMode", "1"),
@@ -89,7 +94,7 @@ impl Load {
                 let Some((token, cookie)) = self.held.lock().unwrap().mstr.clone() else {
                     return;
                 };
-                client()
+                self.http
                     .get(self.url("/api/sessions"))
                     .header("X-MSTR-AuthToken", token)
                     .header("Cookie", format!("JSESSIONID={cookie}"))
@@ -97,7 +102,7 @@ impl Load {
                     .await
             }
             Call::V2Token => {
-                client()
+                self.http
                     .post(self.url("/api/rest/2.0/auth/token/full"))
                     .json(&serde_json::json!({"username": "administrator", "password": ADMIN_PASSWORD}))
                     .send()
@@ -107,7 +112,7 @@ impl Load {
                 let Some(token) = self.held.lock().unwrap().v2.clone() else {
                     return;
                 };
-                client()
+                self.http
                     .get(self.url("/api/rest/2.0/auth/session/user"))
                     .bearer_auth(token)
                     .send()
@@ -193,6 +198,11 @@ async fn a_redis_restart_under_load_fails_no_request_once_redis_is_back() {
     ]);
     let load = Arc::new(Load {
         node: node.base.clone(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
         held: Mutex::default(),
         answers: Mutex::default(),
     });

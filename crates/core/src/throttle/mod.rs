@@ -109,9 +109,11 @@ impl Throttle {
         };
         let waited_until = now_ms() + WAIT_MS;
         if let Some((key, budget)) = &attempt.account {
-            if !take(self.store.as_ref(), key, ticket, budget, waited_until).await? {
+            let taken = take(self.store.as_ref(), key, ticket, budget, waited_until).await;
+            if !matches!(taken, Ok(true)) {
+                // Refused, or the store failed: there is no place to give back.
                 attempt.done = true;
-                return Ok(None);
+                return taken.map(|_| None);
             }
         }
         let address_ok = match &attempt.address {
