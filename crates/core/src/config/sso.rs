@@ -4,9 +4,7 @@
 //! Providers are an array of tables, so they are set in the TOML file only (no `VESTIBULE_*`
 //! name per provider field); a secret can be kept out of the file with `client_secret_file`.
 //!
-//! Not yet a section of [`Config`](super::Config): the server wires it in once its sign-in
-//! routes exist. Until then [`OidcProviderConfig`] is the settings type of the relying party
-//! (`vestibule-oidc`).
+//! [`OidcProviderConfig`] is also the settings type of the relying party (`vestibule-oidc`).
 
 use std::collections::BTreeMap;
 
