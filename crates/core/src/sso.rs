@@ -218,7 +218,19 @@ impl Core {
         dialect: &str,
     ) -> Result<(String, String), SsoError> {
         let p = self.sso_provider(provider)?;
-        let start = p.start(redirect_uri).await?;
+        let start = match p.start(redirect_uri).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, provider, "starting a single sign-on failed");
+                self.audit(
+                    crate::audit::AuditEvent::new(AuditKind::LoginFailed)
+                        .mode(login_mode::OIDC)
+                        .provider(provider)
+                        .reason("unavailable"),
+                );
+                return Err(e);
+            }
+        };
         let mut k = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut k);
         let flow = Flow {
