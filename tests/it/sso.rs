@@ -597,3 +597,58 @@ async fn sso_without_auto_create_refuses_unknown_users_and_a_provider_down_is_a_
         && e["reason"] == "unavailable"
         && e["provider"] == "corp"));
 }
+
+/// The sign-in page's password form: its CSRF token, then the session a REST login makes.
+#[tokio::test]
+async fn sso_sign_in_page_password_form_makes_a_browser_session() {
+    let server = TestServer::start();
+    let b = browser();
+    let page = b
+        .get(server.url(&format!("{CONTEXT}/auth/login")))
+        .send()
+        .await
+        .expect("GET auth/login")
+        .text()
+        .await
+        .expect("page");
+    assert!(!page.contains("4194304"), "no provider, no button: {page}");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf field")
+        .to_string();
+    let login = |csrf: String| {
+        b.post(server.url(&format!("{CONTEXT}/auth/login"))).form(&[
+            ("loginMode", "1".to_string()),
+            ("username", "administrator".to_string()),
+            ("password", crate::common::ADMIN_PASSWORD.to_string()),
+            ("csrf", csrf),
+        ])
+    };
+    let r = login("forged".into()).send().await.expect("forged csrf");
+    assert_error_page(r, StatusCode::BAD_REQUEST).await;
+    let r = login(csrf).send().await.expect("login");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let r = b
+        .get(server.url(&format!("{CONTEXT}/api/auth/token")))
+        .send()
+        .await
+        .expect("auth/token");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let token = mstr_token_of(&r);
+    let r = b
+        .get(server.url(&format!("{CONTEXT}/api/sessions/userInfo")))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .expect("userInfo");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Without the browser's cookies there is no token to give.
+    let r = crate::common::client()
+        .get(server.url(&format!("{CONTEXT}/api/auth/token")))
+        .send()
+        .await
+        .expect("auth/token, no cookies");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -193,3 +193,26 @@ async fn signed_in(state: &AppState, https: bool, done: SsoDone) -> Response {
         error_page(&SsoError::Core(e))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_local_path;
+
+    #[test]
+    fn only_paths_on_this_origin_are_targets() {
+        for ok in ["/", "/ts-after", "/a/b?x=1#f", "/%2F%2Fx"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "ts",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/a\nb",
+            "javascript:x",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
+}
