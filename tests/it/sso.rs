@@ -111,6 +111,7 @@ fn setup_with(idp: Idp, public: &str, port: u16, auto_create: bool) -> Setup {
         format!(
             r#"[sso]
 public_url = "{public}"
+allowed_return_origins = "https://app.example.com"
 
 [[sso.oidc]]
 id = "corp"
@@ -441,6 +442,24 @@ async fn sso_thoughtspot_sign_in_makes_a_cookie_session_and_returns_to_the_path(
     assert_eq!(r.status(), StatusCode::OK);
     let u: serde_json::Value = r.json().await.expect("json");
     assert_eq!(u["name"], "bob");
+
+    // An absolute target on an allowed origin (the SDK's redirect mode) is where it ends.
+    let b = browser();
+    let target = "https://app.example.com/embed#?tsSSOMarker=5e16222e";
+    let r = b
+        .get(server.url("/callosum/v1/oidc/login"))
+        .query(&[("targetURLPath", target)])
+        .send()
+        .await
+        .expect("oidc/login, allowed origin");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let callback = at_provider(&b, location(&r, &base), "bob", false).await;
+    let r = b.get(callback).send().await.expect("callback");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers().get(LOCATION).and_then(|l| l.to_str().ok()),
+        Some(target)
+    );
 
     // An absolute target on another origin is refused, without a redirect.
     let r = b

@@ -44,6 +44,22 @@ pub fn is_local_path(target: &str) -> bool {
         && !target.chars().any(char::is_control)
 }
 
+/// Whether a sign-in may end on `target`: a path here ([`is_local_path`]), or a URL on one of
+/// `sso.allowed_return_origins` (the origin exactly, then the end, `/`, `?` or `#`).
+pub fn is_allowed_target(config: &Config, target: &str) -> bool {
+    if is_local_path(target) {
+        return true;
+    }
+    if target.contains('\\') || target.chars().any(|c| c.is_control() || c == ' ') {
+        return false;
+    }
+    config.sso.return_origins().any(|origin| {
+        target
+            .strip_prefix(origin)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+    })
+}
+
 /// A 302 to `location` (a URL we built or checked).
 pub fn redirect(location: &str) -> Response {
     let mut resp = StatusCode::FOUND.into_response();
@@ -196,7 +212,8 @@ async fn signed_in(state: &AppState, https: bool, done: SsoDone) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::is_local_path;
+    use super::{is_allowed_target, is_local_path};
+    use vestibule_core::config::Config;
 
     #[test]
     fn only_paths_on_this_origin_are_targets() {
@@ -213,6 +230,28 @@ mod tests {
             "javascript:x",
         ] {
             assert!(!is_local_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_origins_are_matched_whole() {
+        let mut config = Config::default();
+        config.sso.allowed_return_origins = "https://app.example.com".into();
+        for ok in [
+            "https://app.example.com",
+            "https://app.example.com/x#?tsSSOMarker=1",
+            "/here",
+        ] {
+            assert!(is_allowed_target(&config, ok), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.example/",
+            "https://app.example.com@evil.example/",
+            "https://app.example.com:444/",
+            "http://app.example.com/",
+            "https://evil.example/",
+        ] {
+            assert!(!is_allowed_target(&config, bad), "{bad}");
         }
     }
 }

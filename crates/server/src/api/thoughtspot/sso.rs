@@ -2,9 +2,10 @@
 //! targetURLPath=…` (what the Visual Embed SDK opens) starts the flow; the shared callback
 //! (`crate::sso`) then makes a ThoughtSpot cookie session and sends the browser to the target.
 //!
-//! The target must be a path on this origin (`/…`, not `//…`, no scheme): an absolute URL, which
-//! the SDK's redirect mode sends, is refused on the error page — a sign-in must not end on a
-//! site an attacker names. `forceSAMLAutoRedirect` (the SDK adds it) is accepted and ignored.
+//! The target must be a path on this origin (`/…`, not `//…`, no scheme) or a URL on an origin
+//! of `sso.allowed_return_origins` (the SDK's redirect mode sends the embedding page's absolute
+//! URL); anything else is refused on the error page — a sign-in must not end on a site an
+//! attacker names. `forceSAMLAutoRedirect` (the SDK adds it) is accepted and ignored.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -41,10 +42,10 @@ pub async fn oidc_login(
         return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
     };
     let target = q.target_url_path.unwrap_or_else(|| "/".into());
-    if !shared::is_local_path(&target) {
+    if !shared::is_allowed_target(state.core.config(), &target) {
         return pages::error(
             StatusCode::BAD_REQUEST,
-            "The sign-in's targetURLPath must be a path on this server (starting with a single '/').",
+            "The sign-in's targetURLPath must be a path on this server (starting with a single '/') or a URL on an origin in sso.allowed_return_origins.",
         );
     }
     shared::start(
@@ -63,7 +64,7 @@ pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<
     let shape = cookie_session_shape(core.config(), Scope::Full, Remember::No);
     let session = core.new_session(done.user.id, login_mode::OIDC, shape).await?;
     // Checked at the start; checked again, as the flow cookie came back from the browser.
-    let target = if shared::is_local_path(&done.return_to) {
+    let target = if shared::is_allowed_target(core.config(), &done.return_to) {
         done.return_to.as_str()
     } else {
         "/"
