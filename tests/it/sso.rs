@@ -517,6 +517,39 @@ async fn sso_refuses_replays_forgeries_refusals_and_strangers() {
     let page = assert_error_page(r, StatusCode::BAD_REQUEST).await;
     assert!(page.contains("state"), "{page}");
 
+    // A flow cookie changed by its holder (here: its return target) matches no kept flow.
+    let b7 = browser();
+    let (start, flow) = mstr_start_cookie(server, &b7).await;
+    let callback = at_provider(&b7, start, "alice", false).await;
+    let (name, value) = flow.split_once('=').expect("name=value");
+    let bytes: Vec<u8> = (0..value.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&value[i..i + 2], 16).expect("hex"))
+        .collect();
+    let mut json: serde_json::Value = serde_json::from_slice(&bytes).expect("the flow's JSON");
+    json["r"] = "/elsewhere".into();
+    let changed: String = serde_json::to_vec(&json)
+        .expect("json")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let r = plain
+        .get(callback.clone())
+        .header("Cookie", format!("{name}={changed}"))
+        .send()
+        .await
+        .expect("changed cookie");
+    let page = assert_error_page(r, StatusCode::BAD_REQUEST).await;
+    assert!(page.contains("unknown, expired or already used"), "{page}");
+    // The unchanged cookie still finishes that sign-in.
+    let r = plain
+        .get(callback)
+        .header("Cookie", &flow)
+        .send()
+        .await
+        .expect("unchanged cookie");
+    assert_eq!(r.status(), StatusCode::FOUND);
+
     // A missing or unknown state.
     let b4 = browser();
     let _ = mstr_start(server, &b4).await;
