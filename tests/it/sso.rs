@@ -616,7 +616,7 @@ async fn sso_refuses_replays_forgeries_refusals_and_strangers() {
 )]
 #[tokio::test]
 async fn sso_without_auto_create_refuses_unknown_users_and_a_provider_down_is_a_503() {
-    let s = setup(false);
+    let mut s = setup(false);
     let server = &s.server;
     let b = browser();
     let callback = at_provider(&b, mstr_start(server, &b).await, "alice", false).await;
@@ -625,6 +625,18 @@ async fn sso_without_auto_create_refuses_unknown_users_and_a_provider_down_is_a_
     assert!(page.contains("no such user"), "{page}");
     let users = String::from_utf8_lossy(&server.cli(&["user", "list"], "").stdout).to_string();
     assert!(!users.contains("alice"), "{users}");
+
+    // The provider goes down between its login page and the callback: the code exchange cannot
+    // reach it, a 503 page.
+    let b = browser();
+    let callback = at_provider(&b, mstr_start(&s.server, &b).await, "alice", false).await;
+    let _ = s.idp.child.kill();
+    let _ = s.idp.child.wait();
+    let r = b.get(callback).send().await.expect("callback, provider down");
+    assert_error_page(r, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(s.audited(|e| e["event"] == "login_failed"
+        && e["reason"] == "unavailable"
+        && e["provider"] == "corp"));
 
     // A provider that is down when a sign-in starts: a 503 page, and the server started anyway.
     let port = free_port();
