@@ -516,6 +516,22 @@ async fn sso_refuses_replays_forgeries_refusals_and_strangers() {
         .expect("another flow's cookie");
     let page = assert_error_page(r, StatusCode::BAD_REQUEST).await;
     assert!(page.contains("state"), "{page}");
+    // None of the flow's secrets reaches a log: not the cookie, the code or the state.
+    let secrets: Vec<String> = callback
+        .query_pairs()
+        .filter(|(k, _)| k == "code" || k == "state")
+        .map(|(_, v)| v.into_owned())
+        .chain([flow.split_once('=').map_or(String::new(), |(_, v)| v.to_string())])
+        .collect();
+    assert_eq!(secrets.len(), 3);
+    let audit = std::fs::read_to_string(&s.audit).unwrap_or_default();
+    let logs = format!("{}\n{audit}", server.stderr());
+    for secret in &secrets {
+        assert!(
+            !secret.is_empty() && !logs.contains(secret.as_str()),
+            "a flow secret is in the logs"
+        );
+    }
 
     // A flow cookie changed by its holder (here: its return target) matches no kept flow.
     let b7 = browser();
