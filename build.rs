@@ -5,7 +5,8 @@
 //! - `cfg(test_slapd)`: OpenLDAP's slapd and slapadd are installed;
 //! - `cfg(test_redis_server)`: `redis-server` is installed (tests that restart a Redis of their
 //!   own, never the machine's);
-//! - `cfg(test_chromium)`: Debian's chromium is installed.
+//! - `cfg(test_chromium)`: Debian's chromium is installed;
+//! - `cfg(test_node)`: node and compat/node_modules/oidc-provider (the single sign-on tests' provider).
 //!
 //! Under `CI=true` all are set, so a missing service fails its tests instead. The official
 //! clients' venv and npm packages are not optional: the test command (`scripts/test.sh`) makes
@@ -20,6 +21,7 @@ fn main() {
         "test_slapd",
         "test_redis_server",
         "test_chromium",
+        "test_node",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -50,5 +52,12 @@ fn main() {
     }
     if ci || Path::new("/usr/bin/chromium").exists() {
         println!("cargo::rustc-cfg=test_chromium");
+    }
+    // The real identity provider of the single sign-on tests (as crates/oidc/build.rs).
+    let package =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("compat/node_modules/oidc-provider/package.json");
+    println!("cargo::rerun-if-changed={}", package.display());
+    if ci || (installed("node") && package.exists()) {
+        println!("cargo::rustc-cfg=test_node");
     }
 }

@@ -31,6 +31,7 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
         .context("opening the store")?;
     let start = stores.start;
     let ldap = config.ldap.clone();
+    let sso = config.sso.clone();
     let mut core = Core::new(config, stores.metadata, stores.sessions)?
         .with_model(vestibule_core::model::ModelService::new(stores.model));
     if let Some(attempts) = stores.attempts {
@@ -39,6 +40,16 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
     if ldap.enabled() {
         let provider = vestibule_ldap::LdapAuthenticator::new(&ldap)?;
         core = core.with_external_auth(Arc::new(provider));
+    }
+    // One relying party per provider; making one touches no network, so a provider that is
+    // down does not stop the start (its sign-ins answer 503 until it is back).
+    if !sso.oidc.is_empty() {
+        let http = vestibule_oidc::http_client(std::time::Duration::from_secs(10))?;
+        for p in &sso.oidc {
+            let provider = vestibule_oidc::OidcProvider::new(p, http.clone())
+                .with_context(|| format!("single sign-on provider '{}'", p.id))?;
+            core = core.with_sso_provider(Arc::new(provider));
+        }
     }
     first_start(&core).await?;
     start.release().await;

@@ -33,6 +33,7 @@ mod redis_restart;
 mod rejections;
 mod scale_out;
 mod smoke;
+mod sso;
 mod throttle;
 mod ts_cross;
 mod ts_v1;

@@ -218,8 +218,8 @@ async fn mstr_guest_mode_works_when_enabled() {
 #[tokio::test]
 async fn mstr_unsupported_login_modes_are_refused() {
     let server = TestServer::start();
-    // LDAP without a directory configured, modes not supported here, SAML/OIDC (browser flows).
-    for mode in ["16", "2", "64", "1048576", "4194304", "999", "0"] {
+    // LDAP without a directory configured, modes not supported here.
+    for mode in ["16", "2", "64", "999", "0"] {
         let resp = send(client().post(server.url(&format!("{LIB}/auth/login"))).form(&[
             ("loginMode", mode),
             ("username", "administrator"),
@@ -227,6 +227,16 @@ async fn mstr_unsupported_login_modes_are_refused() {
         ]))
         .await;
         assert_mstr_error(resp, 401, "ERR001").await;
+    }
+    // SAML and OIDC are browser sign-ins: ERR003, naming the sign-in page.
+    for mode in ["1048576", "4194304"] {
+        let resp = send(client().post(server.url(&format!("{LIB}/auth/login"))).form(&[
+            ("loginMode", mode),
+            ("username", "administrator"),
+            ("password", ADMIN_PASSWORD),
+        ]))
+        .await;
+        assert_mstr_error(resp, 401, "ERR003").await;
     }
     // Delegation is only for /api/auth/delegate.
     let resp = json_login(&server, &j!({"loginMode": -1, "identityToken": "x"})).await;

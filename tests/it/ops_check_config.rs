@@ -126,3 +126,32 @@ fn check_config_explains_each_structural_error_on_its_own_line() {
         );
     }
 }
+
+#[test]
+fn check_config_explains_bad_sso_settings_in_one_line() {
+    let provider = "[[sso.oidc]]\nid = \"corp\"\nissuer = \"https://idp.example.com\"\nclient_id = \"v\"\nclient_secret = \"s\"\n";
+    refused(&format!("[sso]\n{provider}"), &["sso.public_url", "must be set"]);
+    refused(
+        &format!("[sso]\npublic_url = \"http://bi.example.com\"\n{provider}"),
+        &["sso.public_url", "https://"],
+    );
+    refused(
+        &format!(
+            "[sso]\npublic_url = \"https://bi.example.com\"\n{}",
+            provider.replace("corp", "Corp")
+        ),
+        &["sso.oidc.id", "'Corp'"],
+    );
+    refused(
+        &format!("[sso]\npublic_url = \"https://bi.example.com\"\n{provider}bogus = 1\n"),
+        &["bogus"],
+    );
+    refused(
+        "[sso]\nallowed_return_origins = \"https://app.example.com/path\"\n",
+        &["sso.allowed_return_origins", "not an origin"],
+    );
+    let out = check(&format!(
+        "[sso]\npublic_url = \"https://bi.example.com\"\n{provider}"
+    ));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

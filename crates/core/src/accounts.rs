@@ -5,7 +5,7 @@ use crate::ids::Guid;
 use crate::privilege::Privilege;
 use crate::secret::SecretHash;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserSource {
     /// Password kept here (argon2id).
     Local,
@@ -13,14 +13,20 @@ pub enum UserSource {
     Ldap,
     /// Made by vestibule itself (the guest user).
     Builtin,
+    /// Signs in through an OpenID Connect provider (`sso.oidc[].id`), which knows it by
+    /// `subject` (`sub`): a later sign-in under the same name with another subject is refused.
+    Oidc { provider: String, subject: String },
 }
 
 impl UserSource {
-    pub fn as_str(&self) -> &'static str {
+    /// The stored form: `local`, `ldap`, `builtin`, or `oidc:<provider>:<subject>` (a provider
+    /// id has no `:`, so the first one after the prefix ends it).
+    pub fn as_str(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            UserSource::Local => "local",
-            UserSource::Ldap => "ldap",
-            UserSource::Builtin => "builtin",
+            UserSource::Local => "local".into(),
+            UserSource::Ldap => "ldap".into(),
+            UserSource::Builtin => "builtin".into(),
+            UserSource::Oidc { provider, subject } => format!("oidc:{provider}:{subject}").into(),
         }
     }
 
@@ -29,7 +35,23 @@ impl UserSource {
             "local" => Some(UserSource::Local),
             "ldap" => Some(UserSource::Ldap),
             "builtin" => Some(UserSource::Builtin),
-            _ => None,
+            _ => {
+                let (provider, subject) = s.strip_prefix("oidc:")?.split_once(':')?;
+                (!provider.is_empty() && !subject.is_empty()).then(|| UserSource::Oidc {
+                    provider: provider.into(),
+                    subject: subject.into(),
+                })
+            }
+        }
+    }
+
+    /// The kind alone, without the provider's details: `local`, `ldap`, `builtin`, `oidc`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UserSource::Local => "local",
+            UserSource::Ldap => "ldap",
+            UserSource::Builtin => "builtin",
+            UserSource::Oidc { .. } => "oidc",
         }
     }
 }
@@ -125,3 +147,21 @@ pub const ADMIN_USER: &str = "administrator";
 pub const GUEST_USER: &str = "guest";
 pub const ADMIN_GROUP: &str = "System Administrators";
 pub const EVERYONE_GROUP: &str = "Everyone";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_round_trip_through_their_stored_form() {
+        let oidc = UserSource::Oidc {
+            provider: "corp".into(),
+            subject: "a:b|c".into(),
+        };
+        for s in [UserSource::Local, UserSource::Ldap, UserSource::Builtin, oidc] {
+            assert_eq!(UserSource::parse(&s.as_str()), Some(s));
+        }
+        assert_eq!(UserSource::parse("oidc:corp"), None);
+        assert_eq!(UserSource::parse("oidc::x"), None);
+    }
+}

@@ -56,6 +56,12 @@ pub struct AuditEvent {
     /// The object a scoped token is limited to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
+    /// The single sign-on provider (`sso.oidc[].id`) a sign-in came through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The provider's identifier of the user (`sub`): not a secret, and what links the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl AuditEvent {
@@ -70,6 +76,8 @@ impl AuditEvent {
             dialect: None,
             reason: None,
             object: None,
+            provider: None,
+            subject: None,
         }
     }
 
@@ -105,6 +113,16 @@ impl AuditEvent {
 
     pub fn reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
+        self
+    }
+
+    pub fn provider(mut self, provider: &str) -> Self {
+        self.provider = Some(provider.chars().take(64).collect());
+        self
+    }
+
+    pub fn subject(mut self, subject: &str) -> Self {
+        self.subject = Some(subject.chars().take(256).collect());
         self
     }
 

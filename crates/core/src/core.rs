@@ -36,6 +36,8 @@ pub struct Core {
     pub(crate) model: Option<Arc<crate::model::ModelService>>,
     /// The trusted-authentication key's state, cached briefly (see `trusted.rs`).
     pub(crate) trusted_key: crate::trusted::KeyCache,
+    /// The single sign-on providers, one per configured provider (see `sso.rs`).
+    pub(crate) sso: Vec<Arc<dyn crate::sso::SsoProvider>>,
 }
 
 /// An authenticated caller: its live session and its user.
@@ -92,6 +94,7 @@ impl Core {
             external: None,
             model: None,
             trusted_key: Default::default(),
+            sso: Vec::new(),
             directory: Directory::new(metadata, hasher),
             sessions: Arc::new(Sessions::new(sessions, config.session.require_cookie)),
             config: Arc::new(config),

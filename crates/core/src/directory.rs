@@ -229,7 +229,7 @@ impl Directory {
         if user.source != UserSource::Local {
             return Err(CoreError::Invalid(format!(
                 "'{username}' is a {} user; its password is not kept here",
-                user.source.as_str()
+                user.source.kind()
             )));
         }
         user.password_hash = Some(self.hasher.hash(password).await?);

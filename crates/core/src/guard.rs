@@ -34,16 +34,21 @@ pub struct Attempter<'a> {
     /// [`crate::login_name::account_key`] form. `None` = the address's budget only.
     pub identity: Option<&'a str>,
     pub addr: Option<IpAddr>,
+    /// The single sign-on provider the attempt came through, for its audit events.
+    pub provider: Option<&'a str>,
 }
 
 impl Attempter<'_> {
-    fn event(&self, kind: AuditKind) -> AuditEvent {
+    pub(crate) fn event(&self, kind: AuditKind) -> AuditEvent {
         let mut e = AuditEvent::new(kind).mode(self.mode).address(self.addr);
         if let Some(t) = self.typed {
             e = e.user(t);
         }
         if let Some(i) = self.identity {
             e = e.identity(i);
+        }
+        if let Some(p) = self.provider {
+            e = e.provider(p);
         }
         e
     }
@@ -89,6 +94,7 @@ impl Core {
                     typed: None,
                     identity: None,
                     addr,
+                    provider: None,
                 };
                 self.guarded(who, self.check_api_token(typed)).await
             }
@@ -135,6 +141,7 @@ impl Core {
             typed: Some(typed).filter(|t| !t.is_empty()),
             identity: identity.as_deref(),
             addr,
+            provider: None,
         };
         self.guarded(who, self.verify_local(user, password)).await
     }
@@ -187,6 +194,7 @@ impl Core {
             typed: Some(typed).filter(|t| !t.is_empty()),
             identity: identity.as_deref(),
             addr,
+            provider: None,
         };
         let judge = async {
             let Some(entry) = entry else {
@@ -211,6 +219,7 @@ impl Core {
             typed: None,
             identity: None,
             addr,
+            provider: None,
         };
         let (user, session) = self.guarded(who, self.delegate(identity_token, shape)).await?;
         self.audit(

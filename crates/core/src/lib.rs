@@ -26,6 +26,7 @@ pub mod provider;
 pub mod secret;
 pub mod session;
 pub mod sessions;
+pub mod sso;
 pub mod store;
 pub mod throttle;
 pub mod tokens;

@@ -93,6 +93,8 @@ pub enum GrantKind {
     Identity,
     /// ThoughtSpot v1 trusted-authentication token, exchanged at `session/login/token`.
     Trusted,
+    /// A started single sign-on, used up at its callback (see `sso.rs`).
+    SsoFlow,
 }
 
 impl GrantKind {
@@ -100,6 +102,7 @@ impl GrantKind {
         match self {
             GrantKind::Identity => "identity",
             GrantKind::Trusted => "trusted",
+            GrantKind::SsoFlow => "sso_flow",
         }
     }
 
@@ -107,6 +110,7 @@ impl GrantKind {
         match s {
             "identity" => Some(GrantKind::Identity),
             "trusted" => Some(GrantKind::Trusted),
+            "sso_flow" => Some(GrantKind::SsoFlow),
             _ => None,
         }
     }

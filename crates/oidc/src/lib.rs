@@ -1,7 +1,7 @@
 //! vestibule's OpenID Connect relying party: the authorization-code flow with PKCE against one
-//! provider, ending in a verified [`Identity`]. Not yet wired to routes: the server's sign-in
-//! pages, the storage of `state`/`nonce`/verifier per browser and the mapping of an identity to
-//! a vestibule user come later.
+//! provider, ending in a verified [`Identity`]. It is the core's `SsoProvider` (`sso.rs`): the
+//! core keeps each browser's `state`/`nonce`/verifier and maps the identity to a user, the
+//! server's sign-in routes drive it.
 //!
 //! A sign-in is [`OidcProvider::start`] (the URL to send the browser to, and three secrets the
 //! caller keeps for that browser), then, on the callback, [`OidcProvider::parse_callback`] and
@@ -43,6 +43,7 @@
 
 mod error;
 mod provider;
+mod sso;
 
 pub use error::OidcError;
 pub use provider::{http_client, Identity, OidcProvider, Start};

@@ -15,6 +15,7 @@ pub mod edge;
 pub mod forwarded;
 pub mod openapi;
 pub mod serve;
+pub mod sso;
 pub mod state;
 pub mod telemetry;
 

@@ -25,6 +25,7 @@ use crate::state::AppState;
         mstr::auth::delete_identity_token,
         mstr::auth::delegate,
         mstr::auth::create_api_token,
+        mstr::sso::token,
         mstr::sessions::get_session,
         mstr::sessions::keep_alive,
         mstr::sessions::user_info,

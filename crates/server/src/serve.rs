@@ -29,7 +29,8 @@ pub fn router(core: Arc<Core>) -> Router {
     // router. Unknown paths elsewhere under /api get the MicroStrategy 404 of the fallback below.
     let mut app = Router::new()
         .merge(crate::api::thoughtspot::router(state.clone()))
-        .merge(mstr::router("/api", "/"));
+        .merge(mstr::router("/api", "/"))
+        .merge(mstr::sso::router(&context));
     if !context.is_empty() {
         app = app.merge(mstr::router(&format!("{context}/api"), &context));
     }

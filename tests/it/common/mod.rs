@@ -44,6 +44,16 @@ impl TestServer {
             .unwrap_or_else(|stderr| panic!("vestibule did not start; stderr:\n{stderr}"))
     }
 
+    /// As [`TestServer::start_with`], listening on `listen` (for settings that must name the
+    /// server's own URL before it starts, such as `sso.public_url`).
+    pub fn start_on(listen: &str, extra: &[(&str, &str)]) -> TestServer {
+        let mut server = TestServer::unstarted(extra);
+        server
+            .try_spawn(listen)
+            .unwrap_or_else(|stderr| panic!("vestibule did not start; stderr:\n{stderr}"));
+        server
+    }
+
     /// As [`TestServer::start_with`], but a server that exits or stays silent is `Err` with its
     /// stderr instead of a panic.
     pub fn try_start_with(extra: &[(&str, &str)]) -> Result<TestServer, String> {

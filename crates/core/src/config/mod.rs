@@ -38,6 +38,7 @@ pub struct Config {
     pub ldap: LdapConfig,
     pub throttle: ThrottleConfig,
     pub audit: AuditConfig,
+    pub sso: SsoConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -142,6 +143,7 @@ impl Default for Config {
             ldap: Default::default(),
             throttle: Default::default(),
             audit: Default::default(),
+            sso: Default::default(),
         }
     }
 }
@@ -340,6 +342,7 @@ impl Config {
         self.ldap.validate()?;
         self.throttle.validate()?;
         self.audit.validate()?;
+        self.sso.validate()?;
         if self.default_project.trim().is_empty() {
             return err("default_project: must not be empty");
         }

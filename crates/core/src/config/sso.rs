@@ -4,9 +4,7 @@
 //! Providers are an array of tables, so they are set in the TOML file only (no `VESTIBULE_*`
 //! name per provider field); a secret can be kept out of the file with `client_secret_file`.
 //!
-//! Not yet a section of [`Config`](super::Config): the server wires it in once its sign-in
-//! routes exist. Until then [`OidcProviderConfig`] is the settings type of the relying party
-//! (`vestibule-oidc`).
+//! [`OidcProviderConfig`] is also the settings type of the relying party (`vestibule-oidc`).
 
 use std::collections::BTreeMap;
 
@@ -20,6 +18,9 @@ pub struct SsoConfig {
     /// The base URL browsers reach vestibule at (`https://bi.example.com`, no trailing `/`);
     /// needed when a provider is configured.
     pub public_url: String,
+    /// Origins (`https://app.example.com`, comma-separated) a sign-in may end on besides this
+    /// server's own paths: the pages embedding vestibule (ThoughtSpot's `targetURLPath`).
+    pub allowed_return_origins: String,
     pub oidc: Vec<OidcProviderConfig>,
 }
 
@@ -96,9 +97,26 @@ fn is_loopback(rest: &str) -> bool {
 }
 
 impl SsoConfig {
+    /// The entries of `allowed_return_origins`.
+    pub fn return_origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_return_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.public_url.is_empty() {
             check_url("sso.public_url", &self.public_url)?;
+        }
+        for origin in self.return_origins() {
+            check_url("sso.allowed_return_origins", origin)?;
+            let after_scheme = origin.split_once("://").map_or("", |(_, r)| r);
+            if after_scheme.contains(['/', '@']) {
+                return err(format!(
+                    "sso.allowed_return_origins: '{origin}' is not an origin (scheme and host, no path)"
+                ));
+            }
         }
         if !self.oidc.is_empty() && self.public_url.is_empty() {
             return err("sso.public_url: must be set when an [[sso.oidc]] provider is configured (redirect URIs are built from it)");
@@ -164,6 +182,7 @@ mod tests {
     fn with(p: OidcProviderConfig) -> SsoConfig {
         SsoConfig {
             public_url: "https://bi.example.com".into(),
+            allowed_return_origins: String::new(),
             oidc: vec![p],
         }
     }
@@ -207,6 +226,16 @@ mod tests {
             ..with(provider())
         };
         assert!(twice.validate().unwrap_err().0.contains("twice"));
+        let origins = |o: &str| SsoConfig {
+            allowed_return_origins: o.into(),
+            ..with(provider())
+        };
+        assert_eq!(
+            origins("https://app.example.com, http://localhost:3000").validate(),
+            Ok(())
+        );
+        assert!(origins("https://app.example.com/x").validate().is_err());
+        assert!(origins("http://app.example.com").validate().is_err());
         let no_url = SsoConfig {
             public_url: String::new(),
             ..with(provider())

@@ -194,7 +194,7 @@ macro_rules! impl_metadata_store {
                         .bind(&u.full_name)
                         .bind(&u.email)
                         .bind(i64::from(u.enabled))
-                        .bind(u.source.as_str())
+                        .bind(u.source.as_str().into_owned())
                         .bind(&u.password_hash)
                         .bind(u.created_ms)
                         .bind(u.modified_ms);
@@ -211,7 +211,7 @@ macro_rules! impl_metadata_store {
                         .bind(&u.full_name)
                         .bind(&u.email)
                         .bind(i64::from(u.enabled))
-                        .bind(u.source.as_str())
+                        .bind(u.source.as_str().into_owned())
                         .bind(&u.password_hash)
                         .bind(u.modified_ms)
                         .bind(u.id.to_hex());

@@ -88,6 +88,26 @@ pub async fn login(
         Some(m) => i32::try_from(m).map_err(|_| MstrError::invalid(format!("Unknown loginMode {m}")))?,
         None => state.core.config().auth.default_login_mode as i32,
     };
+    if mode == login_mode::OIDC || mode == login_mode::SAML {
+        // A browser sign-in: the REST API cannot perform it (Library answers these modes only
+        // at `{context}/auth/login`).
+        let config = state.core.config();
+        state.core.audit(
+            vestibule_core::audit::AuditEvent::new(vestibule_core::audit::AuditKind::LoginFailed)
+                .mode(mode)
+                .address(client_addr)
+                .dialect("mstr")
+                .reason("login_mode_disabled"),
+        );
+        return Err(MstrError::new(
+            StatusCode::UNAUTHORIZED,
+            "ERR003",
+            format!(
+                "loginMode {mode} is a browser sign-in: sign in at {}{}/auth/login",
+                config.sso.public_url, config.context_path
+            ),
+        ));
+    }
     let credentials = match mode {
         login_mode::STANDARD | login_mode::LDAP => Credentials {
             login_mode: mode,

@@ -8,6 +8,7 @@ pub mod objects;
 pub mod params;
 pub mod projects;
 pub mod sessions;
+pub mod sso;
 pub mod status;
 
 use axum::routing::{get, post};
@@ -38,6 +39,7 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
         )
         .route(&at("/auth/delegate"), post(auth::delegate).layer(cookie))
         .route(&at("/auth/apiTokens"), post(auth::create_api_token))
+        .route(&at("/auth/token"), get(sso::token))
         .route(
             &at("/sessions"),
             get(sessions::get_session).put(sessions::keep_alive),

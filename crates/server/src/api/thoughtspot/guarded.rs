@@ -25,6 +25,7 @@ pub async fn guarded<T>(
         typed,
         identity: identity.as_deref(),
         addr,
+        provider: None,
     };
     core.guarded(who, check).await
 }

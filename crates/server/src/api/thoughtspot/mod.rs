@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod guarded;
 pub mod login_flow;
+pub mod sso;
 pub mod v1;
 pub mod v2;
 
@@ -28,6 +29,8 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/callosum/v1/tspublic/v1", v1.clone())
         .nest("/callosum/v1", v1)
+        // A browser page, not an API operation: kept out of the OpenAPI document.
+        .route(sso::OIDC_LOGIN, axum::routing::get(sso::oidc_login))
         .nest("/api/rest/2.0", v2::router())
         // The bare prefix is not matched by the nest; it gets the v2 404 too.
         .route("/api/rest/2.0", any(v2_not_found))

@@ -1,0 +1,366 @@
+//! The MicroStrategy Library's browser sign-in: `{context}/auth/login` (the page, and the form
+//! it posts: a Standard or LDAP login, or `loginMode=4194304` which starts OpenID Connect), the
+//! callback's MicroStrategy session, the signed-in page with its personal API token, and
+//! `GET /api/auth/token` (the auth token of the browser's session cookies).
+//!
+//! A browser session is the session `/api/auth/login` makes, its `JSESSIONID` cookie beside an
+//! HttpOnly `iSession` cookie that holds its auth token (Library keeps the I-Server session in a
+//! cookie of that name). Only `GET /api/auth/token` and these pages read `iSession`: the REST
+//! API still needs the token in `X-MSTR-AuthToken`, so a cross-site request cannot use it.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use vestibule_core::auth::Credentials;
+use vestibule_core::core::Principal;
+use vestibule_core::credential::Credential;
+use vestibule_core::session::login_mode;
+use vestibule_core::sessions::NewSession;
+use vestibule_core::sso::SsoDone;
+use vestibule_core::CoreError;
+
+use super::auth::session_shape;
+use super::error::{MstrError, MstrResult};
+use super::extract::{AUTH_TOKEN, SESSION_COOKIE};
+use crate::client_addr::ClientOrigin;
+use crate::sso::pages::{self, escape};
+use crate::sso::{self as shared, DIALECT_MSTR};
+use crate::state::AppState;
+use crate::{cookies, credentials};
+
+/// The cookie holding a browser session's auth token.
+pub const TOKEN_COOKIE: &str = "iSession";
+/// The double-submit cookie of the pages' forms.
+const CSRF_COOKIE: &str = "vestibule_csrf";
+
+/// The pages under `{context}/auth`: browser pages, not API operations, so not in the OpenAPI
+/// document.
+pub fn router(context: &str) -> Router<AppState> {
+    let page = |p: &str| format!("{context}/auth{p}");
+    Router::new()
+        .route(&page("/login"), get(login_page).post(login_form))
+        .route(&page("/oidc/login"), get(shared::callback))
+        .route(&page("/signed-in"), get(signed_in_page))
+        .route(&page("/signed-in/api-token"), axum::routing::post(api_token_form))
+}
+
+fn cookie_path(state: &AppState) -> String {
+    let c = &state.core.config().context_path;
+    if c.is_empty() {
+        "/".into()
+    } else {
+        c.clone()
+    }
+}
+
+fn signed_in_path(state: &AppState) -> String {
+    format!("{}/auth/signed-in", state.core.config().context_path)
+}
+
+fn csrf_cookie(state: &AppState, value: &str, https: bool) -> Option<HeaderValue> {
+    let config = state.core.config();
+    let mut s = format!(
+        "{CSRF_COOKIE}={value}; Path={}/auth; HttpOnly; SameSite=Strict",
+        config.context_path
+    );
+    if cookies::secure(&config.session.cookie_secure, https) {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+/// Whether the form's `csrf` field is the request's CSRF cookie.
+fn csrf_ok(headers: &HeaderMap, field: Option<&str>) -> bool {
+    match (credentials::cookie_values(headers, CSRF_COOKIE).next(), field) {
+        (Some(c), Some(f)) if !c.is_empty() => vestibule_core::secret::ct_str_eq(c, f),
+        _ => false,
+    }
+}
+
+/// The browser session's credential: the `iSession` token and the `JSESSIONID` cookies.
+fn browser_credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    let token = credentials::cookie_values(headers, TOKEN_COOKIE)
+        .next()
+        .filter(|t| !t.is_empty())?;
+    Some(Credential::new(token).with_cookies(credentials::session_cookies(headers)))
+}
+
+async fn browser_caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, CoreError> {
+    let credential = browser_credential(headers).ok_or(CoreError::SessionInvalid)?;
+    state.core.resolve(&credential).await
+}
+
+/// A 302 to `location` that hands out a browser session: its `JSESSIONID` and `iSession`.
+fn session_redirect(state: &AppState, https: bool, session: &NewSession, location: &str) -> Response {
+    let mut resp = shared::redirect(location);
+    let path = cookie_path(state);
+    let secure = cookies::secure(&state.core.config().session.cookie_secure, https);
+    let h = resp.headers_mut();
+    if let Some(cookie) = &session.cookie {
+        h.append(
+            header::SET_COOKIE,
+            cookies::session(SESSION_COOKIE, cookie, &path, secure),
+        );
+    }
+    h.append(
+        header::SET_COOKIE,
+        cookies::session(TOKEN_COOKIE, &session.token, &path, secure),
+    );
+    resp
+}
+
+/// `GET {context}/auth/login`: a Standard form (and LDAP when configured) and one button per
+/// single sign-on provider.
+async fn login_page(State(state): State<AppState>, origin: ClientOrigin) -> Response {
+    let config = state.core.config();
+    let action = format!("{}/auth/login", config.context_path);
+    let csrf = vestibule_core::secret::new_opaque_token();
+    let mut body = String::new();
+    let choices = state.core.sso_choices();
+    if !choices.is_empty() {
+        body.push_str("<h2>Single sign-on</h2>");
+        for c in &choices {
+            body.push_str(&format!(
+                "<form method=\"post\" action=\"{a}\"><input type=\"hidden\" name=\"loginMode\" value=\"{m}\">\
+<input type=\"hidden\" name=\"provider\" value=\"{id}\"><button type=\"submit\">Sign in with {name}</button></form>",
+                a = escape(&action),
+                m = login_mode::OIDC,
+                id = escape(&c.id),
+                name = escape(&c.display_name),
+            ));
+        }
+    }
+    let ldap = if config.ldap.enabled() {
+        format!(
+            "<label><input type=\"radio\" name=\"loginMode\" value=\"{}\"> LDAP</label>",
+            login_mode::LDAP
+        )
+    } else {
+        String::new()
+    };
+    body.push_str(&format!(
+        "<h2>User name and password</h2><form method=\"post\" action=\"{a}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<fieldset><legend>Login mode</legend><label><input type=\"radio\" name=\"loginMode\" value=\"{std}\" checked> Standard</label>{ldap}</fieldset>\
+<label for=\"username\">User name</label><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required>\
+<label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
+<button type=\"submit\">Sign in</button></form>",
+        a = escape(&action),
+        std = login_mode::STANDARD,
+    ));
+    let mut resp = pages::page(StatusCode::OK, "Sign in", &body);
+    if let Some(c) = csrf_cookie(&state, &csrf, origin.https) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LoginForm {
+    login_mode: Option<String>,
+    provider: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    csrf: Option<String>,
+}
+
+/// `POST {context}/auth/login`: `loginMode=4194304` starts OpenID Connect at `provider` (or the
+/// only provider) — no CSRF token, as Library's own auto-submitted forms send none, and a
+/// started flow signs nobody in; 1 or 16 with the page's CSRF token is a password login.
+async fn login_form(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
+        return pages::error(StatusCode::BAD_REQUEST, "The sign-in form could not be read.");
+    };
+    let mode = form.login_mode.as_deref().map(str::trim).unwrap_or("1");
+    let mode: i32 = match mode.parse() {
+        Ok(m) => m,
+        Err(_) => return pages::error(StatusCode::BAD_REQUEST, "The login mode is not a number."),
+    };
+    match mode {
+        login_mode::OIDC => {
+            let target = signed_in_path(&state);
+            shared::start(
+                &state,
+                form.provider.as_deref().filter(|p| !p.is_empty()),
+                &target,
+                DIALECT_MSTR,
+                origin.https,
+            )
+            .await
+        }
+        login_mode::STANDARD | login_mode::LDAP => {
+            if !csrf_ok(&headers, form.csrf.as_deref()) {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "The sign-in form has expired; open the sign-in page again.",
+                );
+            }
+            let credentials = Credentials {
+                login_mode: mode,
+                username: Some(form.username.unwrap_or_default()),
+                password: Some(form.password.unwrap_or_default()),
+                client_addr: origin.addr,
+            };
+            let shape = session_shape(state.core.config());
+            match state.core.login(&credentials, shape).await {
+                Ok((_, session)) => session_redirect(&state, origin.https, &session, &signed_in_path(&state)),
+                Err(CoreError::BadCredentials) => {
+                    pages::error(StatusCode::UNAUTHORIZED, "Wrong user name or password.")
+                }
+                Err(CoreError::LoginModeDisabled(m)) => pages::error(StatusCode::UNAUTHORIZED, &m),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a sign-in page login failed");
+                    pages::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The sign-in could not be completed right now; try again later.",
+                    )
+                }
+            }
+        }
+        _ => pages::error(
+            StatusCode::BAD_REQUEST,
+            &format!("Login mode {mode} is not offered on this page."),
+        ),
+    }
+}
+
+/// The MicroStrategy session of a finished single sign-on, then a 302 to the flow's target.
+pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<Response, CoreError> {
+    let shape = session_shape(state.core.config());
+    let session = state
+        .core
+        .new_session(done.user.id, login_mode::OIDC, shape)
+        .await?;
+    // The target was ours (the signed-in page); checked again all the same.
+    let target = if shared::is_local_path(&done.return_to) {
+        done.return_to.clone()
+    } else {
+        signed_in_path(state)
+    };
+    Ok(session_redirect(state, https, &session, &target))
+}
+
+fn not_signed_in(state: &AppState) -> Response {
+    let login = format!("{}/auth/login", state.core.config().context_path);
+    pages::page(
+        StatusCode::UNAUTHORIZED,
+        "Not signed in",
+        &format!(
+            "<p role=\"alert\">This browser has no live session.</p><p><a href=\"{}\">Sign in</a></p>",
+            escape(&login)
+        ),
+    )
+}
+
+fn who(caller: &Principal) -> String {
+    let u = &caller.user.user;
+    let email = if u.email.is_empty() {
+        String::new()
+    } else {
+        format!(" &lt;{}&gt;", escape(&u.email))
+    };
+    format!(
+        "<p>Signed in as <strong id=\"full-name\">{}</strong>{email} (user name <code id=\"username\">{}</code>).</p>",
+        escape(u.display_name()),
+        escape(&u.username)
+    )
+}
+
+/// `GET {context}/auth/signed-in`: who is signed in, the API explorer, and a button that makes
+/// a personal API token.
+async fn signed_in_page(State(state): State<AppState>, origin: ClientOrigin, headers: HeaderMap) -> Response {
+    let caller = match browser_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(_) => return not_signed_in(&state),
+    };
+    let csrf = vestibule_core::secret::new_opaque_token();
+    let action = format!("{}/auth/signed-in/api-token", state.core.config().context_path);
+    let body = format!(
+        "{}<p><a href=\"/api-docs\">The REST API explorer</a></p>\
+<h2>Personal API token</h2><p>For clients that cannot sign in through a browser, such as mstrio-py \
+(<code>Connection(base_url, api_token=…)</code>, login mode 4096). It is shown once.</p>\
+<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<button type=\"submit\">Make a personal API token</button></form>",
+        who(&caller),
+        escape(&action)
+    );
+    let mut resp = pages::page(StatusCode::OK, "Signed in", &body);
+    if let Some(c) = csrf_cookie(&state, &csrf, origin.https) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: Option<String>,
+}
+
+/// `POST {context}/auth/signed-in/api-token`: a new API token for the signed-in user, shown once.
+async fn api_token_form(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = serde_urlencoded::from_bytes::<TokenForm>(&body).ok();
+    if !csrf_ok(&headers, form.as_ref().and_then(|f| f.csrf.as_deref())) {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "The form has expired; open the signed-in page again.",
+        );
+    }
+    let caller = match browser_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(_) => return not_signed_in(&state),
+    };
+    match state.core.new_api_token(&caller, None).await {
+        Ok(token) => pages::page(
+            StatusCode::CREATED,
+            "Personal API token",
+            &format!(
+                "{}<p>Your new API token (it is not shown again):</p><p><code id=\"api-token\">{}</code></p>",
+                who(&caller),
+                escape(&token)
+            ),
+        ),
+        Err(CoreError::MissingPrivilege(p)) => pages::error(
+            StatusCode::FORBIDDEN,
+            &format!("You do not have the privilege '{p}' needed to make API tokens."),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "making an API token from the signed-in page failed");
+            pages::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The token could not be made right now; try again later.",
+            )
+        }
+    }
+}
+
+/// The auth token of the browser's session (its `iSession` and `JSESSIONID` cookies), for a page
+/// that signed in through the browser (Library's embedding samples call this).
+#[utoipa::path(get, path = "/api/auth/token", tag = "Authentication",
+    responses(
+        (status = 204, description = "The session is live; its auth token is in the header",
+            headers(("X-MSTR-AuthToken" = String, description = "Auth token of the browser's session"))),
+        (status = 401, description = "No live browser session (ERR009)", body = super::error::MstrErrorBody),
+    ))]
+pub async fn token(State(state): State<AppState>, headers: HeaderMap) -> MstrResult<Response> {
+    let credential = browser_credential(&headers).ok_or_else(MstrError::session_invalid)?;
+    let token = credential.token().to_string();
+    state.core.resolve(&credential).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        AUTH_TOKEN,
+        HeaderValue::from_str(&token).map_err(|_| MstrError::session_invalid())?,
+    );
+    shared::no_store(&mut resp);
+    Ok(resp)
+}

@@ -1,0 +1,75 @@
+//! ThoughtSpot's browser sign-in through OpenID Connect: `GET /callosum/v1/oidc/login?
+//! targetURLPath=…` (what the Visual Embed SDK opens) starts the flow; the shared callback
+//! (`crate::sso`) then makes a ThoughtSpot cookie session and sends the browser to the target.
+//!
+//! The target must be a path on this origin (`/…`, not `//…`, no scheme) or a URL on an origin
+//! of `sso.allowed_return_origins` (the SDK's redirect mode sends the embedding page's absolute
+//! URL); anything else is refused on the error page — a sign-in must not end on a site an
+//! attacker names. `forceSAMLAutoRedirect` (the SDK adds it) is accepted and ignored.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use vestibule_core::session::{login_mode, Scope};
+use vestibule_core::sso::SsoDone;
+use vestibule_core::CoreError;
+
+use super::extract;
+use super::login_flow::{cookie_session_shape, Remember};
+use crate::client_addr::ClientOrigin;
+use crate::sso::{self as shared, pages, DIALECT_THOUGHTSPOT};
+use crate::state::AppState;
+
+/// Where the Visual Embed SDK starts an OpenID Connect sign-in.
+pub const OIDC_LOGIN: &str = "/callosum/v1/oidc/login";
+
+#[derive(Deserialize)]
+pub struct OidcLoginQuery {
+    #[serde(rename = "targetURLPath")]
+    target_url_path: Option<String>,
+    provider: Option<String>,
+}
+
+/// `GET /callosum/v1/oidc/login`: a 302 to the provider, or the error page.
+pub async fn oidc_login(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    query: Result<Query<OidcLoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = query else {
+        return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
+    };
+    let target = q.target_url_path.unwrap_or_else(|| "/".into());
+    if !shared::is_allowed_target(state.core.config(), &target) {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "The sign-in's targetURLPath must be a path on this server (starting with a single '/') or a URL on an origin in sso.allowed_return_origins.",
+        );
+    }
+    shared::start(
+        &state,
+        q.provider.as_deref().filter(|p| !p.is_empty()),
+        &target,
+        DIALECT_THOUGHTSPOT,
+        origin.https,
+    )
+    .await
+}
+
+/// The ThoughtSpot cookie session of a finished single sign-on, then a 302 to the target.
+pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<Response, CoreError> {
+    let core = &state.core;
+    let shape = cookie_session_shape(core.config(), Scope::Full, Remember::No);
+    let session = core.new_session(done.user.id, login_mode::OIDC, shape).await?;
+    // Checked at the start; checked again, as the flow cookie came back from the browser.
+    let target = if shared::is_allowed_target(core.config(), &done.return_to) {
+        done.return_to.as_str()
+    } else {
+        "/"
+    };
+    let mut resp = shared::redirect(target);
+    extract::set_session_cookies(core, https, &mut resp, &session, None);
+    Ok(resp)
+}

@@ -1,0 +1,257 @@
+//! Single sign-on in the browser, the parts both dialects share: the flow cookie, the start (a
+//! 302 to the provider), the callback at `{context}/auth/oidc/login` (the one redirect URI
+//! registered at every provider), which hands the signed-in user to the dialect the flow was
+//! started for, and the error page every failure ends on.
+//!
+//! The flow itself (its secrets, single use across nodes) is the core's (`core/src/sso.rs`).
+
+pub mod pages;
+
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use vestibule_core::config::Config;
+use vestibule_core::sso::{SsoDone, SsoError};
+use vestibule_core::CoreError;
+
+use crate::client_addr::ClientOrigin;
+use crate::credentials;
+use crate::state::AppState;
+
+/// The cookie that binds a started sign-in to its browser.
+pub const FLOW_COOKIE: &str = "vestibule_sso";
+/// The tags the flow records for the session the callback makes.
+pub const DIALECT_MSTR: &str = "mstr";
+pub const DIALECT_THOUGHTSPOT: &str = "thoughtspot";
+
+/// `{context}/auth/oidc/login`: where providers send the browser back.
+pub fn callback_path(config: &Config) -> String {
+    format!("{}/auth/oidc/login", config.context_path)
+}
+
+/// The redirect URI registered at the providers: the callback under `sso.public_url`.
+pub fn redirect_uri(config: &Config) -> String {
+    format!("{}{}", config.sso.public_url, callback_path(config))
+}
+
+/// Whether `target` is a path on this origin: starts with one `/`, no scheme, no host, no
+/// backslash (which browsers read as `/`), no control characters.
+pub fn is_local_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && !target.chars().any(char::is_control)
+}
+
+/// Whether a sign-in may end on `target`: a path here ([`is_local_path`]), or a URL on one of
+/// `sso.allowed_return_origins` (the origin exactly, then the end, `/`, `?` or `#`).
+pub fn is_allowed_target(config: &Config, target: &str) -> bool {
+    if is_local_path(target) {
+        return true;
+    }
+    if target.contains('\\') || target.chars().any(|c| c.is_control() || c == ' ') {
+        return false;
+    }
+    config.sso.return_origins().any(|origin| {
+        target
+            .strip_prefix(origin)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+    })
+}
+
+/// A 302 to `location` (a URL we built or checked).
+pub fn redirect(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    no_store(&mut resp);
+    resp
+}
+
+pub fn no_store(resp: &mut Response) {
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, max-age=0, must-revalidate"),
+    );
+}
+
+fn flow_cookie(config: &Config, value: &str, https: bool) -> Option<HeaderValue> {
+    let mut s = format!(
+        "{FLOW_COOKIE}={value}; Path={}; Max-Age={}; HttpOnly; SameSite=Lax",
+        callback_path(config),
+        vestibule_core::sso::FLOW_TTL.as_secs()
+    );
+    if crate::cookies::secure(&config.session.cookie_secure, https) {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+fn clear_flow_cookie(config: &Config) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{FLOW_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
+        callback_path(config)
+    ))
+    .ok()
+}
+
+/// Starts a sign-in at `provider` (the only one when `None`): a 302 to it with the flow cookie,
+/// or the error page.
+pub async fn start(
+    state: &AppState,
+    provider: Option<&str>,
+    return_to: &str,
+    dialect: &str,
+    https: bool,
+) -> Response {
+    let core = &state.core;
+    let choices = core.sso_choices();
+    let provider = match (provider, choices.as_slice()) {
+        (Some(p), _) => p.to_string(),
+        (None, [only]) => only.id.clone(),
+        (None, []) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Single sign-on is not configured on this server.",
+            )
+        }
+        (None, _) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Several identity providers are configured: choose one on the sign-in page.",
+            )
+        }
+    };
+    let config = core.config();
+    match core
+        .sso_start(&provider, &redirect_uri(config), return_to, dialect)
+        .await
+    {
+        Ok((url, cookie)) => {
+            let mut resp = redirect(&url);
+            if let Some(c) = flow_cookie(config, &cookie, https) {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Err(e) => error_page(&e),
+    }
+}
+
+/// The page a failed sign-in ends on: 400 for a callback or flow that is not valid, 401 for a
+/// token or user that is refused, 503 when the provider or a store cannot be reached.
+pub fn error_page(e: &SsoError) -> Response {
+    let status = match e {
+        SsoError::ProviderRefused { .. }
+        | SsoError::BadCallback(_)
+        | SsoError::NoFlow
+        | SsoError::UnknownProvider(_) => StatusCode::BAD_REQUEST,
+        SsoError::BadToken(_) | SsoError::Exchange(_) | SsoError::NotAllowed(_) => StatusCode::UNAUTHORIZED,
+        SsoError::Unavailable(_) | SsoError::Core(CoreError::Unavailable(_)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        SsoError::Core(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let message = match e {
+        // Store and internal details stay in the log.
+        SsoError::Core(_) => "The sign-in could not be completed right now; try again later.".to_string(),
+        other => capitalize(&other.to_string()),
+    };
+    pages::error(status, &message)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `GET {context}/auth/oidc/login`: the provider's callback. Uses up the flow, makes the session
+/// of the dialect the flow was started for, and clears the flow cookie whatever the outcome.
+pub async fn callback(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let core = &state.core;
+    let config = core.config();
+    let cookie = credentials::cookie_values(&headers, FLOW_COOKIE).next();
+    let result = core
+        .sso_finish(
+            cookie,
+            query.as_deref().unwrap_or(""),
+            &redirect_uri(config),
+            origin.addr,
+        )
+        .await;
+    let mut resp = match result {
+        Ok(done) => signed_in(&state, origin.https, done).await,
+        Err(e) => error_page(&e),
+    };
+    if let Some(c) = clear_flow_cookie(config) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+async fn signed_in(state: &AppState, https: bool, done: SsoDone) -> Response {
+    let made = match done.dialect.as_str() {
+        DIALECT_THOUGHTSPOT => crate::api::thoughtspot::sso::signed_in(state, https, &done).await,
+        _ => crate::api::mstr::sso::signed_in(state, https, &done).await,
+    };
+    made.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "making the session of a single sign-on failed");
+        error_page(&SsoError::Core(e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_allowed_target, is_local_path};
+    use vestibule_core::config::Config;
+
+    #[test]
+    fn only_paths_on_this_origin_are_targets() {
+        for ok in ["/", "/ts-after", "/a/b?x=1#f", "/%2F%2Fx"] {
+            assert!(is_local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "ts",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/a\nb",
+            "javascript:x",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_origins_are_matched_whole() {
+        let mut config = Config::default();
+        config.sso.allowed_return_origins = "https://app.example.com".into();
+        for ok in [
+            "https://app.example.com",
+            "https://app.example.com/x#?tsSSOMarker=1",
+            "/here",
+        ] {
+            assert!(is_allowed_target(&config, ok), "{ok}");
+        }
+        for bad in [
+            "https://app.example.com.evil.example/",
+            "https://app.example.com@evil.example/",
+            "https://app.example.com:444/",
+            "http://app.example.com/",
+            "https://evil.example/",
+        ] {
+            assert!(!is_allowed_target(&config, bad), "{bad}");
+        }
+    }
+}
