@@ -162,7 +162,6 @@ macro_rules! impl_model_store {
                 &self,
                 id: vestibule_core::ids::Guid,
             ) -> vestibule_core::store::StoreResult<Result<bool, vestibule_core::model_store::CommitRefusal>> {
-                use vestibule_core::model_store::CommitRefusal;
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
                     sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
@@ -182,20 +181,14 @@ macro_rules! impl_model_store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err($crate::sql::map_err)?;
-                let bodies: Vec<(String,)> = sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ?"))
-                    .bind(&project.0)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err($crate::sql::map_err)?;
-                for (body,) in &bodies {
-                    let other = $crate::sql::model::from_json(body)?;
-                    if other.depends_on(id) {
-                        tx.rollback().await.map_err($crate::sql::map_err)?;
-                        return Ok(Err(CommitRefusal::InUse {
-                            user_name: other.info.name,
-                            user_kind: other.info.kind,
-                        }));
-                    }
+                if let Some(refusal) = $crate::first_dependent!(
+                    tx,
+                    $q,
+                    &project.0,
+                    |other: &vestibule_core::model::types::ModelObject| other.depends_on(id)
+                ) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
                 }
                 sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
                     .bind(id.to_hex())
@@ -414,23 +407,17 @@ macro_rules! impl_model_store {
                 let deleted: Vec<vestibule_core::ids::Guid> =
                     changes.iter().filter(|c| c.object.is_none()).map(|c| c.id).collect();
                 if !deleted.is_empty() {
-                    let bodies: Vec<(String,)> = sqlx::query_as(&$q(
-                        "SELECT body FROM model_objects WHERE project_id = \
-                         (SELECT project_id FROM changesets WHERE id = ?)",
-                    ))
-                    .bind(changeset.to_hex())
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err($crate::sql::map_err)?;
-                    for (body,) in &bodies {
-                        let other = $crate::sql::model::from_json(body)?;
-                        if deleted.iter().any(|d| other.depends_on(*d)) {
-                            tx.rollback().await.map_err($crate::sql::map_err)?;
-                            return Ok(Err(CommitRefusal::InUse {
-                                user_name: other.info.name,
-                                user_kind: other.info.kind,
-                            }));
-                        }
+                    let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM changesets WHERE id = ?"))
+                        .bind(changeset.to_hex())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                    let uses_deleted = |other: &vestibule_core::model::types::ModelObject| {
+                        deleted.iter().any(|d| other.depends_on(*d))
+                    };
+                    if let Some(refusal) = $crate::first_dependent!(tx, $q, &project.0, uses_deleted) {
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
+                        return Ok(Err(refusal));
                     }
                 }
                 sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
@@ -469,6 +456,33 @@ macro_rules! missing_reference {
             }
         }
         missing
+    }};
+}
+
+/// The first object of project `$project` inside transaction `$tx` for which `$needs` holds (it
+/// depends on something about to go), as the refusal to answer with.
+#[macro_export]
+macro_rules! first_dependent {
+    ($tx:ident, $q:path, $project:expr, $needs:expr) => {{
+        let needs = $needs;
+        let bodies: Vec<(String,)> =
+            sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ?"))
+                .bind($project)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err($crate::sql::map_err)?;
+        let mut found = None;
+        for (body,) in &bodies {
+            let other = $crate::sql::model::from_json(body)?;
+            if needs(&other) {
+                found = Some(vestibule_core::model_store::CommitRefusal::InUse {
+                    user_name: other.info.name,
+                    user_kind: other.info.kind,
+                });
+                break;
+            }
+        }
+        found
     }};
 }
 
