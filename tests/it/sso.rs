@@ -260,6 +260,26 @@ async fn assert_error_page(r: reqwest::Response, status: StatusCode) -> String {
     page
 }
 
+/// The browser's session cookies give an auth token (`GET /api/auth/token`), and the token opens
+/// `userInfo`: what `userInfo` says.
+async fn user_info_by_token(server: &TestServer, b: &reqwest::Client) -> serde_json::Value {
+    let r = b
+        .get(server.url(&format!("{CONTEXT}/api/auth/token")))
+        .send()
+        .await
+        .expect("auth/token");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let token = mstr_token_of(&r);
+    let r = b
+        .get(server.url(&format!("{CONTEXT}/api/sessions/userInfo")))
+        .header("X-MSTR-AuthToken", &token)
+        .send()
+        .await
+        .expect("userInfo");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.expect("json")
+}
+
 fn mstr_token_of(r: &reqwest::Response) -> String {
     r.headers()
         .get("x-mstr-authtoken")
@@ -298,21 +318,7 @@ async fn sso_microstrategy_sign_in_makes_a_session_a_token_and_a_user() {
     assert_eq!(target.path(), format!("{CONTEXT}/auth/signed-in"));
 
     // The session cookies give the auth token; the token is the provider's user.
-    let r = b
-        .get(server.url(&format!("{CONTEXT}/api/auth/token")))
-        .send()
-        .await
-        .expect("auth/token");
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let token = mstr_token_of(&r);
-    let r = b
-        .get(server.url(&format!("{CONTEXT}/api/sessions/userInfo")))
-        .header("X-MSTR-AuthToken", &token)
-        .send()
-        .await
-        .expect("userInfo");
-    assert_eq!(r.status(), StatusCode::OK);
-    let info: serde_json::Value = r.json().await.expect("json");
+    let info = user_info_by_token(server, &b).await;
     assert_eq!(info["username"], "alice");
     assert_eq!(info["fullName"], "Alice Example");
     assert_eq!(info["email"], "alice@example.com");
@@ -710,20 +716,7 @@ async fn sso_sign_in_page_password_form_makes_a_browser_session() {
     assert_error_page(r, StatusCode::BAD_REQUEST).await;
     let r = login(csrf).send().await.expect("login");
     assert_eq!(r.status(), StatusCode::FOUND);
-    let r = b
-        .get(server.url(&format!("{CONTEXT}/api/auth/token")))
-        .send()
-        .await
-        .expect("auth/token");
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    let token = mstr_token_of(&r);
-    let r = b
-        .get(server.url(&format!("{CONTEXT}/api/sessions/userInfo")))
-        .header("X-MSTR-AuthToken", &token)
-        .send()
-        .await
-        .expect("userInfo");
-    assert_eq!(r.status(), StatusCode::OK);
+    user_info_by_token(&server, &b).await;
     // Without the browser's cookies there is no token to give.
     let r = crate::common::client()
         .get(server.url(&format!("{CONTEXT}/api/auth/token")))
