@@ -147,8 +147,8 @@ fn check_config_explains_bad_sso_settings_in_one_line() {
         &["bogus"],
     );
     refused(
-        "[sso]\nallowed_return_origins = \"https://app.example.com/path\"\n",
-        &["sso.allowed_return_origins", "not an origin"],
+        "[server]\nallowed_origins = \"https://app.example.com/path\"\n",
+        &["server.allowed_origins", "not an origin"],
     );
     let out = check(&format!(
         "[sso]\npublic_url = \"https://bi.example.com\"\n{provider}"

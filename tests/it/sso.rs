@@ -111,7 +111,8 @@ fn setup_with(idp: Idp, public: &str, port: u16, auto_create: bool) -> Setup {
         format!(
             r#"[sso]
 public_url = "{public}"
-allowed_return_origins = "https://app.example.com"
+[server]
+allowed_origins = "https://app.example.com"
 
 [[sso.oidc]]
 id = "corp"

@@ -107,6 +107,37 @@ impl Core {
         Ok(secret)
     }
 
+    /// Mints the identity token a sign-in pop-up hands to the page that opened it, bound to that
+    /// page's PKCE challenge: `delegate` exchanges it only with the verifier, and once. The
+    /// caller is the pop-up's own browser session (no privilege beyond it is needed: the user
+    /// gets a second session of their own), and the token lives no longer than that session.
+    pub async fn new_handover_token(&self, caller: &Principal, code_challenge: &str) -> Result<String> {
+        caller.require_full_scope()?;
+        if !crate::pkce::is_challenge(code_challenge) {
+            return Err(CoreError::Invalid(
+                "codeChallenge must be an S256 challenge: 43 base64url characters".into(),
+            ));
+        }
+        let ttl = Duration::from_secs(self.config().session.identity_token_ttl_secs);
+        let (secret, _) = self
+            .sessions
+            .mint_bound_grant(
+                GrantKind::Identity,
+                caller.user.user.id,
+                Scope::Full,
+                ttl,
+                Some(caller.session.token),
+                code_challenge,
+            )
+            .await?;
+        self.audit(
+            AuditEvent::new(AuditKind::IdentityTokenMinted)
+                .user(&caller.user.user.username)
+                .user_id(caller.user.user.id),
+        );
+        Ok(secret)
+    }
+
     /// The user an identity token stands for.
     pub async fn identity_token_user(&self, token: &str) -> Result<Guid> {
         match self.sessions.grant(GrantKind::Identity, token).await? {
@@ -116,18 +147,37 @@ impl Core {
     }
 
     /// Exchanges an identity token for a new session of `shape` for the same user (loginMode -1).
+    /// With `code_verifier`, only a hand-over token bound to its challenge
+    /// ([`Core::new_handover_token`]) is exchanged, and used up.
     pub(crate) async fn delegate(
         &self,
         identity_token: &str,
+        code_verifier: Option<&str>,
         shape: SessionShape,
     ) -> Result<(User, NewSession)> {
-        let result = self.delegate_inner(identity_token, shape).await;
+        let result = self.delegate_inner(identity_token, code_verifier, shape).await;
         crate::metrics::record_login(login_mode::DELEGATION, result.is_ok());
         result
     }
 
-    async fn delegate_inner(&self, identity_token: &str, shape: SessionShape) -> Result<(User, NewSession)> {
-        let user_id = self.identity_token_user(identity_token).await?;
+    async fn delegate_inner(
+        &self,
+        identity_token: &str,
+        code_verifier: Option<&str>,
+        shape: SessionShape,
+    ) -> Result<(User, NewSession)> {
+        let user_id = match code_verifier {
+            None => self.identity_token_user(identity_token).await?,
+            Some(verifier) => {
+                let key = crate::sessions::bound(identity_token, &crate::pkce::challenge_of(verifier));
+                let user = self.identity_token_user(&key).await?;
+                // Used once: of two requests racing with it, one removes it.
+                if !self.sessions.revoke_grant(&key).await? {
+                    return Err(CoreError::BadCredentials);
+                }
+                user
+            }
+        };
         let info = self
             .directory()
             .user_info(user_id)

@@ -206,11 +206,13 @@ impl Core {
         self.guarded(who, judge).await
     }
 
-    /// Exchanges an identity token for a new session of `shape` for its user (loginMode -1),
-    /// throttled by client address and audited.
+    /// Exchanges an identity token (with the PKCE verifier of a pop-up's hand-over token) for a
+    /// new session of `shape` for its user (loginMode -1), throttled by client address and
+    /// audited.
     pub async fn delegate_from(
         &self,
         identity_token: &str,
+        code_verifier: Option<&str>,
         addr: Option<IpAddr>,
         shape: SessionShape,
     ) -> Result<(User, NewSession)> {
@@ -221,7 +223,9 @@ impl Core {
             addr,
             provider: None,
         };
-        let (user, session) = self.guarded(who, self.delegate(identity_token, shape)).await?;
+        let (user, session) = self
+            .guarded(who, self.delegate(identity_token, code_verifier, shape))
+            .await?;
         self.audit(
             who.event(AuditKind::Delegation)
                 .user(&user.username)

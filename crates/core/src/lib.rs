@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_store;
 pub mod password;
+pub mod pkce;
 pub mod privilege;
 pub mod provider;
 pub mod secret;

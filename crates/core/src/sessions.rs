@@ -147,10 +147,40 @@ impl Sessions {
         ttl: Duration,
         origin: Option<SecretHash>,
     ) -> Result<(String, Grant)> {
+        self.mint(kind, user_id, scope, ttl, origin, None).await
+    }
+
+    /// Mints a grant that only its secret together with `binding` finds (see [`bound`]): the
+    /// secret alone is worth nothing to whoever intercepts it.
+    pub async fn mint_bound_grant(
+        &self,
+        kind: GrantKind,
+        user_id: Guid,
+        scope: Scope,
+        ttl: Duration,
+        origin: Option<SecretHash>,
+        binding: &str,
+    ) -> Result<(String, Grant)> {
+        self.mint(kind, user_id, scope, ttl, origin, Some(binding)).await
+    }
+
+    async fn mint(
+        &self,
+        kind: GrantKind,
+        user_id: Guid,
+        scope: Scope,
+        ttl: Duration,
+        origin: Option<SecretHash>,
+        binding: Option<&str>,
+    ) -> Result<(String, Grant)> {
         let secret = secret::new_opaque_token();
         let now = now_ms();
+        let key = match binding {
+            Some(b) => bound(&secret, b),
+            None => secret.clone(),
+        };
         let grant = Grant {
-            hash: SecretHash::of(&secret),
+            hash: SecretHash::of(&key),
             kind,
             user_id,
             scope,
@@ -183,6 +213,8 @@ impl Sessions {
         Ok(Some(grant))
     }
 
+    /// Removes the grant of `secret`; whether it was there (of requests racing to use up a
+    /// grant, exactly one is told `true`).
     pub async fn revoke_grant(&self, secret: &str) -> Result<bool> {
         Ok(self.store.remove_grant(&SecretHash::of(secret)).await?)
     }
@@ -207,4 +239,9 @@ impl Sessions {
     pub async fn flush(&self) -> Result<()> {
         Ok(self.store.flush().await?)
     }
+}
+
+/// What a bound grant is found by: its secret and the binding, together.
+pub fn bound(secret: &str, binding: &str) -> String {
+    format!("{secret}.{binding}")
 }

@@ -62,6 +62,9 @@ pub struct SsoIdentity {
     pub email: Option<String>,
     /// The user's groups at the provider.
     pub groups: Vec<String>,
+    /// The provider's signed statement of the sign-in (an OpenID Connect ID token), handed back
+    /// to it as the hint of a logout; empty when there is none.
+    pub id_token: String,
 }
 
 /// Why a sign-in did not end in a user. Each says whose fault it is; none carries a secret.
@@ -125,6 +128,15 @@ pub trait SsoProvider: Send + Sync + 'static {
         nonce: &str,
         pkce_verifier: &str,
     ) -> Result<SsoIdentity, SsoError>;
+    /// Where to send the browser to end its session at the provider as well, then back to
+    /// `post_logout_redirect_uri`; `None` when the provider offers no such logout.
+    async fn logout_url(
+        &self,
+        _id_token_hint: Option<&str>,
+        _post_logout_redirect_uri: &str,
+    ) -> Result<Option<String>, SsoError> {
+        Ok(None)
+    }
 }
 
 /// A started sign-in, as the browser's flow cookie holds it.
@@ -165,6 +177,8 @@ pub struct SsoDone {
     pub provider: String,
     pub return_to: String,
     pub dialect: String,
+    /// The provider's ID token of this sign-in (for the logout's hint).
+    pub id_token: String,
 }
 
 /// A configured provider, as a sign-in page lists it.
@@ -303,7 +317,7 @@ impl Core {
         };
         let result = self.guarded(who, judge).await;
         match result {
-            Ok((user, subject)) => {
+            Ok((user, subject, id_token)) => {
                 self.audit(
                     who.event(AuditKind::LoginSucceeded)
                         .user(&user.username)
@@ -316,6 +330,7 @@ impl Core {
                     provider: flow.p.clone(),
                     return_to: flow.r.clone(),
                     dialect: flow.d.clone(),
+                    id_token,
                 })
             }
             Err(e) => Err(detail.unwrap_or(SsoError::Core(e))),
@@ -328,7 +343,7 @@ impl Core {
         cookie: &str,
         query: &str,
         redirect_uri: &str,
-    ) -> Result<(User, String), SsoError> {
+    ) -> Result<(User, String, String), SsoError> {
         let store = self.sessions.store();
         let hash = SecretHash::of(cookie);
         let kept = store
@@ -356,7 +371,20 @@ impl Core {
             return Err(SsoError::BadToken("the identity names another provider".into()));
         }
         let user = self.sso_login(&identity).await?;
-        Ok((user, identity.subject))
+        Ok((user, identity.subject, identity.id_token))
+    }
+
+    /// Where a browser signed in through `provider` goes to end its session there too (then
+    /// back to `post_logout_redirect_uri`); `None` when the provider offers no logout.
+    pub async fn sso_logout_url(
+        &self,
+        provider: &str,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: &str,
+    ) -> Result<Option<String>, SsoError> {
+        self.sso_provider(provider)?
+            .logout_url(id_token_hint, post_logout_redirect_uri)
+            .await
     }
 
     /// The vestibule user for a provider's verified identity: made at the first sign-in when

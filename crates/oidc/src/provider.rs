@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClientAuthMethod, CoreErrorResponseType,
     CoreGenderClaim, CoreJsonWebKey, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
-    CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreJwsSigningAlgorithm, CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse,
+    CoreTokenType,
 };
 use openidconnect::{
     AccessToken, AccessTokenHash, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError,
     Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenFields, IdTokenVerifier, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, SubjectIdentifier, TokenResponse, UserInfoError,
+    EndpointSet, IdTokenFields, IdTokenVerifier, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse, StandardTokenResponse,
+    SubjectIdentifier, TokenResponse, UserInfoError,
 };
 
 /// A token response read without its ID token.
@@ -118,11 +119,13 @@ pub struct Identity {
     pub email: Option<String>,
     /// The claim named by `groups_claim` (empty when that is unset or the claim is missing).
     pub groups: Vec<String>,
+    /// The ID token as the provider signed it: the `id_token_hint` of a later logout.
+    pub id_token: String,
 }
 
 /// The discovery document with the keys, as last fetched.
 struct Discovered {
-    metadata: CoreProviderMetadata,
+    metadata: ProviderMetadataWithLogout,
     auth_type: AuthType,
 }
 
@@ -304,7 +307,39 @@ impl OidcProvider {
                 .await?;
             user.fill_from(User::from_userinfo(&info));
         }
-        self.identity(user)
+        let mut identity = self.identity(user)?;
+        identity.id_token = id_token.to_string();
+        Ok(identity)
+    }
+
+    /// Where to send the browser to end its session at the provider too (OpenID Connect
+    /// RP-Initiated Logout 1.0), then back to `post_logout_redirect_uri`; `None` when the
+    /// provider publishes no `end_session_endpoint`. `id_token_hint` is the ID token of the
+    /// sign-in (some providers, Okta among them, require it); `client_id` is always sent.
+    pub async fn logout_url(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: &str,
+    ) -> Result<Option<String>, OidcError> {
+        let discovered = self.discovered().await?;
+        let Some(end) = discovered
+            .metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()
+        else {
+            return Ok(None);
+        };
+        let back = PostLogoutRedirectUrl::new(post_logout_redirect_uri.to_string())
+            .map_err(|e| OidcError::Config(format!("post-logout URI '{post_logout_redirect_uri}': {e}")))?;
+        let mut request = LogoutRequest::from(end)
+            .set_client_id(self.client_id.clone())
+            .set_post_logout_redirect_uri(back);
+        // A hint that is not a JWT (a cookie someone changed) is left out rather than sent.
+        if let Some(token) = id_token_hint.and_then(|t| t.parse::<IdToken>().ok()) {
+            request = request.set_id_token_hint(&token);
+        }
+        Ok(Some(request.http_get_url().to_string()))
     }
 
     /// The cached discovery, or a fresh one (with its JWKS) when there is none yet. A failure is
@@ -316,7 +351,7 @@ impl OidcProvider {
         if let Some(d) = &cache.discovered {
             return Ok(d.clone());
         }
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
+        let metadata = ProviderMetadataWithLogout::discover_async(self.issuer.clone(), &self.http)
             .await
             .map_err(|e| OidcError::Unavailable(format!("discovery: {}", chain(&e))))?;
         if metadata.token_endpoint().is_none() {
@@ -509,6 +544,7 @@ impl OidcProvider {
             full_name: user.name,
             email: user.email,
             groups,
+            id_token: String::new(),
         })
     }
 

@@ -55,6 +55,17 @@ impl SsoProvider for OidcProvider {
             full_name: i.full_name,
             email: i.email,
             groups: i.groups,
+            id_token: i.id_token,
         })
+    }
+
+    async fn logout_url(
+        &self,
+        id_token_hint: Option<&str>,
+        post_logout_redirect_uri: &str,
+    ) -> Result<Option<String>, SsoError> {
+        OidcProvider::logout_url(self, id_token_hint, post_logout_redirect_uri)
+            .await
+            .map_err(sso_error)
     }
 }

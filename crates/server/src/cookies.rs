@@ -1,6 +1,7 @@
 //! Writing `Set-Cookie` values (reading cookies is in `credentials.rs`).
 
 use axum::http::HeaderValue;
+use vestibule_core::config::SessionConfig;
 
 /// Whether a session cookie should carry `Secure`, under the `session.cookie_secure` setting;
 /// `https`: the request came over TLS as a trusted proxy says ([`crate::client_addr::ClientOrigin`]).
@@ -12,12 +13,46 @@ pub fn secure(setting: &str, https: bool) -> bool {
     }
 }
 
-/// A session cookie: HttpOnly, with the given path, and Secure when asked.
-pub fn session(name: &str, value: &str, path: &str, secure: bool) -> HeaderValue {
-    let mut s = format!("{name}={value}; Path={path}; HttpOnly");
-    if secure {
-        s.push_str("; Secure");
+/// The attributes every session cookie carries: `Secure` and `SameSite` as the `session`
+/// settings say.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionAttrs {
+    secure: bool,
+    same_site: &'static str,
+}
+
+impl SessionAttrs {
+    /// From `session.cookie_secure` and `session.cookie_same_site`; `SameSite=None` is always
+    /// `Secure` (browsers drop it otherwise).
+    pub fn of(session: &SessionConfig, https: bool) -> SessionAttrs {
+        let same_site = match session.cookie_same_site.as_str() {
+            "lax" => "Lax",
+            "strict" => "Strict",
+            "none" => "None",
+            _ => "",
+        };
+        SessionAttrs {
+            secure: secure(&session.cookie_secure, https) || same_site == "None",
+            same_site,
+        }
     }
+
+    /// Appends `; Secure` and `; SameSite=…` as they apply.
+    pub fn write(&self, cookie: &mut String) {
+        if self.secure {
+            cookie.push_str("; Secure");
+        }
+        if !self.same_site.is_empty() {
+            cookie.push_str("; SameSite=");
+            cookie.push_str(self.same_site);
+        }
+    }
+}
+
+/// A session cookie: HttpOnly, with the given path and the session attributes.
+pub fn session(name: &str, value: &str, path: &str, attrs: SessionAttrs) -> HeaderValue {
+    let mut s = format!("{name}={value}; Path={path}; HttpOnly");
+    attrs.write(&mut s);
     // Values are our own hex or URL-safe secrets and paths are validated configuration.
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }

@@ -41,6 +41,10 @@ pub fn router(core: Arc<Core>) -> Router {
         .with_state(state)
         // Inside the observer, so that a body's timeout is logged and counted as the 408 it is.
         .layer(BodyTimeoutLayer(body_timeout));
+    let app = match crate::cors::layer(&core.config().server) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
     // Outermost, so that the request id, the logs and the metrics cover every route.
     crate::telemetry::instrument(app, core)
 }

@@ -59,6 +59,9 @@ pub struct SessionConfig {
     /// `Secure` on session cookies: "auto" (when the request came over TLS, as told by
     /// `X-Forwarded-Proto: https`), "always" or "never".
     pub cookie_secure: String,
+    /// `SameSite` on session cookies: "" (none written: browsers treat them as `Lax`), "lax",
+    /// "strict" or "none" (cross-site embedding; the cookies are then always `Secure`).
+    pub cookie_same_site: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -158,6 +161,7 @@ impl Default for SessionConfig {
             flush_interval_ms: 1000,
             identity_token_ttl_secs: 300,
             cookie_secure: "auto".into(),
+            cookie_same_site: String::new(),
         }
     }
 }
@@ -285,6 +289,17 @@ impl Config {
                 "session.cookie_secure: '{}' is not one of auto, always, never",
                 s.cookie_secure
             ));
+        }
+        if !matches!(s.cookie_same_site.as_str(), "" | "lax" | "strict" | "none") {
+            return err(format!(
+                "session.cookie_same_site: '{}' is not one of lax, strict, none (or empty)",
+                s.cookie_same_site
+            ));
+        }
+        if s.cookie_same_site == "none" && s.cookie_secure == "never" {
+            return err(
+                "session.cookie_same_site: 'none' needs Secure cookies, but session.cookie_secure is 'never'",
+            );
         }
         let p = &self.password;
         if p.memory_kib < 8 * p.parallelism.max(1) || p.iterations == 0 || p.parallelism == 0 {

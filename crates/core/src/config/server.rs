@@ -27,6 +27,10 @@ pub struct ServerConfig {
     /// Open connections at most; one more is closed at once. `0` = a cap derived from the
     /// process's open-file limit (leaving room for stores, the directory and logs).
     pub max_connections: u64,
+    /// Origins (`https://app.example.com`, comma-separated) of the pages that embed vestibule:
+    /// they may call the APIs from the browser with its cookies (CORS), the sign-in pop-ups post
+    /// their result to them, and a sign-in may end on a URL there.
+    pub allowed_origins: String,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +42,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: 60,
             body_read_timeout_secs: 30,
             max_connections: 0,
+            allowed_origins: String::new(),
         }
     }
 }
@@ -59,7 +64,29 @@ impl ServerConfig {
                 "server.header_read_timeout_secs, server.idle_timeout_secs and server.body_read_timeout_secs: must be at least 1",
             );
         }
+        for origin in self.allowed_origins() {
+            super::sso::check_url("server.allowed_origins", origin)?;
+            let after_scheme = origin.split_once("://").map_or("", |(_, r)| r);
+            if after_scheme.contains(['/', '@']) {
+                return err(format!(
+                    "server.allowed_origins: '{origin}' is not an origin (scheme, host and port; no path)"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The entries of `allowed_origins`.
+    pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+    }
+
+    /// Whether `origin` (an `Origin` header's value) is one of `allowed_origins`.
+    pub fn is_allowed_origin(&self, origin: &str) -> bool {
+        self.allowed_origins().any(|o| o == origin)
     }
 
     /// `trusted_proxies` parsed: a bare address is a range of one.

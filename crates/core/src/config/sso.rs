@@ -18,9 +18,6 @@ pub struct SsoConfig {
     /// The base URL browsers reach vestibule at (`https://bi.example.com`, no trailing `/`);
     /// needed when a provider is configured.
     pub public_url: String,
-    /// Origins (`https://app.example.com`, comma-separated) a sign-in may end on besides this
-    /// server's own paths: the pages embedding vestibule (ThoughtSpot's `targetURLPath`).
-    pub allowed_return_origins: String,
     pub oidc: Vec<OidcProviderConfig>,
 }
 
@@ -70,7 +67,7 @@ impl Default for OidcProviderConfig {
 
 /// Whether `url` is `http(s)://host[:port][/path]` without a trailing `/`, query or fragment;
 /// plain `http` only to a loopback host (a test provider), never across a network.
-fn check_url(setting: &str, url: &str) -> Result<(), ConfigError> {
+pub(super) fn check_url(setting: &str, url: &str) -> Result<(), ConfigError> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://").filter(|r| is_loopback(r)));
@@ -97,26 +94,21 @@ fn is_loopback(rest: &str) -> bool {
 }
 
 impl SsoConfig {
-    /// The entries of `allowed_return_origins`.
-    pub fn return_origins(&self) -> impl Iterator<Item = &str> {
-        self.allowed_return_origins
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
+    /// The origin (scheme, host and port) of `public_url`, empty when that is unset.
+    pub fn public_origin(&self) -> &str {
+        let url = &self.public_url;
+        let Some((_, rest)) = url.split_once("://") else {
+            return "";
+        };
+        match rest.find('/') {
+            Some(i) => &url[..url.len() - rest.len() + i],
+            None => url,
+        }
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.public_url.is_empty() {
             check_url("sso.public_url", &self.public_url)?;
-        }
-        for origin in self.return_origins() {
-            check_url("sso.allowed_return_origins", origin)?;
-            let after_scheme = origin.split_once("://").map_or("", |(_, r)| r);
-            if after_scheme.contains(['/', '@']) {
-                return err(format!(
-                    "sso.allowed_return_origins: '{origin}' is not an origin (scheme and host, no path)"
-                ));
-            }
         }
         if !self.oidc.is_empty() && self.public_url.is_empty() {
             return err("sso.public_url: must be set when an [[sso.oidc]] provider is configured (redirect URIs are built from it)");
@@ -182,7 +174,6 @@ mod tests {
     fn with(p: OidcProviderConfig) -> SsoConfig {
         SsoConfig {
             public_url: "https://bi.example.com".into(),
-            allowed_return_origins: String::new(),
             oidc: vec![p],
         }
     }
@@ -226,16 +217,19 @@ mod tests {
             ..with(provider())
         };
         assert!(twice.validate().unwrap_err().0.contains("twice"));
-        let origins = |o: &str| SsoConfig {
-            allowed_return_origins: o.into(),
+        let at = |u: &str| SsoConfig {
+            public_url: u.into(),
             ..with(provider())
         };
         assert_eq!(
-            origins("https://app.example.com, http://localhost:3000").validate(),
-            Ok(())
+            at("https://bi.example.com").public_origin(),
+            "https://bi.example.com"
         );
-        assert!(origins("https://app.example.com/x").validate().is_err());
-        assert!(origins("http://app.example.com").validate().is_err());
+        assert_eq!(
+            at("https://bi.example.com:8443/x/y").public_origin(),
+            "https://bi.example.com:8443"
+        );
+        assert_eq!(at("").public_origin(), "");
         let no_url = SsoConfig {
             public_url: String::new(),
             ..with(provider())

@@ -175,7 +175,10 @@ fn b64(v: &Value) -> String {
 #[tokio::test]
 async fn a_good_token_gives_the_identity() {
     let idp = Idp::start().await;
-    let identity = idp.finish(signed(&idp.claims())).await.expect("good token");
+    let token = signed(&idp.claims());
+    let identity = idp.finish(token.clone()).await.expect("good token");
+    // The ID token is kept as the provider signed it: a logout's hint.
+    assert_eq!(identity.id_token, token);
     assert_eq!(
         identity,
         Identity {
@@ -185,6 +188,7 @@ async fn a_good_token_gives_the_identity() {
             full_name: Some("Alice Example".into()),
             email: Some("alice@example.com".into()),
             groups: vec!["analysts".into(), "admins".into()],
+            id_token: token.clone(),
         }
     );
     // client_secret_basic when discovery lists no methods.

@@ -21,6 +21,13 @@ use crate::state::AppState;
 
 /// The cookie that binds a started sign-in to its browser.
 pub const FLOW_COOKIE: &str = "vestibule_sso";
+/// The cookie that keeps, for the logout only, which provider signed the browser in and the ID
+/// token it signed (`<provider>~<token>`): the logout's `id_token_hint`, even once the
+/// vestibule session is gone.
+pub const ID_TOKEN_COOKIE: &str = "vestibule_oidc";
+/// Browsers keep cookies of up to 4096 bytes; a longer ID token is not kept (its logout then
+/// goes without the hint).
+const MAX_COOKIE: usize = 3800;
 /// The tags the flow records for the session the callback makes.
 pub const DIALECT_MSTR: &str = "mstr";
 pub const DIALECT_THOUGHTSPOT: &str = "thoughtspot";
@@ -28,6 +35,48 @@ pub const DIALECT_THOUGHTSPOT: &str = "thoughtspot";
 /// `{context}/auth/oidc/login`: where providers send the browser back.
 pub fn callback_path(config: &Config) -> String {
     format!("{}/auth/oidc/login", config.context_path)
+}
+
+/// `{context}/auth/oidc/logout`: ends the browser's sessions here, then at its provider.
+pub fn logout_path(config: &Config) -> String {
+    format!("{}/auth/oidc/logout", config.context_path)
+}
+
+/// `{context}/auth/signed-out`: where a logout ends (registered at the providers as the
+/// post-logout redirect URI, under `sso.public_url`).
+pub fn signed_out_path(config: &Config) -> String {
+    format!("{}/auth/signed-out", config.context_path)
+}
+
+fn id_token_cookie(config: &Config, provider: &str, id_token: &str, https: bool) -> Option<HeaderValue> {
+    if id_token.is_empty() || provider.len() + id_token.len() > MAX_COOKIE {
+        return None;
+    }
+    let mut s = format!(
+        "{ID_TOKEN_COOKIE}={provider}~{id_token}; Path={}; HttpOnly; SameSite=Lax",
+        logout_path(config)
+    );
+    if crate::cookies::secure(&config.session.cookie_secure, https) {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+/// Makes the browser forget the logout's provider and ID token.
+pub fn clear_id_token_cookie(config: &Config) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{ID_TOKEN_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
+        logout_path(config)
+    ))
+    .ok()
+}
+
+/// The provider and ID token the browser's logout cookie names.
+pub fn id_token_of(headers: &HeaderMap) -> Option<(&str, &str)> {
+    credentials::cookie_values(headers, ID_TOKEN_COOKIE)
+        .next()?
+        .split_once('~')
+        .filter(|(p, t)| !p.is_empty() && !t.is_empty())
 }
 
 /// The redirect URI registered at the providers: the callback under `sso.public_url`.
@@ -44,8 +93,9 @@ pub fn is_local_path(target: &str) -> bool {
         && !target.chars().any(char::is_control)
 }
 
-/// Whether a sign-in may end on `target`: a path here ([`is_local_path`]), or a URL on one of
-/// `sso.allowed_return_origins` (the origin exactly, then the end, `/`, `?` or `#`).
+/// Whether a sign-in may end on `target`: a path here ([`is_local_path`]), or a URL on this
+/// server's public origin (the Visual Embed SDK's pop-up names `{host}/v2/#/embed/…`) or on one
+/// of `server.allowed_origins` (the origin exactly, then the end, `/`, `?` or `#`).
 pub fn is_allowed_target(config: &Config, target: &str) -> bool {
     if is_local_path(target) {
         return true;
@@ -53,11 +103,14 @@ pub fn is_allowed_target(config: &Config, target: &str) -> bool {
     if target.contains('\\') || target.chars().any(|c| c.is_control() || c == ' ') {
         return false;
     }
-    config.sso.return_origins().any(|origin| {
-        target
-            .strip_prefix(origin)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
-    })
+    let own = Some(config.sso.public_origin()).filter(|o| !o.is_empty());
+    own.into_iter()
+        .chain(config.server.allowed_origins())
+        .any(|origin| {
+            target
+                .strip_prefix(origin)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+        })
 }
 
 /// A 302 to `location` (a URL we built or checked).
@@ -204,10 +257,18 @@ async fn signed_in(state: &AppState, https: bool, done: SsoDone) -> Response {
         DIALECT_THOUGHTSPOT => crate::api::thoughtspot::sso::signed_in(state, https, &done).await,
         _ => crate::api::mstr::sso::signed_in(state, https, &done).await,
     };
-    made.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "making the session of a single sign-on failed");
-        error_page(&SsoError::Core(e))
-    })
+    match made {
+        Ok(mut resp) => {
+            if let Some(c) = id_token_cookie(state.core.config(), &done.provider, &done.id_token, https) {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "making the session of a single sign-on failed");
+            error_page(&SsoError::Core(e))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -236,11 +297,13 @@ mod tests {
     #[test]
     fn allowed_origins_are_matched_whole() {
         let mut config = Config::default();
-        config.sso.allowed_return_origins = "https://app.example.com".into();
+        config.server.allowed_origins = "https://app.example.com".into();
+        config.sso.public_url = "https://bi.example.com/base".into();
         for ok in [
             "https://app.example.com",
             "https://app.example.com/x#?tsSSOMarker=1",
             "/here",
+            "https://bi.example.com/v2/#/embed/saml-complete",
         ] {
             assert!(is_allowed_target(&config, ok), "{ok}");
         }
@@ -250,6 +313,7 @@ mod tests {
             "https://app.example.com:444/",
             "http://app.example.com/",
             "https://evil.example/",
+            "https://bi.example.com.evil.example/",
         ] {
             assert!(!is_allowed_target(&config, bad), "{bad}");
         }

@@ -1,5 +1,6 @@
 //! The HTML of the sign-in pages: plain, accessible (labels, one heading, a language), no
-//! scripts and no external assets, every inserted text escaped.
+//! external assets, every inserted text escaped. Scripts only where a pop-up must tell the page
+//! that opened it (one inline script, allowed by a nonce; its data in a JSON block).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +27,32 @@ button{margin-top:.75rem;padding:.5rem 1rem}code{word-break:break-all;background
 
 /// A whole page: `body` is HTML already escaped where it holds input.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    render(status, title, body, None)
+}
+
+/// A page that runs `script` (our own text) with `data` as the JSON block `#page-data`.
+pub fn page_with_script(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    data: &serde_json::Value,
+    script: &str,
+) -> Response {
+    // Inside <script>, only `<` could end the block early; `&` and `>` are escaped likewise.
+    let json = data
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let nonce = vestibule_core::secret::new_opaque_token();
+    let body = format!(
+        "{body}<script type=\"application/json\" id=\"page-data\">{json}</script>\
+<script nonce=\"{nonce}\">{script}</script>"
+    );
+    render(status, title, &body, Some(&nonce))
+}
+
+fn render(status: StatusCode, title: &str, body: &str, nonce: Option<&str>) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -33,6 +60,12 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
 <body><main><h1>{t}</h1>{body}</main></body></html>\n",
         t = escape(title)
     );
+    let csp = match nonce {
+        None => "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'".to_string(),
+        Some(n) => format!(
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{n}'; frame-ancestors 'none'"
+        ),
+    };
     let mut resp = (status, html).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -44,10 +77,9 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static("no-cache, no-store, max-age=0, must-revalidate"),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
     resp
 }
 

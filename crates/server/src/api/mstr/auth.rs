@@ -44,10 +44,10 @@ fn session_response(state: &AppState, https: bool, path: &str, s: &NewSession) -
         h.insert(AUTH_TOKEN, v);
     }
     if let Some(cookie) = &s.cookie {
-        let secure = cookies::secure(&state.core.config().session.cookie_secure, https);
+        let attrs = cookies::SessionAttrs::of(&state.core.config().session, https);
         h.append(
             header::SET_COOKIE,
-            cookies::session(SESSION_COOKIE, cookie, path, secure),
+            cookies::session(SESSION_COOKIE, cookie, path, attrs),
         );
     }
     h.insert(
@@ -263,8 +263,18 @@ pub async fn delegate(
         }
     }
     let token = required(body.identity_token, "identityToken")?;
+    if let Some(v) = &body.code_verifier {
+        if !vestibule_core::pkce::is_verifier(v) {
+            return Err(MstrError::invalid(
+                "codeVerifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~'",
+            ));
+        }
+    }
     let shape = session_shape(state.core.config());
-    let (_, session) = state.core.delegate_from(&token, client_addr, shape).await?;
+    let (_, session) = state
+        .core
+        .delegate_from(&token, body.code_verifier.as_deref(), client_addr, shape)
+        .await?;
     Ok(session_response(&state, origin.https, &path, &session))
 }
 
@@ -340,10 +350,16 @@ pub struct DelegateRequest {
     #[serde(default, deserialize_with = "body::int")]
     #[schema(schema_with = delegation_mode_schema)]
     login_mode: Option<i64>,
-    /// The identity token of `POST /api/auth/identityToken`.
+    /// The identity token of `POST /api/auth/identityToken`, or the one a sign-in pop-up posted
+    /// (`{context}/auth/login-dialog.jsp?generateIdentityToken=1`).
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = body::required_text_schema, required = true)]
     identity_token: Option<String>,
+    /// The PKCE verifier whose S256 challenge the pop-up's identity token is bound to (the
+    /// embedding SDK's `microstrategy.auth.oidcLogin`); such a token is refused without it.
+    #[serde(default, deserialize_with = "body::text")]
+    #[schema(min_length = 43, max_length = 128, pattern = "^[A-Za-z0-9._~-]+$")]
+    code_verifier: Option<String>,
 }
 
 /// The API token body (optional: an empty body makes a token for the caller).

@@ -9,7 +9,7 @@
 //! API still needs the token in `X-MSTR-AuthToken`, so a cross-site request cannot use it.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -44,7 +44,10 @@ pub fn router(context: &str) -> Router<AppState> {
     let page = |p: &str| format!("{context}/auth{p}");
     Router::new()
         .route(&page("/login"), get(login_page).post(login_form))
+        .route(&page("/login-dialog.jsp"), get(login_dialog))
         .route(&page("/oidc/login"), get(shared::callback))
+        .route(&page("/oidc/logout"), get(logout).post(logout))
+        .route(&page("/signed-out"), get(signed_out_page))
         .route(&page("/signed-in"), get(signed_in_page))
         .route(&page("/signed-in/api-token"), axum::routing::post(api_token_form))
 }
@@ -99,17 +102,17 @@ async fn browser_caller(state: &AppState, headers: &HeaderMap) -> Result<Princip
 fn session_redirect(state: &AppState, https: bool, session: &NewSession, location: &str) -> Response {
     let mut resp = shared::redirect(location);
     let path = cookie_path(state);
-    let secure = cookies::secure(&state.core.config().session.cookie_secure, https);
+    let attrs = cookies::SessionAttrs::of(&state.core.config().session, https);
     let h = resp.headers_mut();
     if let Some(cookie) = &session.cookie {
         h.append(
             header::SET_COOKIE,
-            cookies::session(SESSION_COOKIE, cookie, &path, secure),
+            cookies::session(SESSION_COOKIE, cookie, &path, attrs),
         );
     }
     h.append(
         header::SET_COOKIE,
-        cookies::session(TOKEN_COOKIE, &session.token, &path, secure),
+        cookies::session(TOKEN_COOKIE, &session.token, &path, attrs),
     );
     resp
 }
@@ -249,6 +252,221 @@ pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<
         signed_in_path(state)
     };
     Ok(session_redirect(state, https, &session, &target))
+}
+
+/// The query of the embedding pop-up, as the Embedding SDK's `microstrategy.auth.oidcLogin`
+/// opens it (`loginMode`, `callback-origin`, `generateIdentityToken=1`, `codeChallenge`,
+/// `codeChallengeMethod=S256`) or as Library's samples do (`loginMode` alone).
+#[derive(Deserialize)]
+struct DialogQuery {
+    #[serde(rename = "loginMode")]
+    login_mode: Option<String>,
+    #[serde(rename = "callback-origin")]
+    callback_origin: Option<String>,
+    #[serde(rename = "generateIdentityToken")]
+    generate_identity_token: Option<String>,
+    #[serde(rename = "codeChallenge")]
+    code_challenge: Option<String>,
+    #[serde(rename = "codeChallengeMethod")]
+    code_challenge_method: Option<String>,
+    provider: Option<String>,
+    /// Set on the way back from the provider, so that a browser whose session cookie did not
+    /// stick ends on an error page rather than in a loop of sign-ins.
+    #[serde(rename = "vestibule-returned")]
+    returned: Option<String>,
+}
+
+/// The script of the pop-up's last page: posts `message` to each of `targets` (an origin a
+/// message is not for never receives it: `postMessage` checks the opener's origin).
+const DIALOG_SCRIPT: &str = "(function(){var d=JSON.parse(document.getElementById('page-data').textContent);\
+if(!window.opener){return;}for(var i=0;i<d.targets.length;i++){window.opener.postMessage(d.message,d.targets[i]);}\
+var s=document.getElementById('dialog-status');if(s){s.textContent='Signed in. This window can be closed.';}})();";
+
+/// `GET {context}/auth/login-dialog.jsp`: the embedding pop-up. Without a browser session it
+/// starts the sign-in and comes back here; with one, its last page posts the result to the
+/// page that opened it — a hand-over identity token bound to `codeChallenge` for the SDK's
+/// `oidcLogin` (exchanged at `/api/auth/delegate` with the verifier), else the session's auth
+/// token (`{type: "auth-token", payload}`, Library's samples) — to `callback-origin` only, or,
+/// when that is absent, to each of `server.allowed_origins` and this server's own origin.
+async fn login_dialog(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let Ok(q) = serde_urlencoded::from_str::<DialogQuery>(&raw) else {
+        return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
+    };
+    let config = state.core.config();
+    let own = config.sso.public_origin();
+    let targets: Vec<String> = match q.callback_origin.as_deref().map(str::trim) {
+        Some(o) if !o.is_empty() => {
+            if o != own && !config.server.is_allowed_origin(o) {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The page that opened this sign-in ({o}) is not an origin this server may sign in for (server.allowed_origins)."),
+                );
+            }
+            vec![o.to_string()]
+        }
+        _ => config
+            .server
+            .allowed_origins()
+            .chain(Some(own).filter(|o| !o.is_empty()))
+            .map(str::to_string)
+            .collect(),
+    };
+    let handover = matches!(q.generate_identity_token.as_deref(), Some("1" | "true"));
+    let challenge = q.code_challenge.as_deref().unwrap_or("");
+    if handover {
+        if q.code_challenge_method
+            .as_deref()
+            .unwrap_or(vestibule_core::pkce::METHOD)
+            != vestibule_core::pkce::METHOD
+        {
+            return pages::error(StatusCode::BAD_REQUEST, "The only codeChallengeMethod is S256.");
+        }
+        if !vestibule_core::pkce::is_challenge(challenge) {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "generateIdentityToken needs a codeChallenge: 43 base64url characters (S256).",
+            );
+        }
+        if q.callback_origin.as_deref().is_none_or(|o| o.trim().is_empty()) {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "generateIdentityToken needs the callback-origin of the page that opened this sign-in.",
+            );
+        }
+    }
+    match q.login_mode.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(m) if m == login_mode::OIDC.to_string() => {}
+        Some(m) if m == login_mode::SAML.to_string() => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "SAML sign-in (login mode 1048576) is not configured on this server.",
+            );
+        }
+        Some(m) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                &format!("Login mode {m} is not offered in the sign-in pop-up."),
+            );
+        }
+    }
+
+    let caller = match browser_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(_) if q.returned.is_some() => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "The sign-in finished but this browser kept no session cookie; allow cookies for this site and try again.",
+            )
+        }
+        Err(_) => {
+            let back = format!(
+                "{}/auth/login-dialog.jsp?{raw}{}vestibule-returned=1",
+                config.context_path,
+                if raw.is_empty() { "" } else { "&" }
+            );
+            return shared::start(
+                &state,
+                q.provider.as_deref().filter(|p| !p.is_empty()),
+                &back,
+                DIALECT_MSTR,
+                origin.https,
+            )
+            .await;
+        }
+    };
+    let message = if handover {
+        match state.core.new_handover_token(&caller, challenge).await {
+            Ok(token) => serde_json::json!({
+                "codeChallenge": challenge,
+                "codeChallengeMethod": vestibule_core::pkce::METHOD,
+                "identityToken": token,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "making a pop-up's identity token failed");
+                return pages::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The sign-in could not be completed right now; try again later.",
+                );
+            }
+        }
+    } else {
+        let token = credentials::cookie_values(&headers, TOKEN_COOKIE)
+            .next()
+            .unwrap_or("");
+        serde_json::json!({ "type": "auth-token", "payload": token })
+    };
+    pages::page_with_script(
+        StatusCode::OK,
+        "Signed in",
+        &format!(
+            "{}<p id=\"dialog-status\" role=\"status\">Signed in.</p>",
+            who(&caller)
+        ),
+        &serde_json::json!({ "message": message, "targets": targets }),
+        DIALOG_SCRIPT,
+    )
+}
+
+/// `{context}/auth/oidc/logout`: ends the browser's sessions here (its MicroStrategy browser
+/// session and its ThoughtSpot cookie session, each audited), clears their cookies, then sends
+/// the browser to its provider's `end_session_endpoint` (OpenID Connect RP-Initiated Logout,
+/// with the sign-in's ID token as `id_token_hint`), which sends it back to
+/// `{context}/auth/signed-out`; straight there when the provider offers no logout.
+async fn logout(State(state): State<AppState>, origin: ClientOrigin, headers: HeaderMap) -> Response {
+    let core = &state.core;
+    let config = core.config();
+    if let Ok(caller) = browser_caller(&state, &headers).await {
+        if let Err(e) = core.logout(&caller, origin.addr, "mstr").await {
+            tracing::warn!(error = %e, "ending a browser session at logout failed");
+        }
+    }
+    if let Some((credential, _)) = crate::api::thoughtspot::extract::credential(&headers) {
+        if let Ok(caller) = core.resolve(&credential).await {
+            if let Err(e) = core.logout(&caller, origin.addr, "thoughtspot").await {
+                tracing::warn!(error = %e, "ending a ThoughtSpot cookie session at logout failed");
+            }
+        }
+    }
+    let signed_out = shared::signed_out_path(config);
+    let mut target = signed_out.clone();
+    if let Some((provider, id_token)) = shared::id_token_of(&headers) {
+        let back = format!("{}{signed_out}", config.sso.public_url);
+        match core.sso_logout_url(provider, Some(id_token), &back).await {
+            Ok(Some(url)) => target = url,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, provider, "the provider's logout could not be reached"),
+        }
+    }
+    let mut resp = shared::redirect(&target);
+    let path = cookie_path(&state);
+    let h = resp.headers_mut();
+    h.append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
+    h.append(header::SET_COOKIE, cookies::clear(TOKEN_COOKIE, &path));
+    if let Some(c) = shared::clear_id_token_cookie(config) {
+        h.append(header::SET_COOKIE, c);
+    }
+    crate::api::thoughtspot::extract::clear_session_cookies(&mut resp);
+    resp
+}
+
+/// `GET {context}/auth/signed-out`: where a logout ends.
+async fn signed_out_page(State(state): State<AppState>) -> Response {
+    let login = format!("{}/auth/login", state.core.config().context_path);
+    pages::page(
+        StatusCode::OK,
+        "Signed out",
+        &format!(
+            "<p id=\"signed-out\" role=\"status\">You are signed out.</p><p><a href=\"{}\">Sign in again</a></p>",
+            escape(&login)
+        ),
+    )
 }
 
 fn not_signed_in(state: &AppState) -> Response {

@@ -99,16 +99,14 @@ pub fn set_session_cookies(
     session: &NewSession,
     remember_secs: Option<u64>,
 ) {
-    let secure = cookies::secure(&core.config().session.cookie_secure, https);
+    let attrs = cookies::SessionAttrs::of(&core.config().session, https);
     let h = resp.headers_mut();
     if let Some(cookie) = &session.cookie {
         let mut v = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly");
         if let Some(secs) = remember_secs {
             v.push_str(&format!("; Max-Age={secs}"));
         }
-        if secure {
-            v.push_str("; Secure");
-        }
+        attrs.write(&mut v);
         if let Ok(v) = HeaderValue::from_str(&v) {
             h.append(header::SET_COOKIE, v);
         }

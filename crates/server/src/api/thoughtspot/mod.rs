@@ -31,6 +31,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .nest("/callosum/v1", v1)
         // A browser page, not an API operation: kept out of the OpenAPI document.
         .route(sso::OIDC_LOGIN, axum::routing::get(sso::oidc_login))
+        .route("/v2", axum::routing::get(sso::app_page))
+        .route("/v2/", axum::routing::get(sso::app_page))
         .nest("/api/rest/2.0", v2::router())
         // The bare prefix is not matched by the nest; it gets the v2 404 too.
         .route("/api/rest/2.0", any(v2_not_found))

@@ -6,6 +6,10 @@
 //! of `sso.allowed_return_origins` (the SDK's redirect mode sends the embedding page's absolute
 //! URL); anything else is refused on the error page — a sign-in must not end on a site an
 //! attacker names. `forceSAMLAutoRedirect` (the SDK adds it) is accepted and ignored.
+//!
+//! The SDK's pop-up (`inPopup`) names `{host}/v2/#/embed/saml-complete` as its target: `/v2/` is
+//! ThoughtSpot's web application, here a page whose script, on that route, tells the opener
+//! `{type: "samlComplete"}`; the SDK then closes the pop-up and checks `session/isactive`.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -72,4 +76,23 @@ pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<
     let mut resp = shared::redirect(target);
     extract::set_session_cookies(core, https, &mut resp, &session, None);
     Ok(resp)
+}
+
+/// What the pop-up's last page posts to its opener (the Visual Embed SDK waits for this `type`).
+/// It holds no secret, so it goes to any opener; the session stays in the cookie.
+const COMPLETE_SCRIPT: &str = "(function(){var r=(location.hash||'').indexOf('#/embed/saml-complete')===0;\
+var s=document.getElementById('app-status');if(!r){return;}\
+if(window.opener){window.opener.postMessage({type:'samlComplete'},'*');}\
+if(s){s.textContent='Signed in. This window can be closed.';}})();";
+
+/// `GET /v2/`: where ThoughtSpot's web application lives. vestibule serves no application, only
+/// the route the embedding pop-up ends on (`#/embed/saml-complete`, seen by the page's script).
+pub async fn app_page() -> Response {
+    pages::page_with_script(
+        StatusCode::OK,
+        "vestibule",
+        "<p id=\"app-status\" role=\"status\">This server speaks ThoughtSpot's REST API; it serves no web application.</p>",
+        &serde_json::Value::Null,
+        COMPLETE_SCRIPT,
+    )
 }
