@@ -6,7 +6,9 @@
 // Prints the issuer URL (`http://127.0.0.1:PORT`) as one line on stdout once it listens, and
 // runs until killed. One confidential client, from the environment:
 //   OIDC_CLIENT_ID (vestibule), OIDC_CLIENT_SECRET (test-secret),
-//   OIDC_REDIRECT_URIS (space-separated; http://127.0.0.1/callback)
+//   OIDC_REDIRECT_URIS (space-separated; http://127.0.0.1/callback),
+//   OIDC_POST_LOGOUT_REDIRECT_URIS (space-separated; none: RP-initiated logout then ends at the
+//   provider's own page)
 // Two accounts, `alice` and `bob` (any password: the development login pages), with
 // preferred_username, name, email and groups. PKCE (S256) is required of every client.
 
@@ -23,6 +25,7 @@ const port = Number(process.argv[2] ?? 0);
 const clientId = process.env.OIDC_CLIENT_ID ?? 'vestibule';
 const clientSecret = process.env.OIDC_CLIENT_SECRET ?? 'test-secret';
 const redirectUris = (process.env.OIDC_REDIRECT_URIS ?? 'http://127.0.0.1/callback').split(' ');
+const postLogoutRedirectUris = (process.env.OIDC_POST_LOGOUT_REDIRECT_URIS ?? '').split(' ').filter(Boolean);
 
 const accounts = {
   alice: {
@@ -56,6 +59,7 @@ server.listen(port, '127.0.0.1', () => {
         client_id: clientId,
         client_secret: clientSecret,
         redirect_uris: redirectUris,
+        post_logout_redirect_uris: postLogoutRedirectUris,
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
