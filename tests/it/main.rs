@@ -34,6 +34,7 @@ mod rejections;
 mod scale_out;
 mod smoke;
 mod sso;
+mod sso_browser;
 mod sso_popup;
 mod throttle;
 mod ts_cross;

@@ -1,162 +1,16 @@
 //! Single sign-on end to end: the real `vestibule` binary, configured by a TOML file with an
 //! `[[sso.oidc]]` provider, and a real OpenID Connect provider (panva's oidc-provider,
-//! compat/oidc_idp.mjs), driven by a cookie-keeping client that follows every redirect by hand.
+//! compat/oidc_idp.mjs; set up by `common::oidc`), driven by a cookie-keeping client that follows
+//! every redirect by hand.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url};
 
-use crate::common::{repo_root, TestServer};
-
-const CONTEXT: &str = "/MicroStrategyLibrary";
-const CALLBACK: &str = "/MicroStrategyLibrary/auth/oidc/login";
-
-/// The provider's process, killed when dropped.
-struct Idp {
-    child: Child,
-    issuer: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Idp {
-    fn start(redirect_uri: &str) -> Idp {
-        let compat = repo_root().join("compat");
-        assert!(
-            compat.join("node_modules/oidc-provider").exists(),
-            "compat/node_modules/oidc-provider is missing (made by bash scripts/compat-setup.sh)"
-        );
-        let mut child = Command::new("node")
-            .arg(compat.join("oidc_idp.mjs"))
-            .arg("0")
-            .current_dir(&compat)
-            .env("OIDC_CLIENT_ID", "vestibule")
-            .env("OIDC_CLIENT_SECRET", "test-secret")
-            .env("OIDC_REDIRECT_URIS", redirect_uri)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run node");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let kept = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            kept.lock().unwrap().push_str(&buf);
-        });
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut out = BufReader::new(out);
-            let mut line = String::new();
-            let _ = out.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut out, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let idp = Idp {
-            child,
-            issuer: line.trim().to_string(),
-            stderr,
-        };
-        assert!(
-            idp.issuer.starts_with("http://127.0.0.1:"),
-            "oidc_idp.mjs did not start: {line:?}\n{}",
-            idp.stderr.lock().unwrap()
-        );
-        idp
-    }
-}
-
-/// A provider and a vestibule configured for it (through a TOML file), with an audit file.
-struct Setup {
-    idp: Idp,
-    server: TestServer,
-    audit: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn setup(auto_create: bool) -> Setup {
-    let port = free_port();
-    let public = format!("http://127.0.0.1:{port}");
-    let idp = Idp::start(&format!("{public}{CALLBACK}"));
-    setup_with(idp, &public, port, auto_create)
-}
-
-fn setup_with(idp: Idp, public: &str, port: u16, auto_create: bool) -> Setup {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("vestibule.toml");
-    let audit = dir.path().join("audit.log");
-    std::fs::write(
-        &file,
-        format!(
-            r#"[sso]
-public_url = "{public}"
-[server]
-allowed_origins = "https://app.example.com"
-
-[[sso.oidc]]
-id = "corp"
-display_name = "Corporate sign-in"
-issuer = "{issuer}"
-client_id = "vestibule"
-client_secret = "test-secret"
-scopes = ["openid", "profile", "email", "groups"]
-groups_claim = "groups"
-auto_create = {auto_create}
-group_map = {{ "analysts" = "Analysts" }}
-"#,
-            issuer = idp.issuer
-        ),
-    )
-    .expect("write the configuration");
-    let server = TestServer::start_on(
-        &format!("127.0.0.1:{port}"),
-        &[
-            ("VESTIBULE_CONFIG", file.to_str().expect("path")),
-            ("VESTIBULE_AUDIT_TARGET", &format!("file:{}", audit.display())),
-        ],
-    );
-    Setup {
-        idp,
-        server,
-        audit,
-        _dir: dir,
-    }
-}
-
-impl Setup {
-    fn audit_events(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    fn audited(&self, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
-        self.audit_events().iter().any(pred)
-    }
-}
+use crate::common::oidc::{free_port, setup, setup_with, Idp, CALLBACK, CONTEXT};
+use crate::common::TestServer;
 
 /// A browser without JavaScript: keeps cookies, follows nothing by itself.
 fn browser() -> reqwest::Client {

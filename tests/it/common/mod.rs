@@ -1,13 +1,15 @@
 //! The test kit: starts the real `vestibule` binary on an ephemeral port with its own data
 //! directory, and offers clients that behave like the official ones. The submodules are the
 //! helpers of one area each: a private slapd (`ldap`), the modeling API (`model`), the
-//! MicroStrategy and ThoughtSpot dialects (`mstr`, `ts`), the operations tools (`ops`), a fresh
+//! MicroStrategy and ThoughtSpot dialects (`mstr`, `ts`), an OpenID provider and a server set up
+//! for single sign-on (`oidc`), the operations tools (`ops`), a fresh
 //! PostgreSQL database (`pg`), a TCP proxy (`proxy`) and a Redis of a test's own (`redis`).
 #![allow(dead_code)]
 
 pub mod ldap;
 pub mod model;
 pub mod mstr;
+pub mod oidc;
 pub mod ops;
 pub mod pg;
 pub mod proxy;
