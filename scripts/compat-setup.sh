@@ -29,7 +29,9 @@ fi
 
 # The operations tests' own environments, kept apart from the official clients' pins:
 #   tests/fuzz/.venv            schemathesis for the schema fuzz run (tests/it/fuzz.rs)
-#   tests/browser/node_modules  playwright-core for the explorer test (tests/it/explorer.rs)
+#   tests/browser/node_modules  playwright-core for the browser tests (tests/it/explorer.rs,
+#                               sso_browser.rs, sso_embed.rs) and the ThoughtSpot Visual Embed SDK
+#                               the embedding page of sso_embed.rs runs
 cd "$root/tests/fuzz"
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
@@ -42,6 +44,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
 fi
 cd "$root/tests/browser"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-  echo "tests/browser: installing playwright-core"
+  echo "tests/browser: installing playwright-core and the Visual Embed SDK"
   npm ci --silent --no-audit --no-fund
 fi

@@ -35,6 +35,7 @@ mod scale_out;
 mod smoke;
 mod sso;
 mod sso_browser;
+mod sso_embed;
 mod sso_popup;
 mod throttle;
 mod ts_cross;

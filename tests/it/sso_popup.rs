@@ -344,3 +344,49 @@ async fn cors_is_off_without_allowed_origins() {
         .expect("preflight");
     assert!(r.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
 }
+
+/// `{context}/auth/oidc/logout` without a provider's sign-in: the browser session ends here and
+/// the browser lands on the signed-out page (with a provider it goes there through the
+/// provider's logout: `sso_embed.rs`).
+#[tokio::test]
+async fn sso_logout_ends_the_browser_session_and_lands_signed_out() {
+    let server = server();
+    let b = browser();
+    sign_in(&server, &b).await;
+    let token_url = server.url(&format!("{CONTEXT}/api/auth/token"));
+    let r = b.get(&token_url).send().await.expect("auth/token");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = b
+        .get(server.url(&format!("{CONTEXT}/auth/oidc/logout")))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some(format!("{CONTEXT}/auth/signed-out").as_str())
+    );
+    let cleared: Vec<&str> = r
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|c| c.contains("Max-Age=0"))
+        .collect();
+    assert!(
+        cleared.iter().any(|c| c.starts_with("iSession="))
+            && cleared.iter().any(|c| c.starts_with("JSESSIONID=")),
+        "{cleared:?}"
+    );
+    let page = b
+        .get(server.url(&format!("{CONTEXT}/auth/signed-out")))
+        .send()
+        .await
+        .expect("signed-out page")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("id=\"signed-out\""), "{page}");
+    let r = b.get(&token_url).send().await.expect("auth/token after logout");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

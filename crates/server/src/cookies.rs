@@ -19,11 +19,12 @@ pub fn secure(setting: &str, https: bool) -> bool {
 pub struct SessionAttrs {
     secure: bool,
     same_site: &'static str,
+    partitioned: bool,
 }
 
 impl SessionAttrs {
-    /// From `session.cookie_secure` and `session.cookie_same_site`; `SameSite=None` is always
-    /// `Secure` (browsers drop it otherwise).
+    /// From `session.cookie_secure`, `cookie_same_site` and `cookie_partitioned`; `SameSite=None`
+    /// and `Partitioned` are always `Secure` (browsers drop them otherwise).
     pub fn of(session: &SessionConfig, https: bool) -> SessionAttrs {
         let same_site = match session.cookie_same_site.as_str() {
             "lax" => "Lax",
@@ -32,12 +33,15 @@ impl SessionAttrs {
             _ => "",
         };
         SessionAttrs {
-            secure: secure(&session.cookie_secure, https) || same_site == "None",
+            secure: secure(&session.cookie_secure, https)
+                || same_site == "None"
+                || session.cookie_partitioned,
             same_site,
+            partitioned: session.cookie_partitioned,
         }
     }
 
-    /// Appends `; Secure` and `; SameSite=…` as they apply.
+    /// Appends `; Secure`, `; SameSite=…` and `; Partitioned` as they apply.
     pub fn write(&self, cookie: &mut String) {
         if self.secure {
             cookie.push_str("; Secure");
@@ -45,6 +49,9 @@ impl SessionAttrs {
         if !self.same_site.is_empty() {
             cookie.push_str("; SameSite=");
             cookie.push_str(self.same_site);
+        }
+        if self.partitioned {
+            cookie.push_str("; Partitioned");
         }
     }
 }
@@ -57,8 +64,10 @@ pub fn session(name: &str, value: &str, path: &str, attrs: SessionAttrs) -> Head
     HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-/// A cookie that makes the client forget `name`.
-pub fn clear(name: &str, path: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!("{name}=; Path={path}; Max-Age=0; HttpOnly"))
-        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+/// A cookie that makes the client forget the session cookie `name` (with the session attributes:
+/// a partitioned cookie is reached only by a `Partitioned` one).
+pub fn clear(name: &str, path: &str, session: &SessionConfig) -> HeaderValue {
+    let mut s = format!("{name}=; Path={path}; Max-Age=0; HttpOnly");
+    SessionAttrs::of(session, false).write(&mut s);
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }

@@ -122,11 +122,19 @@ pub fn setup(auto_create: bool) -> Setup {
 
 /// A server listening on `port` (public URL `public`) configured for `idp`.
 pub fn setup_with(idp: Idp, public: &str, port: u16, auto_create: bool) -> Setup {
-    setup_embedded(idp, public, port, auto_create, "https://app.example.com")
+    setup_embedded(idp, public, port, auto_create, "https://app.example.com", "")
 }
 
-/// As [`setup_with`], for pages embedding it on `origins` (`server.allowed_origins`).
-pub fn setup_embedded(idp: Idp, public: &str, port: u16, auto_create: bool, origins: &str) -> Setup {
+/// As [`setup_with`], for pages embedding it on `origins` (`server.allowed_origins`), with
+/// `extra` appended to the configuration file.
+pub fn setup_embedded(
+    idp: Idp,
+    public: &str,
+    port: u16,
+    auto_create: bool,
+    origins: &str,
+    extra: &str,
+) -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("vestibule.toml");
     let audit = dir.path().join("audit.log");
@@ -148,6 +156,8 @@ scopes = ["openid", "profile", "email", "groups"]
 groups_claim = "groups"
 auto_create = {auto_create}
 group_map = {{ "analysts" = "Analysts" }}
+
+{extra}
 "#,
             issuer = idp.issuer
         ),

@@ -62,6 +62,10 @@ pub struct SessionConfig {
     /// `SameSite` on session cookies: "" (none written: browsers treat them as `Lax`), "lax",
     /// "strict" or "none" (cross-site embedding; the cookies are then always `Secure`).
     pub cookie_same_site: String,
+    /// `Partitioned` (CHIPS) on session cookies: a page embedding vestibule from another site
+    /// keeps them in its own partition, so they work where browsers block third-party cookies.
+    /// Implies `Secure`; use with `cookie_same_site = "none"`.
+    pub cookie_partitioned: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -162,6 +166,7 @@ impl Default for SessionConfig {
             identity_token_ttl_secs: 300,
             cookie_secure: "auto".into(),
             cookie_same_site: String::new(),
+            cookie_partitioned: false,
         }
     }
 }

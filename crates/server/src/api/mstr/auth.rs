@@ -150,8 +150,10 @@ pub async fn logout(
 ) -> MstrResult<Response> {
     state.core.logout(&caller, client_addr, "mstr").await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut()
-        .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::clear(SESSION_COOKIE, &path, &state.core.config().session),
+    );
     Ok(resp)
 }
 

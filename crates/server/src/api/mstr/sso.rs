@@ -447,12 +447,18 @@ async fn logout(State(state): State<AppState>, origin: ClientOrigin, headers: He
     let mut resp = shared::redirect(&target);
     let path = cookie_path(&state);
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, &path));
-    h.append(header::SET_COOKIE, cookies::clear(TOKEN_COOKIE, &path));
+    h.append(
+        header::SET_COOKIE,
+        cookies::clear(SESSION_COOKIE, &path, &config.session),
+    );
+    h.append(
+        header::SET_COOKIE,
+        cookies::clear(TOKEN_COOKIE, &path, &config.session),
+    );
     if let Some(c) = shared::clear_id_token_cookie(config) {
         h.append(header::SET_COOKIE, c);
     }
-    crate::api::thoughtspot::extract::clear_session_cookies(&mut resp);
+    crate::api::thoughtspot::extract::clear_session_cookies(config, &mut resp);
     resp
 }
 

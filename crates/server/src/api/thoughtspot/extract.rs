@@ -130,9 +130,12 @@ pub fn set_session_cookies(
 }
 
 /// Makes the client forget the session cookies.
-pub fn clear_session_cookies(resp: &mut Response) {
+pub fn clear_session_cookies(config: &vestibule_core::config::Config, resp: &mut Response) {
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE, "/"));
+    h.append(
+        header::SET_COOKIE,
+        cookies::clear(SESSION_COOKIE, "/", &config.session),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("{USER_GUID_COOKIE}=; Path=/; Max-Age=0")) {
         h.append(header::SET_COOKIE, v);
     }

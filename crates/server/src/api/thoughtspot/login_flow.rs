@@ -102,7 +102,7 @@ pub fn cookie_session_response(
 pub async fn logout(core: &Core, p: &Principal, client_addr: Option<IpAddr>) -> Result<Response, CoreError> {
     core.logout(p, client_addr, "thoughtspot").await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    extract::clear_session_cookies(&mut resp);
+    extract::clear_session_cookies(core.config(), &mut resp);
     Ok(resp)
 }
 
