@@ -3,7 +3,7 @@
 //! (`crate::sso`) then makes a ThoughtSpot cookie session and sends the browser to the target.
 //!
 //! The target must be a path on this origin (`/…`, not `//…`, no scheme) or a URL on an origin
-//! of `sso.allowed_return_origins` (the SDK's redirect mode sends the embedding page's absolute
+//! of `server.allowed_origins` (the SDK's redirect mode sends the embedding page's absolute
 //! URL); anything else is refused on the error page — a sign-in must not end on a site an
 //! attacker names. `forceSAMLAutoRedirect` (the SDK adds it) is accepted and ignored.
 //!
@@ -49,7 +49,7 @@ pub async fn oidc_login(
     if !shared::is_allowed_target(state.core.config(), &target) {
         return pages::error(
             StatusCode::BAD_REQUEST,
-            "The sign-in's targetURLPath must be a path on this server (starting with a single '/') or a URL on an origin in sso.allowed_return_origins.",
+            "The sign-in's targetURLPath must be a path on this server (starting with a single '/'), or a URL on this server's origin or on an origin in server.allowed_origins.",
         );
     }
     shared::start(
