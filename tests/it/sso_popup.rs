@@ -210,7 +210,6 @@ async fn sso_popup_refuses_strange_openers_and_bad_challenges() {
         format!("loginMode=4194304&callback-origin={embedder}&generateIdentityToken=1&codeChallenge=short&codeChallengeMethod=S256"),
         format!("loginMode=4194304&callback-origin={embedder}&generateIdentityToken=1&codeChallenge={challenge}&codeChallengeMethod=plain"),
         format!("loginMode=4194304&generateIdentityToken=1&codeChallenge={challenge}&codeChallengeMethod=S256"),
-        format!("loginMode=1048576&callback-origin={embedder}"),
         "loginMode=8".to_string(),
     ] {
         let r = b.get(dialog_url(&server, &query)).send().await.expect("dialog");
@@ -250,13 +249,15 @@ async fn sso_popup_without_a_challenge_tells_the_allowed_origins_the_auth_token(
     );
 
     // Without a session the pop-up starts a sign-in; with no provider configured it says so.
-    let r = browser()
-        .get(dialog_url(&server, "loginMode=4194304"))
-        .send()
-        .await
-        .expect("dialog, signed out");
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert!(r.text().await.expect("page").contains("not configured"));
+    for mode in ["4194304", "1048576"] {
+        let r = browser()
+            .get(dialog_url(&server, &format!("loginMode={mode}")))
+            .send()
+            .await
+            .expect("dialog, signed out");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{mode}");
+        assert!(r.text().await.expect("page").contains("not configured"), "{mode}");
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,9 @@ pub enum UserSource {
     /// Signs in through an OpenID Connect provider (`sso.oidc[].id`), which knows it by
     /// `subject` (`sub`): a later sign-in under the same name with another subject is refused.
     Oidc { provider: String, subject: String },
+    /// Signs in through a SAML identity provider (`sso.saml[].id`), which knows it by its
+    /// `NameID`: a later sign-in under the same name with another `NameID` is refused.
+    Saml { provider: String, subject: String },
 }
 
 impl UserSource {
@@ -27,6 +30,7 @@ impl UserSource {
             UserSource::Ldap => "ldap".into(),
             UserSource::Builtin => "builtin".into(),
             UserSource::Oidc { provider, subject } => format!("oidc:{provider}:{subject}").into(),
+            UserSource::Saml { provider, subject } => format!("saml:{provider}:{subject}").into(),
         }
     }
 
@@ -36,22 +40,29 @@ impl UserSource {
             "ldap" => Some(UserSource::Ldap),
             "builtin" => Some(UserSource::Builtin),
             _ => {
-                let (provider, subject) = s.strip_prefix("oidc:")?.split_once(':')?;
-                (!provider.is_empty() && !subject.is_empty()).then(|| UserSource::Oidc {
-                    provider: provider.into(),
-                    subject: subject.into(),
-                })
+                let (kind, rest) = s.split_once(':')?;
+                let (provider, subject) = rest.split_once(':')?;
+                if provider.is_empty() || subject.is_empty() {
+                    return None;
+                }
+                let (provider, subject) = (provider.into(), subject.into());
+                match kind {
+                    "oidc" => Some(UserSource::Oidc { provider, subject }),
+                    "saml" => Some(UserSource::Saml { provider, subject }),
+                    _ => None,
+                }
             }
         }
     }
 
-    /// The kind alone, without the provider's details: `local`, `ldap`, `builtin`, `oidc`.
+    /// The kind alone, without the provider's details: `local`, `ldap`, `builtin`, `oidc`, `saml`.
     pub fn kind(&self) -> &'static str {
         match self {
             UserSource::Local => "local",
             UserSource::Ldap => "ldap",
             UserSource::Builtin => "builtin",
             UserSource::Oidc { .. } => "oidc",
+            UserSource::Saml { .. } => "saml",
         }
     }
 }

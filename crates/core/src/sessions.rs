@@ -213,6 +213,15 @@ impl Sessions {
         Ok(Some(grant))
     }
 
+    /// Whether `id` is seen for the first time (then remembered until `until_ms`, on every node
+    /// sharing the store).
+    pub async fn first_sight(&self, id: &str, until_ms: i64) -> Result<bool> {
+        Ok(self
+            .store
+            .first_sight(&SecretHash::of(id), until_ms, now_ms())
+            .await?)
+    }
+
     /// Removes the grant of `secret`; whether it was there (of requests racing to use up a
     /// grant, exactly one is told `true`).
     pub async fn revoke_grant(&self, secret: &str) -> Result<bool> {

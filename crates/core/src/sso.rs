@@ -1,5 +1,5 @@
 //! Single sign-on: a browser signs in at an identity provider and comes back as a vestibule user.
-//! The core defines the provider trait (implemented by `vestibule-oidc`), keeps each sign-in's
+//! The core defines the provider trait (implemented by `vestibule-oidc` and `vestibule-saml`), keeps each sign-in's
 //! secrets between the start and the callback, and links the provider's identity to a user.
 //! Which session the sign-in then makes, and where the browser goes, is the dialect's.
 //!
@@ -41,6 +41,32 @@ pub const FLOW_TTL: Duration = Duration::from_secs(600);
 /// Longest flow cookie read; a longer one is not ours.
 const MAX_FLOW: usize = 4096;
 
+/// What a provider speaks: it decides the login mode of the sessions it makes and the users'
+/// source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoProtocol {
+    Oidc,
+    Saml,
+}
+
+impl SsoProtocol {
+    /// MicroStrategy's login mode for sign-ins of this protocol.
+    pub fn login_mode(self) -> i32 {
+        match self {
+            SsoProtocol::Oidc => login_mode::OIDC,
+            SsoProtocol::Saml => login_mode::SAML,
+        }
+    }
+
+    fn source(self, provider: &str, subject: &str) -> UserSource {
+        let (provider, subject) = (provider.to_string(), subject.to_string());
+        match self {
+            SsoProtocol::Oidc => UserSource::Oidc { provider, subject },
+            SsoProtocol::Saml => UserSource::Saml { provider, subject },
+        }
+    }
+}
+
 /// The start of a sign-in at a provider: where to send the browser, and the secrets to keep.
 pub struct SsoStart {
     pub url: String,
@@ -65,6 +91,9 @@ pub struct SsoIdentity {
     /// The provider's signed statement of the sign-in (an OpenID Connect ID token), handed back
     /// to it as the hint of a logout; empty when there is none.
     pub id_token: String,
+    /// An identifier of this statement that must never be accepted twice (a SAML assertion's
+    /// `ID`), with until when it is valid: the core refuses a second sight on any node.
+    pub once: Option<(String, i64)>,
 }
 
 /// Why a sign-in did not end in a user. Each says whose fault it is; none carries a secret.
@@ -116,6 +145,20 @@ fn describe(description: &Option<String>) -> String {
 pub trait SsoProvider: Send + Sync + 'static {
     /// The provider's `id` in the settings.
     fn id(&self) -> &str;
+    fn protocol(&self) -> SsoProtocol {
+        SsoProtocol::Oidc
+    }
+    /// Whether a callback that came without a started sign-in (a SAML IdP-initiated response,
+    /// as `query` holds it) is this provider's to judge: it allows such sign-ins and the
+    /// callback names it. [`SsoProvider::finish`] is then called with an empty `nonce`.
+    fn takes_unsolicited(&self, _query: &str) -> bool {
+        false
+    }
+    /// This server's metadata for the provider (SAML's SP `EntityDescriptor`) naming the
+    /// assertion consumer services `acs`; `None` when the protocol has none.
+    fn metadata(&self, _acs: &[String]) -> Option<String> {
+        None
+    }
     /// A new sign-in: the URL to send the browser to, and its secrets.
     async fn start(&self, redirect_uri: &str) -> Result<SsoStart, SsoError>;
     /// The `(code, state)` of a callback's query, or the provider's refusal.
@@ -179,6 +222,8 @@ pub struct SsoDone {
     pub dialect: String,
     /// The provider's ID token of this sign-in (for the logout's hint).
     pub id_token: String,
+    /// The login mode of the session to make (OIDC or SAML).
+    pub login_mode: i32,
 }
 
 /// A configured provider, as a sign-in page lists it.
@@ -186,6 +231,14 @@ pub struct SsoDone {
 pub struct SsoChoice {
     pub id: String,
     pub display_name: String,
+    pub protocol: SsoProtocol,
+}
+
+/// A provider's settings that the core applies to its users.
+struct Policy<'a> {
+    display_name: &'a str,
+    auto_create: bool,
+    group_map: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl Core {
@@ -195,22 +248,61 @@ impl Core {
         self
     }
 
-    /// The providers a browser can sign in with, in configuration order.
+    /// The providers a browser can sign in with, in the order they were added.
     pub fn sso_choices(&self) -> Vec<SsoChoice> {
-        self.config
-            .sso
-            .oidc
+        self.sso
             .iter()
-            .filter(|c| self.sso.iter().any(|p| p.id() == c.id))
-            .map(|c| SsoChoice {
-                id: c.id.clone(),
-                display_name: if c.display_name.is_empty() {
-                    c.id.clone()
-                } else {
-                    c.display_name.clone()
-                },
+            .filter_map(|p| {
+                let policy = self.sso_policy(p.id())?;
+                Some(SsoChoice {
+                    id: p.id().to_string(),
+                    display_name: if policy.display_name.is_empty() {
+                        p.id().to_string()
+                    } else {
+                        policy.display_name.to_string()
+                    },
+                    protocol: p.protocol(),
+                })
             })
             .collect()
+    }
+
+    fn sso_policy(&self, id: &str) -> Option<Policy<'_>> {
+        let sso = &self.config.sso;
+        let oidc = sso.oidc.iter().find(|c| c.id == id).map(|c| Policy {
+            display_name: &c.display_name,
+            auto_create: c.auto_create,
+            group_map: &c.group_map,
+        });
+        oidc.or_else(|| {
+            sso.saml.iter().find(|c| c.id == id).map(|c| Policy {
+                display_name: &c.display_name,
+                auto_create: c.auto_create,
+                group_map: &c.group_map,
+            })
+        })
+    }
+
+    /// The service-provider metadata for `provider` (the only provider that has metadata when
+    /// `None`).
+    pub fn sso_metadata(&self, provider: Option<&str>, acs: &[String]) -> Result<String, SsoError> {
+        let mut with = self.sso.iter().filter(|p| provider.is_none_or(|id| p.id() == id));
+        let found: Vec<String> = with.by_ref().filter_map(|p| p.metadata(acs)).take(2).collect();
+        match (found.as_slice(), provider) {
+            ([one], _) => Ok(one.clone()),
+            ([], Some(id)) => Err(SsoError::UnknownProvider(id.chars().take(64).collect())),
+            ([], None) => Err(SsoError::UnknownProvider(
+                "(no SAML provider is configured)".into(),
+            )),
+            _ => Err(SsoError::BadCallback(
+                "several SAML providers are configured: name one with ?provider=".into(),
+            )),
+        }
+    }
+
+    /// The protocol of the provider `id`, when there is one.
+    pub fn sso_protocol(&self, id: &str) -> Option<SsoProtocol> {
+        self.sso.iter().find(|p| p.id() == id).map(|p| p.protocol())
     }
 
     fn sso_provider(&self, id: &str) -> Result<&dyn SsoProvider, SsoError> {
@@ -238,7 +330,7 @@ impl Core {
                 tracing::warn!(error = %e, provider, "starting a single sign-on failed");
                 self.audit(
                     crate::audit::AuditEvent::new(AuditKind::LoginFailed)
-                        .mode(login_mode::OIDC)
+                        .mode(p.protocol().login_mode())
                         .provider(provider)
                         .reason("unavailable"),
                 );
@@ -276,28 +368,46 @@ impl Core {
     }
 
     /// Ends a sign-in at its callback: `cookie` is the flow cookie (if the browser sent one),
-    /// `query` the callback's query. The flow is used up; the provider's identity is checked and
-    /// linked to a user ([`Core::sso_login`]). Guarded by the address's failed-login budget and
-    /// audited, success and failure alike.
+    /// `query` the callback's query (or posted form). The flow is used up; the provider's identity
+    /// is checked and linked to a user ([`Core::sso_login`]). `unsolicited`: the dialect this
+    /// callback makes sessions for when it came without a flow and a provider takes such
+    /// callbacks (SAML IdP-initiated sign-on); `None` where none may. Guarded by the address's
+    /// failed-login budget and audited, success and failure alike.
     pub async fn sso_finish(
         &self,
         cookie: Option<&str>,
         query: &str,
         redirect_uri: &str,
         addr: Option<IpAddr>,
+        unsolicited: Option<&str>,
     ) -> Result<SsoDone, SsoError> {
         let flow = cookie.and_then(Flow::decode);
+        let stranger = match (&flow, unsolicited) {
+            (None, Some(_)) => self.sso.iter().find(|p| p.takes_unsolicited(query)),
+            _ => None,
+        };
+        let provider = flow.as_ref().map(|f| f.p.as_str()).or(stranger.map(|p| p.id()));
+        let protocol = provider
+            .and_then(|p| self.sso_protocol(p))
+            .unwrap_or(SsoProtocol::Oidc);
         let who = Attempter {
-            mode: login_mode::OIDC,
+            mode: protocol.login_mode(),
             typed: None,
             identity: None,
             addr,
-            provider: flow.as_ref().map(|f| f.p.as_str()),
+            provider,
         };
         let mut detail: Option<SsoError> = None;
         let judge = async {
-            let result = match (&flow, cookie) {
-                (Some(f), Some(c)) => self.sso_judge(f, c, query, redirect_uri).await,
+            let result = match (&flow, cookie, stranger) {
+                (Some(f), Some(c), _) => self.sso_judge(f, c, query, redirect_uri).await,
+                (None, _, Some(p)) => {
+                    let identity = p.finish(redirect_uri, query, "", "").await;
+                    match identity {
+                        Ok(i) => self.sso_accept(p.id(), i).await,
+                        Err(e) => Err(e),
+                    }
+                }
                 _ => Err(SsoError::NoFlow),
             };
             result.map_err(|e| {
@@ -324,17 +434,48 @@ impl Core {
                         .user_id(user.id)
                         .subject(&subject),
                 );
-                let flow = flow.as_ref().ok_or(SsoError::NoFlow)?;
+                let (provider, return_to, dialect) = match (&flow, stranger, unsolicited) {
+                    (Some(f), _, _) => (f.p.clone(), f.r.clone(), f.d.clone()),
+                    (None, Some(p), Some(d)) => (p.id().to_string(), String::new(), d.to_string()),
+                    _ => return Err(SsoError::NoFlow),
+                };
                 Ok(SsoDone {
                     user,
-                    provider: flow.p.clone(),
-                    return_to: flow.r.clone(),
-                    dialect: flow.d.clone(),
+                    provider,
+                    return_to,
+                    dialect,
                     id_token,
+                    login_mode: protocol.login_mode(),
                 })
             }
             Err(e) => Err(detail.unwrap_or(SsoError::Core(e))),
         }
+    }
+
+    /// A verified identity, once more checked here: it names the provider that vouched for it,
+    /// it was not seen before (when it must be seen once), and it is a user this provider may
+    /// sign in.
+    async fn sso_accept(
+        &self,
+        provider: &str,
+        identity: SsoIdentity,
+    ) -> Result<(User, String, String), SsoError> {
+        if identity.provider != provider {
+            return Err(SsoError::BadToken("the identity names another provider".into()));
+        }
+        if let Some((id, until)) = &identity.once {
+            let key = format!("sso-once:{provider}:{id}");
+            if !self
+                .sessions
+                .first_sight(&key, *until)
+                .await
+                .map_err(SsoError::Core)?
+            {
+                return Err(SsoError::BadToken("it was used before (a replay)".into()));
+            }
+        }
+        let user = self.sso_login(&identity).await?;
+        Ok((user, identity.subject, identity.id_token))
     }
 
     async fn sso_judge(
@@ -367,11 +508,7 @@ impl Core {
             return Err(SsoError::BadCallback("its state is not this sign-in's".into()));
         }
         let identity = provider.finish(redirect_uri, &code, &flow.n, &flow.v).await?;
-        if identity.provider != flow.p {
-            return Err(SsoError::BadToken("the identity names another provider".into()));
-        }
-        let user = self.sso_login(&identity).await?;
-        Ok((user, identity.subject, identity.id_token))
+        self.sso_accept(&flow.p, identity).await
     }
 
     /// Where a browser signed in through `provider` goes to end its session there too (then
@@ -393,11 +530,10 @@ impl Core {
     /// another subject) is never taken over.
     pub async fn sso_login(&self, id: &SsoIdentity) -> Result<User, SsoError> {
         let settings = self
-            .config
-            .sso
-            .oidc
-            .iter()
-            .find(|p| p.id == id.provider)
+            .sso_policy(&id.provider)
+            .ok_or_else(|| SsoError::UnknownProvider(id.provider.clone()))?;
+        let protocol = self
+            .sso_protocol(&id.provider)
             .ok_or_else(|| SsoError::UnknownProvider(id.provider.clone()))?;
         let dir = &self.directory;
         let username = normalize(&id.username);
@@ -405,10 +541,7 @@ impl Core {
         if username.is_empty() || id.subject.is_empty() {
             return Err(SsoError::NotAllowed("the provider named no user"));
         }
-        let source = UserSource::Oidc {
-            provider: id.provider.clone(),
-            subject: id.subject.clone(),
-        };
+        let source = protocol.source(&id.provider, &id.subject);
         let core = SsoError::Core;
         let full_name = id.full_name.clone().unwrap_or_default();
         let mut user = match dir.user_by_name(username).await.map_err(core)? {

@@ -47,6 +47,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The unexpired grant with this hash.
     async fn grant(&self, hash: &SecretHash, now_ms: i64) -> StoreResult<Option<Grant>>;
     async fn remove_grant(&self, hash: &SecretHash) -> StoreResult<bool>;
+    /// Records `hash` as seen until `expires_ms`: `true` the first time, `false` while it is
+    /// recorded (of requests racing with one hash, exactly one is told `true`, on every node
+    /// sharing the store). A replay cache: a SAML assertion's id is accepted once.
+    async fn first_sight(&self, hash: &SecretHash, expires_ms: i64, now_ms: i64) -> StoreResult<bool>;
 
     /// Writes whatever is only in memory to durable storage (called on shutdown).
     async fn flush(&self) -> StoreResult<()>;

@@ -56,6 +56,7 @@ impl SsoProvider for OidcProvider {
             email: i.email,
             groups: i.groups,
             id_token: i.id_token,
+            once: None,
         })
     }
 

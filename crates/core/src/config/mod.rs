@@ -6,12 +6,13 @@
 //! name in the environment.
 
 mod login;
+mod saml;
 mod server;
 mod sso;
 
 pub use login::{AuditConfig, LdapConfig, ThrottleConfig};
 pub use server::ServerConfig;
-pub use sso::{OidcProviderConfig, SsoConfig};
+pub use sso::{OidcProviderConfig, SamlProviderConfig, SsoConfig};
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::saml::SamlProviderConfig;
 use super::{err, ConfigError};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -19,6 +20,7 @@ pub struct SsoConfig {
     /// needed when a provider is configured.
     pub public_url: String,
     pub oidc: Vec<OidcProviderConfig>,
+    pub saml: Vec<SamlProviderConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -63,6 +65,25 @@ impl Default for OidcProviderConfig {
             group_map: BTreeMap::new(),
         }
     }
+}
+
+/// A provider id: 1 to 64 lower-case letters, digits or `-`, not one `seen` already.
+fn check_id<'a>(seen: &mut Vec<&'a str>, kind: &str, id: &'a str) -> Result<(), ConfigError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return err(format!(
+            "sso.{kind}.id: '{id}' must be 1 to 64 lower-case letters, digits or '-'"
+        ));
+    }
+    if seen.contains(&id) {
+        return err(format!("sso.{kind}.id: '{id}' is given twice"));
+    }
+    seen.push(id);
+    Ok(())
 }
 
 /// Whether `url` is `http(s)://host[:port][/path]` without a trailing `/`, query or fragment;
@@ -113,23 +134,17 @@ impl SsoConfig {
         if !self.oidc.is_empty() && self.public_url.is_empty() {
             return err("sso.public_url: must be set when an [[sso.oidc]] provider is configured (redirect URIs are built from it)");
         }
+        if !self.saml.is_empty() && self.public_url.is_empty() {
+            return err("sso.public_url: must be set when an [[sso.saml]] provider is configured (the assertion consumer URLs are built from it)");
+        }
+        // One namespace for the ids of both kinds: they name the user's source and the button.
         let mut seen: Vec<&str> = Vec::new();
+        for p in &self.saml {
+            check_id(&mut seen, "saml", &p.id)?;
+            p.validate()?;
+        }
         for p in &self.oidc {
-            let id_ok = !p.id.is_empty()
-                && p.id.len() <= 64
-                && p.id
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !id_ok {
-                return err(format!(
-                    "sso.oidc.id: '{}' must be 1 to 64 lower-case letters, digits or '-'",
-                    p.id
-                ));
-            }
-            if seen.contains(&p.id.as_str()) {
-                return err(format!("sso.oidc.id: '{}' is given twice", p.id));
-            }
-            seen.push(&p.id);
+            check_id(&mut seen, "oidc", &p.id)?;
             let at = |field: &str| format!("sso.oidc[{}].{field}", p.id);
             check_url(&at("issuer"), &p.issuer)?;
             if p.client_id.is_empty() {
@@ -175,6 +190,7 @@ mod tests {
         SsoConfig {
             public_url: "https://bi.example.com".into(),
             oidc: vec![p],
+            saml: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use vestibule_core::config::Config;
-use vestibule_core::sso::{SsoDone, SsoError};
+use vestibule_core::sso::{SsoDone, SsoError, SsoProtocol};
 use vestibule_core::CoreError;
 
 use crate::client_addr::ClientOrigin;
@@ -79,6 +79,33 @@ pub fn id_token_of(headers: &HeaderMap) -> Option<(&str, &str)> {
         .filter(|(p, t)| !p.is_empty() && !t.is_empty())
 }
 
+/// The SAML assertion consumer service of a dialect: `{context}/saml/SSO` (MicroStrategy) or
+/// `/callosum/v1/saml/SSO` (ThoughtSpot; the path is case-sensitive).
+pub fn acs_path(config: &Config, dialect: &str) -> String {
+    match dialect {
+        DIALECT_THOUGHTSPOT => "/callosum/v1/saml/SSO".to_string(),
+        _ => format!("{}/saml/SSO", config.context_path),
+    }
+}
+
+/// Where a provider of `protocol` sends the browser back for `dialect`: the OpenID Connect
+/// callback (one for both dialects) or the dialect's assertion consumer service.
+fn return_path(config: &Config, protocol: SsoProtocol, dialect: &str) -> String {
+    match protocol {
+        SsoProtocol::Oidc => callback_path(config),
+        SsoProtocol::Saml => acs_path(config, dialect),
+    }
+}
+
+/// [`return_path`] under `sso.public_url`: the URL registered at the provider.
+pub fn return_url(config: &Config, protocol: SsoProtocol, dialect: &str) -> String {
+    format!(
+        "{}{}",
+        config.sso.public_url,
+        return_path(config, protocol, dialect)
+    )
+}
+
 /// The redirect URI registered at the providers: the callback under `sso.public_url`.
 pub fn redirect_uri(config: &Config) -> String {
     format!("{}{}", config.sso.public_url, callback_path(config))
@@ -130,39 +157,58 @@ pub fn no_store(resp: &mut Response) {
     );
 }
 
-fn flow_cookie(config: &Config, value: &str, https: bool) -> Option<HeaderValue> {
+/// The flow cookie's `SameSite`: OpenID Connect comes back by a top-level GET, which `Lax`
+/// lets through; SAML's POST from the provider's site needs `None`, which browsers take only
+/// with `Secure` (over plain HTTP, a provider on the same site, as in tests, works with `Lax`).
+fn flow_same_site(protocol: SsoProtocol, secure: bool) -> &'static str {
+    match protocol {
+        SsoProtocol::Saml if secure => "None",
+        _ => "Lax",
+    }
+}
+
+fn flow_cookie(
+    config: &Config,
+    value: &str,
+    https: bool,
+    path: &str,
+    protocol: SsoProtocol,
+) -> Option<HeaderValue> {
+    let secure = crate::cookies::secure(&config.session.cookie_secure, https);
     let mut s = format!(
-        "{FLOW_COOKIE}={value}; Path={}; Max-Age={}; HttpOnly; SameSite=Lax",
-        callback_path(config),
-        vestibule_core::sso::FLOW_TTL.as_secs()
+        "{FLOW_COOKIE}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite={}",
+        vestibule_core::sso::FLOW_TTL.as_secs(),
+        flow_same_site(protocol, secure)
     );
-    if crate::cookies::secure(&config.session.cookie_secure, https) {
+    if secure {
         s.push_str("; Secure");
     }
     HeaderValue::from_str(&s).ok()
 }
 
-fn clear_flow_cookie(config: &Config) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "{FLOW_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
-        callback_path(config)
-    ))
-    .ok()
+fn clear_flow_cookie(path: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{FLOW_COOKIE}=; Path={path}; Max-Age=0; HttpOnly")).ok()
 }
 
-/// Starts a sign-in at `provider` (the only one when `None`): a 302 to it with the flow cookie,
-/// or the error page.
+/// Starts a sign-in at `provider` (the only one of `protocol` when `None`): a 302 to it with
+/// the flow cookie, or the error page.
 pub async fn start(
     state: &AppState,
     provider: Option<&str>,
+    protocol: SsoProtocol,
     return_to: &str,
     dialect: &str,
     https: bool,
 ) -> Response {
     let core = &state.core;
-    let choices = core.sso_choices();
+    let choices: Vec<_> = core
+        .sso_choices()
+        .into_iter()
+        .filter(|c| c.protocol == protocol)
+        .collect();
     let provider = match (provider, choices.as_slice()) {
-        (Some(p), _) => p.to_string(),
+        (Some(p), _) if choices.iter().any(|c| c.id == p) => p.to_string(),
+        (Some(p), _) => return error_page(&SsoError::UnknownProvider(p.chars().take(64).collect())),
         (None, [only]) => only.id.clone(),
         (None, []) => {
             return pages::error(
@@ -178,13 +224,12 @@ pub async fn start(
         }
     };
     let config = core.config();
-    match core
-        .sso_start(&provider, &redirect_uri(config), return_to, dialect)
-        .await
-    {
+    let back = return_url(config, protocol, dialect);
+    match core.sso_start(&provider, &back, return_to, dialect).await {
         Ok((url, cookie)) => {
             let mut resp = redirect(&url);
-            if let Some(c) = flow_cookie(config, &cookie, https) {
+            let path = return_path(config, protocol, dialect);
+            if let Some(c) = flow_cookie(config, &cookie, https, &path, protocol) {
                 resp.headers_mut().append(header::SET_COOKIE, c);
             }
             resp
@@ -240,13 +285,44 @@ pub async fn callback(
             query.as_deref().unwrap_or(""),
             &redirect_uri(config),
             origin.addr,
+            None,
         )
         .await;
     let mut resp = match result {
         Ok(done) => signed_in(&state, origin.https, done).await,
         Err(e) => error_page(&e),
     };
-    if let Some(c) = clear_flow_cookie(config) {
+    if let Some(c) = clear_flow_cookie(&callback_path(config)) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+/// A dialect's SAML assertion consumer service (`POST`, the HTTP-POST binding's form with
+/// `SAMLResponse` and `RelayState`): as the OpenID Connect callback, with the posted form as
+/// the callback; a response without a started sign-in is judged only by a provider that allows
+/// IdP-initiated sign-on, and makes a session of this dialect.
+pub async fn acs(
+    state: &AppState,
+    origin: &ClientOrigin,
+    headers: &HeaderMap,
+    form: &[u8],
+    dialect: &'static str,
+) -> Response {
+    let core = &state.core;
+    let config = core.config();
+    let path = acs_path(config, dialect);
+    let form = String::from_utf8_lossy(form);
+    let cookie = credentials::cookie_values(headers, FLOW_COOKIE).next();
+    let acs_url = format!("{}{path}", config.sso.public_url);
+    let result = core
+        .sso_finish(cookie, &form, &acs_url, origin.addr, Some(dialect))
+        .await;
+    let mut resp = match result {
+        Ok(done) => signed_in(state, origin.https, done).await,
+        Err(e) => error_page(&e),
+    };
+    if let Some(c) = clear_flow_cookie(&path) {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp

@@ -443,6 +443,12 @@ impl SessionStore for EmbeddedSessions {
         Ok(self.write(Op::RemoveGrant(*hash)).await? > 0)
     }
 
+    /// Kept in memory only: one node, and what it guards (an assertion's short life) is over
+    /// by the time a restarted node is back.
+    async fn first_sight(&self, hash: &SecretHash, expires_ms: i64, now_ms: i64) -> StoreResult<bool> {
+        Ok(self.mem.first_sight(hash, expires_ms, now_ms))
+    }
+
     async fn flush(&self) -> StoreResult<()> {
         self.write_activity().await
     }

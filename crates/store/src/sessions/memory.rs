@@ -57,6 +57,8 @@ pub struct Touched {
 pub struct MemorySessions {
     shards: Box<[RwLock<Map<Entry>>]>,
     grants: RwLock<Map<Grant>>,
+    /// What `first_sight` recorded, with when it may be forgotten.
+    seen: RwLock<Map<i64>>,
 }
 
 impl Default for MemorySessions {
@@ -64,6 +66,7 @@ impl Default for MemorySessions {
         MemorySessions {
             shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
             grants: RwLock::new(Map::default()),
+            seen: RwLock::new(Map::default()),
         }
     }
 }
@@ -174,6 +177,9 @@ impl MemorySessions {
         let n = self.retain(|s| s.is_live(now_ms));
         let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
         grants.retain(|_, g| g.expires_ms > now_ms);
+        drop(grants);
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        seen.retain(|_, until| *until > now_ms);
         n
     }
 
@@ -216,6 +222,19 @@ impl MemorySessions {
     pub fn remove_grant(&self, hash: &SecretHash) -> bool {
         let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
         grants.remove(hash).is_some()
+    }
+
+    /// `true` when `hash` was not recorded (or its record expired), recording it until
+    /// `expires_ms`.
+    pub fn first_sight(&self, hash: &SecretHash, expires_ms: i64, now_ms: i64) -> bool {
+        let mut seen = self.seen.write().unwrap_or_else(|e| e.into_inner());
+        match seen.get(hash) {
+            Some(until) if *until > now_ms => false,
+            _ => {
+                seen.insert(*hash, expires_ms);
+                true
+            }
+        }
     }
 }
 

@@ -65,6 +65,10 @@ fn gkey(h: &SecretHash) -> String {
     format!("vst:g:{{{}}}", h.to_hex())
 }
 
+fn seen_key(h: &SecretHash) -> String {
+    format!("vst:seen:{{{}}}", h.to_hex())
+}
+
 /// Touches a session atomically if its cookie is admitted. KEYS: session hash, http marker, live
 /// set. ARGV: now (ms), token hex, "1" when a bound session is admitted without its cookie, then
 /// the hex hashes of the cookies that admit it. Returns the session's fields; nil when it is gone
@@ -512,6 +516,26 @@ impl SessionStore for RedisSessions {
             .run(Retry::Safe, |mut c| async move { c.del(k).await })
             .await?;
         Ok(n > 0)
+    }
+
+    async fn first_sight(&self, hash: &SecretHash, expires_ms: i64, now_ms: i64) -> StoreResult<bool> {
+        let k = &seen_key(hash);
+        let at = expires_ms.max(now_ms + 1);
+        // Not repeated: after a lost answer a repeat would find its own record and say "seen",
+        // refusing the first use; the caller gets the error instead.
+        let set: Option<String> = self
+            .run(Retry::Never, |mut c| async move {
+                redis::cmd("SET")
+                    .arg(k)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PXAT")
+                    .arg(at)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
     }
 
     async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {

@@ -21,7 +21,7 @@ use vestibule_core::core::Principal;
 use vestibule_core::credential::Credential;
 use vestibule_core::session::login_mode;
 use vestibule_core::sessions::NewSession;
-use vestibule_core::sso::SsoDone;
+use vestibule_core::sso::{SsoDone, SsoProtocol};
 use vestibule_core::CoreError;
 
 use super::auth::session_shape;
@@ -46,6 +46,10 @@ pub fn router(context: &str) -> Router<AppState> {
         .route(&page("/login"), get(login_page).post(login_form))
         .route(&page("/login-dialog.jsp"), get(login_dialog))
         .route(&page("/oidc/login"), get(shared::callback))
+        .route(&format!("{context}/saml/authenticate"), get(saml_authenticate))
+        .route(&format!("{context}/saml/SSO"), axum::routing::post(saml_acs))
+        .route(&format!("{context}/saml/metadata"), get(saml_metadata))
+        .route(&format!("{context}/saml/SPMetadata.xml"), get(saml_metadata))
         .route(&page("/oidc/logout"), get(logout).post(logout))
         .route(&page("/signed-out"), get(signed_out_page))
         .route(&page("/signed-in"), get(signed_in_page))
@@ -132,7 +136,7 @@ async fn login_page(State(state): State<AppState>, origin: ClientOrigin) -> Resp
                 "<form method=\"post\" action=\"{a}\"><input type=\"hidden\" name=\"loginMode\" value=\"{m}\">\
 <input type=\"hidden\" name=\"provider\" value=\"{id}\"><button type=\"submit\">Sign in with {name}</button></form>",
                 a = escape(&action),
-                m = login_mode::OIDC,
+                m = c.protocol.login_mode(),
                 id = escape(&c.id),
                 name = escape(&c.display_name),
             ));
@@ -191,11 +195,17 @@ async fn login_form(
         Err(_) => return pages::error(StatusCode::BAD_REQUEST, "The login mode is not a number."),
     };
     match mode {
-        login_mode::OIDC => {
+        login_mode::OIDC | login_mode::SAML => {
+            let protocol = if mode == login_mode::SAML {
+                SsoProtocol::Saml
+            } else {
+                SsoProtocol::Oidc
+            };
             let target = signed_in_path(&state);
             shared::start(
                 &state,
                 form.provider.as_deref().filter(|p| !p.is_empty()),
+                protocol,
                 &target,
                 DIALECT_MSTR,
                 origin.https,
@@ -243,7 +253,7 @@ pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<
     let shape = session_shape(state.core.config());
     let session = state
         .core
-        .new_session(done.user.id, login_mode::OIDC, shape)
+        .new_session(done.user.id, done.login_mode, shape)
         .await?;
     // The target was ours (the signed-in page); checked again all the same.
     let target = if shared::is_local_path(&done.return_to) {
@@ -340,22 +350,17 @@ async fn login_dialog(
             );
         }
     }
-    match q.login_mode.as_deref().map(str::trim) {
-        None | Some("") => {}
-        Some(m) if m == login_mode::OIDC.to_string() => {}
-        Some(m) if m == login_mode::SAML.to_string() => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "SAML sign-in (login mode 1048576) is not configured on this server.",
-            );
-        }
+    let protocol = match q.login_mode.as_deref().map(str::trim) {
+        None | Some("") => SsoProtocol::Oidc,
+        Some(m) if m == login_mode::OIDC.to_string() => SsoProtocol::Oidc,
+        Some(m) if m == login_mode::SAML.to_string() => SsoProtocol::Saml,
         Some(m) => {
             return pages::error(
                 StatusCode::BAD_REQUEST,
                 &format!("Login mode {m} is not offered in the sign-in pop-up."),
             );
         }
-    }
+    };
 
     let caller = match browser_caller(&state, &headers).await {
         Ok(c) => c,
@@ -374,6 +379,7 @@ async fn login_dialog(
             return shared::start(
                 &state,
                 q.provider.as_deref().filter(|p| !p.is_empty()),
+                protocol,
                 &back,
                 DIALECT_MSTR,
                 origin.https,
@@ -473,6 +479,74 @@ async fn signed_out_page(State(state): State<AppState>) -> Response {
             escape(&login)
         ),
     )
+}
+
+#[derive(Deserialize)]
+struct SamlStartQuery {
+    provider: Option<String>,
+}
+
+/// `GET {context}/saml/authenticate`: starts a SAML sign-in (an `AuthnRequest` to the provider,
+/// by the HTTP-Redirect binding) that ends on the signed-in page.
+async fn saml_authenticate(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    query: Result<axum::extract::Query<SamlStartQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = query else {
+        return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
+    };
+    let target = signed_in_path(&state);
+    shared::start(
+        &state,
+        q.provider.as_deref().filter(|p| !p.is_empty()),
+        SsoProtocol::Saml,
+        &target,
+        DIALECT_MSTR,
+        origin.https,
+    )
+    .await
+}
+
+/// `POST {context}/saml/SSO`: the assertion consumer service of MicroStrategy sign-ins.
+async fn saml_acs(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared::acs(&state, &origin, &headers, &body, DIALECT_MSTR).await
+}
+
+/// `GET {context}/saml/metadata` (and `SPMetadata.xml`, the name Library gives the file): this
+/// service provider's metadata for `provider` (the only SAML provider when absent), naming the
+/// assertion consumer services of both dialects.
+async fn saml_metadata(
+    State(state): State<AppState>,
+    query: Result<axum::extract::Query<SamlStartQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = query else {
+        return pages::error(StatusCode::BAD_REQUEST, "The metadata request could not be read.");
+    };
+    let config = state.core.config();
+    let acs = [
+        shared::return_url(config, SsoProtocol::Saml, DIALECT_MSTR),
+        shared::return_url(config, SsoProtocol::Saml, shared::DIALECT_THOUGHTSPOT),
+    ];
+    match state
+        .core
+        .sso_metadata(q.provider.as_deref().filter(|p| !p.is_empty()), &acs)
+    {
+        Ok(xml) => {
+            let mut resp = (StatusCode::OK, xml).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/samlmetadata+xml"),
+            );
+            resp
+        }
+        Err(e) => shared::error_page(&e),
+    }
 }
 
 fn not_signed_in(state: &AppState) -> Response {

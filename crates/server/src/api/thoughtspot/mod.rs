@@ -29,10 +29,13 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .nest("/callosum/v1/tspublic/v1", v1.clone())
         .nest("/callosum/v1", v1)
-        // A browser page, not an API operation: kept out of the OpenAPI document.
+        // Browser pages and the SAML assertion consumer service, not API operations: kept out of
+        // the OpenAPI document.
         .route(sso::OIDC_LOGIN, axum::routing::get(sso::oidc_login))
-        .route("/v2", axum::routing::get(sso::app_page))
-        .route("/v2/", axum::routing::get(sso::app_page))
+        .route(sso::SAML_LOGIN, axum::routing::get(sso::saml_login))
+        .route(sso::SAML_ACS, axum::routing::post(sso::saml_acs))
+        .route(sso::APP, axum::routing::get(sso::app_page))
+        .route(sso::APP_ROOT, axum::routing::get(sso::app_page))
         .nest("/api/rest/2.0", v2::router())
         // The bare prefix is not matched by the nest; it gets the v2 404 too.
         .route("/api/rest/2.0", any(v2_not_found))

@@ -16,8 +16,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use vestibule_core::session::{login_mode, Scope};
-use vestibule_core::sso::SsoDone;
+use vestibule_core::session::Scope;
+use vestibule_core::sso::{SsoDone, SsoProtocol};
 use vestibule_core::CoreError;
 
 use super::extract;
@@ -28,6 +28,12 @@ use crate::state::AppState;
 
 /// Where the Visual Embed SDK starts an OpenID Connect sign-in.
 pub const OIDC_LOGIN: &str = "/callosum/v1/oidc/login";
+/// Where it starts a SAML sign-in (`doSamlAuth`), and where the provider posts the response.
+pub const SAML_LOGIN: &str = "/callosum/v1/saml/login";
+pub const SAML_ACS: &str = "/callosum/v1/saml/SSO";
+/// ThoughtSpot's web application, where the embedding pop-up ends (`/v2/#/embed/…`).
+pub const APP: &str = "/v2";
+pub const APP_ROOT: &str = "/v2/";
 
 #[derive(Deserialize)]
 pub struct OidcLoginQuery {
@@ -38,9 +44,18 @@ pub struct OidcLoginQuery {
 
 /// `GET /callosum/v1/oidc/login`: a 302 to the provider, or the error page.
 pub async fn oidc_login(
+    state: State<AppState>,
+    origin: ClientOrigin,
+    query: Result<Query<OidcLoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    login(state, origin, query, SsoProtocol::Oidc).await
+}
+
+async fn login(
     State(state): State<AppState>,
     origin: ClientOrigin,
     query: Result<Query<OidcLoginQuery>, axum::extract::rejection::QueryRejection>,
+    protocol: SsoProtocol,
 ) -> Response {
     let Ok(Query(q)) = query else {
         return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
@@ -55,6 +70,7 @@ pub async fn oidc_login(
     shared::start(
         &state,
         q.provider.as_deref().filter(|p| !p.is_empty()),
+        protocol,
         &target,
         DIALECT_THOUGHTSPOT,
         origin.https,
@@ -62,11 +78,30 @@ pub async fn oidc_login(
     .await
 }
 
+/// `GET /callosum/v1/saml/login`: as [`oidc_login`], through a SAML provider.
+pub async fn saml_login(
+    state: State<AppState>,
+    origin: ClientOrigin,
+    query: Result<Query<OidcLoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    login(state, origin, query, SsoProtocol::Saml).await
+}
+
+/// `POST /callosum/v1/saml/SSO`: the assertion consumer service of ThoughtSpot sign-ins.
+pub async fn saml_acs(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    shared::acs(&state, &origin, &headers, &body, DIALECT_THOUGHTSPOT).await
+}
+
 /// The ThoughtSpot cookie session of a finished single sign-on, then a 302 to the target.
 pub async fn signed_in(state: &AppState, https: bool, done: &SsoDone) -> Result<Response, CoreError> {
     let core = &state.core;
     let shape = cookie_session_shape(core.config(), Scope::Full, Remember::No);
-    let session = core.new_session(done.user.id, login_mode::OIDC, shape).await?;
+    let session = core.new_session(done.user.id, done.login_mode, shape).await?;
     // Checked at the start; checked again, as the flow cookie came back from the browser.
     let target = if shared::is_allowed_target(core.config(), &done.return_to) {
         done.return_to.as_str()
