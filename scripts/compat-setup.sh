@@ -2,7 +2,8 @@
 # Installs the pinned official clients used by the compatibility tests:
 #   compat/.venv          Python venv from compat/requirements.txt (mstrio-py, ThoughtSpot libraries)
 #   compat/node_modules   npm packages from compat/package.json (ThoughtSpot TypeScript SDK; oidc-provider,
-#                         the identity provider of the OpenID Connect tests: compat/oidc_idp.mjs)
+#                         the identity provider of the OpenID Connect tests: compat/oidc_idp.mjs; samlify
+#                         with the xmllint-wasm schema validator, that of the SAML tests: compat/saml_idp.mjs)
 # Idempotent: a venv whose requirements stamp matches is reused.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
