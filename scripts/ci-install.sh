@@ -15,6 +15,10 @@ need python3-venv # the compat/.venv of the official Python clients
 need python3      # holds a SQLite lock from outside in tests/it/mstr_errors.rs (store outage → 503)
 need chromium     # the API explorer browser test (tests/browser, driven by tests/it/explorer.rs)
 need redis-server # the restart tests kill a Redis of their own (tests/it/redis_restart.rs, crates/store/tests)
+need libxml2-dev     # SAML: samael's XML signature checks run on libxmlsec1 over libxml2 (crates/saml)
+need libxmlsec1-dev
+need libclang-dev    # samael's bindings to libxmlsec1 are made by bindgen at build time
+need xmlsec1         # signs and encrypts the SAML attack tests' crafted responses
 if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

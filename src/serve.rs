@@ -51,6 +51,13 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
             core = core.with_sso_provider(Arc::new(provider));
         }
     }
+    // SAML providers read their metadata (and the SP key) now: bad files stop the start with
+    // one line naming the setting.
+    for p in &sso.saml {
+        let default_entity_id = format!("{}{}", sso.public_url, core.config().context_path);
+        let provider = vestibule_saml::SamlProvider::new(p, &default_entity_id)?;
+        core = core.with_sso_provider(Arc::new(provider));
+    }
     first_start(&core).await?;
     start.release().await;
     Ok(Arc::new(core))

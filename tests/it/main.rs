@@ -37,6 +37,7 @@ mod sso;
 mod sso_browser;
 mod sso_embed;
 mod sso_popup;
+mod sso_saml;
 mod throttle;
 mod ts_cross;
 mod ts_v1;

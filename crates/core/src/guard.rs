@@ -240,10 +240,24 @@ impl Core {
     /// failure (audited, maybe locking, then the growing delay); other errors (a mode turned off,
     /// a store down) are not guesses and give the places back. Success is the caller's to audit.
     pub async fn guarded<T>(&self, who: Attempter<'_>, judge: impl Future<Output = Result<T>>) -> Result<T> {
+        self.guarded_explained(who, async { judge.await.map_err(|e| (e, None)) })
+            .await
+    }
+
+    /// As [`Core::guarded`]; a failure may name its `reason` for the audit log (a refused single
+    /// sign-on says which check refused it).
+    pub async fn guarded_explained<T>(
+        &self,
+        who: Attempter<'_>,
+        judge: impl Future<Output = std::result::Result<T, (CoreError, Option<&'static str>)>>,
+    ) -> Result<T> {
         let Some(attempt) = self.throttle.begin(who.identity, who.addr).await? else {
             return Err(self.refuse_locked(who.event(AuditKind::LoginFailed)).await);
         };
-        let result = judge.await;
+        let (result, why) = match judge.await {
+            Ok(v) => (Ok(v), None),
+            Err((e, why)) => (Err(e), why),
+        };
         match &result {
             Ok(_) => {
                 if let Err(e) = attempt.succeeded().await {
@@ -251,7 +265,10 @@ impl Core {
                 }
             }
             Err(CoreError::BadCredentials) => {
-                self.audit(who.event(AuditKind::LoginFailed).reason("bad_credentials"));
+                self.audit(
+                    who.event(AuditKind::LoginFailed)
+                        .reason(why.unwrap_or("bad_credentials")),
+                );
                 match attempt.failed().await {
                     Ok(f) => {
                         if f.account_locked {
@@ -266,7 +283,10 @@ impl Core {
                 }
             }
             Err(e) => {
-                self.audit(who.event(AuditKind::LoginFailed).reason(reason_of(e)));
+                self.audit(
+                    who.event(AuditKind::LoginFailed)
+                        .reason(why.unwrap_or(reason_of(e))),
+                );
                 if let Err(e) = attempt.withdrawn().await {
                     tracing::error!(error = %e, "giving back a login attempt's place failed");
                 }

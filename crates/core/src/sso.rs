@@ -116,6 +116,10 @@ pub enum SsoError {
     /// The provider's ID token or userinfo failed a check.
     #[error("the identity provider's token is not acceptable: {0}")]
     BadToken(String),
+    /// A provider's statement (a SAML response) failed a check; `reason` names which, for the
+    /// audit log only — the browser is told no more than this.
+    #[error("the identity provider's response did not pass its checks")]
+    Refused { reason: &'static str },
     /// The token endpoint refused the authorization code.
     #[error("the authorization code could not be exchanged: {0}")]
     Exchange(String),
@@ -131,6 +135,20 @@ pub enum SsoError {
     /// A store or the directory failed.
     #[error("{0}")]
     Core(CoreError),
+}
+
+impl SsoError {
+    /// The audit log's `reason` of a refused sign-in, when it is more than `bad_credentials`.
+    pub fn audit_reason(&self) -> Option<&'static str> {
+        match self {
+            SsoError::Refused { reason } => Some(reason),
+            SsoError::NoFlow => Some("no_flow"),
+            SsoError::NotAllowed(_) => Some("user_not_allowed"),
+            SsoError::BadToken(_) => Some("bad_token"),
+            SsoError::BadCallback(_) => Some("bad_callback"),
+            _ => None,
+        }
+    }
 }
 
 fn describe(description: &Option<String>) -> String {
@@ -421,11 +439,12 @@ impl Core {
                     _ => CoreError::BadCredentials,
                 };
                 tracing::warn!(error = %e, "single sign-on refused");
+                let reason = e.audit_reason();
                 detail = Some(e);
-                core
+                (core, reason)
             })
         };
-        let result = self.guarded(who, judge).await;
+        let result = self.guarded_explained(who, judge).await;
         match result {
             Ok((user, subject, id_token)) => {
                 self.audit(
@@ -471,7 +490,7 @@ impl Core {
                 .await
                 .map_err(SsoError::Core)?
             {
-                return Err(SsoError::BadToken("it was used before (a replay)".into()));
+                return Err(SsoError::Refused { reason: "replayed" });
             }
         }
         let user = self.sso_login(&identity).await?;

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod pg;
 pub mod proxy;
 pub mod redis;
+pub mod saml;
 pub mod ts;
 
 use std::io::{BufRead, BufReader};

@@ -246,7 +246,10 @@ pub fn error_page(e: &SsoError) -> Response {
         | SsoError::BadCallback(_)
         | SsoError::NoFlow
         | SsoError::UnknownProvider(_) => StatusCode::BAD_REQUEST,
-        SsoError::BadToken(_) | SsoError::Exchange(_) | SsoError::NotAllowed(_) => StatusCode::UNAUTHORIZED,
+        SsoError::BadToken(_)
+        | SsoError::Refused { .. }
+        | SsoError::Exchange(_)
+        | SsoError::NotAllowed(_) => StatusCode::UNAUTHORIZED,
         SsoError::Unavailable(_) | SsoError::Core(CoreError::Unavailable(_)) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
