@@ -627,3 +627,65 @@ fn move_under_extensions(x: &str) -> String {
         &without[at..]
     )
 }
+
+/// Two nodes behind one public URL, sessions (and so the replay cache) in Redis, the directory
+/// in PostgreSQL: an assertion accepted by one node is refused by the other.
+#[cfg_attr(
+    not(all(test_node, test_postgres, test_redis)),
+    ignore = "node, VESTIBULE_TEST_POSTGRES_URL or VESTIBULE_TEST_REDIS_URL is missing"
+)]
+#[tokio::test]
+async fn saml_an_assertion_used_on_one_node_is_refused_on_another() {
+    const TEST: &str = "sso_saml::saml_an_assertion_used_on_one_node_is_refused_on_another";
+    let pg_url = crate::common::backend_url("VESTIBULE_TEST_POSTGRES_URL", TEST);
+    let redis_url = crate::common::backend_url("VESTIBULE_TEST_REDIS_URL", TEST);
+    let db = crate::common::pg::FreshDb::create(&pg_url).await;
+    let stores = vec![
+        ("VESTIBULE_STORE_SESSIONS", redis_url.clone()),
+        ("VESTIBULE_STORE_METADATA", db.url.clone()),
+    ];
+    let s = saml_setup(SamlOptions {
+        allow_idp_initiated: true,
+        env: stores.clone(),
+        ..Default::default()
+    });
+    // The second node: the same configuration file and stores, another address.
+    let mut env: Vec<(&str, String)> = stores;
+    env.push((
+        "VESTIBULE_CONFIG",
+        s.dir.path().join("vestibule.toml").display().to_string(),
+    ));
+    let other_audit = s.dir.path().join("audit-other.log");
+    env.push((
+        "VESTIBULE_AUDIT_TARGET",
+        format!("file:{}", other_audit.display()),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let other = crate::common::TestServer::start_with(&env);
+
+    let acs = format!("{}{MSTR_ACS}", s.public);
+    let response = browser()
+        .get(format!("{}/raw-response", s.idp.base))
+        .query(&[("user", "bob"), ("acs", acs.as_str())])
+        .send()
+        .await
+        .expect("unsolicited")
+        .text()
+        .await
+        .expect("text")
+        .trim()
+        .to_string();
+    let b = browser();
+    let r = post_acs(&b, &acs, &response, "").await;
+    assert_eq!(r.status(), StatusCode::FOUND, "{:?}", r.text().await);
+    // The public URL is the first node's; the second is reached directly, as a balancer would.
+    let r = post_acs(&browser(), &other.url(MSTR_ACS), &response, "").await;
+    assert_refused(r, "the same assertion on the other node").await;
+    let events = std::fs::read_to_string(&other_audit).unwrap_or_default();
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("\"login_failed\"") && l.contains("\"replayed\"")),
+        "the other node's audit: {events}"
+    );
+}
