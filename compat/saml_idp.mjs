@@ -13,7 +13,8 @@
 //   SAML_SIGN                    assertion (default) | response | both: what is signed
 //                                (RSA-SHA256, exclusive c14n, the certificate in KeyInfo)
 //   SAML_ENCRYPT_CERT            the SP's certificate PEM file: when set, the assertion is
-//                                encrypted to it (AES-256-CBC, RSA-OAEP), after it is signed
+//                                encrypted to it (SAML_ENCRYPT_DATA: aes128-cbc by default,
+//                                aes256-cbc; key transport RSA-OAEP), after it is signed
 //   SAML_SP_SLO_URL              the SP's single logout URL (HTTP-Redirect), for /slo
 //
 // Endpoints:
@@ -98,7 +99,7 @@ let base, entityId, idp;
 const responseTemplate =
   '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}">' +
   '<saml:Issuer>{Issuer}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>' +
-  '<saml:Assertion xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">' +
+  '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xs="http://www.w3.org/2001/XMLSchema" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">' +
   '<saml:Issuer>{Issuer}</saml:Issuer>' +
   '<saml:Subject><saml:NameID Format="{NameIDFormat}">{NameID}</saml:NameID>' +
   '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{NotOnOrAfter}" Recipient="{Destination}" InResponseTo="{InResponseTo}"/></saml:SubjectConfirmation></saml:Subject>' +
@@ -292,6 +293,7 @@ server.listen(port, '127.0.0.1', () => {
     signingCert,
     wantAuthnRequestsSigned: false,
     isAssertionEncrypted: Boolean(encryptCert),
+    dataEncryptionAlgorithm: `http://www.w3.org/2001/04/xmlenc#${env.SAML_ENCRYPT_DATA ?? 'aes128-cbc'}`,
     nameIDFormat: [nameIdUnspecified, nameIdEmail],
     singleSignOnService: [
       { Binding: binding.redirect, Location: `${base}/sso` },

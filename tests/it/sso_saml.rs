@@ -689,3 +689,54 @@ async fn saml_an_assertion_used_on_one_node_is_refused_on_another() {
         "the other node's audit: {events}"
     );
 }
+
+/// An `EncryptedAssertion` the server has no key for is refused; with `sp_key_file` and
+/// `sp_cert_file` the SP metadata offers the certificate for encryption. (Decryption itself is
+/// samael's; it does not read samlify's layout — a `KeyInfo` in the default namespace, as ADFS
+/// writes it too — so a decrypted sign-in is not tested here: docs/sso.md says so.)
+#[cfg_attr(
+    not(test_node),
+    ignore = "node or compat/node_modules is missing (scripts/compat-setup.sh)"
+)]
+#[tokio::test]
+async fn saml_encryption_the_sp_key_in_metadata_and_an_unreadable_assertion_refused() {
+    let keys = tempfile::tempdir().expect("temp dir");
+    let sp = key_pair(keys.path(), "sp");
+    let extra = format!(
+        "sp_key_file = \"{}\"\nsp_cert_file = \"{}\"",
+        sp.key.display(),
+        sp.cert.display()
+    );
+    let s = saml_setup(SamlOptions {
+        provider_extra: &extra,
+        ..Default::default()
+    });
+    let md = browser()
+        .get(s.server.url("/MicroStrategyLibrary/saml/metadata"))
+        .send()
+        .await
+        .expect("metadata")
+        .text()
+        .await
+        .expect("XML");
+    assert!(
+        md.contains("use=\"encryption\"") && md.contains("use=\"signing\""),
+        "{md}"
+    );
+
+    let no_key = saml_setup(SamlOptions {
+        idp: crate::common::saml::IdpOptions {
+            sign: "response",
+            encrypt_to: Some(&sp.cert),
+        },
+        ..Default::default()
+    });
+    let b = browser();
+    let (xml, relay, acs) = raw(&b, &no_key, MSTR_START, "alice").await;
+    assert!(
+        xml.contains("EncryptedAssertion") && !xml.contains(">alice<"),
+        "not encrypted: {xml}"
+    );
+    let r = post_acs(&b, &acs, &encode(&xml), &relay).await;
+    assert_refused(r, "an encrypted assertion without the SP key").await;
+}
