@@ -19,6 +19,7 @@ need libxml2-dev     # SAML: samael's XML signature checks run on libxmlsec1 ove
 need libxmlsec1-dev
 need libclang-dev    # samael's bindings to libxmlsec1 are made by bindgen at build time
 need xmlsec1         # signs and encrypts the SAML attack tests' crafted responses
+need libxml2-utils   # xmllint: the SP metadata checked against the SAML metadata schema
 if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

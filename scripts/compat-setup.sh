@@ -43,6 +43,25 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
+# The SAML schemas (OASIS) as python3-saml ships them, for the SP metadata check of
+# tests/it/sso_saml.rs (xmllint --schema): tests/saml-schemas, git-ignored.
+schemas="$root/tests/saml-schemas"
+if [ ! -f "$schemas/saml-schema-metadata-2.0.xsd" ]; then
+  echo "tests/saml-schemas: fetching the SAML schemas (python3-saml 1.16.0)"
+  tmp=$(mktemp -d)
+  "$root/compat/.venv/bin/pip" download --quiet --no-deps --disable-pip-version-check -d "$tmp" python3-saml==1.16.0
+  mkdir -p "$schemas"
+  "$root/compat/.venv/bin/python" - "$tmp" "$schemas" <<'PY'
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith("onelogin/saml2/schemas/") and name.endswith(".xsd"):
+            with open(os.path.join(sys.argv[2], os.path.basename(name)), "wb") as f:
+                f.write(z.read(name))
+PY
+  rm -rf "$tmp"
+fi
 cd "$root/tests/browser"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   echo "tests/browser: installing playwright-core and the Visual Embed SDK"
