@@ -31,8 +31,8 @@ fi
 # The operations tests' own environments, kept apart from the official clients' pins:
 #   tests/fuzz/.venv            schemathesis for the schema fuzz run (tests/it/fuzz.rs)
 #   tests/browser/node_modules  playwright-core for the browser tests (tests/it/explorer.rs,
-#                               sso_browser.rs, sso_embed.rs) and the ThoughtSpot Visual Embed SDK
-#                               the embedding page of sso_embed.rs runs
+#                               sso_browser.rs, sso_embed.rs, sso_saml_browser.rs) and the
+#                               ThoughtSpot Visual Embed SDK their embedding pages run
 cd "$root/tests/fuzz"
 stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)

@@ -38,6 +38,7 @@ mod sso_browser;
 mod sso_embed;
 mod sso_popup;
 mod sso_saml;
+mod sso_saml_browser;
 mod throttle;
 mod ts_cross;
 mod ts_v1;
