@@ -740,3 +740,42 @@ async fn saml_encryption_the_sp_key_in_metadata_and_an_unreadable_assertion_refu
     let r = post_acs(&b, &acs, &encode(&xml), &relay).await;
     assert_refused(r, "an encrypted assertion without the SP key").await;
 }
+
+/// The SP metadata is valid against OASIS's SAML metadata schema (xmllint, with the schemas
+/// `scripts/compat-setup.sh` fetches).
+#[cfg_attr(
+    not(test_node),
+    ignore = "node or compat/node_modules is missing (scripts/compat-setup.sh)"
+)]
+#[tokio::test]
+async fn saml_sp_metadata_is_valid_against_the_metadata_schema() {
+    const TEST: &str = "sso_saml::saml_sp_metadata_is_valid_against_the_metadata_schema";
+    let schema = crate::common::ops::tool(
+        "tests/saml-schemas/saml-schema-metadata-2.0.xsd",
+        TEST,
+        "bash scripts/compat-setup.sh",
+    );
+    let xmllint = crate::common::ops::tool("/usr/bin/xmllint", TEST, "bash scripts/ci-install.sh");
+    let s = saml_setup(SamlOptions::default());
+    let xml = browser()
+        .get(s.server.url("/MicroStrategyLibrary/saml/metadata"))
+        .send()
+        .await
+        .expect("metadata")
+        .text()
+        .await
+        .expect("XML");
+    let file = s.dir.path().join("sp-metadata.xml");
+    std::fs::write(&file, &xml).expect("write");
+    let out = Command::new(xmllint)
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(schema)
+        .arg(&file)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        out.status.success(),
+        "the SP metadata is not valid:\n{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
