@@ -779,3 +779,84 @@ async fn saml_sp_metadata_is_valid_against_the_metadata_schema() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Logout: the browser's session ends here, a `LogoutRequest` for its NameID goes to the
+/// provider's SingleLogoutService, and the provider's `LogoutResponse` lands on the signed-out
+/// page. A provider's own `LogoutRequest` is refused on a page, not served.
+#[cfg_attr(
+    not(test_node),
+    ignore = "node or compat/node_modules is missing (scripts/compat-setup.sh)"
+)]
+#[tokio::test]
+async fn saml_logout_ends_the_session_here_and_at_the_provider() {
+    let s = saml_setup(SamlOptions::default());
+    let b = browser();
+    let login = to_provider(&b, &s, MSTR_START).await;
+    let (action, response, relay) = at_provider(&b, &s, login, "alice").await;
+    let r = post_acs(&b, &action, &response, &relay).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    user_info(&s, &b).await;
+
+    let r = b
+        .get(s.server.url(&format!("{CONTEXT}/saml/SingleLogout")))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let to = r
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string();
+    assert!(
+        to.starts_with(&format!("{}/slo?SAMLRequest=", s.idp.base)),
+        "{to}"
+    );
+    // The provider checks the request's issuer and answers with its LogoutResponse.
+    let r = b.get(&to).send().await.expect("the provider's logout");
+    assert_eq!(r.status(), StatusCode::FOUND, "{:?}", r.text().await);
+    let back = r
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_string();
+    assert!(
+        back.starts_with(&format!("{}{CONTEXT}/saml/SingleLogout?", s.public)),
+        "{back}"
+    );
+    assert!(back.contains("SAMLResponse="), "{back}");
+    let page = b
+        .get(&back)
+        .send()
+        .await
+        .expect("back")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("id=\"signed-out\""), "{page}");
+    let r = b
+        .get(s.server.url(&format!("{CONTEXT}/api/auth/token")))
+        .send()
+        .await
+        .expect("auth/token");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        s.audit_events()
+            .iter()
+            .any(|e| e["event"] == json!("logout") && e["user"] == json!("alice")),
+        "{:#?}",
+        s.audit_events()
+    );
+
+    let r = browser()
+        .get(
+            s.server
+                .url(&format!("{CONTEXT}/saml/SingleLogout?SAMLRequest=abc")),
+        )
+        .send()
+        .await
+        .expect("an IdP's LogoutRequest");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

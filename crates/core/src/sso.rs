@@ -173,8 +173,9 @@ pub trait SsoProvider: Send + Sync + 'static {
         false
     }
     /// This server's metadata for the provider (SAML's SP `EntityDescriptor`) naming the
-    /// assertion consumer services `acs`; `None` when the protocol has none.
-    fn metadata(&self, _acs: &[String]) -> Option<String> {
+    /// assertion consumer services `acs` and the single logout service `slo`; `None` when the
+    /// protocol has none.
+    fn metadata(&self, _acs: &[String], _slo: &str) -> Option<String> {
         None
     }
     /// A new sign-in: the URL to send the browser to, and its secrets.
@@ -303,9 +304,18 @@ impl Core {
 
     /// The service-provider metadata for `provider` (the only provider that has metadata when
     /// `None`).
-    pub fn sso_metadata(&self, provider: Option<&str>, acs: &[String]) -> Result<String, SsoError> {
+    pub fn sso_metadata(
+        &self,
+        provider: Option<&str>,
+        acs: &[String],
+        slo: &str,
+    ) -> Result<String, SsoError> {
         let mut with = self.sso.iter().filter(|p| provider.is_none_or(|id| p.id() == id));
-        let found: Vec<String> = with.by_ref().filter_map(|p| p.metadata(acs)).take(2).collect();
+        let found: Vec<String> = with
+            .by_ref()
+            .filter_map(|p| p.metadata(acs, slo))
+            .take(2)
+            .collect();
         match (found.as_slice(), provider) {
             ([one], _) => Ok(one.clone()),
             ([], Some(id)) => Err(SsoError::UnknownProvider(id.chars().take(64).collect())),

@@ -33,7 +33,7 @@ pub mod prefilter;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chrono::{Duration, Utc};
 use rand::RngCore;
@@ -262,6 +262,8 @@ impl SamlProvider {
             .and_then(|c| c.not_on_or_after)
             .unwrap_or_else(|| Utc::now() + Duration::seconds(MAX_ISSUE_DELAY_SECS))
             + Duration::seconds(MAX_CLOCK_SKEW_SECS);
+        // The logout's hint: the NameID, cookie-safe (see `logout_url`).
+        let hint = format!("n.{}", URL_SAFE_NO_PAD.encode(name_id.as_bytes()));
         Ok(SsoIdentity {
             provider: self.settings.id.clone(),
             subject: name_id,
@@ -269,7 +271,7 @@ impl SamlProvider {
             full_name: first(&self.settings.display_name_attribute),
             email: first(&self.settings.email_attribute),
             groups: self.attribute(&assertion, &self.settings.groups_attribute),
-            id_token: String::new(),
+            id_token: hint,
             once: Some((assertion.id.clone(), until.timestamp_millis())),
         })
     }
@@ -409,6 +411,62 @@ impl SsoProvider for SamlProvider {
         self.identity(assertion)
     }
 
+    /// A `LogoutRequest` for the signed-in NameID (the hint [`SamlProvider::identity`] made) to
+    /// the provider's SingleLogoutService, by the HTTP-Redirect binding; `None` when the metadata
+    /// lists no such service or the hint is not ours. The provider answers at `back`'s
+    /// SingleLogout URL, published in the SP metadata.
+    async fn logout_url(&self, hint: Option<&str>, _back: &str) -> Result<Option<String>, SsoError> {
+        use std::io::Write;
+        let Some(name_id) = hint
+            .and_then(|h| h.strip_prefix("n."))
+            .and_then(|h| URL_SAFE_NO_PAD.decode(h).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+        else {
+            return Ok(None);
+        };
+        let slo = self
+            .idp
+            .idp_sso_descriptors
+            .iter()
+            .flatten()
+            .flat_map(|d| d.single_logout_services.iter())
+            .find(|e| e.binding == HTTP_REDIRECT_BINDING)
+            .map(|e| e.location.clone());
+        let Some(slo) = slo else {
+            return Ok(None);
+        };
+        let request = samael::schema::LogoutRequest {
+            id: Some(random_id()),
+            version: Some("2.0".into()),
+            issue_instant: Some(Utc::now()),
+            destination: Some(slo.clone()),
+            issuer: Some(samael::schema::Issuer {
+                value: Some(self.sp_entity_id.clone()),
+                ..Default::default()
+            }),
+            signature: None,
+            session_index: None,
+            name_id: Some(samael::schema::NameID {
+                format: Some("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified".into()),
+                value: name_id,
+            }),
+        };
+        let xml = request
+            .to_string()
+            .map_err(|e| SsoError::Unavailable(format!("making the LogoutRequest: {e}")))?;
+        let mut deflated = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflated
+            .write_all(xml.as_bytes())
+            .and_then(|_| deflated.finish())
+            .map(|bytes| {
+                let q = serde_urlencoded::to_string([("SAMLRequest", STANDARD.encode(bytes))])
+                    .unwrap_or_default();
+                let sep = if slo.contains('?') { '&' } else { '?' };
+                Some(format!("{slo}{sep}{q}"))
+            })
+            .map_err(|e| SsoError::Unavailable(format!("encoding the LogoutRequest: {e}")))
+    }
+
     fn takes_unsolicited(&self, form: &str) -> bool {
         self.settings.allow_idp_initiated
             && self
@@ -418,7 +476,7 @@ impl SsoProvider for SamlProvider {
                 .is_some_and(|issuer| issuer == self.idp_entity_id)
     }
 
-    fn metadata(&self, acs: &[String]) -> Option<String> {
+    fn metadata(&self, acs: &[String], slo: &str) -> Option<String> {
         let sp = self
             .sp(acs.first().map(String::as_str).unwrap_or(""), false)
             .ok()?;
@@ -444,7 +502,11 @@ impl SsoProvider for SamlProvider {
                     k.key_use = Some("encryption".to_string());
                 }
             }
-            d.single_logout_services = None;
+            d.single_logout_services = Some(vec![samael::metadata::Endpoint {
+                binding: HTTP_REDIRECT_BINDING.to_string(),
+                location: slo.to_string(),
+                response_location: None,
+            }]);
         }
         ed.to_string().ok()
     }

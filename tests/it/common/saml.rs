@@ -79,7 +79,7 @@ impl Drop for SamlIdp {
 
 impl SamlIdp {
     /// Starts compat/saml_idp.mjs for the service provider `sp_entity_id` with these ACS URLs.
-    pub fn start(dir: &Path, sp_entity_id: &str, acs: &[String], options: &IdpOptions) -> SamlIdp {
+    pub fn start(dir: &Path, sp_entity_id: &str, acs: &[String], slo: &str, options: &IdpOptions) -> SamlIdp {
         let compat = repo_root().join("compat");
         assert!(
             compat.join("node_modules/samlify").exists(),
@@ -95,6 +95,7 @@ impl SamlIdp {
             .env("SAML_SP_ENTITY_ID", sp_entity_id)
             .env("SAML_SP_ACS_URLS", acs.join(" "))
             .env("SAML_SIGN", options.sign)
+            .env("SAML_SP_SLO_URL", slo)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -188,7 +189,8 @@ pub fn saml_setup_on(port: u16, public: &str, options: SamlOptions) -> SamlSetup
     let dir = tempfile::tempdir().expect("temp dir");
     let sp_entity_id = format!("{public}{CONTEXT}");
     let acs = [format!("{public}{MSTR_ACS}"), format!("{public}{TS_ACS}")];
-    let idp = SamlIdp::start(dir.path(), &sp_entity_id, &acs, &options.idp);
+    let slo = format!("{public}{CONTEXT}/saml/SingleLogout");
+    let idp = SamlIdp::start(dir.path(), &sp_entity_id, &acs, &slo, &options.idp);
     let metadata = dir.path().join("idp-metadata.xml");
     std::fs::write(&metadata, idp.metadata()).expect("write the metadata");
     let file = dir.path().join("vestibule.toml");

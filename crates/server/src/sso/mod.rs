@@ -48,13 +48,32 @@ pub fn signed_out_path(config: &Config) -> String {
     format!("{}/auth/signed-out", config.context_path)
 }
 
-fn id_token_cookie(config: &Config, provider: &str, id_token: &str, https: bool) -> Option<HeaderValue> {
+/// `{context}/saml/SingleLogout`: the SAML logout (and where providers answer it).
+pub fn saml_logout_path(config: &Config) -> String {
+    format!("{}/saml/SingleLogout", config.context_path)
+}
+
+/// The logout of a protocol: where its logout cookie is sent.
+fn logout_path_of(config: &Config, protocol: SsoProtocol) -> String {
+    match protocol {
+        SsoProtocol::Oidc => logout_path(config),
+        SsoProtocol::Saml => saml_logout_path(config),
+    }
+}
+
+fn id_token_cookie(
+    config: &Config,
+    protocol: SsoProtocol,
+    provider: &str,
+    id_token: &str,
+    https: bool,
+) -> Option<HeaderValue> {
     if id_token.is_empty() || provider.len() + id_token.len() > MAX_COOKIE {
         return None;
     }
     let mut s = format!(
         "{ID_TOKEN_COOKIE}={provider}~{id_token}; Path={}; HttpOnly; SameSite=Lax",
-        logout_path(config)
+        logout_path_of(config, protocol)
     );
     if crate::cookies::secure(&config.session.cookie_secure, https) {
         s.push_str("; Secure");
@@ -62,13 +81,17 @@ fn id_token_cookie(config: &Config, provider: &str, id_token: &str, https: bool)
     HeaderValue::from_str(&s).ok()
 }
 
-/// Makes the browser forget the logout's provider and ID token.
-pub fn clear_id_token_cookie(config: &Config) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!(
-        "{ID_TOKEN_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
-        logout_path(config)
-    ))
-    .ok()
+/// Makes the browser forget the logout's provider and hint, for both protocols' logouts.
+pub fn clear_id_token_cookies(config: &Config) -> impl Iterator<Item = HeaderValue> + '_ {
+    [SsoProtocol::Oidc, SsoProtocol::Saml]
+        .into_iter()
+        .filter_map(move |p| {
+            HeaderValue::from_str(&format!(
+                "{ID_TOKEN_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Lax",
+                logout_path_of(config, p)
+            ))
+            .ok()
+        })
 }
 
 /// The provider and ID token the browser's logout cookie names.
@@ -338,7 +361,18 @@ async fn signed_in(state: &AppState, https: bool, done: SsoDone) -> Response {
     };
     match made {
         Ok(mut resp) => {
-            if let Some(c) = id_token_cookie(state.core.config(), &done.provider, &done.id_token, https) {
+            let protocol = if done.login_mode == vestibule_core::session::login_mode::SAML {
+                SsoProtocol::Saml
+            } else {
+                SsoProtocol::Oidc
+            };
+            if let Some(c) = id_token_cookie(
+                state.core.config(),
+                protocol,
+                &done.provider,
+                &done.id_token,
+                https,
+            ) {
                 resp.headers_mut().append(header::SET_COOKIE, c);
             }
             resp

@@ -49,6 +49,7 @@ pub fn router(context: &str) -> Router<AppState> {
         .route(&format!("{context}/saml/authenticate"), get(saml_authenticate))
         .route(&format!("{context}/saml/SSO"), axum::routing::post(saml_acs))
         .route(&format!("{context}/saml/metadata"), get(saml_metadata))
+        .route(&format!("{context}/saml/SingleLogout"), get(saml_single_logout))
         .route(&format!("{context}/saml/SPMetadata.xml"), get(saml_metadata))
         .route(&page("/oidc/logout"), get(logout).post(logout))
         .route(&page("/signed-out"), get(signed_out_page))
@@ -461,7 +462,7 @@ async fn logout(State(state): State<AppState>, origin: ClientOrigin, headers: He
         header::SET_COOKIE,
         cookies::clear(TOKEN_COOKIE, &path, &config.session),
     );
-    if let Some(c) = shared::clear_id_token_cookie(config) {
+    for c in shared::clear_id_token_cookies(config) {
         h.append(header::SET_COOKIE, c);
     }
     crate::api::thoughtspot::extract::clear_session_cookies(config, &mut resp);
@@ -518,6 +519,39 @@ async fn saml_acs(
     shared::acs(&state, &origin, &headers, &body, DIALECT_MSTR).await
 }
 
+#[derive(Deserialize)]
+struct SingleLogoutQuery {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+}
+
+/// `GET {context}/saml/SingleLogout`: without parameters, the browser's logout (as
+/// `{context}/auth/oidc/logout`, which sends a `LogoutRequest` to a SAML provider); with the
+/// provider's `LogoutResponse`, the signed-out page (the sessions here already ended). A
+/// provider's own `LogoutRequest` (IdP-initiated logout) is not served.
+async fn saml_single_logout(
+    State(state): State<AppState>,
+    origin: ClientOrigin,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<SingleLogoutQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(q)) = query else {
+        return pages::error(StatusCode::BAD_REQUEST, "The logout request could not be read.");
+    };
+    if q.saml_response.is_some() {
+        return signed_out_page(State(state)).await;
+    }
+    if q.saml_request.is_some() {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Logout started by the identity provider is not supported here; sign out at this server.",
+        );
+    }
+    logout(State(state), origin, headers).await
+}
+
 /// `GET {context}/saml/metadata` (and `SPMetadata.xml`, the name Library gives the file): this
 /// service provider's metadata for `provider` (the only SAML provider when absent), naming the
 /// assertion consumer services of both dialects.
@@ -533,9 +567,13 @@ async fn saml_metadata(
         shared::return_url(config, SsoProtocol::Saml, DIALECT_MSTR),
         shared::return_url(config, SsoProtocol::Saml, shared::DIALECT_THOUGHTSPOT),
     ];
+    let slo = format!(
+        "{}{}/saml/SingleLogout",
+        config.sso.public_url, config.context_path
+    );
     match state
         .core
-        .sso_metadata(q.provider.as_deref().filter(|p| !p.is_empty()), &acs)
+        .sso_metadata(q.provider.as_deref().filter(|p| !p.is_empty()), &acs, &slo)
     {
         Ok(xml) => {
             let mut resp = (StatusCode::OK, xml).into_response();
