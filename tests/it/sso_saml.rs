@@ -195,6 +195,11 @@ fn empty_elements(x: &str, tag: &str) -> String {
 /// template), so that a test can change what the provider said and still present a valid
 /// signature.
 fn resign(dir: &Path, xml: &str, key: &Path) -> String {
+    resign_element(dir, xml, key, "urn:oasis:names:tc:SAML:2.0:assertion:Assertion")
+}
+
+/// As [`resign`], for the element named `id_attr_of` (`namespace:Element`).
+fn resign_element(dir: &Path, xml: &str, key: &Path, id_attr_of: &str) -> String {
     let mut t = xml.to_string();
     for tag in ["ds:DigestValue", "ds:SignatureValue", "ds:X509Certificate"] {
         t = empty_elements(&t, tag);
@@ -204,7 +209,7 @@ fn resign(dir: &Path, xml: &str, key: &Path) -> String {
     let out = Command::new("xmlsec1")
         .args(["--sign", "--privkey-pem"])
         .arg(key)
-        .args(["--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
+        .args(["--id-attr:ID", id_attr_of])
         .arg(&file)
         .output()
         .expect("run xmlsec1");
@@ -436,6 +441,11 @@ async fn saml_crafted_responses_are_refused() {
             Box::new(move_under_extensions),
         ),
         (
+            "a forged assertion with the signed one's ID, first",
+            "saml_signature",
+            Box::new(duplicate_id),
+        ),
+        (
             "a DOCTYPE with an entity",
             "saml_refused_shape",
             Box::new(|x: &str| {
@@ -613,6 +623,14 @@ fn wrap_second_assertion(x: &str, first: bool) -> String {
     format!("{}{both}{}", &x[..a], &x[e..])
 }
 
+/// A forged, unsigned assertion for bob with the signed assertion's own ID, before it.
+fn duplicate_id(x: &str) -> String {
+    let (a, e) = assertion_of(x);
+    let signed = &x[a..e];
+    let forged = strip_signatures(signed).replace(">alice</saml:NameID>", ">bob</saml:NameID>");
+    format!("{}{forged}{signed}{}", &x[..a], &x[e..])
+}
+
 /// The signed assertion moved into the response's `Extensions`, a forged one in its place.
 fn move_under_extensions(x: &str) -> String {
     let (a, e) = assertion_of(x);
@@ -690,16 +708,18 @@ async fn saml_an_assertion_used_on_one_node_is_refused_on_another() {
     );
 }
 
-/// An `EncryptedAssertion` the server has no key for is refused; with `sp_key_file` and
-/// `sp_cert_file` the SP metadata offers the certificate for encryption. (Decryption itself is
-/// samael's; it does not read samlify's layout — a `KeyInfo` in the default namespace, as ADFS
-/// writes it too — so a decrypted sign-in is not tested here: docs/sso.md says so.)
+/// `EncryptedAssertion`: the provider's real response (only the response signed), its assertion
+/// encrypted to the SP's certificate (AES-128-CBC, RSA-OAEP, `ds:KeyInfo` as Okta lays it out;
+/// xmlsec1) and the response signed again with the provider's key, is decrypted with the SP key
+/// and signs alice in; without the key, and in samlify's own layout (a `KeyInfo` in the default
+/// namespace, which samael does not read), it is refused. The SP metadata offers the
+/// certificate for encryption.
 #[cfg_attr(
     not(test_node),
     ignore = "node or compat/node_modules is missing (scripts/compat-setup.sh)"
 )]
 #[tokio::test]
-async fn saml_encryption_the_sp_key_in_metadata_and_an_unreadable_assertion_refused() {
+async fn saml_an_encrypted_assertion_is_decrypted_with_the_sp_key() {
     let keys = tempfile::tempdir().expect("temp dir");
     let sp = key_pair(keys.path(), "sp");
     let extra = format!(
@@ -708,6 +728,10 @@ async fn saml_encryption_the_sp_key_in_metadata_and_an_unreadable_assertion_refu
         sp.cert.display()
     );
     let s = saml_setup(SamlOptions {
+        idp: crate::common::saml::IdpOptions {
+            sign: "response",
+            encrypt_to: None,
+        },
         provider_extra: &extra,
         ..Default::default()
     });
@@ -724,21 +748,122 @@ async fn saml_encryption_the_sp_key_in_metadata_and_an_unreadable_assertion_refu
         "{md}"
     );
 
+    let encrypt = |xml: &str| -> String {
+        let dir = s.dir.path();
+        let (a, e) = assertion_of(xml);
+        let wrapped = format!(
+            "{}<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>{}",
+            &xml[..a],
+            &xml[a..e],
+            &xml[e..]
+        );
+        let data = dir.join("plain.xml");
+        let template = dir.join("encryption-template.xml");
+        std::fs::write(&data, &wrapped).expect("write");
+        std::fs::write(
+            &template,
+            "<xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\">\
+<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>\
+<ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><xenc:EncryptedKey>\
+<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\
+<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>\
+<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>",
+        )
+        .expect("write");
+        let out = Command::new("xmlsec1")
+            .args(["--encrypt", "--pubkey-cert-pem"])
+            .arg(&sp.cert)
+            .args(["--session-key", "aes-128", "--xml-data"])
+            .arg(&data)
+            .args(["--node-name", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
+            .arg(&template)
+            .output()
+            .expect("run xmlsec1");
+        assert!(
+            out.status.success(),
+            "xmlsec1 --encrypt: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let encrypted = String::from_utf8(out.stdout).expect("UTF-8");
+        resign_element(
+            dir,
+            &encrypted,
+            &s.idp.keys.key,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        )
+    };
+
+    let b = browser();
+    let (xml, relay, acs) = raw(&b, &s, MSTR_START, "alice").await;
+    let encrypted = encrypt(&xml);
+    assert!(
+        encrypted.contains("EncryptedAssertion") && !encrypted.contains(">alice<"),
+        "{encrypted}"
+    );
+    let r = post_acs(&b, &acs, &encode(&encrypted), &relay).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::FOUND,
+        "server log:\n{}",
+        s.server.stderr()
+    );
+    let info = user_info(&s, &b).await;
+    assert_eq!(info["username"], json!("alice"), "{info}");
+    assert_eq!(info["fullName"], json!("Alice Example"), "{info}");
+
+    // Another server, without the SP key, cannot read it.
     let no_key = saml_setup(SamlOptions {
         idp: crate::common::saml::IdpOptions {
             sign: "response",
-            encrypt_to: Some(&sp.cert),
+            encrypt_to: None,
         },
         ..Default::default()
     });
     let b = browser();
     let (xml, relay, acs) = raw(&b, &no_key, MSTR_START, "alice").await;
-    assert!(
-        xml.contains("EncryptedAssertion") && !xml.contains(">alice<"),
-        "not encrypted: {xml}"
-    );
-    let r = post_acs(&b, &acs, &encode(&xml), &relay).await;
+    let encrypted = {
+        // The same encryption, signed by this provider.
+        let dir = no_key.dir.path();
+        let (a, e) = assertion_of(&xml);
+        let wrapped = format!(
+            "{}<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>{}",
+            &xml[..a],
+            &xml[a..e],
+            &xml[e..]
+        );
+        std::fs::write(dir.join("plain.xml"), &wrapped).expect("write");
+        std::fs::copy(
+            s.dir.path().join("encryption-template.xml"),
+            dir.join("encryption-template.xml"),
+        )
+        .expect("copy");
+        let out = Command::new("xmlsec1")
+            .args(["--encrypt", "--pubkey-cert-pem"])
+            .arg(&sp.cert)
+            .args(["--session-key", "aes-128", "--xml-data"])
+            .arg(dir.join("plain.xml"))
+            .args(["--node-name", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
+            .arg(dir.join("encryption-template.xml"))
+            .output()
+            .expect("run xmlsec1");
+        assert!(out.status.success());
+        resign_element(
+            dir,
+            &String::from_utf8(out.stdout).expect("UTF-8"),
+            &no_key.idp.keys.key,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        )
+    };
+    let r = post_acs(&b, &acs, &encode(&encrypted), &relay).await;
     assert_refused(r, "an encrypted assertion without the SP key").await;
+    assert!(
+        no_key
+            .audit_events()
+            .iter()
+            .any(|e| e["event"] == json!("login_failed") && e["reason"] == json!("saml_decryption")),
+        "{:#?}",
+        no_key.audit_events()
+    );
 }
 
 /// The SP metadata is valid against OASIS's SAML metadata schema (xmllint, with the schemas
