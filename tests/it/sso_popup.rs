@@ -250,11 +250,33 @@ async fn sso_popup_without_a_challenge_tells_the_allowed_origins_the_auth_token(
 
     // Without a session the pop-up starts a sign-in; with no provider configured it says so.
     for mode in ["4194304", "1048576"] {
-        let r = browser()
+        let mut r = browser()
             .get(dialog_url(&server, &format!("loginMode={mode}")))
             .send()
             .await
             .expect("dialog, signed out");
+        if mode == "1048576" {
+            // As Library, a SAML sign-in goes through {context}/saml/authenticate, back to the
+            // dialog afterwards.
+            assert_eq!(r.status(), StatusCode::FOUND);
+            let to = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .expect("Location")
+                .to_string();
+            assert!(
+                to.starts_with(&format!(
+                    "{CONTEXT}/saml/authenticate?target=%2FMicroStrategyLibrary%2Fauth%2Flogin-dialog.jsp"
+                )),
+                "{to}"
+            );
+            r = browser()
+                .get(server.url(&to))
+                .send()
+                .await
+                .expect("saml/authenticate");
+        }
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{mode}");
         assert!(r.text().await.expect("page").contains("not configured"), "{mode}");
     }

@@ -259,6 +259,18 @@ async fn saml_microstrategy_sign_in_makes_a_session_a_token_and_a_user() {
         .await
         .expect("page");
     assert!(page.contains(PROVIDER_NAME) && page.contains("1048576"), "{page}");
+    // Its button goes through {context}/saml/authenticate, as Library's sign-in does.
+    let r = b
+        .post(s.server.url(&format!("{CONTEXT}/auth/login")))
+        .form(&[("loginMode", "1048576"), ("provider", PROVIDER_ID)])
+        .send()
+        .await
+        .expect("the button");
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(
+        r.headers().get(LOCATION).and_then(|v| v.to_str().ok()),
+        Some(format!("{MSTR_START}?provider={PROVIDER_ID}").as_str())
+    );
 
     let login = to_provider(&b, &s, MSTR_START).await;
     assert_eq!(

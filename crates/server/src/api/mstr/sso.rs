@@ -196,17 +196,18 @@ async fn login_form(
         Err(_) => return pages::error(StatusCode::BAD_REQUEST, "The login mode is not a number."),
     };
     match mode {
-        login_mode::OIDC | login_mode::SAML => {
-            let protocol = if mode == login_mode::SAML {
-                SsoProtocol::Saml
-            } else {
-                SsoProtocol::Oidc
-            };
+        // As Library: a SAML sign-in goes through `{context}/saml/authenticate`.
+        login_mode::SAML => shared::redirect(&saml_authenticate_url(
+            &state,
+            form.provider.as_deref().filter(|p| !p.is_empty()),
+            None,
+        )),
+        login_mode::OIDC => {
             let target = signed_in_path(&state);
             shared::start(
                 &state,
                 form.provider.as_deref().filter(|p| !p.is_empty()),
-                protocol,
+                SsoProtocol::Oidc,
                 &target,
                 DIALECT_MSTR,
                 origin.https,
@@ -377,15 +378,11 @@ async fn login_dialog(
                 config.context_path,
                 if raw.is_empty() { "" } else { "&" }
             );
-            return shared::start(
-                &state,
-                q.provider.as_deref().filter(|p| !p.is_empty()),
-                protocol,
-                &back,
-                DIALECT_MSTR,
-                origin.https,
-            )
-            .await;
+            let provider = q.provider.as_deref().filter(|p| !p.is_empty());
+            if protocol == SsoProtocol::Saml {
+                return shared::redirect(&saml_authenticate_url(&state, provider, Some(&back)));
+            }
+            return shared::start(&state, provider, protocol, &back, DIALECT_MSTR, origin.https).await;
         }
     };
     let message = if handover {
@@ -485,6 +482,28 @@ async fn signed_out_page(State(state): State<AppState>) -> Response {
 #[derive(Deserialize)]
 struct SamlStartQuery {
     provider: Option<String>,
+    /// Where the browser goes afterwards: a path on this server (the embedding pop-up), else the
+    /// signed-in page.
+    target: Option<String>,
+}
+
+/// `{context}/saml/authenticate?provider=…&target=…`: where Library's sign-in sends a SAML
+/// sign-in.
+fn saml_authenticate_url(state: &AppState, provider: Option<&str>, target: Option<&str>) -> String {
+    let mut q = Vec::new();
+    if let Some(p) = provider {
+        q.push(("provider", p));
+    }
+    if let Some(t) = target {
+        q.push(("target", t));
+    }
+    let query = serde_urlencoded::to_string(q).unwrap_or_default();
+    let base = format!("{}/saml/authenticate", state.core.config().context_path);
+    if query.is_empty() {
+        base
+    } else {
+        format!("{base}?{query}")
+    }
 }
 
 /// `GET {context}/saml/authenticate`: starts a SAML sign-in (an `AuthnRequest` to the provider,
@@ -497,7 +516,10 @@ async fn saml_authenticate(
     let Ok(axum::extract::Query(q)) = query else {
         return pages::error(StatusCode::BAD_REQUEST, "The sign-in request could not be read.");
     };
-    let target = signed_in_path(&state);
+    let target = q
+        .target
+        .filter(|t| shared::is_local_path(t))
+        .unwrap_or_else(|| signed_in_path(&state));
     shared::start(
         &state,
         q.provider.as_deref().filter(|p| !p.is_empty()),
