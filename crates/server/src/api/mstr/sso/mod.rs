@@ -1,7 +1,8 @@
-//! The MicroStrategy Library's browser sign-in: `{context}/auth/login` (the page, and the form
-//! it posts: a Standard or LDAP login, or `loginMode=4194304` which starts OpenID Connect), the
-//! callback's MicroStrategy session, the signed-in page with its personal API token, and
-//! `GET /api/auth/token` (the auth token of the browser's session cookies).
+//! The MicroStrategy Library's browser sign-in: the routes of `{context}/auth` and
+//! `{context}/saml`, the session a finished single sign-on makes, and `GET /api/auth/token` (the
+//! auth token of the browser's session cookies). The pages are in `sign_in` (the sign-in page, its
+//! form, the signed-in page and its personal API token), `dialog` (the embedding pop-up),
+//! `logout` and `saml`.
 //!
 //! A browser session is the session `/api/auth/login` makes, its `JSESSIONID` cookie beside an
 //! HttpOnly `iSession` cookie that holds its auth token (Library keeps the I-Server session in a
