@@ -3,7 +3,6 @@
 //! compat/oidc_idp.mjs; set up by `common::oidc`), driven by a cookie-keeping client that follows
 //! every redirect by hand.
 
-use std::process::Command;
 use std::time::Duration;
 
 use reqwest::header::{LOCATION, SET_COOKIE};
@@ -507,8 +506,7 @@ async fn sso_without_auto_create_refuses_unknown_users_and_a_provider_down_is_a_
     // reach it, a 503 page.
     let b = browser();
     let callback = at_provider(&b, mstr_start(&s.server, &b).await, "alice", false).await;
-    let _ = s.idp.child.kill();
-    let _ = s.idp.child.wait();
+    s.idp.stop();
     let r = b.get(callback).send().await.expect("callback, provider down");
     assert_error_page(r, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(s.audited(|e| e["event"] == "login_failed"
@@ -521,11 +519,7 @@ async fn sso_without_auto_create_refuses_unknown_users_and_a_provider_down_is_a_
     let idp = Idp::start(&format!("{public}{CALLBACK}"));
     let issuer = idp.issuer.clone();
     drop(idp);
-    let dead = Idp {
-        child: Command::new("true").spawn().expect("true"),
-        issuer,
-        stderr: Default::default(),
-    };
+    let dead = Idp::down(issuer);
     let down = setup_with(dead, &public, port, true);
     let r = browser()
         .post(down.server.url(&format!("{CONTEXT}/auth/login")))

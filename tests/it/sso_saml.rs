@@ -635,6 +635,52 @@ fn wrap_second_assertion(x: &str, first: bool) -> String {
     format!("{}{both}{}", &x[..a], &x[e..])
 }
 
+/// `xml` (a response whose assertion is plain) with its assertion encrypted to `cert`
+/// (AES-128-CBC, RSA-OAEP, a `ds:KeyInfo`; xmlsec1) and the response signed again with `key`.
+fn encrypt_assertion(dir: &Path, xml: &str, cert: &Path, key: &Path) -> String {
+    let (a, e) = assertion_of(xml);
+    let wrapped = format!(
+        "{}<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>{}",
+        &xml[..a],
+        &xml[a..e],
+        &xml[e..]
+    );
+    let data = dir.join("plain.xml");
+    let template = dir.join("encryption-template.xml");
+    std::fs::write(&data, &wrapped).expect("write");
+    std::fs::write(
+        &template,
+        "<xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\">\
+<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>\
+<ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><xenc:EncryptedKey>\
+<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\
+<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>\
+<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>",
+    )
+    .expect("write");
+    let out = Command::new("xmlsec1")
+        .args(["--encrypt", "--pubkey-cert-pem"])
+        .arg(cert)
+        .args(["--session-key", "aes-128", "--xml-data"])
+        .arg(&data)
+        .args(["--node-name", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
+        .arg(&template)
+        .output()
+        .expect("run xmlsec1");
+    assert!(
+        out.status.success(),
+        "xmlsec1 --encrypt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let encrypted = String::from_utf8(out.stdout).expect("UTF-8");
+    resign_element(
+        dir,
+        &encrypted,
+        key,
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+    )
+}
+
 /// A forged, unsigned assertion for bob with the signed assertion's own ID, before it.
 fn duplicate_id(x: &str) -> String {
     let (a, e) = assertion_of(x);
@@ -760,54 +806,9 @@ async fn saml_an_encrypted_assertion_is_decrypted_with_the_sp_key() {
         "{md}"
     );
 
-    let encrypt = |xml: &str| -> String {
-        let dir = s.dir.path();
-        let (a, e) = assertion_of(xml);
-        let wrapped = format!(
-            "{}<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>{}",
-            &xml[..a],
-            &xml[a..e],
-            &xml[e..]
-        );
-        let data = dir.join("plain.xml");
-        let template = dir.join("encryption-template.xml");
-        std::fs::write(&data, &wrapped).expect("write");
-        std::fs::write(
-            &template,
-            "<xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\">\
-<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#aes128-cbc\"/>\
-<ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><xenc:EncryptedKey>\
-<xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\
-<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>\
-<xenc:CipherData><xenc:CipherValue/></xenc:CipherData></xenc:EncryptedData>",
-        )
-        .expect("write");
-        let out = Command::new("xmlsec1")
-            .args(["--encrypt", "--pubkey-cert-pem"])
-            .arg(&sp.cert)
-            .args(["--session-key", "aes-128", "--xml-data"])
-            .arg(&data)
-            .args(["--node-name", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
-            .arg(&template)
-            .output()
-            .expect("run xmlsec1");
-        assert!(
-            out.status.success(),
-            "xmlsec1 --encrypt: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let encrypted = String::from_utf8(out.stdout).expect("UTF-8");
-        resign_element(
-            dir,
-            &encrypted,
-            &s.idp.keys.key,
-            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-        )
-    };
-
     let b = browser();
     let (xml, relay, acs) = raw(&b, &s, MSTR_START, "alice").await;
-    let encrypted = encrypt(&xml);
+    let encrypted = encrypt_assertion(s.dir.path(), &xml, &sp.cert, &s.idp.keys.key);
     assert!(
         encrypted.contains("EncryptedAssertion") && !encrypted.contains(">alice<"),
         "{encrypted}"
@@ -833,39 +834,7 @@ async fn saml_an_encrypted_assertion_is_decrypted_with_the_sp_key() {
     });
     let b = browser();
     let (xml, relay, acs) = raw(&b, &no_key, MSTR_START, "alice").await;
-    let encrypted = {
-        // The same encryption, signed by this provider.
-        let dir = no_key.dir.path();
-        let (a, e) = assertion_of(&xml);
-        let wrapped = format!(
-            "{}<saml:EncryptedAssertion>{}</saml:EncryptedAssertion>{}",
-            &xml[..a],
-            &xml[a..e],
-            &xml[e..]
-        );
-        std::fs::write(dir.join("plain.xml"), &wrapped).expect("write");
-        std::fs::copy(
-            s.dir.path().join("encryption-template.xml"),
-            dir.join("encryption-template.xml"),
-        )
-        .expect("copy");
-        let out = Command::new("xmlsec1")
-            .args(["--encrypt", "--pubkey-cert-pem"])
-            .arg(&sp.cert)
-            .args(["--session-key", "aes-128", "--xml-data"])
-            .arg(dir.join("plain.xml"))
-            .args(["--node-name", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"])
-            .arg(dir.join("encryption-template.xml"))
-            .output()
-            .expect("run xmlsec1");
-        assert!(out.status.success());
-        resign_element(
-            dir,
-            &String::from_utf8(out.stdout).expect("UTF-8"),
-            &no_key.idp.keys.key,
-            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-        )
-    };
+    let encrypted = encrypt_assertion(no_key.dir.path(), &xml, &sp.cert, &no_key.idp.keys.key);
     let r = post_acs(&b, &acs, &encode(&encrypted), &relay).await;
     assert_refused(r, "an encrypted assertion without the SP key").await;
     assert!(

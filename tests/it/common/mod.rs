@@ -6,6 +6,7 @@
 //! PostgreSQL database (`pg`), a TCP proxy (`proxy`) and a Redis of a test's own (`redis`).
 #![allow(dead_code)]
 
+pub mod announcer;
 pub mod ldap;
 pub mod model;
 pub mod mstr;

@@ -3,11 +3,9 @@
 //! pages) and a `vestibule` configured for it through a TOML file with an `[[sso.oidc]]`
 //! provider `corp` ("Corporate sign-in"), with an audit file.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
+use crate::common::announcer::Announcer;
 use crate::common::{repo_root, TestServer};
 
 /// The MicroStrategy context path of the test servers.
@@ -20,17 +18,10 @@ pub const PROVIDER_NAME: &str = "Corporate sign-in";
 
 /// The provider's process, killed when dropped.
 pub struct Idp {
-    pub child: Child,
+    /// `None` once stopped, or for a provider that is down.
+    process: Option<Announcer>,
     /// `http://127.0.0.1:PORT`
     pub issuer: String,
-    pub stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Idp {
@@ -42,8 +33,8 @@ impl Idp {
             compat.join("node_modules/oidc-provider").exists(),
             "compat/node_modules/oidc-provider is missing (made by bash scripts/compat-setup.sh)"
         );
-        let mut child = Command::new("node")
-            .arg(compat.join("oidc_idp.mjs"))
+        let mut cmd = Command::new("node");
+        cmd.arg(compat.join("oidc_idp.mjs"))
             .arg("0")
             .current_dir(&compat)
             .env("OIDC_CLIENT_ID", "vestibule")
@@ -53,46 +44,31 @@ impl Idp {
             .env(
                 "OIDC_POST_LOGOUT_REDIRECT_URIS",
                 redirect_uri.replace("/auth/oidc/login", "/auth/signed-out"),
-            )
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run node");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let kept = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            kept.lock().unwrap().push_str(&buf);
-        });
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut out = BufReader::new(out);
-            let mut line = String::new();
-            let _ = out.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut out, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let idp = Idp {
-            child,
-            issuer: line.trim().to_string(),
-            stderr,
-        };
-        assert!(
-            idp.issuer.starts_with("http://127.0.0.1:"),
-            "oidc_idp.mjs did not start: {line:?}\n{}",
-            idp.stderr.lock().unwrap()
-        );
-        idp
+            );
+        let process = Announcer::start(cmd, "oidc_idp.mjs");
+        let issuer = process.url.clone();
+        Idp {
+            process: Some(process),
+            issuer,
+        }
+    }
+
+    /// A provider at `issuer` that is down (nothing listens there).
+    pub fn down(issuer: String) -> Idp {
+        Idp {
+            process: None,
+            issuer,
+        }
+    }
+
+    /// Stops the provider (it is down from now on).
+    pub fn stop(&mut self) {
+        self.process = None;
     }
 
     /// What the provider wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.process.as_ref().map(Announcer::stderr).unwrap_or_default()
     }
 }
 

@@ -2,12 +2,11 @@
 //! compat/saml_idp.mjs) with keys made here by openssl, its metadata in a file, and a
 //! `vestibule` configured with an `[[sso.saml]]` provider `corp-saml` ("Corporate SAML").
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
+use crate::common::announcer::Announcer;
 use crate::common::oidc::free_port;
 use crate::common::{repo_root, TestServer};
 
@@ -63,18 +62,10 @@ impl Default for IdpOptions<'_> {
 
 /// The provider's process, killed when dropped.
 pub struct SamlIdp {
-    child: Child,
+    process: Announcer,
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    stderr: Arc<Mutex<String>>,
     pub keys: KeyPair,
-}
-
-impl Drop for SamlIdp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl SamlIdp {
@@ -95,48 +86,17 @@ impl SamlIdp {
             .env("SAML_SP_ENTITY_ID", sp_entity_id)
             .env("SAML_SP_ACS_URLS", acs.join(" "))
             .env("SAML_SIGN", options.sign)
-            .env("SAML_SP_SLO_URL", slo)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env("SAML_SP_SLO_URL", slo);
         if let Some(cert) = options.encrypt_to {
             cmd.env("SAML_ENCRYPT_CERT", cert);
         }
-        let mut child = cmd.spawn().expect("run node");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err = child.stderr.take().expect("stderr");
-        let kept = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            kept.lock().unwrap().push_str(&buf);
-        });
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut out = BufReader::new(out);
-            let mut line = String::new();
-            let _ = out.read_line(&mut line);
-            let _ = tx.send(line);
-            let _ = std::io::copy(&mut out, &mut std::io::sink());
-        });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
-        let idp = SamlIdp {
-            child,
-            base: line.trim().to_string(),
-            stderr,
-            keys,
-        };
-        assert!(
-            idp.base.starts_with("http://127.0.0.1:"),
-            "saml_idp.mjs did not start: {line:?}\n{}",
-            idp.stderr()
-        );
-        idp
+        let process = Announcer::start(cmd, "saml_idp.mjs");
+        let base = process.url.clone();
+        SamlIdp { process, base, keys }
     }
 
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        self.process.stderr()
     }
 
     /// Its metadata, fetched with a plain HTTP/1.0 GET (no chunked answer; the tests' clients are
