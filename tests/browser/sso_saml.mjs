@@ -24,10 +24,8 @@
 // Prints `ok: …` per checked step and `value: NAME=…` for what the Rust test checks itself;
 // exits non-zero on the first failure.
 import { chromium } from "playwright-core";
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
+
+import { expect, sdkLoginPage, serve, step, value, visualEmbedPage } from "./embedding.mjs";
 
 const [base, ctx, providerName, idpBase, embedPort, username] = process.argv.slice(2);
 if (!base || ctx === undefined || !providerName || !idpBase || !embedPort || !username) {
@@ -38,82 +36,14 @@ const library = `${base}${ctx}`;
 const idpOrigin = new URL(idpBase).origin;
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = 20_000;
-const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "node_modules/@thoughtspot/visual-embed-sdk");
-const tsembed = readFileSync(join(sdkDir, "dist/tsembed.js"));
 
-function step(msg) {
-  console.log(`ok: ${msg}`);
-}
-function value(name, v) {
-  console.log(`value: ${name}=${v}`);
-}
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
 
 // ---- the embedding pages ----
-const mstrPage = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>embeds MicroStrategy</title></head>
-<body><h1>embeds MicroStrategy</h1><script>
-// As the Embedding SDK's microstrategy.auth.samlLogin(serverUrl): oidcLogin's flow, loginMode 1048576.
-async function samlLogin(serverUrl) {
-  const verifier = Array.from(crypto.getRandomValues(new Uint32Array(28)), (v) => ("0" + v.toString(16)).slice(-2)).join("");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  const challenge = btoa(String.fromCharCode(...new Uint8Array(digest))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
-  const got = await new Promise((resolve, reject) => {
-    let popup = null;
-    const listener = (e) => {
-      if (e.data?.codeChallenge === challenge && e.data?.codeChallengeMethod === "S256") {
-        window.removeEventListener("message", listener);
-        popup?.close();
-        resolve({ identityToken: e.data.identityToken, origin: e.origin });
-      }
-    };
-    window.addEventListener("message", listener);
-    popup = window.open(serverUrl + "/auth/login-dialog.jsp?loginMode=1048576&callback-origin=" + encodeURIComponent(window.origin)
-      + "&generateIdentityToken=1&codeChallenge=" + challenge + "&codeChallengeMethod=S256", "_blank");
-    if (!popup) reject(new Error("the pop-up was blocked"));
-  });
-  const r = await fetch(serverUrl + "/api/auth/delegate", {
-    method: "POST", credentials: "include",
-    headers: { "Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest" },
-    body: JSON.stringify({ loginMode: -1, identityToken: got.identityToken, codeVerifier: verifier }),
-  });
-  if (!r.ok) throw new Error("delegate answered " + r.status + ": " + (await r.text()));
-  return { authToken: r.headers.get("X-MSTR-AuthToken"), messageOrigin: got.origin, identityToken: got.identityToken, verifier };
-}
-</script></body></html>`;
+const mstrPage = sdkLoginPage(1048576, "samlLogin");
 
-const tsPage = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>embeds ThoughtSpot</title>
-<script src="/tsembed.js"></script></head>
-<body><h1>embeds ThoughtSpot</h1><div id="auth"></div><script>
-window.authEvents = [];
-const ee = tsembed.init({
-  thoughtSpotHost: ${JSON.stringify(base)},
-  authType: tsembed.AuthType.SAMLRedirect,
-  inPopup: true,
-  authTriggerContainer: "#auth",
-  authTriggerText: "Sign in with SAML",
-});
-for (const s of ["SUCCESS", "FAILURE", "SDK_SUCCESS", "LOGOUT", "WAITING_FOR_POPUP", "SAML_POPUP_CLOSED_NO_AUTH"]) {
-  ee.on(tsembed.AuthStatus[s], (...a) => window.authEvents.push(s + (a.length ? ":" + a.join(",") : "")));
-}
-</script></body></html>`;
+const tsPage = visualEmbedPage(base, "SAMLRedirect");
 
-const embed = createServer((req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  const pages = { "/mstr.html": mstrPage, "/ts.html": tsPage };
-  if (pages[path]) {
-    res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-    res.end(pages[path]);
-  } else if (path === "/tsembed.js") {
-    res.writeHead(200, { "content-type": "text/javascript" });
-    res.end(tsembed);
-  } else {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((resolve) => embed.listen(Number(embedPort), "127.0.0.1", resolve));
+const embed = await serve(embedPort, { "/mstr.html": mstrPage, "/ts.html": tsPage });
 const embedder = `http://127.0.0.1:${embedPort}`;
 
 // ---- the browser ----
