@@ -3,23 +3,13 @@
 //! compat/oidc_idp.mjs; set up by `common::oidc`), driven by a cookie-keeping client that follows
 //! every redirect by hand.
 
-use std::time::Duration;
-
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url};
 
+// A browser without JavaScript: keeps cookies, follows nothing by itself.
+use crate::common::client as browser;
 use crate::common::oidc::{free_port, setup, setup_with, Idp, CALLBACK, CONTEXT};
 use crate::common::TestServer;
-
-/// A browser without JavaScript: keeps cookies, follows nothing by itself.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 fn location(r: &reqwest::Response, base: &Url) -> Url {
     let l = r

@@ -6,8 +6,6 @@
 //!
 //! The browser session comes from the sign-in page's password form, so no provider is needed.
 
-use std::time::Duration;
-
 use reqwest::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN,
@@ -16,6 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+// A browser without JavaScript: keeps cookies, follows nothing by itself.
+use crate::common::client as browser;
 use crate::common::{TestServer, ADMIN_PASSWORD};
 
 const CONTEXT: &str = "/MicroStrategyLibrary";
@@ -27,16 +27,6 @@ fn server() -> TestServer {
         ("VESTIBULE_SERVER_ALLOWED_ORIGINS", EMBEDDER),
         ("VESTIBULE_SSO_PUBLIC_URL", "http://127.0.0.1:8"),
     ])
-}
-
-/// A browser without JavaScript: keeps cookies, follows nothing by itself.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 /// Signs `b` in as the administrator through the sign-in page's form.

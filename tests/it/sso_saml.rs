@@ -6,24 +6,16 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use reqwest::header::LOCATION;
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
 
+// A browser without JavaScript: keeps cookies, follows nothing by itself.
+use crate::common::client as browser;
 use crate::common::saml::{
     key_pair, saml_setup, SamlOptions, SamlSetup, CONTEXT, MSTR_ACS, PROVIDER_ID, PROVIDER_NAME, TS_ACS,
 };
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
 
 /// The value of the hidden input `name` in `html`.
 fn hidden(html: &str, name: &str) -> Option<String> {

@@ -310,9 +310,10 @@ impl Core {
         acs: &[String],
         slo: &str,
     ) -> Result<String, SsoError> {
-        let mut with = self.sso.iter().filter(|p| provider.is_none_or(|id| p.id() == id));
-        let found: Vec<String> = with
-            .by_ref()
+        let found: Vec<String> = self
+            .sso
+            .iter()
+            .filter(|p| provider.is_none_or(|id| p.id() == id))
             .filter_map(|p| p.metadata(acs, slo))
             .take(2)
             .collect();
