@@ -23,3 +23,10 @@ pub fn rfc3339_ms(ms: i64) -> String {
         Err(_) => String::new(),
     }
 }
+
+/// Milliseconds since the epoch of an RFC 3339 time (`2021-04-04T06:33:32Z`,
+/// `2001-01-02T20:48:05.000+00:00`); `None` when it is not one.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}

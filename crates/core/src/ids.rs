@@ -16,6 +16,27 @@ impl Guid {
         Guid(b)
     }
 
+    /// A fixed id written as 32 hex characters, for constants (a bad literal fails the build).
+    pub const fn from_hex_const(hex: &str) -> Guid {
+        const fn digit(c: u8) -> u8 {
+            match c {
+                b'0'..=b'9' => c - b'0',
+                b'A'..=b'F' => c - b'A' + 10,
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => panic!("not a hex digit"),
+            }
+        }
+        let b = hex.as_bytes();
+        assert!(b.len() == 32, "a GUID has 32 hex characters");
+        let mut out = [0u8; 16];
+        let mut i = 0;
+        while i < 16 {
+            out[i] = digit(b[2 * i]) << 4 | digit(b[2 * i + 1]);
+            i += 1;
+        }
+        Guid(out)
+    }
+
     /// The 32-character upper-case hex form MicroStrategy uses.
     pub fn to_hex(&self) -> String {
         hex::encode_upper(self.0)

@@ -33,13 +33,22 @@ pub enum CommitRefusal {
 
 #[async_trait]
 pub trait ModelStore: Send + Sync + 'static {
-    /// A committed object.
-    async fn object(&self, id: Guid) -> StoreResult<Option<ModelObject>>;
+    /// A committed object of `project`. Ids are unique within a project; the system folders have
+    /// the same well-known ids in every project, as in MicroStrategy.
+    async fn object(&self, project: Guid, id: Guid) -> StoreResult<Option<ModelObject>>;
+    /// The projects that hold an object with this id (one, except for the system folders).
+    async fn holders(&self, id: Guid) -> StoreResult<Vec<Guid>>;
     /// Committed objects of a project, optionally of one kind, ordered by name.
     async fn objects(&self, project: Guid, kind: Option<ObjectKind>) -> StoreResult<Vec<ModelObject>>;
     /// Writes objects directly, outside any changeset (folder trees, CLI tables); each replaces
     /// any committed object with its id. All or nothing.
     async fn put_objects(&self, objects: &[ModelObject]) -> StoreResult<()>;
+    /// Replaces every committed object of `project` with `objects`, in one transaction (the
+    /// upgrade of a project's folder tree to the well-known ids).
+    async fn replace_project(&self, project: Guid, objects: &[ModelObject]) -> StoreResult<()>;
+    /// Writes a new committed object, if what it needs ([`ModelObject::needs`]) is there
+    /// (`Missing`) and its name is free in its folder (`DuplicateName`).
+    async fn insert_object(&self, object: &ModelObject) -> StoreResult<Result<(), CommitRefusal>>;
     /// Replaces the committed object `object.info.id` if its version is still `expected`
     /// (`Conflict` otherwise, and when it is gone); a name taken in its folder is `DuplicateName`.
     async fn update_object(
@@ -49,7 +58,7 @@ pub trait ModelStore: Send + Sync + 'static {
     ) -> StoreResult<Result<(), CommitRefusal>>;
     /// Deletes a committed object unless another object depends on it
     /// ([`ModelObject::depends_on`]: `InUse`); `Ok(false)` when there is no such object.
-    async fn delete_unused(&self, id: Guid) -> StoreResult<Result<bool, CommitRefusal>>;
+    async fn delete_unused(&self, project: Guid, id: Guid) -> StoreResult<Result<bool, CommitRefusal>>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
     async fn changeset(&self, id: Guid) -> StoreResult<Option<Changeset>>;

@@ -16,7 +16,8 @@ use crate::clock::now_ms;
 use crate::core::Principal;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
-use crate::model::service::{ModelService, View, ATTRIBUTES_FOLDER};
+use crate::model::folders::ATTRIBUTES_FOLDER;
+use crate::model::service::{ModelService, View};
 use crate::model::spec::*;
 use crate::model::types::*;
 use crate::privilege::Privilege;
@@ -403,7 +404,7 @@ impl ModelService {
         })?;
         let folder = match spec.folder {
             Some(f) => f,
-            None => self.schema_folder(view.project(), ATTRIBUTES_FOLDER).await?,
+            None => ATTRIBUTES_FOLDER,
         };
         self.check_folder(view, folder).await?;
         let description = spec.description.clone().unwrap_or_default();

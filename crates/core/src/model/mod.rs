@@ -4,6 +4,9 @@
 //! [`ModelStore`]: crate::model_store::ModelStore
 
 pub mod attributes;
+pub mod copy;
+pub mod folders;
+pub mod search;
 pub mod service;
 pub mod spec;
 pub mod types;

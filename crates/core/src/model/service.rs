@@ -5,27 +5,14 @@ use std::sync::Arc;
 
 use crate::clock::now_ms;
 use crate::core::Principal;
-use crate::directory::{check_name, Project};
-use crate::error::{CoreError, Result, StoreError};
+use crate::directory::check_name;
+use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::spec::{InfoPatch, TableSpec};
 use crate::model::types::*;
 use crate::model::Place;
 use crate::model_store::{CommitRefusal, ModelStore};
 use crate::privilege::Privilege;
-
-/// Names of the schema folder tree made in every project.
-pub const SCHEMA_FOLDER: &str = "Schema Objects";
-pub const ATTRIBUTES_FOLDER: &str = "Attributes";
-pub const TABLES_FOLDER: &str = "Tables";
-const SUB_FOLDERS: &[&str] = &[
-    ATTRIBUTES_FOLDER,
-    "Facts",
-    "Functions",
-    "Hierarchies",
-    TABLES_FOLDER,
-    "Transformations",
-];
 
 /// Where reads come from: the committed model of a project, or a changeset's view of it (its
 /// staged changes over the committed model).
@@ -77,75 +64,6 @@ impl ModelService {
 
     // --- folders -------------------------------------------------------------------------------
 
-    /// Makes a project's folder tree if it has none: a root folder named after the project, with
-    /// "Public Objects" and "Schema Objects" (Attributes, Facts, Functions, Hierarchies, Tables,
-    /// Transformations) under it. Safe to call again, and from processes at once: a root folder
-    /// already stored (its name is unique in the project) means another made the tree, which stands.
-    pub async fn ensure_project(&self, project: &Project) -> Result<()> {
-        let existing = self.store.objects(project.id, Some(ObjectKind::Folder)).await?;
-        if !existing.is_empty() {
-            return Ok(());
-        }
-        let now = now_ms();
-        let folder = |name: &str, parent: Option<Guid>| ModelObject {
-            info: ObjectInfo {
-                id: Guid::random(),
-                project: project.id,
-                kind: ObjectKind::Folder,
-                name: name.to_owned(),
-                description: String::new(),
-                folder: parent,
-                hidden: false,
-                comments: Vec::new(),
-                owner: None,
-                created_ms: now,
-                modified_ms: now,
-                version: Guid::random(),
-            },
-            body: Body::Folder,
-        };
-        let root = folder(&project.name, None);
-        let public = folder("Public Objects", Some(root.info.id));
-        let schema = folder(SCHEMA_FOLDER, Some(root.info.id));
-        let mut all = vec![
-            folder("Reports", Some(public.info.id)),
-            folder("Metrics", Some(public.info.id)),
-        ];
-        for name in SUB_FOLDERS {
-            all.push(folder(name, Some(schema.info.id)));
-        }
-        all.insert(0, schema);
-        all.insert(0, public);
-        all.insert(0, root);
-        match self.store.put_objects(&all).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Duplicate(_))
-                if !self
-                    .store
-                    .objects(project.id, Some(ObjectKind::Folder))
-                    .await?
-                    .is_empty() =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The folder named `name` under the project's "Schema Objects".
-    pub async fn schema_folder(&self, project: Guid, name: &str) -> Result<Guid> {
-        let folders = self.store.objects(project, Some(ObjectKind::Folder)).await?;
-        let schema = folders
-            .iter()
-            .find(|f| f.info.name == SCHEMA_FOLDER)
-            .ok_or_else(|| CoreError::NotFound(format!("project {project} has no schema folder")))?;
-        folders
-            .iter()
-            .find(|f| f.info.folder == Some(schema.info.id) && f.info.name == name)
-            .map(|f| f.info.id)
-            .ok_or_else(|| CoreError::NotFound(format!("project {project} has no '{name}' folder")))
-    }
-
     /// The folders from the root down to `id`'s parent (for `ancestors`).
     pub async fn ancestors(&self, view: &View, obj: &ModelObject) -> Result<Vec<ModelObject>> {
         let mut out = Vec::new();
@@ -193,11 +111,7 @@ impl ModelService {
                 return Ok(staged.object);
             }
         }
-        Ok(self
-            .store
-            .object(id)
-            .await?
-            .filter(|o| o.info.project == view.project()))
+        Ok(self.store.object(view.project(), id).await?)
     }
 
     pub async fn require(&self, view: &View, id: Guid, kind: ObjectKind) -> Result<ModelObject> {
@@ -342,7 +256,11 @@ impl ModelService {
         Self::ready(cs)?;
         let base_version = match self.store.staged_one(cs.id, obj.info.id).await? {
             Some(s) => s.base_version,
-            None => self.store.object(obj.info.id).await?.map(|o| o.info.version),
+            None => self
+                .store
+                .object(cs.project, obj.info.id)
+                .await?
+                .map(|o| o.info.version),
         };
         obj.info.version = Guid::random();
         obj.info.modified_ms = now_ms();
@@ -431,7 +349,7 @@ impl ModelService {
         let project = view.project();
         let folder = match spec.folder {
             Some(f) => f,
-            None => self.schema_folder(project, TABLES_FOLDER).await?,
+            None => crate::model::folders::TABLES_FOLDER,
         };
         self.check_folder(view, folder).await?;
         let now = now_ms();
@@ -469,7 +387,7 @@ impl ModelService {
 
     // --- object properties ---------------------------------------------------------------------
 
-    /// Changes name, description, hidden or comments of a committed object, at once (as
+    /// Changes name, description, hidden, comments or folder of a committed object, at once (as
     /// `PUT /api/objects/{id}` does, outside changesets).
     pub async fn update_info(
         &self,
@@ -485,13 +403,23 @@ impl ModelService {
         for _ in 0..UPDATE_TRIES {
             let read = self.require(&view, id, kind).await?;
             let mut obj = read.clone();
+            let system = crate::model::folders::system_folder(id).is_some();
             if let Some(n) = &patch.name {
-                if kind == ObjectKind::Folder && *n != obj.info.name {
+                if system && *n != obj.info.name {
                     return Err(CoreError::Invalid(
-                        "The folders of a project's tree cannot be renamed".into(),
+                        "The system folders of a project cannot be renamed".into(),
                     ));
                 }
                 obj.info.name = n.clone();
+            }
+            if let Some(f) = patch.folder {
+                if system && Some(f) != obj.info.folder {
+                    return Err(CoreError::Invalid(
+                        "The system folders of a project cannot be moved".into(),
+                    ));
+                }
+                self.check_move(&view, &obj, f).await?;
+                obj.info.folder = Some(f);
             }
             if let Some(d) = &patch.description {
                 obj.info.description = d.clone();
@@ -544,14 +472,14 @@ impl ModelService {
     ) -> Result<()> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
-        if kind == ObjectKind::Folder {
+        if crate::model::folders::system_folder(id).is_some() {
             return Err(CoreError::Invalid(
-                "The folders of a project's tree cannot be deleted".into(),
+                "The system folders of a project cannot be deleted".into(),
             ));
         }
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
-        match self.store.delete_unused(id).await? {
+        match self.store.delete_unused(project, id).await? {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found(kind.as_str(), id)),
             Err(CommitRefusal::InUse { user_name, user_kind }) => Err(CoreError::Invalid(format!(

@@ -103,5 +103,8 @@ pub struct InfoPatch {
     pub name: Option<String>,
     pub description: Option<String>,
     pub hidden: Option<bool>,
+    /// The long description, which MicroStrategy also shows as the object's comments.
     pub comments: Option<Vec<String>>,
+    /// Moves the object into this folder.
+    pub folder: Option<Guid>,
 }

@@ -136,6 +136,13 @@ impl ModelObject {
         refs
     }
 
+    /// What must exist for the model to keep this object: its folder and its references.
+    pub fn needs(&self) -> Vec<(Guid, ObjectKind)> {
+        let mut needs = self.references();
+        needs.extend(self.info.folder.map(|f| (f, ObjectKind::Folder)));
+        needs
+    }
+
     /// Whether deleting `id` would leave this object without something it needs: it is in the
     /// folder `id`, or uses it.
     pub fn depends_on(&self, id: Guid) -> bool {

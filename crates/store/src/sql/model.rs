@@ -65,10 +65,13 @@ macro_rules! impl_model_store {
         impl vestibule_core::model_store::ModelStore for $store {
             async fn object(
                 &self,
+                project: vestibule_core::ids::Guid,
                 id: vestibule_core::ids::Guid,
             ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::ModelObject>> {
-                let row: Option<(String,)> = sqlx::query_as(&$q("SELECT body FROM model_objects WHERE id = ?"))
-                    .bind(id.to_hex())
+                let row: Option<(String,)> =
+                    sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ? AND id = ?"))
+                        .bind(project.to_hex())
+                        .bind(id.to_hex())
                     .fetch_optional(self.pool())
                     .await
                     .map_err($crate::sql::map_err)?;
@@ -97,6 +100,39 @@ macro_rules! impl_model_store {
                 rows.iter().map(|(b,)| $crate::sql::model::from_json(b)).collect()
             }
 
+            async fn holders(
+                &self,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::ids::Guid>> {
+                let rows: Vec<(String,)> =
+                    sqlx::query_as(&$q("SELECT project_id FROM model_objects WHERE id = ? ORDER BY project_id"))
+                        .bind(id.to_hex())
+                        .fetch_all(self.pool())
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                rows.iter().map(|(p,)| $crate::codec::guid(p)).collect()
+            }
+
+            async fn replace_project(
+                &self,
+                project: vestibule_core::ids::Guid,
+                objects: &[vestibule_core::model::types::ModelObject],
+            ) -> vestibule_core::store::StoreResult<()> {
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                sqlx::query(&$q("DELETE FROM model_objects WHERE project_id = ?"))
+                    .bind(project.to_hex())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                for o in objects {
+                    $crate::upsert!(tx, $q, o);
+                }
+                tx.commit().await.map_err($crate::sql::map_err)
+            }
+
             async fn put_objects(
                 &self,
                 objects: &[vestibule_core::model::types::ModelObject],
@@ -109,6 +145,43 @@ macro_rules! impl_model_store {
                     $crate::upsert!(tx, $q, o);
                 }
                 tx.commit().await.map_err($crate::sql::map_err)
+            }
+
+            async fn insert_object(
+                &self,
+                o: &vestibule_core::model::types::ModelObject,
+            ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                let done = sqlx::query(&$q(
+                    "INSERT INTO model_objects (id, project_id, kind, name_key, folder_id, version, body) VALUES (?,?,?,?,?,?,?)",
+                ))
+                .bind(o.info.id.to_hex())
+                .bind(o.info.project.to_hex())
+                .bind(o.info.kind.as_str())
+                .bind($crate::codec::name_key(&o.info.name))
+                .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
+                .bind(o.info.version.to_hex())
+                .bind($crate::sql::model::to_json(o)?)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::map_err);
+                match done {
+                    Ok(_) => {}
+                    Err(vestibule_core::error::StoreError::Duplicate(_)) => {
+                        tx.rollback().await.map_err($crate::sql::map_err)?;
+                        return Ok(Err($crate::sql::model::duplicate(o)));
+                    }
+                    Err(e) => return Err(e),
+                }
+                if let Some(refusal) = $crate::missing_reference!(tx, $q, o) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
+                }
+                tx.commit().await.map_err($crate::sql::map_err)?;
+                Ok(Ok(()))
             }
 
             async fn update_object(
@@ -124,15 +197,15 @@ macro_rules! impl_model_store {
                 // The version in the WHERE: a write made since the object was read wins, and this
                 // one is refused (in SQLite the UPDATE also takes the write lock first).
                 let done = sqlx::query(&$q(
-                    "UPDATE model_objects SET project_id = ?, kind = ?, name_key = ?, folder_id = ?, version = ?, body = ? \
-                     WHERE id = ? AND version = ?",
+                    "UPDATE model_objects SET kind = ?, name_key = ?, folder_id = ?, version = ?, body = ? \
+                     WHERE project_id = ? AND id = ? AND version = ?",
                 ))
-                .bind(o.info.project.to_hex())
                 .bind(o.info.kind.as_str())
                 .bind($crate::codec::name_key(&o.info.name))
                 .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
                 .bind(o.info.version.to_hex())
                 .bind($crate::sql::model::to_json(o)?)
+                .bind(o.info.project.to_hex())
                 .bind(o.info.id.to_hex())
                 .bind(expected.to_hex())
                 .execute(&mut *tx)
@@ -160,6 +233,7 @@ macro_rules! impl_model_store {
 
             async fn delete_unused(
                 &self,
+                project: vestibule_core::ids::Guid,
                 id: vestibule_core::ids::Guid,
             ) -> vestibule_core::store::StoreResult<Result<bool, vestibule_core::model_store::CommitRefusal>> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
@@ -167,8 +241,10 @@ macro_rules! impl_model_store {
                     sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
                 }
                 // A write first (a no-op), so SQLite takes its write lock before the check reads.
-                let found = sqlx::query(&$q("UPDATE model_objects SET version = version WHERE id = ?"))
-                    .bind(id.to_hex())
+                let found =
+                    sqlx::query(&$q("UPDATE model_objects SET version = version WHERE project_id = ? AND id = ?"))
+                        .bind(project.to_hex())
+                        .bind(id.to_hex())
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::sql::map_err)?;
@@ -176,21 +252,17 @@ macro_rules! impl_model_store {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Ok(false));
                 }
-                let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM model_objects WHERE id = ?"))
-                    .bind(id.to_hex())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::sql::map_err)?;
                 if let Some(refusal) = $crate::first_dependent!(
                     tx,
                     $q,
-                    &project.0,
+                    &project.to_hex(),
                     |other: &vestibule_core::model::types::ModelObject| other.depends_on(id)
                 ) {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
                 }
-                sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+                sqlx::query(&$q("DELETE FROM model_objects WHERE project_id = ? AND id = ?"))
+                    .bind(project.to_hex())
                     .bind(id.to_hex())
                     .execute(&mut *tx)
                     .await
@@ -353,13 +425,20 @@ macro_rules! impl_model_store {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err($crate::sql::map_err)?;
+                let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM changesets WHERE id = ?"))
+                    .bind(changeset.to_hex())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
                 let mut changes = Vec::with_capacity(rows.len());
                 for (id, base, body) in rows {
                     changes.push($crate::sql::model::staged(&id, base, body)?);
                 }
                 for c in &changes {
-                    let current: Option<(String,)> = sqlx::query_as(&$q("SELECT version FROM model_objects WHERE id = ?"))
-                        .bind(c.id.to_hex())
+                    let current: Option<(String,)> =
+                        sqlx::query_as(&$q("SELECT version FROM model_objects WHERE project_id = ? AND id = ?"))
+                            .bind(&project.0)
+                            .bind(c.id.to_hex())
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err($crate::sql::map_err)?;
@@ -371,7 +450,8 @@ macro_rules! impl_model_store {
                 for c in &changes {
                     match &c.object {
                         None => {
-                            sqlx::query(&$q("DELETE FROM model_objects WHERE id = ?"))
+                            sqlx::query(&$q("DELETE FROM model_objects WHERE project_id = ? AND id = ?"))
+                                .bind(&project.0)
                                 .bind(c.id.to_hex())
                                 .execute(&mut *tx)
                                 .await
@@ -407,11 +487,6 @@ macro_rules! impl_model_store {
                 let deleted: Vec<vestibule_core::ids::Guid> =
                     changes.iter().filter(|c| c.object.is_none()).map(|c| c.id).collect();
                 if !deleted.is_empty() {
-                    let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM changesets WHERE id = ?"))
-                        .bind(changeset.to_hex())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err($crate::sql::map_err)?;
                     let uses_deleted = |other: &vestibule_core::model::types::ModelObject| {
                         deleted.iter().any(|d| other.depends_on(*d))
                     };
@@ -439,12 +514,15 @@ macro_rules! missing_reference {
     ($tx:ident, $q:path, $o:expr) => {{
         let o: &vestibule_core::model::types::ModelObject = $o;
         let mut missing = None;
-        for (id, kind) in o.references() {
-            let found: Option<(String,)> = sqlx::query_as(&$q("SELECT kind FROM model_objects WHERE id = ?"))
-                .bind(id.to_hex())
-                .fetch_optional(&mut *$tx)
-                .await
-                .map_err($crate::sql::map_err)?;
+        for (id, kind) in o.needs() {
+            let found: Option<(String,)> = sqlx::query_as(&$q(
+                "SELECT kind FROM model_objects WHERE project_id = ? AND id = ?",
+            ))
+            .bind(o.info.project.to_hex())
+            .bind(id.to_hex())
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err($crate::sql::map_err)?;
             if found.is_none_or(|(k,)| k != kind.as_str()) {
                 missing = Some(vestibule_core::model_store::CommitRefusal::Missing {
                     user: o.info.id,
@@ -493,7 +571,7 @@ macro_rules! upsert {
         let o: &vestibule_core::model::types::ModelObject = $o;
         sqlx::query(&$q(
             "INSERT INTO model_objects (id, project_id, kind, name_key, folder_id, version, body) VALUES (?,?,?,?,?,?,?) \
-             ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, kind = excluded.kind, \
+             ON CONFLICT (project_id, id) DO UPDATE SET kind = excluded.kind, \
              name_key = excluded.name_key, folder_id = excluded.folder_id, version = excluded.version, body = excluded.body",
         ))
         .bind(o.info.id.to_hex())

@@ -3,10 +3,12 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod folders;
 pub mod model;
 pub mod objects;
 pub mod params;
 pub mod projects;
+pub mod search;
 pub mod sessions;
 pub mod sso;
 pub mod status;
@@ -52,6 +54,22 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
             &at("/objects/{id}"),
             get(objects::get).put(objects::put).delete(objects::delete),
         )
+        .route(&at("/objects/{id}/copy"), post(objects::copy))
+        .route(&at("/folders"), get(folders::list).post(folders::create))
+        .route(&at("/folders/{id}"), get(folders::get).delete(folders::delete))
+        .route(
+            &at("/folders/preDefined/{folderType}"),
+            get(folders::predefined_contents),
+        )
+        .route(
+            &at("/folders/preDefined/{folderType}/id"),
+            get(folders::predefined_id),
+        )
+        .route(
+            &at("/metadataSearches/results"),
+            post(search::store_v1).get(search::results),
+        )
+        .route(&at("/v2/metadataSearches/results"), post(search::store_v2))
         .route(&at("/model/changesets"), post(model::changesets::create))
         .route(
             &at("/model/changesets/{id}"),

@@ -2,6 +2,8 @@
 //! attributes (12) and tables (15), changing name, description, hidden and comments, and
 //! deleting. These act on the committed model directly, outside changesets.
 
+use std::collections::HashMap;
+
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -122,16 +124,25 @@ pub struct AncestorJson {
     pub level: usize,
 }
 
-/// The changes of `PUT /api/objects/{id}`; absent or null fields stay.
+/// The changes of `PUT /api/objects/{id}`; absent or null fields stay. A field MicroStrategy has
+/// that does not apply here is refused, naming it, rather than answered 200 and dropped.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InfoPatchBody {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The long description, which MicroStrategy also shows as the comments (mstrio-py's
+    /// `alter(comments=…)` sends it); an empty one clears them.
+    pub long_description: Option<String>,
     pub hidden: Option<bool>,
     /// One comment, or the list of them.
     #[serde(default, deserialize_with = "one_or_many")]
     #[schema(value_type = Option<Vec<String>>)]
     pub comments: Option<Vec<String>>,
+    /// Moves the object into this folder of its project.
+    #[serde(default, deserialize_with = "wire::opt_guid")]
+    #[schema(value_type = Option<String>)]
+    pub folder_id: Option<Guid>,
 }
 
 /// A string or a list of strings; null is none.
@@ -167,11 +178,15 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D
 
 impl From<InfoPatchBody> for InfoPatch {
     fn from(b: InfoPatchBody) -> Self {
+        let long = b
+            .long_description
+            .map(|d| if d.is_empty() { Vec::new() } else { vec![d] });
         InfoPatch {
             name: b.name,
             description: b.description,
             hidden: b.hidden,
-            comments: b.comments,
+            comments: b.comments.or(long),
+            folder: b.folder_id,
         }
     }
 }
@@ -203,8 +218,9 @@ async fn project_json(state: &AppState, id: Guid) -> MstrResult<ObjectInfoJson> 
     })
 }
 
-/// The object's project: the header's, else the object's own (ids are unique across projects).
-async fn find(
+/// The object's project: the header's, else the one project that holds an object with this id
+/// (the system folders have the same id in every project, so they need the header).
+pub(crate) async fn find(
     state: &AppState,
     project: Option<Guid>,
     id: Guid,
@@ -213,72 +229,138 @@ async fn find(
     let model = state.core.model()?;
     let project = match project {
         Some(p) => p,
-        None => model
-            .store()
-            .object(id)
-            .await
-            .map_err(CoreError::from)?
-            .map(|o| o.info.project)
-            .ok_or_else(|| CoreError::NotFound(format!("The object with id '{id}' could not be found")))?,
+        None => {
+            let holders = model.store().holders(id).await.map_err(CoreError::from)?;
+            match holders.as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(CoreError::NotFound(format!(
+                        "The object with id '{id}' could not be found"
+                    ))
+                    .into())
+                }
+                _ => {
+                    return Err(MstrError::new(
+                        StatusCode::BAD_REQUEST,
+                        "ERR007",
+                        format!(
+                            "The object '{id}' is in every project (a system folder): the X-MSTR-ProjectID header is required"
+                        ),
+                    ))
+                }
+            }
+        }
     };
     let view = View::Committed(project);
     let obj = model.require(&view, id, kind).await?;
     Ok((view, obj))
 }
 
-async fn object_json(
+/// What object infos are written with: the view's folders (for `ancestors`) and the owners'
+/// names, each read once however many objects are written.
+pub(crate) struct InfoWriter<'a> {
+    state: &'a AppState,
+    folders: HashMap<Guid, ModelObject>,
+    owners: HashMap<Guid, String>,
+}
+
+impl<'a> InfoWriter<'a> {
+    pub(crate) async fn new(state: &'a AppState, view: &View) -> MstrResult<InfoWriter<'a>> {
+        let folders = state
+            .core
+            .model()?
+            .list(view, Some(ObjectKind::Folder))
+            .await?
+            .into_iter()
+            .map(|f| (f.info.id, f))
+            .collect();
+        Ok(InfoWriter {
+            state,
+            folders,
+            owners: HashMap::new(),
+        })
+    }
+
+    /// The folders above `o`, the root first; `level` counts up from the parent (1) to the root,
+    /// as MicroStrategy writes it.
+    pub(crate) fn ancestors(&self, o: &ModelObject) -> Vec<AncestorJson> {
+        let mut chain = Vec::new();
+        let mut next = o.info.folder;
+        while let Some(id) = next {
+            let Some(f) = self.folders.get(&id) else {
+                break;
+            };
+            if chain.len() > 64 {
+                break;
+            }
+            chain.push(f);
+            next = f.info.folder;
+        }
+        let n = chain.len();
+        chain
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, f)| AncestorJson {
+                name: f.info.name.clone(),
+                id: f.info.id.to_hex(),
+                level: n - i,
+            })
+            .collect()
+    }
+
+    async fn owner(&mut self, id: Guid) -> MstrResult<OwnerJson> {
+        if !self.owners.contains_key(&id) {
+            let name = self
+                .state
+                .core
+                .directory()
+                .store()
+                .user_by_id(id)
+                .await
+                .map_err(CoreError::from)?
+                .map(|u| u.display_name().to_owned())
+                .unwrap_or_default();
+            self.owners.insert(id, name);
+        }
+        Ok(OwnerJson {
+            id: id.to_hex(),
+            name: self.owners.get(&id).cloned().unwrap_or_default(),
+        })
+    }
+
+    pub(crate) async fn info(&mut self, o: &ModelObject, comments: bool) -> MstrResult<ObjectInfoJson> {
+        let owner = match o.info.owner {
+            Some(owner) => Some(self.owner(owner).await?),
+            None => None,
+        };
+        Ok(ObjectInfoJson {
+            id: o.info.id.to_hex(),
+            name: o.info.name.clone(),
+            description: o.info.description.clone(),
+            kind: o.info.kind.type_number().into(),
+            subtype: o.info.kind.subtype_number().into(),
+            ext_type: 0,
+            date_created: rfc3339_ms(o.info.created_ms),
+            date_modified: rfc3339_ms(o.info.modified_ms),
+            version: o.info.version.to_hex(),
+            owner,
+            acg: 255,
+            ancestors: self.ancestors(o),
+            hidden: o.info.hidden,
+            comments: comments.then(|| o.info.comments.clone()),
+        })
+    }
+}
+
+/// One object's info.
+pub(crate) async fn object_json(
     state: &AppState,
     view: &View,
     o: &ModelObject,
     comments: bool,
 ) -> MstrResult<ObjectInfoJson> {
-    let model = state.core.model()?;
-    // Root first; `level` counts up from the parent (1) to the root, as MicroStrategy writes it.
-    let chain = model.ancestors(view, o).await?;
-    let n = chain.len();
-    let ancestors = chain
-        .iter()
-        .enumerate()
-        .map(|(i, f)| AncestorJson {
-            name: f.info.name.clone(),
-            id: f.info.id.to_hex(),
-            level: n - i,
-        })
-        .collect();
-    let owner = match o.info.owner {
-        Some(owner) => {
-            let name = state
-                .core
-                .directory()
-                .store()
-                .user_by_id(owner)
-                .await
-                .map_err(CoreError::from)?
-                .map(|u| u.display_name().to_owned())
-                .unwrap_or_default();
-            Some(OwnerJson {
-                id: owner.to_hex(),
-                name,
-            })
-        }
-        None => None,
-    };
-    Ok(ObjectInfoJson {
-        id: o.info.id.to_hex(),
-        name: o.info.name.clone(),
-        description: o.info.description.clone(),
-        kind: o.info.kind.type_number().into(),
-        subtype: o.info.kind.subtype_number().into(),
-        ext_type: 0,
-        date_created: rfc3339_ms(o.info.created_ms),
-        date_modified: rfc3339_ms(o.info.modified_ms),
-        version: o.info.version.to_hex(),
-        owner,
-        acg: 255,
-        ancestors,
-        hidden: o.info.hidden,
-        comments: comments.then(|| o.info.comments.clone()),
-    })
+    InfoWriter::new(state, view).await?.info(o, comments).await
 }
 
 /// An object's info.
@@ -315,7 +397,8 @@ pub async fn get(
     }
 }
 
-/// Change an object's name, description, hidden flag or comments, at once.
+/// Change an object's name, description, long description (comments), hidden flag or folder, at
+/// once.
 #[utoipa::path(put, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
@@ -324,9 +407,9 @@ pub async fn get(
     request_body(content = InfoPatchBody, description = "The properties to change", content_type = "application/json"),
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
-        (status = 400, description = "Invalid change (ERR006)", body = MstrErrorBody),
+        (status = 400, description = "Invalid change, or a field that cannot be changed here (ERR006)", body = MstrErrorBody),
         (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
-        (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
+        (status = 404, description = "Unknown object or destination folder (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn put(
@@ -387,4 +470,58 @@ pub async fn delete(
         .delete_object(&caller, view.project(), id, kind)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body of `POST /api/objects/{id}/copy`; both may be null.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CopyBody {
+    /// The copy's name; none is `Name (1)` (or the next free number).
+    pub name: Option<String>,
+    /// The copy's folder; none is the original's.
+    #[serde(default, deserialize_with = "wire::opt_guid")]
+    #[schema(value_type = Option<String>)]
+    pub folder_id: Option<Guid>,
+}
+
+/// Copy an attribute or a table within its project, at once.
+#[utoipa::path(post, path = "/api/objects/{id}/copy", tag = "Objects",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
+           ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
+           ("id" = String, Path, description = "Object id"),
+           ("type" = inline(ModelObjectType), Query, description = "12 attribute, 15 (or 53) table")),
+    request_body(content = CopyBody, description = "The copy's name and folder", content_type = "application/json"),
+    responses(
+        (status = 201, description = "The copy's info", body = ObjectInfoJson),
+        (status = 400, description = "A folder, or an invalid name (ERR006)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 404, description = "Unknown object or folder (ERR004)", body = MstrErrorBody),
+        (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
+    ))]
+pub async fn copy(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ProjectId(project): ProjectId,
+    MstrPath(id): MstrPath<String>,
+    RawQuery(raw): RawQuery,
+    RawBody(body): RawBody,
+) -> MstrResult<(StatusCode, Json<ObjectInfoJson>)> {
+    let q = Query::parse(raw.as_deref())?;
+    let id = path_id(&id, "object")?;
+    let Target::Model(kind) = target(&q)? else {
+        return Err(MstrError::invalid(
+            "Projects cannot be copied through /api/objects",
+        ));
+    };
+    let wanted = wire::read::<CopyBody>(&body)?;
+    let (view, _) = find(&state, project, id, kind).await?;
+    let obj = state
+        .core
+        .model()?
+        .copy_object(&caller, view.project(), id, kind, wanted.name, wanted.folder_id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(object_json(&state, &view, &obj, true).await?),
+    ))
 }

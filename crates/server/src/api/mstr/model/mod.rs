@@ -71,10 +71,22 @@ impl Show {
         super::objects::get,
         super::objects::put,
         super::objects::delete,
+        super::objects::copy,
+        super::folders::list,
+        super::folders::create,
+        super::folders::get,
+        super::folders::delete,
+        super::folders::predefined_contents,
+        super::folders::predefined_id,
+        super::search::store_v1,
+        super::search::store_v2,
+        super::search::results,
     ),
     tags(
         (name = "Modeling", description = "MicroStrategy modeling service: changesets, attributes, tables, relationships"),
         (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, tables"),
+        (name = "Folders", description = "MicroStrategy folders: the system folders' well-known ids, contents, making and deleting"),
+        (name = "Search", description = "MicroStrategy metadata search: by name, type, folder, and by use (dependents, dependencies)"),
     )
 )]
 pub struct ApiDoc;
