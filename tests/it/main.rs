@@ -18,6 +18,7 @@ mod ldap;
 mod login_protection;
 mod model_attributes;
 mod model_changesets;
+mod model_folders;
 mod model_objects;
 mod model_races;
 mod mstr_auth;

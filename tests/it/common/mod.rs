@@ -340,6 +340,11 @@ impl MstrSession {
     pub fn patch(&self, url: &str) -> reqwest::RequestBuilder {
         self.client.patch(url).header("X-MSTR-AuthToken", &self.token)
     }
+    pub fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .header("X-MSTR-AuthToken", &self.token)
+    }
 }
 
 /// Logs in with loginMode 1 (form-encoded, as mstrio does) and asserts success.

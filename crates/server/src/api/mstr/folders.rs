@@ -194,11 +194,13 @@ pub async fn predefined_id(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFolderBody {
-    pub name: String,
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     /// The folder to make it in.
-    #[serde(deserialize_with = "wire::opt_guid")]
+    #[serde(default, deserialize_with = "wire::opt_guid")]
     #[schema(value_type = String)]
     pub parent: Option<Guid>,
 }
@@ -223,6 +225,17 @@ pub async fn create(
 ) -> MstrResult<(StatusCode, Json<ObjectInfoJson>)> {
     let project = project_of(project)?;
     let b = wire::read::<NewFolderBody>(&body)?;
+    let required = |field: &str, what: &str| {
+        MstrError::new(
+            StatusCode::BAD_REQUEST,
+            "ERR007",
+            format!("The field '{field}' ({what}) is required"),
+        )
+    };
+    let name = b
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| required("name", "the folder's name"))?;
     let parent = b.parent.ok_or_else(|| {
         MstrError::new(
             StatusCode::BAD_REQUEST,
@@ -236,7 +249,7 @@ pub async fn create(
         .create_folder(
             &caller,
             project,
-            &b.name,
+            &name,
             b.description.as_deref().unwrap_or_default(),
             parent,
         )
