@@ -4,6 +4,8 @@
 //! [`ModelStore`]: crate::model_store::ModelStore
 
 pub mod attributes;
+pub mod form_types;
+pub mod relationships;
 pub mod service;
 pub mod spec;
 pub mod types;
