@@ -213,7 +213,7 @@ impl Parser {
     }
 
     fn call(&mut self, name: &Lexeme, word: &str) -> Result<Expr, SyntaxError> {
-        let Some(function) = functions::lookup(word) else {
+        let Some(def) = functions::by_text(word) else {
             return Err(SyntaxError {
                 position: name.position,
                 expected: "a known function name".into(),
@@ -243,6 +243,14 @@ impl Parser {
             }
         }
         self.depth -= 1;
+        let function = def.name;
+        if def.check_arity(args.len()).is_err() {
+            return Err(SyntaxError {
+                position: name.position,
+                expected: format!("{} for {}", def.arguments_wanted(), def.text),
+                found: args.len().to_string(),
+            });
+        }
         if functions::takes_template(function) {
             check_template(
                 function,
@@ -262,7 +270,7 @@ pub(crate) fn check_template(function: &str, args: &[Expr], position: usize) -> 
             position,
             expected: format!(
                 "a template string as the first argument of {}",
-                functions::camel(function)
+                functions::text_name(function)
             ),
             found: if args.is_empty() {
                 "no arguments".into()

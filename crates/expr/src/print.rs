@@ -88,7 +88,7 @@ fn write(e: &Expr, out: &mut String) {
                 bracketed(&args[0], need, out);
                 return;
             }
-            out.push_str(&functions::camel(function));
+            out.push_str(functions::text_name(function));
             out.push('(');
             for (i, a) in args.iter().enumerate() {
                 if i > 0 {

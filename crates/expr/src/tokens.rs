@@ -7,11 +7,11 @@ use crate::lexer::{lex, LexemeKind};
 use crate::parser::keyword;
 use crate::{functions, Expr, FormError, SyntaxError};
 
-/// The object id vestibule gives a built-in function: MicroStrategy's own id for `-` (from the
-/// docs), and for the others a stable id derived from the name.
+/// The object id of a function (a catalogue key): MicroStrategy's own where the catalogue has it,
+/// else a stable id derived from the name.
 pub fn function_id(function: &str) -> String {
-    if function == "minus" {
-        return "8107C311DD9911D3B98100C04F2233EA".into();
+    if let Some(id) = functions::by_key(function).and_then(|f| f.object_id) {
+        return id.into();
     }
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(format!("vestibule-function:{function}").as_bytes());
@@ -64,11 +64,11 @@ pub fn to_tokens(e: &Expr, column_target: &dyn Fn(&str) -> Option<Value>) -> Vec
         let next_is_paren = matches!(lexemes.get(i + 1).map(|n| &n.kind), Some(LexemeKind::Symbol("(")));
         match &l.kind {
             LexemeKind::Word(w) if next_is_paren => {
-                let f = functions::lookup(w).unwrap_or("custom");
+                let f = functions::by_text(w).map_or("custom", |f| f.name);
                 out.push(token(
                     &l.source,
                     "function",
-                    Some(function_target(f, &functions::camel(f))),
+                    Some(function_target(f, functions::text_name(f))),
                 ));
                 after_operand = false;
             }
@@ -77,7 +77,7 @@ pub fn to_tokens(e: &Expr, column_target: &dyn Fn(&str) -> Option<Value>) -> Vec
                 out.push(token(
                     &l.source,
                     "keyword",
-                    Some(function_target(f, &functions::camel(f))),
+                    Some(function_target(f, functions::text_name(f))),
                 ));
                 after_operand = false;
             }

@@ -2,7 +2,9 @@
 //!
 //! `{"type":"column_reference","columnName":"X","objectId":"…"}`,
 //! `{"type":"constant","variant":{"type":"int32","value":"5"}}` and
-//! `{"type":"operator","function":"plus","children":[…]}`.
+//! `{"type":"operator","function":"plus","children":[…]}`. A function outside mstrio's `Function`
+//! enum is `{"type":"operator","function":"custom","customFunction":{"objectId":…,"subType":
+//! "function","name":"Round"},"children":[…]}`, as the modeling service writes such calls.
 
 use serde_json::{json, Map, Value};
 
@@ -31,11 +33,22 @@ pub fn to_tree(e: &Expr, column_id: &dyn Fn(&str) -> Option<String>) -> Value {
             "type": "constant",
             "variant": {"type": "string", "value": s},
         }),
-        Expr::Call { function, args } => json!({
-            "type": "operator",
-            "function": function,
-            "children": args.iter().map(|a| to_tree(a, column_id)).collect::<Vec<_>>(),
-        }),
+        Expr::Call { function, args } => {
+            let children: Vec<Value> = args.iter().map(|a| to_tree(a, column_id)).collect();
+            match functions::by_key(function) {
+                Some(f) if !f.in_enum() => json!({
+                    "type": "operator",
+                    "function": "custom",
+                    "customFunction": {
+                        "objectId": crate::tokens::function_id(f.name),
+                        "subType": "function",
+                        "name": f.text,
+                    },
+                    "children": children,
+                }),
+                _ => json!({"type": "operator", "function": function, "children": children}),
+            }
+        }
     }
 }
 
@@ -97,10 +110,7 @@ fn node(v: &Value, path: &str, depth: usize) -> Result<Expr, FormError> {
             }
         }
         "operator" => {
-            let function = str_field(m, "function", path)?;
-            if !functions::is_known(function) {
-                return Err(bad(path, format!("unknown function '{function}'")));
-            }
+            let function = operator_function(m, path)?;
             let children = match m.get("children") {
                 None | Some(Value::Null) => Vec::new(),
                 Some(Value::Array(a)) => a.clone(),
@@ -110,6 +120,8 @@ fn node(v: &Value, path: &str, depth: usize) -> Result<Expr, FormError> {
             for (i, c) in children.iter().enumerate() {
                 args.push(node(c, &format!("{path}.children[{i}]"), depth + 1)?);
             }
+            function.check_arity(args.len()).map_err(|m| bad(path, m))?;
+            let function = function.name;
             if functions::takes_template(function) {
                 check_template(function, &args, 0).map_err(|e| bad(path, format!("expected {}, found {}", e.expected, e.found)))?;
             }
@@ -123,6 +135,45 @@ fn node(v: &Value, path: &str, depth: usize) -> Result<Expr, FormError> {
             format!("node type '{other}' is not supported in attribute form expressions (column_reference, constant, operator)"),
         )),
     }
+}
+
+/// The function of an operator node: its `function`, or for `custom` and `third_party` the
+/// function its `customFunction` names (by name, else by object id).
+fn operator_function(m: &Map<String, Value>, path: &str) -> Result<&'static functions::Function, FormError> {
+    let function = str_field(m, "function", path)?;
+    if function != "custom" && function != "third_party" {
+        return functions::by_name(function).ok_or_else(|| {
+            bad(
+                path,
+                format!("unknown function '{function}' (a function outside mstrio's enum is 'custom' with a 'customFunction')"),
+            )
+        });
+    }
+    let Some(Value::Object(custom)) = m.get("customFunction") else {
+        return Err(bad(
+            path,
+            format!("a '{function}' operator needs a 'customFunction' object naming the function"),
+        ));
+    };
+    let cpath = format!("{path}.customFunction");
+    let by_name = match custom.get("name") {
+        Some(Value::String(n)) => functions::by_text(n),
+        _ => None,
+    };
+    let by_id = || match custom.get("objectId") {
+        Some(Value::String(id)) => functions::CATALOGUE
+            .iter()
+            .find(|f| crate::tokens::function_id(f.name).eq_ignore_ascii_case(id)),
+        _ => None,
+    };
+    by_name.or_else(by_id).ok_or_else(|| {
+        let named = custom
+            .get("name")
+            .and_then(Value::as_str)
+            .or_else(|| custom.get("objectId").and_then(Value::as_str))
+            .unwrap_or("");
+        bad(&cpath, format!("unknown function '{named}'"))
+    })
 }
 
 /// A numeric constant's value must read as a number literal, optionally negative.

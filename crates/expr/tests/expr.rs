@@ -92,6 +92,62 @@ fn syntax_errors_say_where_and_what_was_expected() {
 }
 
 #[test]
+fn calls_are_checked_against_the_catalogue() {
+    let e = parse("Concat()").unwrap_err();
+    assert_eq!(
+        (e.position, e.expected.as_str(), e.found.as_str()),
+        (0, "at least 2 arguments for Concat", "0")
+    );
+    let e = parse("A + Upper(B, C)").unwrap_err();
+    assert_eq!(
+        (e.position, e.expected.as_str(), e.found.as_str()),
+        (4, "1 argument for Upper", "2")
+    );
+    assert!(parse("Not(A, B)").is_err());
+    assert!(parse("CurrentDate(A)").is_err());
+    // MicroStrategy's names, in and outside mstrio's enum.
+    let e = parse("Upper(A)").unwrap();
+    assert_eq!(e, Expr::call("ucase", vec![Expr::Column("A".into())]));
+    assert_eq!(e.to_text(), "Upper(A)");
+    assert_eq!(parse("UCase(A)").unwrap(), e);
+    assert_eq!(to_tree(&e, &no_ids)["function"], "ucase");
+    let e = parse("Round(A / 3)").unwrap();
+    let tree = to_tree(&e, &no_ids);
+    assert_eq!(tree["function"], "custom");
+    assert_eq!(tree["customFunction"]["name"], "Round");
+    assert_eq!(tree["customFunction"]["subType"], "function");
+    assert_eq!(from_tree(&tree).unwrap(), e);
+    // Trees: the same checks, by path.
+    let minus = json!({"type":"operator","function":"minus","children":[{"type":"column_reference","columnName":"X"}]});
+    let e = from_tree(&minus).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Invalid expression tree at tree: Minus takes 2 arguments, not 1"
+    );
+    let nested = json!({"type":"operator","function":"plus","children":[
+        {"type":"column_reference","columnName":"X"},
+        {"type":"operator","function":"concat","children":[]}]});
+    assert_eq!(
+        from_tree(&nested).unwrap_err().to_string(),
+        "Invalid expression tree at tree.children[1]: Concat takes at least 2 arguments, not 0"
+    );
+    let custom = json!({"type":"operator","function":"custom","children":[]});
+    assert!(from_tree(&custom)
+        .unwrap_err()
+        .to_string()
+        .contains("customFunction"));
+    let custom =
+        json!({"type":"operator","function":"custom","customFunction":{"name":"Frob"},"children":[]});
+    assert!(from_tree(&custom)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown function 'Frob'"));
+    let toks = to_tokens(&parse("Sum(A) > 1").unwrap(), &|_| None);
+    assert_eq!(toks[0]["target"]["objectId"], "8107C31BDD9911D3B98100C04F2233EA");
+    assert_eq!(toks[4]["target"]["objectId"], "8107C317DD9911D3B98100C04F2233EA");
+}
+
+#[test]
 fn tree_and_token_inputs() {
     let e = from_tree(&json!({"columnName":"SUBCAT_ID","type":"column_reference"})).unwrap();
     assert_eq!(e, Expr::Column("SUBCAT_ID".into()));
@@ -163,15 +219,26 @@ const OPS: &[&str] = &[
     "if",
     "sum",
     "current_date",
+    "ucase",
+    "sub_str",
+    "in",
+    "round",
+    "concat_blank",
 ];
+
+/// A call of `OPS[i]` with a number of arguments the catalogue allows.
+fn call(inner: BoxedStrategy<Expr>) -> impl Strategy<Value = Expr> {
+    (0..OPS.len()).prop_flat_map(move |i| {
+        let f = vestibule_expr::functions::by_key(OPS[i]).expect("in the catalogue");
+        let hi = f.max_args.unwrap_or(f.min_args + 3).min(f.min_args + 3);
+        prop::collection::vec(inner.clone(), f.min_args..=hi).prop_map(move |args| Expr::call(OPS[i], args))
+    })
+}
 
 fn expr() -> impl Strategy<Value = Expr> {
     leaf().prop_recursive(6, 48, 4, |inner| {
         prop_oneof![
-            (0..OPS.len(), prop::collection::vec(inner.clone(), 0..4))
-                .prop_map(|(i, args)| Expr::call(OPS[i], args)),
-            (0..OPS.len(), inner.clone(), inner.clone()).prop_map(|(i, a, b)| Expr::call(OPS[i], vec![a, b])),
-            (0..OPS.len(), inner.clone()).prop_map(|(i, a)| Expr::call(OPS[i], vec![a])),
+            call(inner.clone().boxed()),
             prop::collection::vec(inner, 0..3).prop_map(|args| {
                 let template = (0..args.len())
                     .map(|i| format!("#{i}"))

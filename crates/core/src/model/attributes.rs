@@ -1,6 +1,6 @@
 //! Attributes: create and change them inside a changeset, with every reference resolved and
 //! checked (tables and columns exist, one key form, displays and sorts name existing forms), and
-//! their relationships.
+//! their relationships (kept and derived in `relationships`).
 //!
 //! PATCH merge rules (spec §7 q5, written down in docs/compatibility.md): a top-level field that
 //! is absent is unchanged; `information` is merged field by field; a `forms` list replaces the
@@ -17,6 +17,7 @@ use crate::core::Principal;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::folders::ATTRIBUTES_FOLDER;
+use crate::model::form_types;
 use crate::model::service::{ModelService, View};
 use crate::model::spec::*;
 use crate::model::types::*;
@@ -188,32 +189,33 @@ impl ModelService {
                 "The form '{name}' needs at least one expression"
             )));
         }
+        // The data type comes from the first expression when not given, and the display format
+        // from the data type (module `form_types`).
+        let data_type = match spec.data_type.or_else(|| base.and_then(|b| b.data_type.clone())) {
+            Some(d) => Some(d),
+            None => expressions.first().and_then(|e| {
+                let expr = vestibule_expr::parse(&e.text).ok()?;
+                let column = |c: &str| {
+                    e.tables.iter().find_map(|t| {
+                        tables
+                            .table(*t)
+                            .and_then(|(_, tb)| tb.column(c))
+                            .map(|c| c.data_type.clone())
+                    })
+                };
+                form_types::infer(&expr, &column)
+            }),
+        };
         let display_format = spec
             .display_format
             .or_else(|| base.map(|b| b.display_format.clone()))
-            .unwrap_or_else(|| "text".into());
+            .unwrap_or_else(|| form_types::display_format(data_type.as_ref()).into());
         if !DISPLAY_FORMATS.contains(&display_format.as_str()) {
             return Err(CoreError::Invalid(format!(
                 "Unknown displayFormat '{display_format}' (one of: {})",
                 DISPLAY_FORMATS.join(", ")
             )));
         }
-        // The data type and alias come from the first expression when not given.
-        let data_type = match spec.data_type.or_else(|| base.and_then(|b| b.data_type.clone())) {
-            Some(d) => Some(d),
-            None => expressions.first().and_then(|e| {
-                let expr = vestibule_expr::parse(&e.text).ok()?;
-                match expr {
-                    vestibule_expr::Expr::Column(c) => e.tables.iter().find_map(|t| {
-                        tables
-                            .table(*t)
-                            .and_then(|(_, tb)| tb.column(&c))
-                            .map(|c| c.data_type.clone())
-                    }),
-                    _ => None,
-                }
-            }),
-        };
         let is_multilingual = spec
             .is_multilingual
             .or_else(|| base.map(|b| b.is_multilingual))
@@ -399,9 +401,13 @@ impl ModelService {
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         view.changeset()?;
-        let name = spec.name.clone().ok_or_else(|| {
-            CoreError::MissingField("The attribute's name ('information.name') is required".into())
-        })?;
+        let name = spec
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| {
+                CoreError::MissingField("The attribute's name ('information.name') is required".into())
+            })?;
         let folder = match spec.folder {
             Some(f) => f,
             None => ATTRIBUTES_FOLDER,
@@ -410,10 +416,11 @@ impl ModelService {
         let description = spec.description.clone().unwrap_or_default();
         let relationships = spec.relationships.clone();
         let attribute = self.build_attribute(view, spec, None).await?;
+        let id = Guid::random();
         let now = now_ms();
-        let mut obj = ModelObject {
+        let obj = ModelObject {
             info: ObjectInfo {
-                id: Guid::random(),
+                id,
                 project: view.project(),
                 kind: ObjectKind::Attribute,
                 name,
@@ -428,14 +435,24 @@ impl ModelService {
             },
             body: Body::Attribute(attribute),
         };
-        if let Some(rels) = relationships {
-            let resolved = self.resolve_relationships(view, obj.info.id, &rels).await?;
-            if let Body::Attribute(a) = &mut obj.body {
-                a.relationships = resolved;
-            }
-        }
         self.check_unique(view, &obj).await?;
-        self.stage(view, obj).await
+        let staged = self.stage(view, obj).await?;
+        match relationships {
+            Some(rels) => self.stage_relationships(view, id, &rels).await,
+            None => Ok(staged),
+        }
+    }
+
+    /// Replaces the relationships of the staged attribute `id` and answers it as it now is.
+    async fn stage_relationships(
+        &self,
+        view: &View,
+        id: Guid,
+        rels: &[RelationshipSpec],
+    ) -> Result<ModelObject> {
+        let resolved = self.resolve_relationships(view, id, rels).await?;
+        self.replace_relationships(view, id, &resolved).await?;
+        self.require(view, id, ObjectKind::Attribute).await
     }
 
     /// Changes an attribute in the changeset of `view` (merge rules in the module doc).
@@ -456,6 +473,11 @@ impl ModelService {
             )));
         };
         if let Some(n) = &spec.name {
+            if n.trim().is_empty() {
+                return Err(CoreError::MissingField(
+                    "The attribute's name ('information.name') must not be empty".into(),
+                ));
+            }
             obj.info.name = n.clone();
         }
         if let Some(d) = &spec.description {
@@ -466,111 +488,14 @@ impl ModelService {
             obj.info.folder = Some(f);
         }
         let relationships = spec.relationships.clone();
-        let mut attribute = self.build_attribute(view, spec, Some(&base)).await?;
-        if let Some(rels) = relationships {
-            attribute.relationships = self.resolve_relationships(view, id, &rels).await?;
-        }
+        let attribute = self.build_attribute(view, spec, Some(&base)).await?;
         obj.body = Body::Attribute(attribute);
         self.check_unique(view, &obj).await?;
-        self.stage(view, obj).await
-    }
-
-    async fn resolve_relationships(
-        &self,
-        view: &View,
-        me: Guid,
-        rels: &[RelationshipSpec],
-    ) -> Result<Vec<Relationship>> {
-        let tables = self.tables(view).await?;
-        let attrs = self.list(view, Some(ObjectKind::Attribute)).await?;
-        let attr = |r: &Ref| -> Result<Guid> {
-            if r.id == Some(me) {
-                return Ok(me);
-            }
-            let found = match (&r.id, &r.name) {
-                (Some(id), _) => attrs.iter().find(|a| a.info.id == *id),
-                (None, Some(n)) => attrs.iter().find(|a| a.info.name.eq_ignore_ascii_case(n)),
-                _ => None,
-            };
-            found.map(|a| a.info.id).ok_or_else(|| {
-                CoreError::NotFound(format!("The attribute {} could not be found", r.describe()))
-            })
-        };
-        let mut out = Vec::new();
-        for r in rels {
-            let parent = attr(&r.parent)?;
-            let child = attr(&r.child)?;
-            if parent != me && child != me {
-                return Err(CoreError::Invalid(format!(
-                    "A relationship of attribute '{me}' must have it as parent or child"
-                )));
-            }
-            if parent == child {
-                return Err(CoreError::Invalid("An attribute cannot be its own parent".into()));
-            }
-            if !RELATIONSHIP_TYPES.contains(&r.kind.as_str()) {
-                return Err(CoreError::Invalid(format!(
-                    "Unknown relationshipType '{}' (one of: {})",
-                    r.kind,
-                    RELATIONSHIP_TYPES.join(", ")
-                )));
-            }
-            out.push(Relationship {
-                parent,
-                child,
-                table: tables.resolve(&r.table)?,
-                kind: r.kind.clone(),
-            });
+        let staged = self.stage(view, obj).await?;
+        match relationships {
+            Some(rels) => self.stage_relationships(view, id, &rels).await,
+            None => Ok(staged),
         }
-        Ok(out)
-    }
-
-    /// The relationships `id` takes part in: its own and those other attributes keep with it.
-    pub async fn relationships(
-        &self,
-        caller: &Principal,
-        view: &View,
-        id: Guid,
-    ) -> Result<Vec<Relationship>> {
-        caller.require_object(id)?;
-        let me = self.require(view, id, ObjectKind::Attribute).await?;
-        let mut out: Vec<Relationship> = me
-            .attribute()
-            .map(|a| a.relationships.clone())
-            .unwrap_or_default();
-        for other in self.list(view, Some(ObjectKind::Attribute)).await? {
-            if other.info.id == id {
-                continue;
-            }
-            if let Some(a) = other.attribute() {
-                for r in &a.relationships {
-                    if (r.parent == id || r.child == id) && !out.contains(r) {
-                        out.push(r.clone());
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Replaces the relationships attribute `id` keeps, in the changeset of `view`.
-    pub async fn set_relationships(
-        &self,
-        caller: &Principal,
-        view: &View,
-        id: Guid,
-        rels: Vec<RelationshipSpec>,
-    ) -> Result<Vec<Relationship>> {
-        caller.require(Privilege::SCHEMA_EDIT)?;
-        caller.require_object(id)?;
-        view.changeset()?;
-        let mut obj = self.require(view, id, ObjectKind::Attribute).await?;
-        let resolved = self.resolve_relationships(view, id, &rels).await?;
-        if let Body::Attribute(a) = &mut obj.body {
-            a.relationships = resolved;
-        }
-        self.stage(view, obj).await?;
-        self.relationships(caller, view, id).await
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod attributes;
 pub mod copy;
 pub mod folders;
+pub mod form_types;
+pub mod relationships;
 pub mod search;
 pub mod service;
 pub mod spec;

@@ -292,8 +292,10 @@ pub struct Attribute {
     pub browse_displays: Vec<Guid>,
     pub report_sorts: Vec<Sort>,
     pub browse_sorts: Vec<Sort>,
-    /// Relationships in which this attribute is the child (kept on the child, as the system
-    /// hierarchy shows them).
+    /// The relationships in which this attribute is the child: each relationship is kept once,
+    /// on its child, and both sides' views are derived (`model::relationships`). Older documents
+    /// may hold some where it is the parent; readers take those too.
+    #[serde(default)]
     pub relationships: Vec<Relationship>,
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use vestibule_core::model::relationships::involving;
 use vestibule_core::model::spec::{AttributeSpec, ExprSpec, FormSpec, SortSpec};
 use vestibule_core::model::types::{Attribute, FormExpression, ModelObject, Sort};
 
@@ -472,8 +473,8 @@ impl AttributeJson {
                 report_sorts: sorts_json(a, &a.report_sorts),
                 browse_sorts: sorts_json(a, &a.browse_sorts),
             },
-            relationships: a
-                .relationships
+            // Both sides of every relationship it takes part in, as the system hierarchy shows them.
+            relationships: involving(o.info.id, names.objects.values())
                 .iter()
                 .map(|r| RelationshipJson::of(r, names))
                 .collect(),

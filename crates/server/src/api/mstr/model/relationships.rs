@@ -1,5 +1,6 @@
 //! `/api/model/systemHierarchy/attributes/{id}/relationships`: the parent and child
-//! relationships an attribute takes part in; PUT replaces those it keeps, inside a changeset.
+//! relationships an attribute takes part in; PUT replaces them (from either side), inside a
+//! changeset.
 
 use axum::extract::State;
 use axum::Json;
@@ -47,7 +48,8 @@ pub async fn get(
     answer(&state, &view, &rels).await
 }
 
-/// Replace the relationships an attribute keeps (each must have it as parent or child).
+/// Replace the relationships an attribute takes part in, as parent or child (each must have it as
+/// one of the two); the other attributes see the change too.
 #[utoipa::path(put, path = "/api/model/systemHierarchy/attributes/{id}/relationships", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id"),
