@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod common;
+mod compat_acl;
 mod compat_model;
 mod compat_mstr;
 mod compat_ts;
@@ -15,6 +16,7 @@ mod first_start;
 mod fuzz;
 mod ldap;
 mod login_protection;
+mod model_acl;
 mod model_attributes;
 mod model_changesets;
 mod model_objects;

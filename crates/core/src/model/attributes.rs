@@ -424,6 +424,7 @@ impl ModelService {
                 created_ms: now,
                 modified_ms: now,
                 version: Guid::random(),
+                acl: None,
             },
             body: Body::Attribute(attribute),
         };
@@ -434,7 +435,7 @@ impl ModelService {
             }
         }
         self.check_unique(view, &obj).await?;
-        self.stage(view, obj).await
+        self.stage(caller, view, obj).await
     }
 
     /// Changes an attribute in the changeset of `view` (merge rules in the module doc).
@@ -471,7 +472,7 @@ impl ModelService {
         }
         obj.body = Body::Attribute(attribute);
         self.check_unique(view, &obj).await?;
-        self.stage(view, obj).await
+        self.stage(caller, view, obj).await
     }
 
     async fn resolve_relationships(
@@ -531,8 +532,7 @@ impl ModelService {
         view: &View,
         id: Guid,
     ) -> Result<Vec<Relationship>> {
-        caller.require_object(id)?;
-        let me = self.require(view, id, ObjectKind::Attribute).await?;
+        let me = self.read(caller, view, id, ObjectKind::Attribute).await?;
         let mut out: Vec<Relationship> = me
             .attribute()
             .map(|a| a.relationships.clone())
@@ -568,7 +568,7 @@ impl ModelService {
         if let Body::Attribute(a) = &mut obj.body {
             a.relationships = resolved;
         }
-        self.stage(view, obj).await?;
+        self.stage(caller, view, obj).await?;
         self.relationships(caller, view, id).await
     }
 }

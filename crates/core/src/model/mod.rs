@@ -3,6 +3,7 @@
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
 
+pub mod acl;
 pub mod attributes;
 pub mod service;
 pub mod spec;
