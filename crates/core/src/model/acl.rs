@@ -373,16 +373,13 @@ impl ModelService {
         base: Option<&ModelObject>,
         obj: &ModelObject,
     ) -> Result<()> {
-        match base {
-            Some(b) => {
-                self.check(caller, b, Access::Write).await?;
-                if b.info.acl != obj.info.acl {
-                    return Err(CoreError::Invalid(
-                        "An object's ACL changes through PUT /api/objects/{id}, not in a changeset".into(),
-                    ));
-                }
+        if let Some(b) = base {
+            self.check(caller, b, Access::Write).await?;
+            if b.info.acl != obj.info.acl {
+                return Err(CoreError::Invalid(
+                    "An object's ACL changes through PUT /api/objects/{id}, not in a changeset".into(),
+                ));
             }
-            None => {}
         }
         let moved = base.is_none_or(|b| b.info.folder != obj.info.folder);
         if let (true, Some(folder)) = (moved, obj.info.folder) {
