@@ -32,8 +32,9 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
     let start = stores.start;
     let ldap = config.ldap.clone();
     let sso = config.sso.clone();
-    let mut core = Core::new(config, stores.metadata, stores.sessions)?
-        .with_model(vestibule_core::model::ModelService::new(stores.model));
+    let metadata = stores.metadata;
+    let mut core = Core::new(config, metadata.clone(), stores.sessions)?
+        .with_model(vestibule_core::model::ModelService::new(stores.model, metadata));
     if let Some(attempts) = stores.attempts {
         core = core.with_attempt_store(attempts);
     }

@@ -131,8 +131,8 @@ async fn system_folders(backend: Backend, test: &str) {
         Some(&m.project),
     )
     .await;
-    assert_eq!(total.as_deref(), Some("2"));
-    assert_eq!(names(&page), ["Reports"]);
+    assert_eq!(total.as_deref(), Some("3"));
+    assert_eq!(names(&page), ["Metrics"]);
     let (status, moved) = send(
         &m,
         reqwest::Method::PUT,

@@ -138,6 +138,8 @@ pub struct UserInfo {
     pub privileges: Vec<Privilege>,
     /// [`User::initials`], made once per cached copy: a session check answers it every time.
     pub initials: String,
+    /// The groups the user is a member of (object ACLs name groups).
+    pub groups: Vec<Guid>,
 }
 
 impl UserInfo {
@@ -146,7 +148,14 @@ impl UserInfo {
             initials: user.initials(),
             user,
             privileges,
+            groups: Vec::new(),
         }
+    }
+
+    /// The same, with the user's groups.
+    pub fn with_groups(mut self, groups: Vec<Guid>) -> UserInfo {
+        self.groups = groups;
+        self
     }
 
     pub fn has(&self, p: Privilege) -> bool {

@@ -95,7 +95,14 @@ impl Directory {
             .collect();
         privileges.sort();
         privileges.dedup();
-        let info = Arc::new(UserInfo::new(user, privileges));
+        let groups = self
+            .store
+            .groups_of(id)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        let info = Arc::new(UserInfo::new(user, privileges).with_groups(groups));
         if let Ok(mut cache) = self.cache.write() {
             cache.insert(id, (Instant::now(), info.clone()));
         }

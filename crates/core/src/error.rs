@@ -22,6 +22,9 @@ pub enum CoreError {
     /// The caller's session is limited to objects other than the one asked for.
     #[error("This session may only access object {0}")]
     OutOfScope(String),
+    /// The object's ACL does not give the caller the access it asked for.
+    #[error("{0}")]
+    AccessDenied(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

@@ -432,13 +432,14 @@ impl ModelService {
                 created_ms: now,
                 modified_ms: now,
                 version: Guid::random(),
+                acl: None,
             },
             body: Body::Attribute(attribute),
         };
         self.check_unique(view, &obj).await?;
-        let staged = self.stage(view, obj).await?;
+        let staged = self.stage(caller, view, obj).await?;
         match relationships {
-            Some(rels) => self.stage_relationships(view, id, &rels).await,
+            Some(rels) => self.stage_relationships(caller, view, id, &rels).await,
             None => Ok(staged),
         }
     }
@@ -446,12 +447,13 @@ impl ModelService {
     /// Replaces the relationships of the staged attribute `id` and answers it as it now is.
     async fn stage_relationships(
         &self,
+        caller: &Principal,
         view: &View,
         id: Guid,
         rels: &[RelationshipSpec],
     ) -> Result<ModelObject> {
         let resolved = self.resolve_relationships(view, id, rels).await?;
-        self.replace_relationships(view, id, &resolved).await?;
+        self.replace_relationships(caller, view, id, &resolved).await?;
         self.require(view, id, ObjectKind::Attribute).await
     }
 
@@ -491,9 +493,9 @@ impl ModelService {
         let attribute = self.build_attribute(view, spec, Some(&base)).await?;
         obj.body = Body::Attribute(attribute);
         self.check_unique(view, &obj).await?;
-        let staged = self.stage(view, obj).await?;
+        let staged = self.stage(caller, view, obj).await?;
         match relationships {
-            Some(rels) => self.stage_relationships(view, id, &rels).await,
+            Some(rels) => self.stage_relationships(caller, view, id, &rels).await,
             None => Ok(staged),
         }
     }

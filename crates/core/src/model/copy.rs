@@ -35,7 +35,7 @@ impl ModelService {
             ));
         }
         let view = View::Committed(project);
-        let original = self.require(&view, id, kind).await?;
+        let original = self.read(caller, &view, id, kind).await?;
         let folder = folder.or(original.info.folder);
         if let Some(f) = folder {
             self.check_folder(&view, f).await?;
@@ -48,6 +48,9 @@ impl ModelService {
         copy.info.created_ms = now;
         copy.info.modified_ms = now;
         copy.info.version = Guid::random();
+        copy.info.acl = None;
+        self.check_change(caller, &view, None, &copy).await?;
+        self.inherit_acl(&view, &mut copy).await?;
         if let Body::Attribute(a) = &mut copy.body {
             for f in &mut a.forms {
                 for e in &mut f.expressions {

@@ -27,13 +27,34 @@ const fn id(hex: &str) -> Guid {
     Guid::from_hex_const(hex)
 }
 
+// MicroStrategy's published ids: the root (mstrio-py's `ROOT_PROJECT_FOLDER_ID`), Public Objects
+// and its Reports (the REST API documentation's samples).
 pub const ROOT_FOLDER: Guid = id("D43364C684E34A5F9B2F9AD7108F7828");
 pub const PUBLIC_OBJECTS: Guid = id("98FE182C2A10427EACE0CD30B6768258");
-pub const SCHEMA_OBJECTS: Guid = id("FF7BB3C811D501F0C00051916B98494F");
-pub const ATTRIBUTES_FOLDER: Guid = id("8D679D3711D3E4981000E787EC6DE8A4");
-pub const TABLES_FOLDER: Guid = id("8D679D4F11D3E4981000E787EC6DE8A4");
+pub const REPORTS_FOLDER: Guid = id("D3C7D461F69C4610AA6BAA5EF51F4125");
+// The other system folders' ids are fixed on the platform too, but published nowhere we could find;
+// these are vestibule's own, fixed the same way (the same in every project, never changed).
+// Clients reach them by name from the root or by their predefined number.
+pub const METRICS_FOLDER: Guid = id("21BAD02B866351C5FF6B19A0AD9DD7ED");
+pub const SCHEMA_OBJECTS: Guid = id("F770B462BF8CAFDD3C303A75D9A87D8E");
+pub const ATTRIBUTES_FOLDER: Guid = id("6FA880FE66F3201C21C3A23ED7595A37");
+pub const FACTS_FOLDER: Guid = id("5CAA5F4C973DF82676C1BB9FF1C569A9");
+pub const FUNCTIONS_FOLDER: Guid = id("B54B67AF7D03A9E2D2DC19F83D504195");
+pub const HIERARCHIES_FOLDER: Guid = id("8F982B9DC8B3EFC09BDD9312C046D461");
+pub const TABLES_FOLDER: Guid = id("06935F5167AB27050B3466FC585223F4");
+pub const TRANSFORMATIONS_FOLDER: Guid = id("58A0F325D1F1AD73F032A35896ED85B1");
 
-/// The system folders every project has, each after its parent.
+const fn folder(id: Guid, name: &'static str, parent: Guid, predefined: u32) -> SystemFolder {
+    SystemFolder {
+        id,
+        name,
+        parent: Some(parent),
+        predefined,
+    }
+}
+
+/// The system folders every project has, each after its parent; the numbers are
+/// `EnumDSSXMLFolderNames` (mstrio-py's `PredefinedFolders`).
 pub const SYSTEM_FOLDERS: &[SystemFolder] = &[
     SystemFolder {
         id: ROOT_FOLDER,
@@ -41,36 +62,16 @@ pub const SYSTEM_FOLDERS: &[SystemFolder] = &[
         parent: None,
         predefined: 39,
     },
-    SystemFolder {
-        id: PUBLIC_OBJECTS,
-        name: "Public Objects",
-        parent: Some(ROOT_FOLDER),
-        predefined: 1,
-    },
-    SystemFolder {
-        id: id("D3C7D461F69C4610AA6BAA5EF51F4125"),
-        name: "Reports",
-        parent: Some(PUBLIC_OBJECTS),
-        predefined: 7,
-    },
-    SystemFolder {
-        id: SCHEMA_OBJECTS,
-        name: "Schema Objects",
-        parent: Some(ROOT_FOLDER),
-        predefined: 24,
-    },
-    SystemFolder {
-        id: ATTRIBUTES_FOLDER,
-        name: "Attributes",
-        parent: Some(SCHEMA_OBJECTS),
-        predefined: 26,
-    },
-    SystemFolder {
-        id: TABLES_FOLDER,
-        name: "Tables",
-        parent: Some(SCHEMA_OBJECTS),
-        predefined: 35,
-    },
+    folder(PUBLIC_OBJECTS, "Public Objects", ROOT_FOLDER, 1),
+    folder(METRICS_FOLDER, "Metrics", PUBLIC_OBJECTS, 5),
+    folder(REPORTS_FOLDER, "Reports", PUBLIC_OBJECTS, 7),
+    folder(SCHEMA_OBJECTS, "Schema Objects", ROOT_FOLDER, 24),
+    folder(ATTRIBUTES_FOLDER, "Attributes", SCHEMA_OBJECTS, 26),
+    folder(FACTS_FOLDER, "Facts", SCHEMA_OBJECTS, 29),
+    folder(FUNCTIONS_FOLDER, "Functions", SCHEMA_OBJECTS, 30),
+    folder(HIERARCHIES_FOLDER, "Hierarchies", SCHEMA_OBJECTS, 31),
+    folder(TABLES_FOLDER, "Tables", SCHEMA_OBJECTS, 35),
+    folder(TRANSFORMATIONS_FOLDER, "Transformations", SCHEMA_OBJECTS, 38),
 ];
 
 /// The system folder with this id.
@@ -105,6 +106,7 @@ fn folder_object(project: &Project, f: &SystemFolder, now: i64) -> ModelObject {
             created_ms: now,
             modified_ms: now,
             version: Guid::random(),
+            acl: None,
         },
         body: Body::Folder,
     }
@@ -214,16 +216,22 @@ impl ModelService {
         objects
     }
 
-    /// What folder `folder` holds as `view` sees it: folders first, then the other objects, each
-    /// by name.
-    pub async fn folder_contents(&self, view: &View, folder: Guid) -> Result<Vec<ModelObject>> {
-        self.require(view, folder, ObjectKind::Folder).await?;
+    /// What folder `folder` holds as `view` sees it, of what the caller may read: folders first,
+    /// then the other objects, each by name.
+    pub async fn folder_contents(
+        &self,
+        caller: &Principal,
+        view: &View,
+        folder: Guid,
+    ) -> Result<Vec<ModelObject>> {
+        self.read(caller, view, folder, ObjectKind::Folder).await?;
         let mut inside: Vec<ModelObject> = self
             .list(view, None)
             .await?
             .into_iter()
             .filter(|o| o.info.folder == Some(folder))
             .collect();
+        inside = self.readable(caller, inside).await?;
         inside.sort_by_key(|o| (o.info.kind != ObjectKind::Folder, o.info.name.to_lowercase()));
         Ok(inside)
     }
@@ -256,10 +264,14 @@ impl ModelService {
                 created_ms: now,
                 modified_ms: now,
                 version: Guid::random(),
+                acl: None,
             },
             body: Body::Folder,
         };
         self.check_unique(&view, &obj).await?;
+        self.check_change(caller, &view, None, &obj).await?;
+        let mut obj = obj;
+        self.inherit_acl(&view, &mut obj).await?;
         match self.store().insert_object(&obj).await? {
             Ok(()) => Ok(obj),
             Err(CommitRefusal::DuplicateName(_)) => Err(CoreError::AlreadyExists(format!(
@@ -319,7 +331,7 @@ mod tests {
                 assert!(at.is_some_and(|at| at < i), "{}'s parent comes first", f.name);
             }
         }
-        assert_eq!(system_path(&SYSTEM_FOLDERS[4]), ["Schema Objects", "Attributes"]);
+        assert_eq!(system_path(&SYSTEM_FOLDERS[5]), ["Schema Objects", "Attributes"]);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
 
+pub mod acl;
 pub mod attributes;
 pub mod copy;
 pub mod folders;

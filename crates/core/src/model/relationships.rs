@@ -134,6 +134,7 @@ impl ModelService {
     /// `rels` goes to its child's document. Only the attributes whose documents change are staged.
     pub(crate) async fn replace_relationships(
         &self,
+        caller: &Principal,
         view: &View,
         me: Guid,
         rels: &[Relationship],
@@ -152,7 +153,7 @@ impl ModelService {
                 if let Body::Attribute(b) = &mut changed.body {
                     b.relationships = kept;
                 }
-                self.stage(view, changed).await?;
+                self.stage(caller, view, changed).await?;
             }
         }
         Ok(())
@@ -185,7 +186,7 @@ impl ModelService {
         view.changeset()?;
         self.require(view, id, ObjectKind::Attribute).await?;
         let resolved = self.resolve_relationships(view, id, &rels).await?;
-        self.replace_relationships(view, id, &resolved).await?;
+        self.replace_relationships(caller, view, id, &resolved).await?;
         self.relationships(caller, view, id).await
     }
 }

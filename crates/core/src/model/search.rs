@@ -183,7 +183,7 @@ impl ModelService {
                     .iter()
                     .any(|x| o.info.id == *x || inside(o, *x, true))
         };
-        let mut found: Vec<ModelObject> = all
+        let found: Vec<ModelObject> = all
             .iter()
             .filter(|o| query.kinds.is_empty() || query.kinds.contains(&o.info.kind))
             .filter(|o| {
@@ -211,6 +211,7 @@ impl ModelService {
             .filter(|o| inside_root(o))
             .cloned()
             .collect();
+        let mut found = self.readable(caller, found).await?;
         found.sort_by(|a, b| {
             (a.info.name.to_lowercase(), a.info.id).cmp(&(b.info.name.to_lowercase(), b.info.id))
         });

@@ -8,11 +8,13 @@ use crate::core::Principal;
 use crate::directory::check_name;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
+use crate::model::acl::Access;
 use crate::model::spec::{InfoPatch, TableSpec};
 use crate::model::types::*;
 use crate::model::Place;
 use crate::model_store::{CommitRefusal, ModelStore};
 use crate::privilege::Privilege;
+use crate::store::MetadataStore;
 
 /// Where reads come from: the committed model of a project, or a changeset's view of it (its
 /// staged changes over the committed model).
@@ -43,19 +45,27 @@ impl View {
 /// would; nothing here holds a lock of its own.
 pub struct ModelService {
     store: Arc<dyn ModelStore>,
+    /// Users and groups: the trustees of object ACLs (see `acl.rs`).
+    pub(super) directory: Arc<dyn MetadataStore>,
+    /// The Everyone group's id, once read (the trustee of the default ACL rule).
+    pub(super) everyone: std::sync::OnceLock<Guid>,
 }
 
 /// How often a direct property change re-reads an object that another write changed between its
 /// read and its write (each retry applies the change to the newer object).
-const UPDATE_TRIES: usize = 8;
+pub(super) const UPDATE_TRIES: usize = 8;
 
 fn not_found(kind: &str, id: Guid) -> CoreError {
     CoreError::NotFound(format!("The {kind} with id '{id}' could not be found"))
 }
 
 impl ModelService {
-    pub fn new(store: Arc<dyn ModelStore>) -> Self {
-        ModelService { store }
+    pub fn new(store: Arc<dyn ModelStore>, directory: Arc<dyn MetadataStore>) -> Self {
+        ModelService {
+            store,
+            directory,
+            everyone: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn ModelStore> {
@@ -191,6 +201,7 @@ impl ModelService {
         if cs.status == ChangesetStatus::Committed {
             return Ok(cs);
         }
+        self.check_commit(caller, &cs).await?;
         match self.store.commit(id, now_ms()).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
@@ -250,10 +261,21 @@ impl ModelService {
         Ok(n)
     }
 
-    /// Stages `obj` in the changeset of `view`, with a fresh version and modification time.
-    pub(crate) async fn stage(&self, view: &View, mut obj: ModelObject) -> Result<ModelObject> {
+    /// Stages `obj` in the changeset of `view`, with a fresh version and modification time, once
+    /// the caller's access allows it (`acl.rs`); a new object takes its folder's ACL.
+    pub(crate) async fn stage(
+        &self,
+        caller: &Principal,
+        view: &View,
+        mut obj: ModelObject,
+    ) -> Result<ModelObject> {
         let cs = view.changeset()?;
         Self::ready(cs)?;
+        let base = self.get(view, obj.info.id).await?;
+        self.check_change(caller, view, base.as_ref(), &obj).await?;
+        if base.is_none() {
+            self.inherit_acl(view, &mut obj).await?;
+        }
         let base_version = match self.store.staged_one(cs.id, obj.info.id).await? {
             Some(s) => s.base_version,
             None => self
@@ -315,9 +337,10 @@ impl ModelService {
     pub async fn create_table(
         &self,
         view: &View,
-        owner: Option<Guid>,
+        caller: Option<&Principal>,
         spec: TableSpec,
     ) -> Result<ModelObject> {
+        let owner = caller.map(|c| c.user.user.id);
         if spec.columns.is_empty() {
             return Err(CoreError::MissingField(
                 "A table needs at least one column".into(),
@@ -367,6 +390,7 @@ impl ModelService {
                 created_ms: now,
                 modified_ms: now,
                 version: Guid::random(),
+                acl: None,
             },
             body: Body::Table(Table {
                 physical_name: spec.physical_name.unwrap_or(spec.name),
@@ -376,12 +400,18 @@ impl ModelService {
             }),
         };
         self.check_unique(view, &obj).await?;
-        match view {
-            View::Committed(_) => {
+        match (view, caller) {
+            // The operator's command line, which no ACL binds.
+            (View::Committed(_), None) => {
+                let mut obj = obj;
+                self.inherit_acl(view, &mut obj).await?;
                 self.store.put_objects(std::slice::from_ref(&obj)).await?;
                 Ok(obj)
             }
-            View::Changeset(_) => self.stage(view, obj).await,
+            (View::Changeset(_), Some(caller)) => self.stage(caller, view, obj).await,
+            (View::Changeset(_), None) | (View::Committed(_), Some(_)) => {
+                Err(CoreError::Unplaced(Place::Changeset))
+            }
         }
     }
 
@@ -402,6 +432,7 @@ impl ModelService {
         let view = View::Committed(project);
         for _ in 0..UPDATE_TRIES {
             let read = self.require(&view, id, kind).await?;
+            self.check(caller, &read, Access::Write).await?;
             let mut obj = read.clone();
             let system = crate::model::folders::system_folder(id).is_some();
             if let Some(n) = &patch.name {
@@ -419,6 +450,12 @@ impl ModelService {
                     ));
                 }
                 self.check_move(&view, &obj, f).await?;
+                if Some(f) != obj.info.folder {
+                    if let Some(target) = self.get(&view, f).await? {
+                        self.check(caller, &target, crate::model::acl::Access::Write)
+                            .await?;
+                    }
+                }
                 obj.info.folder = Some(f);
             }
             if let Some(d) = &patch.description {
@@ -479,6 +516,7 @@ impl ModelService {
         }
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
+        self.check(caller, &obj, Access::Delete).await?;
         match self.store.delete_unused(project, id).await? {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found(kind.as_str(), id)),

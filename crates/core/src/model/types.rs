@@ -79,6 +79,10 @@ pub struct ObjectInfo {
     pub modified_ms: i64,
     /// Changes at every committed change; a changeset's commit checks it (optimistic locking).
     pub version: Guid,
+    /// Who may do what to it; `None` (documents from before ACLs, the project's folder tree):
+    /// the default rule of `acl.rs`.
+    #[serde(default)]
+    pub acl: Option<Vec<crate::model::acl::AccessEntry>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,6 +70,8 @@ impl From<CoreError> for MstrError {
             CoreError::LoginModeDisabled(_) => (S::UNAUTHORIZED, "ERR001"),
             CoreError::MissingPrivilege(_) => (S::FORBIDDEN, "ERR014"),
             CoreError::OutOfScope(_) => (S::FORBIDDEN, "ERR017"),
+            // MicroStrategy's "Insufficient permission" (an object's ACL), as its 403 example.
+            CoreError::AccessDenied(_) => (S::FORBIDDEN, "ERR017"),
             CoreError::NotFound(_) => (S::NOT_FOUND, "ERR004"),
             CoreError::Invalid(_) => (S::BAD_REQUEST, "ERR006"),
             CoreError::MissingField(_) | CoreError::Unplaced(_) => (S::BAD_REQUEST, "ERR007"),

@@ -68,7 +68,7 @@ async fn contents(
     let q = Query::parse(raw)?;
     let view = View::Committed(project);
     let model = state.core.model()?;
-    let inside = model.folder_contents(&view, folder).await?;
+    let inside = model.folder_contents(caller, &view, folder).await?;
     let (total, shown) = page(&q, inside)?;
     let mut writer = InfoWriter::new(state, &view).await?;
     let mut items = Vec::with_capacity(shown.len());

@@ -1,5 +1,6 @@
 //! The MicroStrategy Library REST API dialect.
 
+pub mod acl;
 pub mod auth;
 pub mod error;
 pub mod extract;

@@ -101,7 +101,11 @@ pub struct ObjectInfoJson {
     pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<OwnerJson>,
+    /// The caller's own rights on the object (0–255).
     pub acg: i64,
+    /// The object's access control list (not on projects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl: Option<Vec<super::acl::AclEntryJson>>,
     /// The folders above the object, the root first.
     pub ancestors: Vec<AncestorJson>,
     pub hidden: bool,
@@ -143,6 +147,11 @@ pub struct InfoPatchBody {
     #[serde(default, deserialize_with = "wire::opt_guid")]
     #[schema(value_type = Option<String>)]
     pub folder_id: Option<Guid>,
+    /// ACL operations (applied first, with the Control right; see `acl.rs`).
+    #[serde(default)]
+    pub acl: Option<Vec<super::acl::AclChangeJson>>,
+    #[serde(default, rename = "propagateACLToChildren")]
+    pub propagate_acl_to_children: Option<bool>,
 }
 
 /// A string or a list of strings; null is none.
@@ -212,6 +221,7 @@ async fn project_json(state: &AppState, id: Guid) -> MstrResult<ObjectInfoJson> 
         version: p.id.to_hex(),
         owner: None,
         acg: 255,
+        acl: None,
         ancestors: Vec::new(),
         hidden: false,
         comments: None,
@@ -346,6 +356,7 @@ impl<'a> InfoWriter<'a> {
             version: o.info.version.to_hex(),
             owner,
             acg: 255,
+            acl: None,
             ancestors: self.ancestors(o),
             hidden: o.info.hidden,
             comments: comments.then(|| o.info.comments.clone()),
@@ -363,6 +374,19 @@ pub(crate) async fn object_json(
     InfoWriter::new(state, view).await?.info(o, comments).await
 }
 
+/// `json` with the caller's rights (`acg`) and the object's ACL.
+async fn with_access(
+    state: &AppState,
+    caller: &vestibule_core::core::Principal,
+    o: &ModelObject,
+    mut json: ObjectInfoJson,
+) -> MstrResult<ObjectInfoJson> {
+    let (acg, acl) = super::acl::access(state, caller, o).await?;
+    json.acg = acg.into();
+    json.acl = Some(acl);
+    Ok(json)
+}
+
 /// An object's info.
 #[utoipa::path(get, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
@@ -373,7 +397,7 @@ pub(crate) async fn object_json(
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
         (status = 400, description = "No or unsupported `type`, or no project header (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
+        (status = 403, description = "No Read access to the object, or a session limited to another object (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
@@ -392,13 +416,19 @@ pub async fn get(
         Target::Project => Ok(Json(project_json(&state, id).await?)),
         Target::Model(kind) => {
             let (view, obj) = find(&state, project, id, kind).await?;
-            Ok(Json(object_json(&state, &view, &obj, comments).await?))
+            let obj = state
+                .core
+                .model()?
+                .read(&caller, &view, obj.info.id, kind)
+                .await?;
+            let json = object_json(&state, &view, &obj, comments).await?;
+            Ok(Json(with_access(&state, &caller, &obj, json).await?))
         }
     }
 }
 
-/// Change an object's name, description, long description (comments), hidden flag or folder, at
-/// once.
+/// Change an object's name, description, long description (comments), hidden flag or folder,
+/// or its ACL, at once.
 #[utoipa::path(put, path = "/api/objects/{id}", tag = "Objects",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
@@ -408,7 +438,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
         (status = 400, description = "Invalid change, or a field that cannot be changed here (ERR006)", body = MstrErrorBody),
-        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014); no Write access, or no Control access for `acl` (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown object or destination folder (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
@@ -427,14 +457,42 @@ pub async fn put(
             "Projects cannot be changed through /api/objects",
         ));
     };
-    let patch = InfoPatch::from(wire::read::<InfoPatchBody>(&body)?);
-    let (view, _) = find(&state, project, id, kind).await?;
-    let obj = state
-        .core
-        .model()?
-        .update_info(&caller, view.project(), id, kind, patch)
-        .await?;
-    Ok(Json(object_json(&state, &view, &obj, true).await?))
+    let mut patch = wire::read::<InfoPatchBody>(&body)?;
+    let acl = patch.acl.take();
+    let propagate = patch.propagate_acl_to_children.take();
+    let (view, mut obj) = find(&state, project, id, kind).await?;
+    let model = state.core.model()?;
+    if let Some(entries) = acl {
+        let changes = super::acl::changes(entries, propagate)?;
+        obj = model
+            .change_acl(&caller, view.project(), id, kind, &changes)
+            .await?;
+    }
+    // A body of ACL operations alone (mstrio's acl_add) changes nothing else, and needs no Write.
+    if !acl_only(&body) {
+        obj = model
+            .update_info(&caller, view.project(), id, kind, InfoPatch::from(patch))
+            .await?;
+    }
+    let json = object_json(&state, &view, &obj, true).await?;
+    Ok(Json(with_access(&state, &caller, &obj, json).await?))
+}
+
+/// Whether the body has no keys but the ACL's (read from the JSON, so a property added to
+/// [`InfoPatchBody`] is never taken for "nothing to change").
+fn acl_only(body: &[u8]) -> bool {
+    const ACL_KEYS: [&str; 4] = [
+        "acl",
+        "propagateACLToChildren",
+        "propagationBehavior",
+        "isRecursive",
+    ];
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(m)) => {
+            m.contains_key("acl") && m.keys().all(|k| ACL_KEYS.contains(&k.as_str()))
+        }
+        _ => false,
+    }
 }
 
 /// Delete an object at once (refused while another object depends on it).
@@ -446,7 +504,7 @@ pub async fn put(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Other objects depend on it (ERR006)", body = MstrErrorBody),
-        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014), or no Delete access (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown object (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn delete(

@@ -105,9 +105,10 @@ impl From<CoreError> for TsError {
             // The only login mode the ThoughtSpot dialect can find disabled is trusted
             // authentication: ThoughtSpot's v2 answers 403 for it, and v1 does the same here
             // rather than its documented 500 (a 500 would say the server is broken).
-            CoreError::LoginModeDisabled(_) | CoreError::MissingPrivilege(_) | CoreError::OutOfScope(_) => {
-                S::FORBIDDEN
-            }
+            CoreError::LoginModeDisabled(_)
+            | CoreError::MissingPrivilege(_)
+            | CoreError::OutOfScope(_)
+            | CoreError::AccessDenied(_) => S::FORBIDDEN,
             CoreError::NotFound(_) => S::NOT_FOUND,
             CoreError::Invalid(_) | CoreError::MissingField(_) | CoreError::Unplaced(_) => S::BAD_REQUEST,
             CoreError::AlreadyExists(_) | CoreError::Conflict(_) => S::CONFLICT,

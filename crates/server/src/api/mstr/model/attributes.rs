@@ -46,7 +46,7 @@ pub async fn render(
     responses(
         (status = 201, description = "Created: the full definition", body = AttributeJson),
         (status = 400, description = "Invalid definition or expression syntax error (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014); no Write access to the folder, or no Use access to a table (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
@@ -79,7 +79,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The definition", body = AttributeJson),
         (status = 400, description = "Bad query parameter, or neither project nor changeset (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 403, description = "A session limited to another object (ERR017)", body = MstrErrorBody),
+        (status = 403, description = "No Read access, or a session limited to another object (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
@@ -96,7 +96,7 @@ pub async fn get(
     let obj = state
         .core
         .model()?
-        .require(&view, id, ObjectKind::Attribute)
+        .read(&caller, &view, id, ObjectKind::Attribute)
         .await?;
     Ok(Json(render(&state, &view, &obj, &q, false).await?).into_response())
 }
@@ -112,7 +112,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The updated definition", body = AttributeJson),
         (status = 400, description = "Invalid change (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014); no Write access to it, or no Use access to a table it newly uses (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown attribute or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn patch(
@@ -160,7 +160,7 @@ pub async fn list(
     let all = state
         .core
         .model()?
-        .list(&view, Some(ObjectKind::Attribute))
+        .list_readable(&caller, &view, Some(ObjectKind::Attribute))
         .await?;
     let attributes = wire::page(&all, offset, limit)
         .map(|o| {

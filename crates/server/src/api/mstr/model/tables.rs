@@ -45,7 +45,11 @@ pub async fn list(
     let (offset, limit) = (q.int("offset", 0)?.max(0), q.int("limit", -1)?);
     let fields = q.list("fields");
     let view = place.view(&state, &caller).await?;
-    let all = state.core.model()?.list(&view, Some(ObjectKind::Table)).await?;
+    let all = state
+        .core
+        .model()?
+        .list_readable(&caller, &view, Some(ObjectKind::Table))
+        .await?;
     let tables = wire::page(&all, offset, limit)
         .map(|t| TableEntry::of(t, &fields))
         .collect();
@@ -67,6 +71,7 @@ pub async fn list(
     responses(
         (status = 400, description = "No project or changeset header, or a malformed parameter (ERR006, ERR007)", body = MstrErrorBody),
         (status = 200, description = "The table", body = TableJson),
+        (status = 403, description = "No Read access to the table (ERR017)", body = MstrErrorBody),
         (status = 404, description = "Unknown table or changeset (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn get(
@@ -81,8 +86,10 @@ pub async fn get(
     caller.require_object(id)?;
     let model = state.core.model()?;
     let view = place.view(&state, &caller).await?;
-    let table = model.require(&view, id, ObjectKind::Table).await?;
-    let attributes = model.list(&view, Some(ObjectKind::Attribute)).await?;
+    let table = model.read(&caller, &view, id, ObjectKind::Table).await?;
+    let attributes = model
+        .list_readable(&caller, &view, Some(ObjectKind::Attribute))
+        .await?;
     match TableJson::of(&table, &attributes, false) {
         Some(body) => Ok(Json(wire::only_fields(&body, &q.list("fields"))?)),
         None => Ok(Json(empty())),
@@ -114,7 +121,7 @@ pub async fn create(
     let table = state
         .core
         .model()?
-        .create_table(&view, Some(caller.user.user.id), spec)
+        .create_table(&view, Some(&caller), spec)
         .await?;
     let body = match TableJson::of(&table, &[], true) {
         Some(t) => Json(t).into_response(),
