@@ -150,6 +150,24 @@ expect_http_error(401, api.auth_session_user)
 expect_http_error(401, v1_bearer.session_info)
 step("v2 token/revoke with an empty body revokes the bearer; refused on v1 and v2 after")
 
+# ABAC: the client's `additional_request_parameters` carry the rules; persisted on the user with
+# REPLACE, and read back on the user's details with the custom token as the bearer.
+rules = {
+    "persist_option": "REPLACE",
+    "filter_rules": [{"column_name": "Region", "operator": "IN", "values": ["West", 7]}],
+    "parameter_values": [{"name": "Secured", "values": ["s3cr3t"]}],
+}
+abac = TSRestApiV2(base).auth_token_custom(jit_user, secret_key=secret, additional_request_parameters=rules)
+abac_api = TSRestApiV2(base)
+abac_api.bearer_token = abac["token"]
+held = abac_api.auth_session_user()["access_control_properties"]
+check(held == {"0": {"ALL": {"filter_rules": rules["filter_rules"],
+                             "parameter_values": rules["parameter_values"]}}}, held)
+r = expect_http_error(400, TSRestApiV2(base).auth_token_custom, jit_user, secret_key=secret,
+                      additional_request_parameters={"filter_rules": "Region"})
+check("filter_rules" in r.text, r.text)
+step("v2 token/custom with rules (REPLACE), read back on the user; a rule of the wrong type is 400")
+
 secret_full = TSRestApiV2(base).auth_token_full(jit_user, secret_key=secret)
 check(secret_full["valid_for_username"] == jit_user)
 step("v2 token/full with the secret key")

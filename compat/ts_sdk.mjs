@@ -42,6 +42,42 @@ assert.equal(obj.scope.access_type, "REPORT_BOOK_VIEW");
 assert.equal(obj.scope.metadata_id, objectId);
 step("getObjectAccessToken");
 
+// ABAC: a custom token with rules persisted on the user, read back on the user's details.
+const abac = await basic.getCustomAccessToken({
+  username,
+  secret_key: secret,
+  persist_option: "APPEND",
+  filter_rules: [{ column_name: "Region", operator: "IN", values: ["West", "Southwest"] }],
+  parameter_values: [{ name: "Secured", values: ["s3cr3t"] }],
+  variable_values: [{ name: "country_var", values: ["Japan"] }],
+  objects: [{ type: "LOGICAL_TABLE", identifier: objectId }],
+});
+assert.ok(abac.token);
+assert.equal(abac.user.name, username);
+const abacApi = new ThoughtSpotRestApi(createBearerAuthenticationConfig(base, async () => abac.token));
+const held = await abacApi.getCurrentUserInfo();
+assert.deepEqual(held.access_control_properties, {
+  0: {
+    [objectId]: {
+      filter_rules: [{ column_name: "Region", operator: "IN", values: ["West", "Southwest"] }],
+      parameter_values: [{ name: "Secured", values: ["s3cr3t"] }],
+    },
+  },
+});
+assert.deepEqual(held.variable_values, {
+  0: { [objectId]: { variable_values: [{ name: "country_var", values: ["Japan"] }] } },
+});
+await assert.rejects(
+  basic.getCustomAccessToken({
+    username,
+    secret_key: secret,
+    persist_option: "NONE",
+    filter_rules: [{ column_name: "Region", operator: "ABOUT", values: ["x"] }],
+  }),
+  (e) => e.code === 400,
+);
+step("getCustomAccessToken with rules; the user's details show them; a bad operator is a 400");
+
 // A token provider: one fixed token, reused for every call.
 const fixed = new ThoughtSpotRestApi(createBearerAuthenticationConfig(base, async () => full.token));
 const validation = await fixed.validateToken({ token: full.token });

@@ -50,3 +50,5 @@ mod throttle;
 mod ts_cross;
 mod ts_v1;
 mod ts_v2;
+mod ts_v2_access;
+mod ts_v2_contract;

@@ -545,8 +545,8 @@ async fn ts_v2_revoke() {
     assert_eq!(resp.status(), 401);
     v2_error(
         revoke(&a, j!({"user_identifier": "ghost"})).send().await.unwrap(),
-        404,
-        10004,
+        400,
+        10002,
     )
     .await;
     let resp = send(

@@ -4,6 +4,7 @@
 //! on [`Core`]; the storage layer (`vestibule-store`) implements the traits in [`store`].
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;

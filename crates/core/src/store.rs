@@ -92,6 +92,30 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
     async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
+
+    /// The access properties `user` holds (the core's document) and their version.
+    async fn user_access(&self, user: Guid) -> StoreResult<Option<(String, i64)>>;
+    /// Writes `user`'s access properties if they are still at version `expected` (`None`: the
+    /// user has none yet); `false` when another writer changed them first.
+    async fn put_user_access(
+        &self,
+        user: Guid,
+        body: &str,
+        expected: Option<i64>,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
+    /// Stores what the bearer token `token` carries until `expires_ms` (and forgets what expired
+    /// tokens carried).
+    async fn insert_token_access(
+        &self,
+        token: &SecretHash,
+        user: Guid,
+        expires_ms: i64,
+        body: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    /// What the unexpired token `token` carries.
+    async fn token_access(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<String>>;
 }
 
 /// The rules of one failed-login budget (an account's or a client address's).

@@ -369,6 +369,64 @@ macro_rules! impl_metadata_store {
                     }
                     Ok(())
                 }
+
+                async fn user_access(&self, user: Guid) -> StoreResult<Option<(String, i64)>> {
+                    let q = $q("SELECT body, version FROM user_access WHERE user_id = ?");
+                    one(self.pool(), query(&q).bind(user.to_hex()), |r| {
+                        Ok((r.text("body")?, r.int("version")?))
+                    })
+                    .await
+                }
+
+                async fn put_user_access(
+                    &self,
+                    user: Guid,
+                    body: &str,
+                    expected: Option<i64>,
+                    now_ms: i64,
+                ) -> StoreResult<bool> {
+                    // A version check in the statement itself: of two writers that read the same
+                    // version, the database lets exactly one through.
+                    let q = match expected {
+                        None => {
+                            let q = $q("INSERT INTO user_access (user_id, body, version, modified_ms) \
+                                        VALUES (?, ?, 1, ?) ON CONFLICT (user_id) DO NOTHING");
+                            exec(self.pool(), query(&q).bind(user.to_hex()).bind(body.to_owned()).bind(now_ms)).await?
+                        }
+                        Some(v) => {
+                            let q = $q("UPDATE user_access SET body = ?, version = version + 1, modified_ms = ? \
+                                        WHERE user_id = ? AND version = ?");
+                            let q = query(&q).bind(body.to_owned()).bind(now_ms).bind(user.to_hex()).bind(v);
+                            exec(self.pool(), q).await?
+                        }
+                    };
+                    Ok(q.rows_affected() == 1)
+                }
+
+                async fn insert_token_access(
+                    &self,
+                    token: &SecretHash,
+                    user: Guid,
+                    expires_ms: i64,
+                    body: &str,
+                    now_ms: i64,
+                ) -> StoreResult<()> {
+                    let purge = $q("DELETE FROM token_access WHERE expires_ms <= ?");
+                    exec(self.pool(), query(&purge).bind(now_ms)).await?;
+                    let q = $q("INSERT INTO token_access (token_hash, user_id, expires_ms, body) VALUES (?, ?, ?, ?)");
+                    let q = query(&q)
+                        .bind(token.to_hex())
+                        .bind(user.to_hex())
+                        .bind(expires_ms)
+                        .bind(body.to_owned());
+                    exec(self.pool(), q).await?;
+                    Ok(())
+                }
+
+                async fn token_access(&self, token: &SecretHash, now_ms: i64) -> StoreResult<Option<String>> {
+                    let q = $q("SELECT body FROM token_access WHERE token_hash = ? AND expires_ms > ?");
+                    one(self.pool(), query(&q).bind(token.to_hex()).bind(now_ms), |r| r.text("body")).await
+                }
             }
         };
     };

@@ -167,17 +167,18 @@ fn groups(value: Option<serde_json::Value>) -> Result<Vec<String>, TsError> {
     };
     items
         .into_iter()
-        .map(|v| match v {
+        .enumerate()
+        .map(|(i, v)| match v {
             serde_json::Value::String(s) => Ok(s),
             serde_json::Value::Object(o) => match o.get("identifier").or_else(|| o.get("name")) {
                 Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                _ => Err(TsError::bad_request(
-                    "a group must be a name or {\"identifier\": name}",
-                )),
+                _ => Err(TsError::bad_request(format!(
+                    "'groups[{i}].identifier' must be a group name: a group is a name or {{\"identifier\": name}}"
+                ))),
             },
-            _ => Err(TsError::bad_request(
-                "'groups' must be a JSON array of group names",
-            )),
+            _ => Err(TsError::bad_request(format!(
+                "'groups[{i}]' must be a group name or {{\"identifier\": name}}"
+            ))),
         })
         .collect()
 }

@@ -1,5 +1,6 @@
 //! ThoughtSpot REST API v2.0: the `auth/` endpoints, under `/api/rest/2.0`.
 
+pub mod access;
 pub mod session;
 pub mod token;
 

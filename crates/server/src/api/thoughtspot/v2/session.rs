@@ -14,6 +14,7 @@ use super::super::error::{TsError, V2ErrorBody, V2Result};
 use super::super::extract::V2Body;
 use super::super::extract::{self, V2Caller};
 use super::super::login_flow::{self, Remember};
+use super::access::AccessView;
 use crate::api::body;
 use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::state::AppState;
@@ -161,6 +162,9 @@ pub struct User {
     /// Set when the session is limited to one object: that object's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     restricted_object_id: Option<String>,
+    /// The access properties the user holds (persisted by token requests; `{}` each when none).
+    #[serde(flatten)]
+    access: AccessView,
 }
 
 /// The logged-in user.
@@ -174,6 +178,7 @@ pub async fn user(State(state): State<AppState>, V2Caller(caller): V2Caller) -> 
     let info = &caller.principal.user;
     let u = &info.user;
     let groups = state.core.directory().groups_of(u.id).await?;
+    let access = state.core.user_access(u.id).await?;
     let primary = || NamedRef {
         id: serde_json::json!(0),
         name: "Primary".into(),
@@ -210,6 +215,7 @@ pub async fn user(State(state): State<AppState>, V2Caller(caller): V2Caller) -> 
             Scope::Full => None,
             Scope::Object(o) => Some(o.to_uuid()),
         },
+        access: AccessView::of(&access),
     }))
 }
 

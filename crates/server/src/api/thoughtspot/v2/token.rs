@@ -13,9 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::ToSchema;
 
+use vestibule_core::access::{Access, Persist};
 use vestibule_core::audit::{AuditEvent, AuditKind};
 use vestibule_core::credential::Credential;
 use vestibule_core::directory::User;
@@ -25,6 +26,7 @@ use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{login_mode, Scope, Session};
 use vestibule_core::sessions::NewSession;
 use vestibule_core::tokens::MAX_TOKEN_SECS;
+use vestibule_core::trusted::Provisioning;
 use vestibule_core::CoreError;
 
 use super::super::error::{TsError, V2ErrorBody, V2Result};
@@ -33,6 +35,9 @@ use super::super::extract::V2Caller;
 use super::super::guarded::guarded;
 use super::super::login_flow;
 use super::super::v1::token::{groups_schema, provisioning, JitFields};
+use super::access::{
+    custom_rules, runtime_rules, AccessView, FilterRuleIn, NamedValuesIn, ObjectIn, UserParametersIn,
+};
 use super::session::{check_org, org_schema};
 use crate::api::body::{self, required};
 use crate::client_addr::ClientAddr;
@@ -129,6 +134,10 @@ pub struct TokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = object_id_schema, required = true)]
     object_id: Option<String>,
+    /// Runtime filters, parameters and sorts the token carries; items with `persist: true` are
+    /// also stored on the user (shown as its `user_parameters`).
+    #[serde(default)]
+    user_parameters: Option<UserParametersIn>,
 }
 
 /// Who asks for a token, and the user to provision when trusted authentication creates one.
@@ -136,23 +145,28 @@ struct TokenAsker {
     username: Option<String>,
     password: Option<String>,
     secret_key: Option<String>,
-    jit: JitFields,
+    jit: Provisioning,
 }
 
+/// The asker of a token request body; its provisioning fields are read (and refused when
+/// malformed) here, before any credential is checked, with `auto_create` defaulting as given.
 macro_rules! asker {
-    ($body:expr) => {
+    ($body:expr, $auto_create_default:expr) => {
         TokenAsker {
             username: $body.username,
             password: $body.password,
             secret_key: $body.secret_key,
-            jit: JitFields {
-                autocreate: $body.autocreate,
-                auto_create: $body.auto_create,
-                groups: $body.groups,
-                group_identifiers: $body.group_identifiers,
-                email: $body.email,
-                display_name: $body.display_name,
-            },
+            jit: provisioning(
+                JitFields {
+                    autocreate: $body.autocreate,
+                    auto_create: $body.auto_create,
+                    groups: $body.groups,
+                    group_identifiers: $body.group_identifiers,
+                    email: $body.email,
+                    display_name: $body.display_name,
+                },
+                $auto_create_default,
+            )?,
         }
     };
 }
@@ -161,7 +175,6 @@ macro_rules! asker {
 async fn token_user(
     state: &AppState,
     asker: TokenAsker,
-    auto_create_default: bool,
     client_addr: Option<IpAddr>,
 ) -> Result<(User, i32), TsError> {
     let username = required(asker.username, "username")?;
@@ -170,7 +183,7 @@ async fn token_user(
         return Ok(login_flow::password_login(core, username, password, client_addr).await?);
     }
     if let Some(key) = asker.secret_key.filter(|k| !k.is_empty()) {
-        let jit = provisioning(asker.jit, auto_create_default)?;
+        let jit = asker.jit;
         let user = guarded(
             core,
             login_mode::TRUSTED,
@@ -206,9 +219,10 @@ async fn mint(
     body: &[u8],
     object: bool,
 ) -> V2Result<(User, NewSession)> {
-    let body: TokenRequest = body::read(headers, body)?;
+    let mut body: TokenRequest = body::read(headers, body)?;
     check_org([&body.org_identifier, &body.org_id])?;
     let validity = validity(body.validity_time_in_sec)?;
+    let runtime = runtime_rules(body.user_parameters.take())?;
     let scope = if object {
         let id = required(body.object_id, "object_id")?;
         Scope::Object(
@@ -218,10 +232,19 @@ async fn mint(
     } else {
         Scope::Full
     };
-    let (user, mode) = token_user(state, asker!(body), false, client_addr).await?;
-    let session = state
-        .core
-        .new_bearer_token(user.id, mode, scope, validity)
+    let (user, mode) = token_user(state, asker!(body, false), client_addr).await?;
+    let core = &state.core;
+    // Stored when the token is made, whether or not it is ever used.
+    if runtime.change.changes() {
+        core.change_user_access(user.id, |a| runtime.change.apply(&mut a.runtime))
+            .await?;
+    }
+    let carried = Access {
+        runtime: runtime.carried,
+        ..Access::default()
+    };
+    let session = core
+        .new_bearer_token_carrying(user.id, mode, scope, validity, &carried)
         .await?;
     if mode == login_mode::TRUSTED {
         login_flow::audit_minted(&state.core, &user, scope, client_addr, "v2");
@@ -358,22 +381,19 @@ pub struct CustomTokenRequest {
     #[serde(default, deserialize_with = "body::text")]
     #[schema(schema_with = persist_option_schema)]
     persist_option: Option<String>,
-    /// Attribute-based access control: refused unless empty.
-    #[serde(default, deserialize_with = "body::any")]
-    #[schema(schema_with = empty_list_schema)]
-    filter_rules: Option<serde_json::Value>,
-    /// Attribute-based access control: refused unless empty.
-    #[serde(default, deserialize_with = "body::any")]
-    #[schema(schema_with = empty_list_schema)]
-    parameter_values: Option<serde_json::Value>,
-    /// Attribute-based access control: refused unless empty.
-    #[serde(default, deserialize_with = "body::any")]
-    #[schema(schema_with = empty_list_schema)]
-    variable_values: Option<serde_json::Value>,
-    /// Attribute-based access control: refused unless empty.
-    #[serde(default, deserialize_with = "body::any")]
-    #[schema(schema_with = empty_list_schema)]
-    objects: Option<serde_json::Value>,
+    /// Filter rules the token carries (and, with a `persist_option` other than `NONE`, the
+    /// user holds).
+    #[serde(default)]
+    filter_rules: Option<Vec<FilterRuleIn>>,
+    /// Parameter values, carried and persisted like `filter_rules`.
+    #[serde(default)]
+    parameter_values: Option<Vec<NamedValuesIn>>,
+    /// Variable values: only with `persist_option` `APPEND` or `REPLACE`.
+    #[serde(default)]
+    variable_values: Option<Vec<NamedValuesIn>>,
+    /// The objects the rules apply to (every object when absent).
+    #[serde(default)]
+    objects: Option<Vec<ObjectIn>>,
 }
 
 /// 1 to 31536000 seconds, as a number or its text; or empty or null.
@@ -390,14 +410,6 @@ fn object_id_schema() -> Schema {
     body::pattern_schema(body::GUID_PATTERN, false)
 }
 
-/// The schema of an attribute-based access control list: empty, or null.
-fn empty_list_schema() -> Schema {
-    OneOfBuilder::new()
-        .item(ArrayBuilder::new().max_items(Some(0)))
-        .item(ObjectBuilder::new().schema_type(Type::Null))
-        .into()
-}
-
 /// The schema of `persist_option`: one of the four options in any case, or null.
 fn persist_option_schema() -> Schema {
     ObjectBuilder::new()
@@ -408,15 +420,17 @@ fn persist_option_schema() -> Schema {
         .into()
 }
 
-/// Mint a full-access token in the `AccessToken` shape. Attribute-based access control
-/// (`filter_rules`, `parameter_values`, `variable_values`, `objects`) is not supported and is
-/// refused rather than ignored.
+/// Mint a full-access token in the `AccessToken` shape, carrying attribute-based access control
+/// rules (`filter_rules`, `parameter_values`, `variable_values`, for the `objects` given). With a
+/// `persist_option` other than `NONE` the request also changes the rules the user holds, when the
+/// token is made: `APPEND` adds them, `REPLACE` puts them in place of the user's, `RESET` clears
+/// the user's filter rules and parameter values.
 #[utoipa::path(post, path = "/api/rest/2.0/auth/token/custom", tag = "ThoughtSpot v2",
     request_body(content = CustomTokenRequest, content_type = "application/json"),
     security(()),
     responses(
         (status = 200, description = "The token", body = AccessToken),
-        (status = 400, description = "Malformed body, ABAC rules, bad persist_option (10002)", body = V2ErrorBody),
+        (status = 400, description = "Malformed body, a field of the wrong type, bad persist_option, variable_values with NONE or RESET (10002)", body = V2ErrorBody),
         (status = 401, description = "Invalid credentials (10097)", body = V2ErrorBody),
         (status = 403, description = "Trusted authentication is not enabled (10023)", body = V2ErrorBody),
     ))]
@@ -426,39 +440,29 @@ pub async fn custom(
     headers: HeaderMap,
     V2Body(body): V2Body,
 ) -> V2Result<Json<AccessToken>> {
-    let body: CustomTokenRequest = body::read(&headers, &body)?;
+    let mut body: CustomTokenRequest = body::read(&headers, &body)?;
     check_org([&body.org_identifier, &body.org_id])?;
-    for (abac, value) in [
-        ("filter_rules", &body.filter_rules),
-        ("parameter_values", &body.parameter_values),
-        ("variable_values", &body.variable_values),
-        ("objects", &body.objects),
-    ] {
-        match value {
-            None => {}
-            Some(serde_json::Value::Array(a)) if a.is_empty() => {}
-            Some(_) => {
-                return Err(TsError::bad_request(format!(
-                    "'{abac}' (attribute-based access control) is not supported by this server"
-                ))
-                .into())
-            }
-        }
-    }
-    let persist = body.persist_option.unwrap_or_else(|| "NONE".into());
-    if !matches!(
-        persist.to_ascii_uppercase().as_str(),
-        "REPLACE" | "APPEND" | "NONE" | "RESET"
-    ) {
-        return Err(
-            TsError::bad_request("persist_option must be one of REPLACE, APPEND, NONE, RESET").into(),
-        );
-    }
+    let rules = custom_rules(
+        body.persist_option.take(),
+        body.filter_rules.take(),
+        body.parameter_values.take(),
+        body.variable_values.take(),
+        body.objects.take(),
+    )?;
     let validity = validity(body.validity_time_in_sec)?;
-    let (user, mode) = token_user(&state, asker!(body), true, client_addr).await?;
-    let s = state
-        .core
-        .new_bearer_token(user.id, mode, Scope::Full, validity)
+    let (user, mode) = token_user(&state, asker!(body, true), client_addr).await?;
+    let core = &state.core;
+    // Stored when the token is made, whether or not it is ever used.
+    if rules.persist != Persist::None {
+        core.change_user_access(user.id, |a| rules.persist.apply(&mut a.rules, &rules.asked))
+            .await?;
+    }
+    let carried = Access {
+        rules: rules.asked,
+        ..Access::default()
+    };
+    let s = core
+        .new_bearer_token_carrying(user.id, mode, Scope::Full, validity, &carried)
         .await?;
     let mut id = [0u8; 16];
     id.copy_from_slice(&SecretHash::of(&s.token).0[16..]);
@@ -486,6 +490,10 @@ pub struct TokenValidationResponse {
     valid_for_user_id: String,
     /// `BEARER`.
     token_type: &'static str,
+    /// What the token carries (`{}` each when nothing): the rules of `token/custom`, the
+    /// `user_parameters` of `token/full` and `token/object`.
+    #[serde(flatten)]
+    carried: AccessView,
 }
 
 /// The validate body.
@@ -521,12 +529,14 @@ pub async fn validate(
         Err(CoreError::SessionInvalid) => return Err(invalid().into()),
         Err(e) => return Err(e.into()),
     };
+    let carried = state.core.token_access(&session).await?;
     Ok(Json(TokenValidationResponse {
         creation_time_in_millis: session.created_ms,
         expiration_time_in_millis: session.expires_ms(),
         scope: TokenScope::of(session.scope),
         valid_for_user_id: session.user_id.to_uuid(),
         token_type: "BEARER",
+        carried: AccessView::of(&carried),
     }))
 }
 
@@ -551,10 +561,9 @@ pub struct RevokeTokenRequest {
     security(("bearerAuth" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 400, description = "Malformed body, unknown token (10002)", body = V2ErrorBody),
         (status = 401, description = "Caller not authenticated (10097)", body = V2ErrorBody),
+        (status = 400, description = "Malformed body, unknown token or user (10002)", body = V2ErrorBody),
         (status = 403, description = "Another user's tokens without the administration privilege (10023)", body = V2ErrorBody),
-        (status = 404, description = "No such user (10004)", body = V2ErrorBody),
     ))]
 pub async fn revoke(
     State(state): State<AppState>,
@@ -578,9 +587,19 @@ pub async fn revoke(
             (p.user.user.username.clone(), p.user.user.id, "token_revoked")
         }
         (None, Some(who)) => {
-            let target = match who.parse::<Guid>() {
-                Ok(id) => core.directory().user_info(id).await?.user.clone(),
-                Err(_) => core.directory().require_user(&who).await?,
+            let found = match who.parse::<Guid>() {
+                Ok(id) => core.directory().user_info(id).await.map(|i| i.user.clone()),
+                Err(_) => core.directory().require_user(&who).await,
+            };
+            // The spec documents 400, not 404, for a request naming no user.
+            let target = match found {
+                Err(CoreError::NotFound(_)) => {
+                    return Err(TsError::bad_request(
+                        "The specified user_identifier does not refer to a valid user.",
+                    )
+                    .into())
+                }
+                other => other?,
             };
             if target.id != p.user.user.id {
                 p.require(Privilege::ADMINISTRATION)?;
