@@ -356,6 +356,7 @@ mod tests {
                 created_ms: 0,
                 modified_ms: 0,
                 version: Guid::random(),
+                acl: None,
             },
             body: Body::Folder,
         };

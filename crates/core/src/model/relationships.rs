@@ -211,6 +211,7 @@ mod tests {
                 created_ms: 0,
                 modified_ms: 0,
                 version: g(0),
+                acl: None,
             },
             body: Body::Attribute(Attribute {
                 sub_type: "attribute".into(),
