@@ -274,7 +274,7 @@ async fn search_and_copy(backend: Backend, test: &str) {
         );
     }
     let (status, err, _) = results("bm90IGEgc2VhcmNo".into(), "").await;
-    assert_eq!(status, 400, "{err}");
+    assert_eq!((status, err["code"].as_str()), (404, Some("ERR004")), "{err}");
 
     // PUT refuses a field it does not change, and honours the long description and the folder.
     let path = format!("/api/objects/{attr}?type=12");

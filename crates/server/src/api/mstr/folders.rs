@@ -87,6 +87,7 @@ async fn contents(
     responses(
         (status = 200, description = "The folders, the whole count in X-MSTR-Total-Count", body = Vec<ObjectInfoJson>),
         (status = 400, description = "No project header (ERR007), bad paging (ERR006)", body = MstrErrorBody),
+        (status = 404, description = "Unknown project (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,

@@ -122,6 +122,9 @@ fn uses_filter(
     recursive: &str,
     one_of: &str,
 ) -> MstrResult<Option<UseFilter>> {
+    // Read (and checked) whether or not objects are given.
+    let recursive = q.bool(recursive, false)?;
+    let one_of = q.bool(one_of, false)?;
     let mut objects = Vec::new();
     for v in q.all(key).chain(body.iter().map(String::as_str)) {
         objects.push(object_ref(v, key)?);
@@ -133,8 +136,8 @@ fn uses_filter(
     objects.dedup();
     Ok(Some(UseFilter {
         objects,
-        recursive: q.bool(recursive, false)?,
-        one_of: q.bool(one_of, false)?,
+        recursive,
+        one_of,
     }))
 }
 
@@ -211,9 +214,6 @@ fn query_of(q: &Query, body: &SearchBody) -> MstrResult<Option<SearchQuery>> {
         );
     }
     let (kinds, asked) = kinds(q)?;
-    if asked && kinds.is_empty() {
-        return Ok(None);
-    }
     let uses = uses_filter(q, &body.uses_object, "usesObject", "usesRecursive", "usesOneOf")?;
     let used_by = uses_filter(
         q,
@@ -224,6 +224,12 @@ fn query_of(q: &Query, body: &SearchBody) -> MstrResult<Option<SearchQuery>> {
     )?;
     if uses.is_some() && used_by.is_some() {
         return Err(bad("usesObject and usedByObject cannot be given in one search"));
+    }
+    let modified_from_ms = time_param(q, "beginModificationTime")?;
+    let modified_to_ms = time_param(q, "endModificationTime")?;
+    // Every parameter is checked before one that finds nothing answers.
+    if asked && kinds.is_empty() {
+        return Ok(None);
     }
     Ok(Some(SearchQuery {
         name: q.get("name").map(str::to_owned),
@@ -239,8 +245,8 @@ fn query_of(q: &Query, body: &SearchBody) -> MstrResult<Option<SearchQuery>> {
         uses,
         used_by,
         include_hidden,
-        modified_from_ms: time_param(q, "beginModificationTime")?,
-        modified_to_ms: time_param(q, "endModificationTime")?,
+        modified_from_ms,
+        modified_to_ms,
         description: body.description_query.clone(),
         exact_description: body.match_exact_description,
         owner: body.owner_id,
@@ -355,7 +361,7 @@ pub async fn store_v1(
     request_body(content = SearchBody, description = "More of the search", content_type = "application/json"),
     responses(
         (status = 200, description = "The search's id", body = SearchStored),
-        (status = 400, description = "A bad parameter or body field (ERR006), no project header (ERR007)", body = MstrErrorBody),
+        (status = 400, description = "A bad parameter or body field (ERR006), no project header or body (ERR007)", body = MstrErrorBody),
     ))]
 pub async fn store_v2(
     State(state): State<AppState>,
@@ -364,6 +370,13 @@ pub async fn store_v2(
     RawQuery(raw): RawQuery,
     RawBody(body): RawBody,
 ) -> MstrResult<Json<SearchStored>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(MstrError::new(
+            StatusCode::BAD_REQUEST,
+            "ERR007",
+            "The request body is required (send {} for a search by its parameters alone)",
+        ));
+    }
     store(&state, &caller, project, raw, &body).await
 }
 
@@ -371,13 +384,14 @@ pub async fn store_v2(
 #[utoipa::path(get, path = "/api/metadataSearches/results", tag = "Search",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (the search's own when blank)"),
-           ("searchId" = String, Query, description = "The id the search was stored under"),
+           ("searchId" = String, Query, pattern = "^[A-Za-z0-9_-]+$", description = "The id the search was stored under"),
            ("offset" = Option<i64>, Query, minimum = 0, description = "First item"),
            ("limit" = Option<i64>, Query, minimum = -1, description = "How many (-1: all)"),
            ("getAncestors" = Option<bool>, Query, description = "With each object's folders")),
     responses(
         (status = 200, description = "The objects found, by name", body = Vec<ObjectInfoJson>),
-        (status = 400, description = "No or a bad searchId, bad paging (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 400, description = "No searchId (ERR007), bad paging (ERR006)", body = MstrErrorBody),
+        (status = 404, description = "Not a search this server stored (ERR004)", body = MstrErrorBody),
     ))]
 pub async fn results(
     State(state): State<AppState>,
@@ -393,7 +407,13 @@ pub async fn results(
             "The query parameter 'searchId' is required",
         )
     })?;
-    let unknown = || bad(format!("The search '{id}' is not a search this server stored"));
+    let unknown = || {
+        MstrError::new(
+            StatusCode::NOT_FOUND,
+            "ERR004",
+            format!("The search '{id}' could not be found (it is not a search this server stored)"),
+        )
+    };
     let carried: Carried = URL_SAFE_NO_PAD
         .decode(id)
         .ok()
