@@ -63,11 +63,13 @@ impl From<NamedEntry> for AclEntryJson {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AclChangeJson {
     /// `ADD`, `REMOVE` or `REPLACE`.
+    #[schema(pattern = "^(ADD|REMOVE|REPLACE)$")]
     pub op: String,
     /// The user's or group's id.
     #[serde(deserialize_with = "wire::opt_guid")]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[0-9A-Fa-f]{32}$")]
     pub trustee: Option<Guid>,
+    #[schema(minimum = 0, maximum = 255)]
     pub rights: u32,
     #[serde(default)]
     pub denied: Option<bool>,
@@ -92,7 +94,7 @@ pub fn changes(entries: Vec<AclChangeJson>, propagate: Option<bool>) -> MstrResu
         .into_iter()
         .enumerate()
         .map(|(i, e)| {
-            let op = match e.op.to_ascii_uppercase().as_str() {
+            let op = match e.op.as_str() {
                 "ADD" => AclOp::Add,
                 "REMOVE" => AclOp::Remove,
                 "REPLACE" => AclOp::Replace,
