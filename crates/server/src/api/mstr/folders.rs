@@ -25,15 +25,19 @@ use crate::state::AppState;
 /// The header with the number of items of a paged list.
 pub const TOTAL_COUNT: &str = "x-mstr-total-count";
 
-/// The project these requests work in: the header is required.
-fn project_of(project: Option<Guid>) -> MstrResult<Guid> {
+/// The project a request works in, from a header it requires (`why`: what needs one project).
+pub(crate) fn required_project(project: Option<Guid>, why: &str) -> MstrResult<Guid> {
     project.ok_or_else(|| {
         MstrError::new(
             StatusCode::BAD_REQUEST,
             "ERR007",
-            "The X-MSTR-ProjectID header is required: folders belong to a project",
+            format!("The X-MSTR-ProjectID header is required: {why}"),
         )
     })
+}
+
+fn project_of(project: Option<Guid>) -> MstrResult<Guid> {
+    required_project(project, "folders belong to a project")
 }
 
 /// `offset` and `limit` (-1: all) of a paged list.

@@ -23,7 +23,7 @@ use vestibule_core::model::View;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
 use super::extract::{Caller, ProjectId, RawBody};
-use super::folders::{counted, page};
+use super::folders::{counted, page, required_project};
 use super::model::wire;
 use super::objects::{InfoWriter, ObjectInfoJson};
 use super::params::Query;
@@ -272,13 +272,7 @@ async fn run(
 }
 
 fn project_of(project: Option<Guid>) -> MstrResult<Guid> {
-    project.ok_or_else(|| {
-        MstrError::new(
-            StatusCode::BAD_REQUEST,
-            "ERR007",
-            "The X-MSTR-ProjectID header is required: a search looks in one project",
-        )
-    })
+    required_project(project, "a search looks in one project")
 }
 
 async fn store(
