@@ -314,8 +314,19 @@ async fn ts_v2_auth_answers_as_the_specification_documents() {
         )
         .await,
     );
-    // Trusted authentication off: the secret-key mints are forbidden.
+    // Trusted authentication off (by the CLI, another process): once this node's cached copy of
+    // the key has expired (`KEY_CACHE_TTL`, 1 s; docs/performance.md, "Cached trusted key"), the secret-key mints are
+    // forbidden. Waited for by polling, up to 3 s, so the answers recorded below are the settled ones.
     trusted_auth(&server, "disable");
+    let full = j!({"username": "administrator", "secret_key": key});
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while call(post("/auth/token/full").json(&full)).await.0 != 403 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "secret-key mints were not forbidden 3 s after trusted authentication was disabled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     for path in ["/auth/token/full", "/auth/token/object", "/auth/token/custom"] {
         let body = j!({"username": "administrator", "secret_key": key, "object_id": object, "persist_option": "NONE"});
         record(path, call(post(path).json(&body)).await);
