@@ -51,6 +51,7 @@ pub fn load(
         .try_into()
         .map_err(|e: toml::de::Error| ConfigError(format!("configuration: {}", one_line(e.message()))))?;
     config.validate()?;
+    vestibule_server::telemetry::check_log_filter(&config.log.level).map_err(ConfigError)?;
     Ok(config)
 }
 
@@ -171,6 +172,37 @@ fn merge(into: &mut toml::Value, from: toml::Value, prefix: &str) -> Result<(), 
     }
 }
 
+/// Whether `name=raw` is one of the variables Kubernetes (and Docker's legacy links) put in every
+/// pod for a Service named `vestibule`: `VESTIBULE_SERVICE_HOST`, `VESTIBULE_SERVICE_PORT[_NAME]`,
+/// `VESTIBULE_PORT=tcp://ip:port` and `VESTIBULE_PORT_<port>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR]`.
+/// They are not settings; only names that are no setting are matched, so a typo still fails.
+fn is_service_link(name: &str, raw: &str) -> bool {
+    let Some(rest) = name.strip_prefix("VESTIBULE_") else {
+        return false;
+    };
+    if rest == "SERVICE_HOST" || rest == "SERVICE_PORT" || rest.starts_with("SERVICE_PORT_") {
+        return true;
+    }
+    let url = |v: &str| ["tcp://", "udp://", "sctp://"].iter().any(|p| v.starts_with(p));
+    if rest == "PORT" {
+        return url(raw);
+    }
+    let Some(link) = rest.strip_prefix("PORT_") else {
+        return false;
+    };
+    let mut parts = link.splitn(3, '_');
+    let port = parts.next().unwrap_or("");
+    let proto = parts.next().unwrap_or("");
+    let field = parts.next();
+    !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && matches!(proto, "TCP" | "UDP" | "SCTP")
+        && match field {
+            None => url(raw),
+            Some(f) => matches!(f, "PROTO" | "PORT" | "ADDR"),
+        }
+}
+
 fn apply_env(
     value: &mut toml::Value,
     env: impl IntoIterator<Item = (String, String)>,
@@ -187,6 +219,9 @@ fn apply_env(
             continue;
         }
         let Some(path) = known.get(&name) else {
+            if is_service_link(&name, &raw) {
+                continue;
+            }
             return err(format!("{name}: no such setting (see docs/configuration.md)"));
         };
         let slot = lookup_mut(value, path)
@@ -255,6 +290,85 @@ mod tests {
         assert!(e.0.contains("not a whole number"), "{e}");
         let e = load(None, env(&[("VESTIBULE_NO_SUCH", "1")])).unwrap_err();
         assert!(e.0.contains("no such setting"), "{e}");
+    }
+
+    /// `vestibule.example.toml` checks as it is, and with every `# key = value` line uncommented
+    /// it names every setting (but the provider arrays it shows as examples) at its default.
+    #[test]
+    fn the_example_configuration_holds_every_setting_at_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("vestibule.example.toml");
+        assert!(check(Some(&path), []).is_empty(), "{:?}", check(Some(&path), []));
+        let text = std::fs::read_to_string(&path).expect("read the example");
+        let uncommented: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let dir = std::env::temp_dir().join(format!("vestibule-example-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let full = dir.join("vestibule.toml");
+        std::fs::write(&full, &uncommented).expect("write");
+        let loaded = load(Some(&full), []).expect("the uncommented example loads");
+        assert_eq!(loaded, Config::default(), "the example's values are the defaults");
+        let named: toml::Value = uncommented.parse().expect("toml");
+        let named: Vec<String> = leaves(&named, "").into_iter().map(|(p, _)| p).collect();
+        for setting in env_names().keys() {
+            let path = leaves(&toml::Value::try_from(Config::default()).expect("defaults"), "")
+                .into_iter()
+                .map(|(p, _)| p)
+                .find(|p| env_name(p) == *setting)
+                .expect("a path");
+            if path == "sso.oidc" || path == "sso.saml" {
+                continue;
+            }
+            assert!(named.contains(&path), "vestibule.example.toml lacks {path}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_log_filter_that_does_not_parse_is_refused() {
+        for bad in ["verbose", "info,,=foo[["] {
+            let e = load(None, env(&[("VESTIBULE_LOG_LEVEL", bad)])).expect_err(bad);
+            assert!(e.0.starts_with("log.level: "), "{bad}: {e}");
+        }
+        assert!(load(None, env(&[("VESTIBULE_LOG_LEVEL", "warn,vestibule=debug")])).is_ok());
+    }
+
+    #[test]
+    fn kubernetes_service_links_are_not_settings() {
+        let links = [
+            ("VESTIBULE_PORT", "tcp://10.96.0.12:8080"),
+            ("VESTIBULE_PORT_8080_TCP", "tcp://10.96.0.12:8080"),
+            ("VESTIBULE_PORT_8080_TCP_PROTO", "tcp"),
+            ("VESTIBULE_PORT_8080_TCP_PORT", "8080"),
+            ("VESTIBULE_PORT_8080_TCP_ADDR", "10.96.0.12"),
+            ("VESTIBULE_SERVICE_HOST", "10.96.0.12"),
+            ("VESTIBULE_SERVICE_PORT", "8080"),
+            ("VESTIBULE_SERVICE_PORT_HTTP", "8080"),
+        ];
+        let env = links.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = load(None, env).expect("service links are ignored");
+        assert_eq!(c.listen, Config::default().listen);
+        // Near misses are still unknown settings.
+        for (k, v) in [
+            ("VESTIBULE_PORT", "8080"),
+            ("VESTIBULE_PORT_HTTP_TCP", "tcp://10.0.0.1:80"),
+            ("VESTIBULE_PORT_8080_TCP_NAME", "x"),
+            ("VESTIBULE_SERVICE_HOSTS", "x"),
+        ] {
+            let e = load(None, [(k.to_string(), v.to_string())]).expect_err(k);
+            assert!(e.0.contains("no such setting"), "{k}: {e}");
+        }
     }
 
     #[test]

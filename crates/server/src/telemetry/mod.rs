@@ -28,4 +28,4 @@ mod request_id;
 mod subscriber;
 
 pub use observe::instrument;
-pub use subscriber::{install_logging, LogFormat};
+pub use subscriber::{check_log_filter, install_logging, LogFormat};

@@ -16,6 +16,27 @@ pub enum LogFormat {
     Json,
 }
 
+/// Checks a `log.level` filter as the subscriber would read it, so a filter that does not parse
+/// stops `check-config` and `serve` instead of being ignored: each comma-separated directive is
+/// `LEVEL`, `TARGET=LEVEL` or tracing's span form, and a bare word must be a level (a bare
+/// `verbose` would otherwise be read as a target and log nothing).
+pub fn check_log_filter(filter: &str) -> Result<(), String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', '[', '{']);
+        if bare && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "log.level: '{directive}' is not a level (one of {}); a target needs one, as in {directive}=debug",
+                LEVELS.join(", ")
+            ));
+        }
+        directive
+            .parse::<tracing_subscriber::filter::Directive>()
+            .map_err(|e| format!("log.level: '{directive}' is not a log filter directive: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Installs the process's subscriber: lines at `level` (a tracing filter such as `info` or
 /// `vestibule=debug,sqlx=warn`; `RUST_LOG` overrides it) to standard error in `format`, each
 /// naming the request it is written for. A second call, or one after another subscriber was
@@ -40,4 +61,28 @@ pub fn install_logging(level: &str, format: LogFormat) {
             RequestSpans::new(subscriber).try_init()
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_log_filter;
+
+    #[test]
+    fn log_filters_are_checked() {
+        for ok in [
+            "info",
+            "INFO",
+            "info,vestibule=debug,sqlx=warn",
+            "warn,",
+            "off",
+            "vestibule[request]=debug",
+        ] {
+            assert!(check_log_filter(ok).is_ok(), "{ok}: {:?}", check_log_filter(ok));
+        }
+        for bad in ["info,,=foo[[", "verbose", "vestibule=loud", "=", "info,x=[["] {
+            let e = check_log_filter(bad).expect_err(bad);
+            assert!(e.starts_with("log.level: "), "{bad}: {e}");
+            assert!(!e.contains('\n'), "{bad}: one line: {e}");
+        }
+    }
 }
