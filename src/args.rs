@@ -1,4 +1,5 @@
-//! The command line: `serve`, `user …`, `group …`, `project …`, `check-config`, `migrate`.
+//! The command line: `serve`, `user …`, `group …`, `project …`, `check-config`, `migrate`,
+//! `healthcheck`.
 
 use std::path::PathBuf;
 
@@ -56,6 +57,16 @@ pub enum Command {
     },
     /// Create or bring up to date the store's schema, then exit.
     Migrate,
+    /// Ask a running server's /health/ready: exit 0 when it is ready, 1 when not (for container
+    /// health checks).
+    Healthcheck {
+        /// The URL to ask; defaults to http://<listen>/health/ready from the configuration.
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
     /// ThoughtSpot trusted authentication: enable it, rotate or disable its secret key.
     #[command(subcommand)]
     TrustedAuth(TrustedAuthCommand),

@@ -49,7 +49,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let core = crate::serve::open_core(config, vestibule_store::Opener::Tool).await?;
     let dir = &core.directory();
     match command {
-        Command::Serve { .. } | Command::CheckConfig { .. } => unreachable!("handled in main"),
+        Command::Serve { .. } | Command::CheckConfig { .. } | Command::Healthcheck { .. } => {
+            unreachable!("handled in main")
+        }
         Command::Migrate => println!("store is up to date"),
         Command::TrustedAuth(cmd) => {
             use vestibule_core::trusted::KeyChange;

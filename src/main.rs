@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod config_file;
+mod healthcheck;
 mod serve;
 
 use std::process::ExitCode;
@@ -98,6 +99,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.data_dir.display()
         );
         return Ok(());
+    }
+    if let Command::Healthcheck { url, timeout_secs } = &cli.command {
+        let url = match url {
+            Some(u) => u.clone(),
+            None => healthcheck::default_url(&load_config(&cli, None)?.listen)?,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(healthcheck::run(
+            &url,
+            std::time::Duration::from_secs(*timeout_secs),
+        ));
     }
     let config = load_config(&cli, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -30,6 +30,7 @@ mod mstr_auth;
 mod mstr_errors;
 mod mstr_sessions;
 mod ops_check_config;
+mod ops_health;
 mod ops_logs;
 mod ops_metrics;
 mod ops_openapi;

@@ -53,6 +53,11 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
 }
 
 impl Directory {
+    /// A read through the metadata store (readiness).
+    pub(crate) async fn ping(&self) -> crate::store::StoreResult<()> {
+        self.store.ping().await
+    }
+
     pub fn new(store: Arc<dyn MetadataStore>, hasher: PasswordHasher) -> Self {
         Directory {
             store,

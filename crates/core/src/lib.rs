@@ -16,6 +16,7 @@ pub mod directory;
 pub mod error;
 pub mod external;
 pub mod guard;
+pub mod health;
 pub mod ids;
 pub mod login_name;
 pub mod metrics;

@@ -58,6 +58,10 @@ pub trait ExternalAuthenticator: Send + Sync + 'static {
         password: &str,
     ) -> Result<ExternalIdentity, ExternalAuthError>;
 
+    /// A round trip to the directory as the search account: `Ok` when it answers and accepts
+    /// the account (`/health/ready`). Must finish within its configured timeouts.
+    async fn ping(&self) -> Result<(), ExternalAuthError>;
+
     /// [`ExternalAuthenticator::find`], then [`ExternalAuthenticator::verify`].
     async fn authenticate(
         &self,

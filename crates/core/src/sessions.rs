@@ -70,6 +70,11 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// A round trip to the session store (readiness).
+    pub(crate) async fn ping(&self) -> crate::store::StoreResult<()> {
+        self.store.ping().await
+    }
+
     pub fn new(store: Arc<dyn SessionStore>, require_cookie: bool) -> Self {
         Sessions {
             store,

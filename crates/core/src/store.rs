@@ -57,6 +57,10 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Whether the session with this token hash is live, without touching it.
     async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool>;
+
+    /// A round trip to the store (through its write path where it has one): `Ok` when it
+    /// answers. For the readiness check (`/health/ready`).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Users, groups, privileges, projects, API tokens and settings.
@@ -91,6 +95,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn api_token(&self, hash: &SecretHash) -> StoreResult<Option<ApiToken>>;
 
     async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// A read through the store: `Ok` when it answers (`/health/ready`).
+    async fn ping(&self) -> StoreResult<()>;
     async fn set_setting(&self, key: &str, value: Option<&str>) -> StoreResult<()>;
 
     /// The access properties `user` holds (the core's document) and their version.
@@ -184,4 +190,7 @@ pub trait AttemptStore: Send + Sync + 'static {
 
     /// Ends `key`'s lock and forgets its failures; `true` if it was locked.
     async fn unlock(&self, key: &str, now_ms: i64) -> StoreResult<bool>;
+
+    /// A round trip to the store: `Ok` when it answers (`/health/ready`).
+    async fn ping(&self) -> StoreResult<()>;
 }

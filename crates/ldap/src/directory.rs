@@ -228,6 +228,11 @@ fn same_dn(a: &str, b: &str) -> bool {
 
 #[async_trait]
 impl ExternalAuthenticator for LdapAuthenticator {
+    async fn ping(&self) -> Result<(), ExternalAuthError> {
+        // A checkout binds the search account, on an idle connection or a new one.
+        self.on_connection(async |_: &mut Ldap| Ok(())).await
+    }
+
     async fn find(&self, username: &str) -> Result<Option<DirectoryEntry>, ExternalAuthError> {
         if username.is_empty() {
             return Ok(None);

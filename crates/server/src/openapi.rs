@@ -33,13 +33,15 @@ use crate::state::AppState;
         mstr::sessions::privilege,
         mstr::projects::list,
         crate::telemetry::endpoint::render,
+        crate::api::health::live,
+        crate::api::health::ready,
     ),
     modifiers(&Security),
     tags(
         (name = "Authentication", description = "MicroStrategy login, sessions, identity tokens and delegation"),
         (name = "Projects", description = "MicroStrategy projects"),
         (name = "Misc", description = "Server status"),
-        (name = "Operations", description = "Prometheus metrics"),
+        (name = "Operations", description = "Prometheus metrics and health probes"),
     )
 )]
 pub struct ApiDoc;

@@ -30,7 +30,8 @@ pub fn router(core: Arc<Core>) -> Router {
     let mut app = Router::new()
         .merge(crate::api::thoughtspot::router(state.clone()))
         .merge(mstr::router("/api", "/"))
-        .merge(mstr::sso::router(&context));
+        .merge(mstr::sso::router(&context))
+        .merge(crate::api::health::router());
     if !context.is_empty() {
         app = app.merge(mstr::router(&format!("{context}/api"), &context));
     }

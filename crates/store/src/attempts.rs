@@ -125,6 +125,14 @@ impl RedisAttempts {
 
 #[async_trait]
 impl AttemptStore for RedisAttempts {
+    async fn ping(&self) -> StoreResult<()> {
+        run_within(self.timeout, &self.conn, Retry::Safe, |mut c| async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(|_| ())
+    }
+
     async fn reserve(
         &self,
         key: &str,

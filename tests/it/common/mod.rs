@@ -127,7 +127,8 @@ impl TestServer {
         self.dir.path()
     }
 
-    fn command(&self) -> Command {
+    /// The binary with this server's environment and data directory, for CLI commands.
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_vestibule"));
         cmd.env_clear();
         for key in ["PATH", "HOME", "TMPDIR"] {

@@ -69,6 +69,11 @@ pub fn address_store_key(addr: IpAddr) -> String {
 }
 
 impl Throttle {
+    /// A round trip to the store of the failed-login budgets (readiness).
+    pub(crate) async fn ping(&self) -> crate::store::StoreResult<()> {
+        self.store.ping().await
+    }
+
     pub fn new(config: ThrottleConfig, store: Arc<dyn AttemptStore>) -> Self {
         Throttle { config, store }
     }

@@ -2,5 +2,6 @@
 //! endpoint's path tells where its handler lives.
 
 pub mod body;
+pub mod health;
 pub mod mstr;
 pub mod thoughtspot;

@@ -120,16 +120,23 @@ where
         let this = self.project();
         let inner = this.inner;
         let start = *this.start;
+        // Health probes come every few seconds from load balancers: counted, never logged.
+        let quiet = this
+            .context
+            .as_ref()
+            .is_some_and(|c| c.route().starts_with("/health/"));
         // Every line written while the request is served, its access line included, names it.
         let answered = log_context::scope(this.context, || {
             let resp = ready!(inner.poll(cx))?;
             let elapsed = start.elapsed();
-            tracing::debug!(
-                target: "vestibule::access",
-                status = resp.status().as_u16(),
-                micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-                "answered"
-            );
+            if !quiet {
+                tracing::debug!(
+                    target: "vestibule::access",
+                    status = resp.status().as_u16(),
+                    micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                    "answered"
+                );
+            }
             Poll::Ready(Ok::<(Response, Duration), E>((resp, elapsed)))
         });
         let (mut resp, elapsed) = ready!(answered)?;

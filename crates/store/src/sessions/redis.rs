@@ -462,6 +462,14 @@ impl SessionStore for RedisSessions {
         Ok(n.max(0) as usize)
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(Retry::Safe, |mut c| async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(|_| ())
+    }
+
     async fn count(&self) -> StoreResult<usize> {
         let now = vestibule_core::clock::now_ms();
         let n: i64 = self

@@ -350,6 +350,13 @@ macro_rules! impl_metadata_store {
                     one(self.pool(), query(&q).bind(hash.to_hex()), |r| api_token_row(r, hash)).await
                 }
 
+                async fn ping(&self) -> StoreResult<()> {
+                    // A read of a table (not a bare SELECT 1): a database that is locked or
+                    // lost its files fails it as a request's reads would.
+                    let q = $q("SELECT value FROM settings WHERE key = ?");
+                    one(self.pool(), query(&q).bind("health"), |r| r.text("value")).await.map(|_| ())
+                }
+
                 async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
                     let q = $q("SELECT value FROM settings WHERE key = ?");
                     one(self.pool(), query(&q).bind(key), |r| r.text("value")).await
