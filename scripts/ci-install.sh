@@ -10,7 +10,9 @@ need ldap-utils   # ldapadd/ldapsearch, handy when debugging the LDAP tests
 need openssl      # makes the test CA and certificate for the LDAP TLS tests
 need libssl-dev   # native TLS of the LDAP client (ldaps://, StartTLS), found with pkg-config
 need pkg-config
-need nodejs       # ThoughtSpot TypeScript SDK compatibility test (compat/ts_sdk.mjs; the package ships npm)
+need nodejs       # ThoughtSpot TypeScript SDK compatibility test (compat/ts_sdk.mjs), the SSO providers
+# Debian's nodejs does not bring npm (NodeSource's does): ask for Debian's npm only when none is found.
+command -v npm >/dev/null 2>&1 || need npm
 need python3-venv # the compat/.venv of the official Python clients
 need python3      # holds a SQLite lock from outside in tests/it/mstr_errors.rs (store outage → 503)
 need chromium     # the API explorer browser test (tests/browser, driven by tests/it/explorer.rs)
@@ -24,4 +26,8 @@ if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+# The test runner: cargo-nextest, built from crates.io when this machine's Rust lacks it.
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
 fi

@@ -275,10 +275,23 @@ async fn ts_v2_tokens_are_reusable_until_they_expire() {
     )
     .await;
     let token = t["token"].as_str().unwrap();
+    let expires_ms = t["expiration_time_in_millis"].as_i64().unwrap();
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    };
+    // Every use answered before the expiry (the server's clock is this machine's) is accepted; on a
+    // loaded machine the later ones may come after it.
+    let mut accepted = 0;
     for _ in 0..5 {
         let (status, _) = bearer_get(&server, &format!("{V2}/auth/session/user"), token).await;
-        assert_eq!(status, 200);
+        if now_ms() < expires_ms {
+            assert_eq!(status, 200, "a use answered before the token expired");
+        }
+        accepted += usize::from(status == 200);
     }
+    assert!(accepted >= 1, "the token was never accepted");
     wait_for("the token to expire", || async {
         bearer_get(&server, &format!("{V2}/auth/session/user"), token)
             .await
