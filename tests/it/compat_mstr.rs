@@ -17,6 +17,33 @@ pub fn compat_python(test: &str) -> std::path::PathBuf {
     python
 }
 
+/// Runs `compat/<script>` with the model server's MicroStrategy base URL, the administrator's
+/// name and password, then `args`; fails with the script's and the server's output unless it
+/// exits 0 having printed `all checks passed`.
+pub async fn run_mstrio_script(m: &crate::common::model::Model, test: &str, script: &str, args: &[String]) {
+    let python = compat_python(test);
+    let mut all = vec![
+        repo_root().join("compat").join(script).display().to_string(),
+        m.server.url("/MicroStrategyLibrary"),
+        "administrator".into(),
+        ADMIN_PASSWORD.into(),
+    ];
+    all.extend_from_slice(args);
+    let out = tokio::task::spawn_blocking(move || Command::new(python).args(&all).output())
+        .await
+        .expect("join")
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("all checks passed"),
+        "{script} failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server\n{}",
+        out.status,
+        m.server.stderr()
+    );
+    println!("{stdout}");
+}
+
 #[tokio::test]
 async fn compat_mstr_mstrio_connection_lifecycle() {
     let python = compat_python("compat_mstr_mstrio_connection_lifecycle");

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod compat_acl;
 mod compat_model;
+mod compat_modeling_script;
 mod compat_mstr;
 mod compat_objects;
 mod compat_relationships;
