@@ -73,7 +73,7 @@ def main():
     check(schema.lock(SchemaLockType.ABSOLUTE_INDIVIDUAL) is True, "lock(ABSOLUTE_INDIVIDUAL)")
     check(schema.lock_type == SchemaLockType.ABSOLUTE_INDIVIDUAL, "lock_type after locking")
     status = schema.get_lock_status()
-    check(status.owner_name == "administrator" and len(status.owner_id) == 32, f"the owner: {status.owner_name}")
+    check(status.owner_name == "Administrator" and len(status.owner_id) == 32, f"the owner: {status.owner_name}")
     check(isinstance(status.date_created, datetime) and status.date_created.tzinfo is not None,
           f"date_created parsed as a datetime: {status.date_created!r}")
     check(abs((datetime.now(status.date_created.tzinfo) - status.date_created).total_seconds()) < 120,
@@ -88,7 +88,7 @@ def main():
     # Another connection: sees the lock, cannot commit, cannot unlock.
     theirs = SchemaManagement(other, project_id=project)
     check(theirs.lock_type == SchemaLockType.ABSOLUTE_INDIVIDUAL, "the other session sees the lock")
-    check(theirs.get_lock_status().owner_name == "administrator", "and whose it is")
+    check(theirs.get_lock_status().owner_name == "Administrator", "and whose it is")
     try:
         make_attribute(other, "Category", "CATEGORY_ID", table, folder)
         refused = None

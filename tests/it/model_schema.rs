@@ -668,7 +668,7 @@ async fn reloads(backend: Backend, test: &str) {
         "{done}"
     );
     assert_eq!(done["updateTypes"], json!(["table_key", "logical_size"]));
-    assert_eq!(done["user"]["name"], "administrator");
+    assert_eq!(done["user"]["name"], "Administrator", "the display name: {done}");
     // The system folders, the table and the attribute at least.
     assert!(done["checkedObjects"].as_u64().unwrap() >= 13, "{done}");
 
