@@ -1,5 +1,6 @@
 //! The audit log: one JSON line per authentication event (logins, logouts, delegation, tokens
-//! minted, lockouts), written to stdout or appended to a file, as `audit.target` says.
+//! minted, lockouts) and per schema lock, unlock and reload, written to stdout or appended to a
+//! file, as `audit.target` says.
 //!
 //! An event has only fixed fields: names, ids, modes, addresses and a fixed reason word. There is
 //! no field that could carry a password, a token or a secret, so none can reach the log; a user
@@ -28,6 +29,9 @@ pub enum AuditKind {
     AccountLocked,
     AccountUnlocked,
     AddressBlocked,
+    SchemaLocked,
+    SchemaUnlocked,
+    SchemaReloaded,
 }
 
 /// One event. Build it with [`AuditEvent::new`] and the setters, then hand it to
@@ -62,6 +66,9 @@ pub struct AuditEvent {
     /// The provider's identifier of the user (`sub`): not a secret, and what links the user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// The project whose schema was locked, unlocked or reloaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl AuditEvent {
@@ -78,6 +85,7 @@ impl AuditEvent {
             object: None,
             provider: None,
             subject: None,
+            project: None,
         }
     }
 
@@ -128,6 +136,11 @@ impl AuditEvent {
 
     pub fn object(mut self, object: Guid) -> Self {
         self.object = Some(object.to_hex());
+        self
+    }
+
+    pub fn project(mut self, project: Guid) -> Self {
+        self.project = Some(project.to_hex());
         self
     }
 }

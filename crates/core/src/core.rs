@@ -102,8 +102,10 @@ impl Core {
         })
     }
 
-    /// Serves the modeling API from `model`.
+    /// Serves the modeling API from `model`; its schema locks live as long as this core's
+    /// sessions.
     pub fn with_model(mut self, model: crate::model::ModelService) -> Self {
+        let model = model.with_sessions(Arc::clone(self.sessions.store()));
         self.model = Some(Arc::new(model));
         self
     }
@@ -207,7 +209,8 @@ impl Core {
     }
 
     /// Starts the background work: the sweep of expired sessions and, with the model, dropping
-    /// the changesets of sessions that ended. Abort the handles to stop it.
+    /// the changesets and schema locks of sessions that ended and settling old schema tasks.
+    /// Abort the handles to stop it.
     pub fn spawn_background(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
         let interval = Duration::from_secs(self.config.session.sweep_interval_secs);
         let mut tasks = vec![self.sessions.spawn_sweeper(interval)];
@@ -220,6 +223,12 @@ impl Core {
                     tick.tick().await;
                     if let Err(e) = model.drop_orphans(sessions.as_ref()).await {
                         tracing::warn!(error = %e, "dropping the changesets of ended sessions failed");
+                    }
+                    if let Err(e) = model.drop_dead_locks().await {
+                        tracing::warn!(error = %e, "dropping the schema locks of ended sessions failed");
+                    }
+                    if let Err(e) = model.sweep_tasks().await {
+                        tracing::warn!(error = %e, "sweeping the schema tasks failed");
                     }
                 }
             }));

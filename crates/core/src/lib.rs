@@ -26,6 +26,7 @@ pub mod password;
 pub mod pkce;
 pub mod privilege;
 pub mod provider;
+pub mod schema;
 pub mod secret;
 pub mod session;
 pub mod sessions;

@@ -4,12 +4,15 @@
 use async_trait::async_trait;
 
 use crate::ids::Guid;
+use crate::model::reload::SchemaTask;
+use crate::model::schema_lock::SchemaLock;
 use crate::model::types::{Changeset, ModelObject, ObjectKind, StagedChange};
 use crate::store::StoreResult;
 
 /// Why the store refused a write; nothing was written. Every check is made inside the write's
 /// own transaction, after the lock that orders writers (PostgreSQL) or the write that takes the
 /// file's write lock (SQLite), so writers on any number of nodes get the outcomes one node gives.
+/// The schema lock is checked there too: a lock placed takes the same turn as a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitRefusal {
     /// Another write changed (or deleted, or made) this object since it was read.
@@ -29,6 +32,9 @@ pub enum CommitRefusal {
         user_name: String,
         user_kind: ObjectKind,
     },
+    /// The project's schema is locked by another session (whose liveness the caller judges:
+    /// the store knows no sessions).
+    Locked(SchemaLock),
 }
 
 #[async_trait]
@@ -47,18 +53,32 @@ pub trait ModelStore: Send + Sync + 'static {
     /// upgrade of a project's folder tree to the well-known ids).
     async fn replace_project(&self, project: Guid, objects: &[ModelObject]) -> StoreResult<()>;
     /// Writes a new committed object, if what it needs ([`ModelObject::needs`]) is there
-    /// (`Missing`) and its name is free in its folder (`DuplicateName`).
-    async fn insert_object(&self, object: &ModelObject) -> StoreResult<Result<(), CommitRefusal>>;
+    /// (`Missing`), its name is free in its folder (`DuplicateName`) and the project's schema is
+    /// not locked by a session other than `session` (the hex hash of the writer's token:
+    /// `Locked`).
+    async fn insert_object(
+        &self,
+        object: &ModelObject,
+        session: &str,
+    ) -> StoreResult<Result<(), CommitRefusal>>;
     /// Replaces the committed object `object.info.id` if its version is still `expected`
-    /// (`Conflict` otherwise, and when it is gone); a name taken in its folder is `DuplicateName`.
+    /// (`Conflict` otherwise, and when it is gone); a name taken in its folder is `DuplicateName`;
+    /// a schema locked by a session other than `session` is `Locked`.
     async fn update_object(
         &self,
         object: &ModelObject,
         expected: Guid,
+        session: &str,
     ) -> StoreResult<Result<(), CommitRefusal>>;
     /// Deletes a committed object unless another object depends on it
-    /// ([`ModelObject::depends_on`]: `InUse`); `Ok(false)` when there is no such object.
-    async fn delete_unused(&self, project: Guid, id: Guid) -> StoreResult<Result<bool, CommitRefusal>>;
+    /// ([`ModelObject::depends_on`]: `InUse`) or the schema is locked by a session other than
+    /// `session` (`Locked`); `Ok(false)` when there is no such object.
+    async fn delete_unused(
+        &self,
+        project: Guid,
+        id: Guid,
+        session: &str,
+    ) -> StoreResult<Result<bool, CommitRefusal>>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
     async fn changeset(&self, id: Guid) -> StoreResult<Option<Changeset>>;
@@ -72,10 +92,40 @@ pub trait ModelStore: Send + Sync + 'static {
     async fn staged(&self, changeset: Guid) -> StoreResult<Vec<StagedChange>>;
     async fn staged_one(&self, changeset: Guid, id: Guid) -> StoreResult<Option<StagedChange>>;
 
-    /// In one transaction: checks every staged change's base version against the committed
-    /// object, applies them all, checks that every object the changes write still has the
-    /// objects it references and that no object left depends on one the changes delete
+    /// In one transaction: checks that the project's schema is not locked by a session other
+    /// than the changeset's (`Locked`), checks every staged change's base version against the
+    /// committed object, applies them all, checks that every object the changes write still has
+    /// the objects it references and that no object left depends on one the changes delete
     /// (`Missing`), marks the changeset committed and clears its staged changes. Nothing is
     /// written when a check fails. `now_ms` and fresh versions are already in the staged objects.
     async fn commit(&self, changeset: Guid, now_ms: i64) -> StoreResult<Result<(), CommitRefusal>>;
+
+    // --- the schema lock: one row per locked project ---------------------------------------
+
+    /// The stored lock of `project`, whether or not its session still lives.
+    async fn schema_lock(&self, project: Guid) -> StoreResult<Option<SchemaLock>>;
+    /// Every stored lock (for dropping those whose session is gone).
+    async fn schema_locks(&self) -> StoreResult<Vec<SchemaLock>>;
+    /// Places `lock`, taking the same turn as model writes, unless another session's lock is
+    /// stored (`Err` with it; nothing written). The same session's lock takes the new type and
+    /// keeps its time. `Ok` with the lock as stored.
+    async fn place_schema_lock(&self, lock: &SchemaLock) -> StoreResult<Result<SchemaLock, SchemaLock>>;
+    /// Removes `project`'s lock if `session` holds it; whether one went.
+    async fn remove_schema_lock(&self, project: Guid, session: &str) -> StoreResult<bool>;
+
+    // --- schema tasks (reloads) ----------------------------------------------------------------
+
+    async fn insert_task(&self, task: &SchemaTask) -> StoreResult<()>;
+    async fn task(&self, id: Guid) -> StoreResult<Option<SchemaTask>>;
+    /// Records a task's outcome if it is still running; `false` when it had finished already.
+    async fn finish_task(&self, task: &SchemaTask) -> StoreResult<bool>;
+    /// Marks a running task as still worked on at `now_ms`.
+    async fn beat_task(&self, id: Guid, now_ms: i64) -> StoreResult<()>;
+    /// The newest task of `project`.
+    async fn last_task(&self, project: Guid) -> StoreResult<Option<SchemaTask>>;
+    /// The running tasks whose last heartbeat is before `before_ms`.
+    async fn stale_tasks(&self, before_ms: i64) -> StoreResult<Vec<SchemaTask>>;
+    /// Deletes the finished tasks started before `before_ms`, except each project's newest;
+    /// returns how many went.
+    async fn drop_tasks_before(&self, before_ms: i64) -> StoreResult<usize>;
 }

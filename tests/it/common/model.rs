@@ -99,6 +99,29 @@ pub async fn start_with(backend: Backend, test: &str, extra: &[(&str, &str)]) ->
 }
 
 impl Model {
+    /// Runs one SQL statement on the server's store (the embedded file, or its PostgreSQL
+    /// database) behind its back, for the states no API request can make; the output's rows.
+    pub fn sql(&self, statement: &str) -> String {
+        let out = match &self._db {
+            Some(db) => std::process::Command::new("psql")
+                .args([db.url.as_str(), "-qtAc", statement])
+                .output(),
+            None => std::process::Command::new("sqlite3")
+                .arg("-cmd")
+                .arg(".timeout 10000")
+                .arg(self.server.data_dir().join("vestibule.db"))
+                .arg(statement)
+                .output(),
+        }
+        .expect("run psql or sqlite3");
+        assert!(
+            out.status.success(),
+            "{statement}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// A URL under the context path, where mstr_login's session cookie is sent.
     pub fn url(&self, path: &str) -> String {
         self.server.url(&format!("/MicroStrategyLibrary{path}"))

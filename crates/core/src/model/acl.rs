@@ -525,7 +525,9 @@ impl ModelService {
             obj.info.acl = Some(entries);
             obj.info.version = Guid::random();
             obj.info.modified_ms = now_ms();
-            match self.store().update_object(&obj, read.info.version).await? {
+            let session = caller.session.token.to_hex();
+            let write = || self.store().update_object(&obj, read.info.version, &session);
+            match self.past_lock(write).await? {
                 Ok(()) => return Ok(obj),
                 Err(CommitRefusal::Conflict(_)) => continue,
                 Err(_) => {

@@ -72,7 +72,11 @@ impl ModelService {
                 continue;
             }
             self.check_unique(&view, &copy).await?;
-            match self.store().insert_object(&copy).await? {
+            let session = caller.session.token.to_hex();
+            match self
+                .past_lock(|| self.store().insert_object(&copy, &session))
+                .await?
+            {
                 Ok(()) => return Ok(copy),
                 // Taken meanwhile: the next number.
                 Err(CommitRefusal::DuplicateName(_)) if !given => continue,

@@ -85,7 +85,7 @@ pub fn predefined_folder(n: u32) -> Option<&'static SystemFolder> {
 }
 
 /// How deep folders may nest (a bound on walks up the tree).
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 fn folder_object(project: &Project, f: &SystemFolder, now: i64) -> ModelObject {
     ModelObject {
@@ -272,7 +272,11 @@ impl ModelService {
         self.check_change(caller, &view, None, &obj).await?;
         let mut obj = obj;
         self.inherit_acl(&view, &mut obj).await?;
-        match self.store().insert_object(&obj).await? {
+        let session = caller.session.token.to_hex();
+        match self
+            .past_lock(|| self.store().insert_object(&obj, &session))
+            .await?
+        {
             Ok(()) => Ok(obj),
             Err(CommitRefusal::DuplicateName(_)) => Err(CoreError::AlreadyExists(format!(
                 "A folder named '{name}' already exists in this folder"

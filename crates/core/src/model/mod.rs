@@ -1,5 +1,5 @@
 //! The modeling service: projects' schema folders, logical tables, attributes and the changesets
-//! every change goes through. No HTTP and no SQL: storage is a [`ModelStore`].
+//! every change goes through; the schema lock and reloads. No HTTP and no SQL: storage is a [`ModelStore`].
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
 
@@ -9,6 +9,8 @@ pub mod copy;
 pub mod folders;
 pub mod form_types;
 pub mod relationships;
+pub mod reload;
+pub mod schema_lock;
 pub mod search;
 pub mod service;
 pub mod spec;

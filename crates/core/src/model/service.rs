@@ -14,7 +14,7 @@ use crate::model::types::*;
 use crate::model::Place;
 use crate::model_store::{CommitRefusal, ModelStore};
 use crate::privilege::Privilege;
-use crate::store::MetadataStore;
+use crate::store::{MetadataStore, SessionStore};
 
 /// Where reads come from: the committed model of a project, or a changeset's view of it (its
 /// staged changes over the committed model).
@@ -49,6 +49,9 @@ pub struct ModelService {
     pub(super) directory: Arc<dyn MetadataStore>,
     /// The Everyone group's id, once read (the trustee of the default ACL rule).
     pub(super) everyone: std::sync::OnceLock<Guid>,
+    /// The sessions, to tell whether a schema lock's session still lives (`schema_lock.rs`);
+    /// given by the core it serves.
+    pub(super) sessions: Option<Arc<dyn SessionStore>>,
 }
 
 /// How often a direct property change re-reads an object that another write changed between its
@@ -65,7 +68,14 @@ impl ModelService {
             store,
             directory,
             everyone: std::sync::OnceLock::new(),
+            sessions: None,
         }
+    }
+
+    /// The session store schema locks are judged by (a lock dies with its session).
+    pub fn with_sessions(mut self, sessions: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(sessions);
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn ModelStore> {
@@ -202,7 +212,8 @@ impl ModelService {
             return Ok(cs);
         }
         self.check_commit(caller, &cs).await?;
-        match self.store.commit(id, now_ms()).await? {
+        let now = now_ms();
+        match self.past_lock(|| self.store.commit(id, now)).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
                 return Err(CoreError::Conflict(format!(
@@ -231,6 +242,7 @@ impl ModelService {
                     user_kind.as_str()
                 )))
             }
+            Err(CommitRefusal::Locked(lock)) => return Err(super::schema_lock::locked(&lock)),
         }
         self.store
             .changeset(id)
@@ -470,7 +482,9 @@ impl ModelService {
             self.check_unique(&view, &obj).await?;
             obj.info.version = Guid::random();
             obj.info.modified_ms = now_ms();
-            match self.store.update_object(&obj, read.info.version).await? {
+            let session = caller.session.token.to_hex();
+            let write = || self.store.update_object(&obj, read.info.version, &session);
+            match self.past_lock(write).await? {
                 Ok(()) => return Ok(obj),
                 // Changed meanwhile: apply the change to what is there now.
                 Err(CommitRefusal::Conflict(_)) => continue,
@@ -491,6 +505,7 @@ impl ModelService {
                 Err(CommitRefusal::InUse { .. }) => {
                     return Err(CoreError::Conflict(format!("'{}' is in use", obj.info.name)))
                 }
+                Err(CommitRefusal::Locked(lock)) => return Err(super::schema_lock::locked(&lock)),
             }
         }
         Err(CoreError::Conflict(format!(
@@ -517,7 +532,11 @@ impl ModelService {
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
         self.check(caller, &obj, Access::Delete).await?;
-        match self.store.delete_unused(project, id).await? {
+        let session = caller.session.token.to_hex();
+        match self
+            .past_lock(|| self.store.delete_unused(project, id, &session))
+            .await?
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found(kind.as_str(), id)),
             Err(CommitRefusal::InUse { user_name, user_kind }) => Err(CoreError::Invalid(format!(

@@ -6,6 +6,8 @@
 //! for the unique name per folder kept beside them.
 
 use vestibule_core::error::StoreError;
+use vestibule_core::model::reload::SchemaTask;
+use vestibule_core::model::schema_lock::{LockType, SchemaLock};
 use vestibule_core::model::types::{Changeset, ChangesetStatus, ModelObject, StagedChange};
 
 pub fn to_json(o: &ModelObject) -> Result<String, StoreError> {
@@ -53,6 +55,40 @@ pub fn changeset(r: ChangesetRow) -> Result<Changeset, StoreError> {
         created_ms: r.6,
         modified_ms: r.7,
     })
+}
+
+/// The columns of a `schema_locks` row, in `SELECT project_id, lock_type, session_hash, user_id,
+/// user_name, machine_name, comment, created_ms` order.
+pub type LockRow = (String, String, String, String, String, String, String, i64);
+
+/// The columns of a lock, in [`LockRow`] order.
+pub const LOCK_COLUMNS: &str =
+    "project_id, lock_type, session_hash, user_id, user_name, machine_name, comment, created_ms";
+
+pub fn schema_lock(r: LockRow) -> Result<SchemaLock, StoreError> {
+    Ok(SchemaLock {
+        project: crate::codec::guid(&r.0)?,
+        kind: LockType::parse(&r.1)
+            .ok_or_else(|| StoreError::Other(format!("bad schema lock type in store: {}", r.1)))?,
+        session: r.2,
+        user: crate::codec::guid(&r.3)?,
+        user_name: r.4,
+        machine: r.5,
+        comment: r.6,
+        created_ms: r.7,
+    })
+}
+
+pub fn task_json(t: &SchemaTask) -> Result<String, StoreError> {
+    serde_json::to_string(t).map_err(|e| StoreError::Other(format!("encoding a schema task: {e}")))
+}
+
+/// A task from its row: the body, with the heartbeat its column keeps (renewed apart from it).
+pub fn task(body: &str, heartbeat_ms: i64) -> Result<SchemaTask, StoreError> {
+    let mut t: SchemaTask = serde_json::from_str(body)
+        .map_err(|e| StoreError::Other(format!("bad schema task in store: {e}")))?;
+    t.heartbeat_ms = heartbeat_ms;
+    Ok(t)
 }
 
 /// Implements `ModelStore` for `$store` (which has `fn pool(&self) -> &Pool<$db>`); `$q` turns
@@ -150,6 +186,7 @@ macro_rules! impl_model_store {
             async fn insert_object(
                 &self,
                 o: &vestibule_core::model::types::ModelObject,
+                session: &str,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
@@ -176,6 +213,10 @@ macro_rules! impl_model_store {
                     }
                     Err(e) => return Err(e),
                 }
+                if let Some(refusal) = $crate::schema_locked!(tx, $q, o.info.project.to_hex(), session) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
+                }
                 if let Some(refusal) = $crate::missing_reference!(tx, $q, o) {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
@@ -188,6 +229,7 @@ macro_rules! impl_model_store {
                 &self,
                 o: &vestibule_core::model::types::ModelObject,
                 expected: vestibule_core::ids::Guid,
+                session: &str,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 use vestibule_core::model_store::CommitRefusal;
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
@@ -223,6 +265,10 @@ macro_rules! impl_model_store {
                     }
                     Err(e) => return Err(e),
                 }
+                if let Some(refusal) = $crate::schema_locked!(tx, $q, o.info.project.to_hex(), session) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
+                }
                 if let Some(refusal) = $crate::missing_reference!(tx, $q, o) {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
@@ -235,6 +281,7 @@ macro_rules! impl_model_store {
                 &self,
                 project: vestibule_core::ids::Guid,
                 id: vestibule_core::ids::Guid,
+                session: &str,
             ) -> vestibule_core::store::StoreResult<Result<bool, vestibule_core::model_store::CommitRefusal>> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
@@ -251,6 +298,10 @@ macro_rules! impl_model_store {
                 if found.rows_affected() == 0 {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Ok(false));
+                }
+                if let Some(refusal) = $crate::schema_locked!(tx, $q, project.to_hex(), session) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
                 }
                 if let Some(refusal) = $crate::first_dependent!(
                     tx,
@@ -425,11 +476,17 @@ macro_rules! impl_model_store {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err($crate::sql::map_err)?;
-                let project: (String,) = sqlx::query_as(&$q("SELECT project_id FROM changesets WHERE id = ?"))
-                    .bind(changeset.to_hex())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err($crate::sql::map_err)?;
+                let project: (String, String) =
+                    sqlx::query_as(&$q("SELECT project_id, session_hash FROM changesets WHERE id = ?"))
+                        .bind(changeset.to_hex())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                // The lock is read after the write above: a lock placed takes the same turn.
+                if let Some(refusal) = $crate::schema_locked!(tx, $q, &project.0, &project.1) {
+                    tx.rollback().await.map_err($crate::sql::map_err)?;
+                    return Ok(Err(refusal));
+                }
                 let mut changes = Vec::with_capacity(rows.len());
                 for (id, base, body) in rows {
                     changes.push($crate::sql::model::staged(&id, base, body)?);
@@ -503,8 +560,221 @@ macro_rules! impl_model_store {
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
+
+            async fn schema_lock(
+                &self,
+                project: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::schema_lock::SchemaLock>> {
+                let row: Option<$crate::sql::model::LockRow> = sqlx::query_as(&$q(&format!(
+                    "SELECT {} FROM schema_locks WHERE project_id = ?",
+                    $crate::sql::model::LOCK_COLUMNS
+                )))
+                .bind(project.to_hex())
+                .fetch_optional(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                row.map($crate::sql::model::schema_lock).transpose()
+            }
+
+            async fn schema_locks(
+                &self,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::schema_lock::SchemaLock>> {
+                let rows: Vec<$crate::sql::model::LockRow> = sqlx::query_as(&format!(
+                    "SELECT {} FROM schema_locks ORDER BY project_id",
+                    $crate::sql::model::LOCK_COLUMNS
+                ))
+                .fetch_all(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                rows.into_iter().map($crate::sql::model::schema_lock).collect()
+            }
+
+            async fn place_schema_lock(
+                &self,
+                lock: &vestibule_core::model::schema_lock::SchemaLock,
+            ) -> vestibule_core::store::StoreResult<
+                Result<vestibule_core::model::schema_lock::SchemaLock, vestibule_core::model::schema_lock::SchemaLock>,
+            > {
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                // The turn model writes take, so a write either commits before the lock is
+                // placed or sees it.
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                // Another session's lock stays as it is (the WHERE); the holder's takes the type.
+                sqlx::query(&$q(&format!(
+                    "INSERT INTO schema_locks ({}) VALUES (?,?,?,?,?,?,?,?) \
+                     ON CONFLICT (project_id) DO UPDATE SET lock_type = excluded.lock_type \
+                     WHERE schema_locks.session_hash = excluded.session_hash",
+                    $crate::sql::model::LOCK_COLUMNS
+                )))
+                .bind(lock.project.to_hex())
+                .bind(lock.kind.as_str())
+                .bind(&lock.session)
+                .bind(lock.user.to_hex())
+                .bind(&lock.user_name)
+                .bind(&lock.machine)
+                .bind(&lock.comment)
+                .bind(lock.created_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::sql::map_err)?;
+                let row: $crate::sql::model::LockRow = sqlx::query_as(&$q(&format!(
+                    "SELECT {} FROM schema_locks WHERE project_id = ?",
+                    $crate::sql::model::LOCK_COLUMNS
+                )))
+                .bind(lock.project.to_hex())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err($crate::sql::map_err)?;
+                tx.commit().await.map_err($crate::sql::map_err)?;
+                let stored = $crate::sql::model::schema_lock(row)?;
+                Ok(if stored.session == lock.session {
+                    Ok(stored)
+                } else {
+                    Err(stored)
+                })
+            }
+
+            async fn remove_schema_lock(
+                &self,
+                project: vestibule_core::ids::Guid,
+                session: &str,
+            ) -> vestibule_core::store::StoreResult<bool> {
+                let done = sqlx::query(&$q("DELETE FROM schema_locks WHERE project_id = ? AND session_hash = ?"))
+                    .bind(project.to_hex())
+                    .bind(session)
+                    .execute(self.pool())
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_task(
+                &self,
+                t: &vestibule_core::model::reload::SchemaTask,
+            ) -> vestibule_core::store::StoreResult<()> {
+                sqlx::query(&$q(
+                    "INSERT INTO schema_tasks (id, project_id, status, start_ms, heartbeat_ms, body) VALUES (?,?,?,?,?,?)",
+                ))
+                .bind(t.id.to_hex())
+                .bind(t.project.to_hex())
+                .bind(t.status.as_str())
+                .bind(t.start_ms)
+                .bind(t.heartbeat_ms)
+                .bind($crate::sql::model::task_json(t)?)
+                .execute(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                Ok(())
+            }
+
+            async fn task(
+                &self,
+                id: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::reload::SchemaTask>> {
+                let row: Option<(String, i64)> =
+                    sqlx::query_as(&$q("SELECT body, heartbeat_ms FROM schema_tasks WHERE id = ?"))
+                        .bind(id.to_hex())
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                row.map(|(b, h)| $crate::sql::model::task(&b, h)).transpose()
+            }
+
+            async fn finish_task(
+                &self,
+                t: &vestibule_core::model::reload::SchemaTask,
+            ) -> vestibule_core::store::StoreResult<bool> {
+                let done = sqlx::query(&$q(
+                    "UPDATE schema_tasks SET status = ?, heartbeat_ms = ?, body = ? WHERE id = ? AND status = 'running'",
+                ))
+                .bind(t.status.as_str())
+                .bind(t.heartbeat_ms)
+                .bind($crate::sql::model::task_json(t)?)
+                .bind(t.id.to_hex())
+                .execute(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn beat_task(
+                &self,
+                id: vestibule_core::ids::Guid,
+                now_ms: i64,
+            ) -> vestibule_core::store::StoreResult<()> {
+                sqlx::query(&$q("UPDATE schema_tasks SET heartbeat_ms = ? WHERE id = ? AND status = 'running'"))
+                    .bind(now_ms)
+                    .bind(id.to_hex())
+                    .execute(self.pool())
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                Ok(())
+            }
+
+            async fn last_task(
+                &self,
+                project: vestibule_core::ids::Guid,
+            ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::reload::SchemaTask>> {
+                let row: Option<(String, i64)> = sqlx::query_as(&$q(
+                    "SELECT body, heartbeat_ms FROM schema_tasks WHERE project_id = ? ORDER BY start_ms DESC, id DESC LIMIT 1",
+                ))
+                .bind(project.to_hex())
+                .fetch_optional(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                row.map(|(b, h)| $crate::sql::model::task(&b, h)).transpose()
+            }
+
+            async fn stale_tasks(
+                &self,
+                before_ms: i64,
+            ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::reload::SchemaTask>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(&$q(
+                    "SELECT body, heartbeat_ms FROM schema_tasks WHERE status = 'running' AND heartbeat_ms < ?",
+                ))
+                .bind(before_ms)
+                .fetch_all(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                rows.iter().map(|(b, h)| $crate::sql::model::task(b, *h)).collect()
+            }
+
+            async fn drop_tasks_before(&self, before_ms: i64) -> vestibule_core::store::StoreResult<usize> {
+                let done = sqlx::query(&$q(
+                    "DELETE FROM schema_tasks WHERE status <> 'running' AND start_ms < ? \
+                     AND start_ms < (SELECT MAX(u.start_ms) FROM schema_tasks u WHERE u.project_id = schema_tasks.project_id)",
+                ))
+                .bind(before_ms)
+                .execute(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                Ok(done.rows_affected() as usize)
+            }
         }
     };
+}
+
+/// The schema lock of project `$project` inside transaction `$tx` when a session other than
+/// `$session` holds it, as the refusal to answer with (the caller judges whether that session
+/// still lives). Read after the write's first statement, in the turn writers take.
+#[macro_export]
+macro_rules! schema_locked {
+    ($tx:ident, $q:path, $project:expr, $session:expr) => {{
+        let row: Option<$crate::sql::model::LockRow> = sqlx::query_as(&$q(&format!(
+            "SELECT {} FROM schema_locks WHERE project_id = ? AND session_hash <> ?",
+            $crate::sql::model::LOCK_COLUMNS
+        )))
+        .bind($project)
+        .bind($session)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err($crate::sql::map_err)?;
+        row.map($crate::sql::model::schema_lock)
+            .transpose()?
+            .map(vestibule_core::model_store::CommitRefusal::Locked)
+    }};
 }
 
 /// The first reference of `$o` that the model inside transaction `$tx` lacks (gone, or of another

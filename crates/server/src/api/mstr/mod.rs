@@ -97,5 +97,16 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
             get(model::tables::list).post(model::tables::create),
         )
         .route(&at("/model/tables/{id}"), get(model::tables::get))
+        .route(
+            &at("/model/schema/lock"),
+            get(model::schema::get_lock)
+                .post(model::schema::lock)
+                .delete(model::schema::unlock),
+        )
+        .route(
+            &at("/model/schema/reload"),
+            post(model::schema::reload).get(model::schema::last_reload),
+        )
+        .route(&at("/model/tasks/{id}"), get(model::tasks::get))
         .method_not_allowed_fallback(|| async { MstrError::method_not_allowed() })
 }

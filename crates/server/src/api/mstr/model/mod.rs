@@ -1,5 +1,6 @@
 //! The modeling service of the MicroStrategy dialect: `/api/model/changesets`,
-//! `/api/model/attributes`, `/api/model/tables` and the system hierarchy's relationships.
+//! `/api/model/attributes`, `/api/model/tables`, the system hierarchy's relationships, and the
+//! schema's lock, reloads and their tasks (`/api/model/schema/*`, `/api/model/tasks/{id}`).
 //!
 //! Each resource has its handlers (`attributes.rs`) beside its wire types (`attribute_wire.rs`);
 //! `wire.rs` holds what they share. Where a request works (a changeset, which wins, or a
@@ -13,8 +14,11 @@ pub mod changeset_wire;
 pub mod changesets;
 pub mod relationship_wire;
 pub mod relationships;
+pub mod schema;
+pub mod schema_wire;
 pub mod table_wire;
 pub mod tables;
+pub mod tasks;
 pub mod wire;
 
 use super::error::{MstrError, MstrResult};
@@ -68,6 +72,12 @@ impl Show {
         tables::list,
         tables::get,
         tables::create,
+        schema::get_lock,
+        schema::lock,
+        schema::unlock,
+        schema::reload,
+        schema::last_reload,
+        tasks::get,
         super::objects::get,
         super::objects::put,
         super::objects::delete,
@@ -84,6 +94,7 @@ impl Show {
     ),
     tags(
         (name = "Modeling", description = "MicroStrategy modeling service: changesets, attributes, tables, relationships"),
+        (name = "Schema", description = "MicroStrategy schema management: the schema lock, reloads and their tasks"),
         (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, tables"),
         (name = "Folders", description = "MicroStrategy folders: the system folders' well-known ids, contents, making and deleting"),
         (name = "Search", description = "MicroStrategy metadata search: by name, type, folder, and by use (dependents, dependencies)"),
