@@ -1,4 +1,4 @@
-//! The modeling service: projects' schema folders, logical tables, attributes and the changesets
+//! The modeling service: projects' schema folders, logical and physical tables, attributes and the changesets
 //! every change goes through. No HTTP and no SQL: storage is a [`ModelStore`].
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
@@ -8,10 +8,12 @@ pub mod attributes;
 pub mod copy;
 pub mod folders;
 pub mod form_types;
+pub mod legacy;
 pub mod relationships;
 pub mod search;
 pub mod service;
 pub mod spec;
+pub mod tables;
 pub mod types;
 
 pub use service::{ModelService, View};

@@ -97,5 +97,9 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
             get(model::tables::list).post(model::tables::create),
         )
         .route(&at("/model/tables/{id}"), get(model::tables::get))
+        .route(
+            &at("/model/tables/{id}/physicalTable/refresh"),
+            post(model::tables::refresh),
+        )
         .method_not_allowed_fallback(|| async { MstrError::method_not_allowed() })
 }

@@ -68,6 +68,7 @@ impl Show {
         tables::list,
         tables::get,
         tables::create,
+        tables::refresh,
         super::objects::get,
         super::objects::put,
         super::objects::delete,
@@ -84,7 +85,7 @@ impl Show {
     ),
     tags(
         (name = "Modeling", description = "MicroStrategy modeling service: changesets, attributes, tables, relationships"),
-        (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, tables"),
+        (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, logical and physical tables"),
         (name = "Folders", description = "MicroStrategy folders: the system folders' well-known ids, contents, making and deleting"),
         (name = "Search", description = "MicroStrategy metadata search: by name, type, folder, and by use (dependents, dependencies)"),
     )
