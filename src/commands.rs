@@ -236,15 +236,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     data_type: vestibule_core::model::types::DataType::of(&ty.trim().to_lowercase()),
                 });
             }
-            let spec = vestibule_core::model::spec::TableSpec {
-                name: name.clone(),
-                physical_name,
-                namespace: None,
-                folder: None,
-                columns: specs,
-            };
+            let spec = vestibule_core::model::spec::TableSpec::normal(&name, physical_name, specs);
             let view = vestibule_core::model::View::Committed(p.id);
-            let t = core.model()?.create_table(&view, None, spec).await?;
+            let t = core.model()?.create_table(&view, None, spec).await?.table;
             println!(
                 "added table '{}' ({}) to project '{}'",
                 t.info.name, t.info.id, p.name

@@ -43,6 +43,7 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migrating the PostgreSQL store failed: {e}")))?;
+        crate::upgrade_documents!(pool, numbered).await?;
         Ok(PostgresStore { pool })
     }
 

@@ -79,6 +79,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Other(format!("migrating the embedded store failed: {e}")))?;
+        crate::upgrade_documents!(pool, same).await?;
         Ok(SqliteStore {
             pool,
             data_dir: data_dir.into(),

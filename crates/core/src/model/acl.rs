@@ -253,12 +253,12 @@ fn denied(caller: &Principal, access: Access, obj: &ModelObject, browsable: bool
     let what = if browsable {
         format!(
             "the {} '{}' ({})",
-            obj.info.kind.as_str(),
+            obj.info.kind.label(),
             obj.info.name,
             obj.info.id
         )
     } else {
-        format!("the {} '{}'", obj.info.kind.as_str(), obj.info.id)
+        format!("the {} '{}'", obj.info.kind.label(), obj.info.id)
     };
     CoreError::AccessDenied(format!(
         "User '{}' does not have {} access to {what}",

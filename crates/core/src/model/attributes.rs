@@ -53,15 +53,19 @@ const DISPLAY_FORMATS: &[&str] = &[
     "big_decimal",
 ];
 
-/// Tables seen by a view, by id, for resolving references.
-struct Tables(HashMap<Guid, ModelObject>);
+/// The logical tables seen by a view, by id, for resolving references, and the physical tables
+/// that hold their columns.
+struct Tables {
+    logical: HashMap<Guid, ModelObject>,
+    physical: HashMap<Guid, ModelObject>,
+}
 
 impl Tables {
     fn resolve(&self, r: &Ref) -> Result<Guid> {
         let found = match (&r.id, &r.name) {
-            (Some(id), _) => self.0.get(id).map(|t| t.info.id),
+            (Some(id), _) => self.logical.get(id).map(|t| t.info.id),
             (None, Some(name)) => self
-                .0
+                .logical
                 .values()
                 .find(|t| t.info.name.eq_ignore_ascii_case(name))
                 .map(|t| t.info.id),
@@ -70,8 +74,11 @@ impl Tables {
         found.ok_or_else(|| CoreError::NotFound(format!("The table {} could not be found", r.describe())))
     }
 
-    fn table(&self, id: Guid) -> Option<(&ModelObject, &Table)> {
-        self.0.get(&id).and_then(|o| o.table().map(|t| (o, t)))
+    /// The logical table `id` and the physical table with its columns.
+    fn table(&self, id: Guid) -> Option<(&ModelObject, &PhysicalTable)> {
+        let o = self.logical.get(&id)?;
+        let p = self.physical.get(&o.table()?.physical_id)?.physical_table()?;
+        Some((o, p))
     }
 }
 
@@ -92,13 +99,11 @@ fn resolve_form(forms: &[Form], r: &Ref, what: &str) -> Result<Guid> {
 
 impl ModelService {
     async fn tables(&self, view: &View) -> Result<Tables> {
-        Ok(Tables(
-            self.list(view, Some(ObjectKind::Table))
-                .await?
-                .into_iter()
-                .map(|t| (t.info.id, t))
-                .collect(),
-        ))
+        let by_id = |objects: Vec<ModelObject>| objects.into_iter().map(|t| (t.info.id, t)).collect();
+        Ok(Tables {
+            logical: by_id(self.list(view, Some(ObjectKind::Table)).await?),
+            physical: by_id(self.list(view, Some(ObjectKind::PhysicalTable)).await?),
+        })
     }
 
     /// Builds a form from its spec over `base` (the form it replaces, if any).

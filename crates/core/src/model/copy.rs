@@ -17,7 +17,7 @@ impl ModelService {
     /// A copy of `id` named `name` (else `Name (1)`, `Name (2)`, … whichever is free) in `folder`
     /// (else the original's). An attribute's copy keeps its forms' categories and the tables it
     /// reads, with new expression ids; its relationships stay with the original. A table's copy
-    /// is another logical table over the same warehouse table and columns.
+    /// is another logical table over the same physical table (an alias).
     pub async fn copy_object(
         &self,
         caller: &Principal,
@@ -32,6 +32,11 @@ impl ModelService {
         if kind == ObjectKind::Folder {
             return Err(CoreError::Invalid(
                 "Folders cannot be copied here; copy the objects inside them".into(),
+            ));
+        }
+        if kind == ObjectKind::PhysicalTable {
+            return Err(CoreError::Invalid(
+                "A physical table cannot be copied; make another logical table over it".into(),
             ));
         }
         let view = View::Committed(project);
@@ -84,7 +89,7 @@ impl ModelService {
                 Err(CommitRefusal::Missing { missing, kind, .. }) => {
                     return Err(CoreError::Conflict(format!(
                         "The {} '{missing}' that '{}' uses is gone; nothing was copied",
-                        kind.as_str(),
+                        kind.label(),
                         original.info.name
                     )))
                 }

@@ -1,5 +1,6 @@
-//! The modeling service: projects' schema folders, logical tables, attributes and the changesets
-//! every change goes through; the schema lock and reloads. No HTTP and no SQL: storage is a [`ModelStore`].
+//! The modeling service: projects' schema folders, logical and physical tables, attributes and the
+//! changesets every change goes through; the schema lock and reloads. No HTTP and no SQL: storage is
+//! a [`ModelStore`].
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
 
@@ -8,12 +9,14 @@ pub mod attributes;
 pub mod copy;
 pub mod folders;
 pub mod form_types;
+pub mod legacy;
 pub mod relationships;
 pub mod reload;
 pub mod schema_lock;
 pub mod search;
 pub mod service;
 pub mod spec;
+pub mod tables;
 pub mod types;
 
 pub use service::{ModelService, View};

@@ -1,5 +1,5 @@
 //! [`ModelService`]: reading the model (committed, or as seen inside a changeset), changesets
-//! (create, commit, abandon), tables, object properties and the project folder trees.
+//! (create, commit, abandon), object properties and the project folder trees.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use crate::directory::check_name;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::acl::Access;
-use crate::model::spec::{InfoPatch, TableSpec};
+use crate::model::spec::InfoPatch;
 use crate::model::types::*;
 use crate::model::Place;
 use crate::model_store::{CommitRefusal, ModelStore};
@@ -137,7 +137,7 @@ impl ModelService {
     pub async fn require(&self, view: &View, id: Guid, kind: ObjectKind) -> Result<ModelObject> {
         match self.get(view, id).await? {
             Some(o) if o.info.kind == kind => Ok(o),
-            _ => Err(not_found(kind.as_str(), id)),
+            _ => Err(not_found(kind.label(), id)),
         }
     }
 
@@ -233,13 +233,13 @@ impl ModelService {
                 return Err(CoreError::Conflict(format!(
                     "The {} '{missing}' that '{user_name}' uses was deleted after this changeset read it; \
                      nothing was committed",
-                    kind.as_str()
+                    kind.label()
                 )))
             }
             Err(CommitRefusal::InUse { user_name, user_kind }) => {
                 return Err(CoreError::Conflict(format!(
                     "The {} '{user_name}' uses an object this changeset deletes; nothing was committed",
-                    user_kind.as_str()
+                    user_kind.label()
                 )))
             }
             Err(CommitRefusal::Locked(lock)) => return Err(super::schema_lock::locked(&lock)),
@@ -311,12 +311,16 @@ impl ModelService {
         Ok(obj)
     }
 
-    /// Checks a name and that no other object of the kind has it in the folder.
+    /// Checks a name and that no other object of the kind has it in the folder (physical tables,
+    /// in no folder, need no unique names: see [`ModelObject::name_key`]).
     pub(crate) async fn check_unique(&self, view: &View, obj: &ModelObject) -> Result<()> {
         check_name("object", &obj.info.name).map_err(|e| match e {
             CoreError::Invalid(m) => CoreError::Invalid(m.replace("object name", "name")),
             other => other,
         })?;
+        if obj.info.kind == ObjectKind::PhysicalTable {
+            return Ok(());
+        }
         let clash = self.list(view, Some(obj.info.kind)).await?.into_iter().any(|o| {
             o.info.id != obj.info.id
                 && o.info.folder == obj.info.folder
@@ -339,91 +343,6 @@ impl ModelService {
             _ => Err(CoreError::NotFound(format!(
                 "The destination folder '{folder}' could not be found"
             ))),
-        }
-    }
-
-    // --- tables --------------------------------------------------------------------------------
-
-    /// A new logical table: staged in the changeset of `view`, or written at once when `view`
-    /// is the committed model (the CLI).
-    pub async fn create_table(
-        &self,
-        view: &View,
-        caller: Option<&Principal>,
-        spec: TableSpec,
-    ) -> Result<ModelObject> {
-        let owner = caller.map(|c| c.user.user.id);
-        if spec.columns.is_empty() {
-            return Err(CoreError::MissingField(
-                "A table needs at least one column".into(),
-            ));
-        }
-        let mut columns: Vec<Column> = Vec::new();
-        for c in spec.columns {
-            check_name("column", &c.name)?;
-            if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name)) {
-                return Err(CoreError::Invalid(format!(
-                    "The column '{}' is given twice",
-                    c.name
-                )));
-            }
-            if !DATA_TYPES.contains(&c.data_type.kind.as_str()) {
-                return Err(CoreError::Invalid(format!(
-                    "Unknown data type '{}' for column '{}' (one of: {})",
-                    c.data_type.kind,
-                    c.name,
-                    DATA_TYPES.join(", ")
-                )));
-            }
-            columns.push(Column {
-                id: Guid::random(),
-                name: c.name,
-                data_type: c.data_type,
-            });
-        }
-        let project = view.project();
-        let folder = match spec.folder {
-            Some(f) => f,
-            None => crate::model::folders::TABLES_FOLDER,
-        };
-        self.check_folder(view, folder).await?;
-        let now = now_ms();
-        let obj = ModelObject {
-            info: ObjectInfo {
-                id: Guid::random(),
-                project,
-                kind: ObjectKind::Table,
-                name: spec.name.clone(),
-                description: String::new(),
-                folder: Some(folder),
-                hidden: false,
-                comments: Vec::new(),
-                owner,
-                created_ms: now,
-                modified_ms: now,
-                version: Guid::random(),
-                acl: None,
-            },
-            body: Body::Table(Table {
-                physical_name: spec.physical_name.unwrap_or(spec.name),
-                namespace: spec.namespace.unwrap_or_default(),
-                columns,
-                physical_id: Guid::random(),
-            }),
-        };
-        self.check_unique(view, &obj).await?;
-        match (view, caller) {
-            // The operator's command line, which no ACL binds.
-            (View::Committed(_), None) => {
-                let mut obj = obj;
-                self.inherit_acl(view, &mut obj).await?;
-                self.store.put_objects(std::slice::from_ref(&obj)).await?;
-                Ok(obj)
-            }
-            (View::Changeset(_), Some(caller)) => self.stage(caller, view, obj).await,
-            (View::Changeset(_), None) | (View::Committed(_), Some(_)) => {
-                Err(CoreError::Unplaced(Place::Changeset))
-            }
         }
     }
 
@@ -456,6 +375,11 @@ impl ModelService {
                 obj.info.name = n.clone();
             }
             if let Some(f) = patch.folder {
+                if kind == ObjectKind::PhysicalTable {
+                    return Err(CoreError::Invalid(
+                        "A physical table is in no folder; move its logical tables".into(),
+                    ));
+                }
                 if system && Some(f) != obj.info.folder {
                     return Err(CoreError::Invalid(
                         "The system folders of a project cannot be moved".into(),
@@ -491,7 +415,7 @@ impl ModelService {
                 Err(CommitRefusal::DuplicateName(_)) => {
                     return Err(CoreError::AlreadyExists(format!(
                         "An {} named '{}' already exists in this folder",
-                        kind.as_str(),
+                        kind.label(),
                         obj.info.name
                     )))
                 }
@@ -538,7 +462,7 @@ impl ModelService {
             .await?
         {
             Ok(true) => Ok(()),
-            Ok(false) => Err(not_found(kind.as_str(), id)),
+            Ok(false) => Err(not_found(kind.label(), id)),
             Err(CommitRefusal::InUse { user_name, user_kind }) => Err(CoreError::Invalid(format!(
                 "'{}' cannot be deleted: the {} '{user_name}' depends on it",
                 obj.info.name,

@@ -87,14 +87,67 @@ pub struct ColumnSpec {
     pub data_type: DataType,
 }
 
+/// The physical table a new logical table is over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhysicalSpec {
+    /// A warehouse table: the existing physical table of this namespace and name when the project
+    /// has one, else a new one with these columns.
+    Normal {
+        /// The warehouse table's name; the logical name when absent.
+        table_name: Option<String>,
+        namespace: Option<String>,
+        table_prefix: Option<String>,
+        columns: Vec<ColumnSpec>,
+    },
+    /// A new free-form SQL table.
+    Sql {
+        sql_statement: String,
+        columns: Vec<ColumnSpec>,
+    },
+    /// An existing physical table, by id (an alias). What else is given of it must agree with it.
+    Existing {
+        id: Guid,
+        table_type: Option<crate::model::types::PhysicalTableType>,
+        table_name: Option<String>,
+        namespace: Option<String>,
+        sql_statement: Option<String>,
+        columns: Vec<ColumnSpec>,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableSpec {
-    pub name: String,
-    /// The warehouse table's name; the logical name when absent.
-    pub physical_name: Option<String>,
-    pub namespace: Option<String>,
+    /// The logical table's name; when absent, the physical table's name (`Name (1)`, … when that
+    /// is taken).
+    pub name: Option<String>,
+    pub description: Option<String>,
     pub folder: Option<Guid>,
-    pub columns: Vec<ColumnSpec>,
+    pub physical: PhysicalSpec,
+    pub logical_size: Option<i64>,
+    pub is_logical_size_locked: Option<bool>,
+    pub is_true_key: Option<bool>,
+    pub enclose_sql_in_parentheses: Option<bool>,
+}
+
+impl TableSpec {
+    /// A table with only a name, a physical table and its columns (the CLI's).
+    pub fn normal(name: &str, table_name: Option<String>, columns: Vec<ColumnSpec>) -> TableSpec {
+        TableSpec {
+            name: Some(name.to_owned()),
+            description: None,
+            folder: None,
+            physical: PhysicalSpec::Normal {
+                table_name,
+                namespace: None,
+                table_prefix: None,
+                columns,
+            },
+            logical_size: None,
+            is_logical_size_locked: None,
+            is_true_key: None,
+            enclose_sql_in_parentheses: None,
+        }
+    }
 }
 
 /// Changes to an object's properties through `PUT /api/objects/{id}`.

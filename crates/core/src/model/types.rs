@@ -1,5 +1,6 @@
-//! The model's objects as vestibule keeps them: folders, logical tables with typed columns, and
-//! attributes with forms, expressions, lookup tables, key form, displays, sorts and relationships.
+//! The model's objects as vestibule keeps them: folders, physical tables with typed columns (a
+//! warehouse table or a free-form SQL statement), the logical tables over them, and attributes
+//! with forms, expressions, lookup tables, key form, displays, sorts and relationships.
 //!
 //! These are stored as JSON documents (serde), so a new optional field needs no migration.
 //! Expressions are kept as their canonical text; the tree and token forms are made from it.
@@ -18,17 +19,22 @@ pub const DESC_CATEGORY: &str = "CCFBE2A5EADB4F50941FB879CCF1721C";
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Folder,
+    /// A logical table.
     Table,
     Attribute,
+    /// The physical table one or more logical tables are over.
+    PhysicalTable,
 }
 
 impl ObjectKind {
-    /// MicroStrategy's `type` number: 8 folder, 15 table, 12 attribute.
+    /// MicroStrategy's `type` number: 8 folder, 15 (logical) table, 12 attribute, 53 physical
+    /// table.
     pub fn type_number(self) -> i32 {
         match self {
             ObjectKind::Folder => 8,
             ObjectKind::Table => 15,
             ObjectKind::Attribute => 12,
+            ObjectKind::PhysicalTable => 53,
         }
     }
 
@@ -38,6 +44,7 @@ impl ObjectKind {
             ObjectKind::Folder => 2048,
             ObjectKind::Table => 3840,
             ObjectKind::Attribute => 3072,
+            ObjectKind::PhysicalTable => 13568,
         }
     }
 
@@ -46,6 +53,15 @@ impl ObjectKind {
             ObjectKind::Folder => "folder",
             ObjectKind::Table => "table",
             ObjectKind::Attribute => "attribute",
+            ObjectKind::PhysicalTable => "physical_table",
+        }
+    }
+
+    /// The kind as messages name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectKind::PhysicalTable => "physical table",
+            other => other.as_str(),
         }
     }
 
@@ -54,6 +70,7 @@ impl ObjectKind {
             "folder" => Some(ObjectKind::Folder),
             "table" => Some(ObjectKind::Table),
             "attribute" => Some(ObjectKind::Attribute),
+            "physical_table" => Some(ObjectKind::PhysicalTable),
             _ => None,
         }
     }
@@ -68,7 +85,8 @@ pub struct ObjectInfo {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// The folder holding it; `None` only for a project's root folder.
+    /// The folder holding it; `None` for a project's root folder and for physical tables, which
+    /// are reached through their logical tables, not through folders.
     pub folder: Option<Guid>,
     #[serde(default)]
     pub hidden: bool,
@@ -91,6 +109,7 @@ pub enum Body {
     Folder,
     Table(Table),
     Attribute(Attribute),
+    PhysicalTable(PhysicalTable),
 }
 
 /// One object of the model.
@@ -115,10 +134,20 @@ impl ModelObject {
         }
     }
 
-    /// The objects this one uses and the kind each must be: the tables an attribute's forms read,
-    /// the attributes and tables of its relationships. A model may not keep an object whose
-    /// references are gone.
+    pub fn physical_table(&self) -> Option<&PhysicalTable> {
+        match &self.body {
+            Body::PhysicalTable(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The objects this one uses and the kind each must be: a logical table's physical table,
+    /// the tables an attribute's forms read, the attributes and tables of its relationships. A
+    /// model may not keep an object whose references are gone.
     pub fn references(&self) -> Vec<(Guid, ObjectKind)> {
+        if let Some(t) = self.table() {
+            return vec![(t.physical_id, ObjectKind::PhysicalTable)];
+        }
         let Some(a) = self.attribute() else {
             return Vec::new();
         };
@@ -152,6 +181,25 @@ impl ModelObject {
     pub fn depends_on(&self, id: Guid) -> bool {
         self.info.id != id
             && (self.info.folder == Some(id) || self.references().iter().any(|(r, _)| *r == id))
+    }
+
+    /// The objects that exist only for those that use them, and go with the last of them: a
+    /// logical table's physical table (as in MicroStrategy, deleting a physical table's last
+    /// logical table removes it from the project).
+    pub fn owned(&self) -> Vec<Guid> {
+        self.table().map(|t| vec![t.physical_id]).unwrap_or_default()
+    }
+
+    /// The key no two objects of a kind in one folder may share: the name, in lower case. Physical
+    /// tables are in no folder and their names need not be unique (free-form SQL tables are named
+    /// after their logical tables; two namespaces may hold a table of one name), so theirs is the
+    /// name with the id.
+    pub fn name_key(&self) -> String {
+        let name = self.info.name.to_lowercase();
+        match self.info.kind {
+            ObjectKind::PhysicalTable => format!("{name}\u{1}{}", self.info.id.to_hex()),
+            _ => name,
+        }
     }
 }
 
@@ -214,18 +262,63 @@ pub struct Column {
     pub data_type: DataType,
 }
 
+/// A logical table: the model's name for a physical table, which attributes read. Several
+/// logical tables may be over one physical table (aliases), sharing its columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
-    /// The warehouse table's name.
-    pub physical_name: String,
-    #[serde(default)]
-    pub namespace: String,
-    pub columns: Vec<Column>,
     /// The physical table object's id.
     pub physical_id: Guid,
+    #[serde(default)]
+    pub logical_size: i64,
+    #[serde(default)]
+    pub is_logical_size_locked: bool,
+    #[serde(default)]
+    pub is_true_key: bool,
+    /// Over a free-form SQL table: whether its statement is put in parentheses when it is run.
+    #[serde(default = "yes")]
+    pub enclose_sql_in_parentheses: bool,
 }
 
-impl Table {
+fn yes() -> bool {
+    true
+}
+
+/// What a physical table reads: a warehouse table by name, or a free-form SQL statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhysicalTableType {
+    Normal,
+    Sql,
+}
+
+impl PhysicalTableType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhysicalTableType::Normal => "normal",
+            PhysicalTableType::Sql => "sql",
+        }
+    }
+}
+
+/// A physical table: a warehouse table (name, namespace, prefix) or a free-form SQL statement,
+/// with its columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhysicalTable {
+    pub table_type: PhysicalTableType,
+    /// The warehouse table's name (empty for a free-form SQL table).
+    #[serde(default)]
+    pub table_name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub table_prefix: String,
+    /// A free-form SQL table's statement.
+    #[serde(default)]
+    pub sql_statement: Option<String>,
+    pub columns: Vec<Column>,
+}
+
+impl PhysicalTable {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
     }

@@ -2,7 +2,8 @@
 //! the endpoint's wire struct: JSON or form-encoded, keys matched to the struct's field names in
 //! any case, null the same as absent. The leniencies of single values (numbers as strings,
 //! booleans in any case) are the `deserialize_with` helpers below, each with the schema that
-//! documents what it accepts.
+//! documents what it accepts; the modeling bodies' wire structs use them too (a column's
+//! `precision` as mstrio-py sends it, `"2"`).
 
 use axum::http::{header, HeaderMap};
 use serde::de::value::MapDeserializer;

@@ -1,6 +1,7 @@
-//! The SQL both SQL backends share: the directory ([`metadata`]) and the model ([`model`]), each
-//! written once with `?` placeholders and instantiated per backend by a macro, and what those
-//! queries have in common: placeholder rewriting and the mapping of sqlx errors.
+//! The SQL both SQL backends share: the directory ([`metadata`]), the model ([`model`]) and the
+//! upgrade of its older documents ([`upgrade`]), each written once with `?` placeholders and
+//! instantiated per backend by a macro, and what those queries have in common: placeholder
+//! rewriting and the mapping of sqlx errors.
 
 use std::borrow::Cow;
 
@@ -8,6 +9,7 @@ use vestibule_core::error::StoreError;
 
 pub mod metadata;
 pub mod model;
+pub mod upgrade;
 
 /// `?` placeholders as PostgreSQL's `$n` (no query here has a `?` inside a string literal).
 pub fn numbered(sql: &str) -> String {

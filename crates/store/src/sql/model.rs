@@ -198,7 +198,7 @@ macro_rules! impl_model_store {
                 .bind(o.info.id.to_hex())
                 .bind(o.info.project.to_hex())
                 .bind(o.info.kind.as_str())
-                .bind($crate::codec::name_key(&o.info.name))
+                .bind(o.name_key())
                 .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
                 .bind(o.info.version.to_hex())
                 .bind($crate::sql::model::to_json(o)?)
@@ -243,7 +243,7 @@ macro_rules! impl_model_store {
                      WHERE project_id = ? AND id = ? AND version = ?",
                 ))
                 .bind(o.info.kind.as_str())
-                .bind($crate::codec::name_key(&o.info.name))
+                .bind(o.name_key())
                 .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
                 .bind(o.info.version.to_hex())
                 .bind($crate::sql::model::to_json(o)?)
@@ -312,12 +312,38 @@ macro_rules! impl_model_store {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
                 }
+                let (body,): (String,) =
+                    sqlx::query_as(&$q("SELECT body FROM model_objects WHERE project_id = ? AND id = ?"))
+                        .bind(project.to_hex())
+                        .bind(id.to_hex())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                let gone = $crate::sql::model::from_json(&body)?;
                 sqlx::query(&$q("DELETE FROM model_objects WHERE project_id = ? AND id = ?"))
                     .bind(project.to_hex())
                     .bind(id.to_hex())
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::sql::map_err)?;
+                // What existed only for the deleted object goes with it once nothing else uses
+                // it (a logical table's physical table), in the same transaction.
+                for owned in gone.owned() {
+                    let used = $crate::first_dependent!(
+                        tx,
+                        $q,
+                        &project.to_hex(),
+                        |other: &vestibule_core::model::types::ModelObject| other.depends_on(owned)
+                    );
+                    if used.is_none() {
+                        sqlx::query(&$q("DELETE FROM model_objects WHERE project_id = ? AND id = ?"))
+                            .bind(project.to_hex())
+                            .bind(owned.to_hex())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($crate::sql::map_err)?;
+                    }
+                }
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(true))
             }
@@ -847,7 +873,7 @@ macro_rules! upsert {
         .bind(o.info.id.to_hex())
         .bind(o.info.project.to_hex())
         .bind(o.info.kind.as_str())
-        .bind($crate::codec::name_key(&o.info.name))
+        .bind(o.name_key())
         .bind(o.info.folder.map(|f| f.to_hex()).unwrap_or_default())
         .bind(o.info.version.to_hex())
         .bind($crate::sql::model::to_json(o)?)

@@ -108,5 +108,9 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
             post(model::schema::reload).get(model::schema::last_reload),
         )
         .route(&at("/model/tasks/{id}"), get(model::tasks::get))
+        .route(
+            &at("/model/tables/{id}/physicalTable/refresh"),
+            post(model::tables::refresh),
+        )
         .method_not_allowed_fallback(|| async { MstrError::method_not_allowed() })
 }

@@ -1,6 +1,7 @@
 //! `/api/objects/{id}?type=N`: the standard object info of projects (32), folders (8),
-//! attributes (12) and tables (15), changing name, description, hidden and comments, and
-//! deleting. These act on the committed model directly, outside changesets.
+//! attributes (12), logical tables (15) and physical tables (53), changing name, description,
+//! hidden and comments, and deleting. These act on the committed model directly, outside
+//! changesets.
 
 use std::collections::HashMap;
 
@@ -45,9 +46,10 @@ fn target(q: &Query) -> MstrResult<Target> {
         Ok(PROJECT_TYPE) => Ok(Target::Project),
         Ok(8) => Ok(Target::Model(ObjectKind::Folder)),
         Ok(12) => Ok(Target::Model(ObjectKind::Attribute)),
-        Ok(15) | Ok(53) => Ok(Target::Model(ObjectKind::Table)),
+        Ok(15) => Ok(Target::Model(ObjectKind::Table)),
+        Ok(53) => Ok(Target::Model(ObjectKind::PhysicalTable)),
         _ => Err(MstrError::invalid(format!(
-            "Object type '{t}' is not supported here (32 project, 8 folder, 12 attribute, 15 table)"
+            "Object type '{t}' is not supported here (32 project, 8 folder, 12 attribute, 15 table, 53 physical table)"
         ))),
     }
 }
@@ -91,7 +93,7 @@ pub struct ObjectInfoJson {
     pub id: String,
     pub name: String,
     pub description: String,
-    /// 32 project, 8 folder, 12 attribute, 15 table.
+    /// 32 project, 8 folder, 12 attribute, 15 (logical) table, 53 physical table.
     #[serde(rename = "type")]
     pub kind: i64,
     pub subtype: i64,
@@ -392,7 +394,7 @@ async fn with_access(
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = inline(AnyObjectType), Query, description = "32 project, 8 folder, 12 attribute, 15 (or 53) table"),
+           ("type" = inline(AnyObjectType), Query, description = "32 project, 8 folder, 12 attribute, 15 table, 53 physical table"),
            ("comments" = Option<bool>, Query, description = "Include comments")),
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
@@ -433,7 +435,7 @@ pub async fn get(
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 (or 53) table")),
+           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 table, 53 physical table")),
     request_body(content = InfoPatchBody, description = "The properties to change", content_type = "application/json"),
     responses(
         (status = 200, description = "The object info", body = ObjectInfoJson),
@@ -500,7 +502,7 @@ fn acl_only(body: &[u8]) -> bool {
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 (or 53) table")),
+           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 table, 53 physical table")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Other objects depend on it (ERR006)", body = MstrErrorBody),
@@ -547,7 +549,7 @@ pub struct CopyBody {
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = inline(ModelObjectType), Query, description = "12 attribute, 15 (or 53) table")),
+           ("type" = inline(ModelObjectType), Query, description = "12 attribute, 15 table")),
     request_body(content = CopyBody, description = "The copy's name and folder", content_type = "application/json"),
     responses(
         (status = 201, description = "The copy's info", body = ObjectInfoJson),

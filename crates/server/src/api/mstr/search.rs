@@ -100,7 +100,8 @@ fn kinds(q: &Query) -> MstrResult<(Vec<ObjectKind>, bool)> {
         let kind = match n {
             8 | 2048 => Some(ObjectKind::Folder),
             12 | 3072 => Some(ObjectKind::Attribute),
-            15 | 53 | 3840 => Some(ObjectKind::Table),
+            15 | 3840 => Some(ObjectKind::Table),
+            53 | 13568 => Some(ObjectKind::PhysicalTable),
             _ => None,
         };
         kinds.extend(kind);
@@ -311,7 +312,7 @@ async fn store(
            ("pattern" = Option<i64>, Query, minimum = 0, maximum = 5, description = "0 any word, 1 begins with, 2 exactly, 3 begins with phrase, 4 contains (default), 5 ends with"),
            ("domain" = Option<i64>, Query, minimum = 1, maximum = 3, description = "1 local, 2 project, 3 repository: the project"),
            ("root" = Option<String>, Query, description = "Only inside this folder"),
-           ("type" = Option<Vec<i64>>, Query, description = "Object types or subtypes: 8 folder, 12 attribute, 15 table"),
+           ("type" = Option<Vec<i64>>, Query, description = "Object types or subtypes: 8 folder, 12 attribute, 15 table, 53 physical table"),
            ("usesObject" = Option<Vec<String>>, Query, description = "`ID;type`: objects that use it (dependents)"),
            ("usesRecursive" = Option<bool>, Query, description = "Also through other objects"),
            ("usesOneOf" = Option<bool>, Query, description = "Use one of the objects, not all"),
@@ -342,7 +343,7 @@ pub async fn store_v1(
            ("domain" = Option<i64>, Query, minimum = 1, maximum = 3, description = "1 local, 2 project, 3 repository: the project"),
            ("scope" = Option<String>, Query, description = "standalone, managed, rooted or all"),
            ("root" = Option<String>, Query, description = "Only inside this folder"),
-           ("type" = Option<Vec<i64>>, Query, description = "Object types or subtypes: 8 folder, 12 attribute, 15 table"),
+           ("type" = Option<Vec<i64>>, Query, description = "Object types or subtypes: 8 folder, 12 attribute, 15 table, 53 physical table"),
            ("usesObject" = Option<String>, Query, description = "`ID;type`: objects that use it (dependents)"),
            ("usesRecursive" = Option<bool>, Query, description = "Also through other objects"),
            ("usesOneOf" = Option<bool>, Query, description = "Use one of the objects, not all"),

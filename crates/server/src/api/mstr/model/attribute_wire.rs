@@ -412,8 +412,9 @@ fn expression_json(e: &FormExpression, names: &Names, show: Show) -> ExpressionJ
             .objects
             .values()
             .filter(|o| {
-                o.table()
-                    .is_some_and(|t| columns.iter().all(|c| t.column(c).is_some()))
+                names
+                    .physical_of(o.info.id)
+                    .is_some_and(|p| columns.iter().all(|c| p.column(c).is_some()))
             })
             .collect();
         potential.sort_by_key(|o| o.info.name.to_lowercase());

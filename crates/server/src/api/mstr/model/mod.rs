@@ -78,6 +78,7 @@ impl Show {
         schema::reload,
         schema::last_reload,
         tasks::get,
+        tables::refresh,
         super::objects::get,
         super::objects::put,
         super::objects::delete,
@@ -95,7 +96,7 @@ impl Show {
     tags(
         (name = "Modeling", description = "MicroStrategy modeling service: changesets, attributes, tables, relationships"),
         (name = "Schema", description = "MicroStrategy schema management: the schema lock, reloads and their tasks"),
-        (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, tables"),
+        (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, logical and physical tables"),
         (name = "Folders", description = "MicroStrategy folders: the system folders' well-known ids, contents, making and deleting"),
         (name = "Search", description = "MicroStrategy metadata search: by name, type, folder, and by use (dependents, dependencies)"),
     )

@@ -1,5 +1,7 @@
-//! `/api/model/tables`: list and read logical tables (committed or inside a changeset; mstrio-py
-//! names the changeset in `X-MSTR-Changeset`), and create one inside a changeset.
+//! `/api/model/tables`: list and read logical tables with their physical tables (committed or
+//! inside a changeset; mstrio-py names the changeset in `X-MSTR-Changeset`), create one inside a
+//! changeset (over a new warehouse or free-form SQL table, or an alias of an existing physical
+//! table), and read a table's physical structure again (`…/physicalTable/refresh`).
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -8,7 +10,7 @@ use axum::Json;
 
 use vestibule_core::model::types::ObjectKind;
 
-use super::table_wire::{TableBody, TableEntry, TableJson, TableList};
+use super::table_wire::{Physicals, TableBody, TableEntry, TableJson, TableList};
 use super::wire;
 use crate::api::mstr::error::{MstrErrorBody, MstrResult};
 use crate::api::mstr::extract::{Caller, ModelPlace, MstrPath, RawBody};
@@ -45,13 +47,13 @@ pub async fn list(
     let (offset, limit) = (q.int("offset", 0)?.max(0), q.int("limit", -1)?);
     let fields = q.list("fields");
     let view = place.view(&state, &caller).await?;
-    let all = state
-        .core
-        .model()?
+    let model = state.core.model()?;
+    let all = model
         .list_readable(&caller, &view, Some(ObjectKind::Table))
         .await?;
+    let physicals = Physicals::new(model.list(&view, Some(ObjectKind::PhysicalTable)).await?);
     let tables = wire::page(&all, offset, limit)
-        .map(|t| TableEntry::of(t, &fields))
+        .map(|t| TableEntry::of(t, &physicals, &fields))
         .collect();
     Ok(Json(TableList {
         offset,
@@ -61,7 +63,8 @@ pub async fn list(
     }))
 }
 
-/// A logical table: its physical table and columns, and the attributes that read it.
+/// A logical table: its physical table (the id `/api/objects/{id}?type=53` reads) and columns, and
+/// the attributes that read it.
 #[utoipa::path(get, path = "/api/model/tables/{id}", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id; required unless X-MSTR-MS-Changeset names a changeset"),
@@ -87,25 +90,28 @@ pub async fn get(
     let model = state.core.model()?;
     let view = place.view(&state, &caller).await?;
     let table = model.read(&caller, &view, id, ObjectKind::Table).await?;
+    let physical = model.physical_of(&view, &table).await?;
     let attributes = model
         .list_readable(&caller, &view, Some(ObjectKind::Attribute))
         .await?;
-    match TableJson::of(&table, &attributes, false) {
+    match TableJson::of(&table, &physical, &attributes, None) {
         Some(body) => Ok(Json(wire::only_fields(&body, &q.list("fields"))?)),
         None => Ok(Json(empty())),
     }
 }
 
-/// Create a logical table with its columns inside a changeset.
+/// Create a logical table inside a changeset: over a new warehouse table or free-form SQL table
+/// with its columns, over the existing physical table of that warehouse table, or over the
+/// physical table `physicalTable.information.objectId` names (an alias).
 #[utoipa::path(post, path = "/api/model/tables", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id")),
-    request_body(content = TableBody, description = "The table and its columns", content_type = "application/json"),
+    request_body(content = TableBody, description = "The table and its physical table", content_type = "application/json"),
     responses(
         (status = 201, description = "Created: the table", body = TableJson),
-        (status = 400, description = "Invalid definition (ERR006, ERR007)", body = MstrErrorBody),
-        (status = 403, description = "No schema privilege (ERR014)", body = MstrErrorBody),
-        (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
+        (status = 400, description = "Invalid definition, or one that disagrees with the existing physical table (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014); no Use access to the physical table of an alias (ERR017)", body = MstrErrorBody),
+        (status = 404, description = "Unknown changeset, folder or physical table (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Name taken in the folder (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn create(
@@ -118,14 +124,64 @@ pub async fn create(
     let view = place.view(&state, &caller).await?;
     view.changeset()?;
     let spec = wire::read::<TableBody>(&body)?.into_spec()?;
-    let table = state
-        .core
-        .model()?
-        .create_table(&view, Some(&caller), spec)
-        .await?;
-    let body = match TableJson::of(&table, &[], true) {
+    let model = state.core.model()?;
+    let made = model.create_table(&view, Some(&caller), spec).await?;
+    let body = match TableJson::of(&made.table, &made.physical, &[], Some(made.physical_is_new)) {
         Some(t) => Json(t).into_response(),
         None => Json(empty()).into_response(),
     };
     Ok((StatusCode::CREATED, body).into_response())
+}
+
+/// The column merge options of MicroStrategy's structure update (`columnMergeOption`).
+const COLUMN_MERGE_OPTIONS: [&str; 3] = [
+    "reuse_any",
+    "reuse_compatible_data_type",
+    "reuse_matched_data_type",
+];
+
+/// Read the structure of a table's physical table again, inside a changeset. A free-form SQL
+/// table is left as it is, as MicroStrategy does; a warehouse table's structure needs the
+/// warehouse, which vestibule does not have: refused, nothing changes.
+#[utoipa::path(post, path = "/api/model/tables/{id}/physicalTable/refresh", tag = "Modeling",
+    params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
+           ("X-MSTR-MS-Changeset" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Changeset id"),
+           ("id" = String, Path, description = "Logical table id"),
+           ("columnMergeOption" = Option<String>, Query, pattern = "^(reuse_any|reuse_compatible_data_type|reuse_matched_data_type)?$", description = "reuse_any, reuse_compatible_data_type or reuse_matched_data_type"),
+           ("ignoreTablePrefix" = Option<bool>, Query, description = "Look the table up without its prefix"),
+           ("fields" = Option<String>, Query, description = "Top-level fields to return")),
+    responses(
+        (status = 200, description = "The table, unchanged (a free-form SQL table)", body = TableJson),
+        (status = 400, description = "A warehouse table (no warehouse to read it from), a bad parameter, or no changeset (ERR006, ERR007)", body = MstrErrorBody),
+        (status = 403, description = "No schema privilege (ERR014), or no Write access to the table (ERR017)", body = MstrErrorBody),
+        (status = 404, description = "Unknown table or changeset (ERR004)", body = MstrErrorBody),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    place: ModelPlace,
+    MstrPath(id): MstrPath<String>,
+    RawQuery(raw): RawQuery,
+) -> MstrResult<Json<serde_json::Value>> {
+    let q = Query::parse(raw.as_deref())?;
+    let id = path_id(&id, "table")?;
+    if let Some(o) = q.get("columnMergeOption").filter(|o| !o.is_empty()) {
+        if !COLUMN_MERGE_OPTIONS.contains(&o) {
+            return Err(crate::api::mstr::error::MstrError::invalid(format!(
+                "The query parameter 'columnMergeOption' must be one of {}, not '{o}'",
+                COLUMN_MERGE_OPTIONS.join(", ")
+            )));
+        }
+    }
+    q.bool("ignoreTablePrefix", false)?;
+    let view = place.view(&state, &caller).await?;
+    let model = state.core.model()?;
+    let (table, physical) = model.refresh_structure(&caller, &view, id).await?;
+    let attributes = model
+        .list_readable(&caller, &view, Some(ObjectKind::Attribute))
+        .await?;
+    match TableJson::of(&table, &physical, &attributes, None) {
+        Some(body) => Ok(Json(wire::only_fields(&body, &q.list("fields"))?)),
+        None => Ok(Json(empty())),
+    }
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use vestibule_core::clock::rfc3339_ms;
 use vestibule_core::ids::Guid;
 use vestibule_core::model::spec::Ref;
-use vestibule_core::model::types::{Column, DataType, ModelObject, Table};
+use vestibule_core::model::types::{Column, DataType, ModelObject, PhysicalTable};
 use vestibule_expr::{FormError, SyntaxError};
 
 use crate::api::mstr::error::{MstrError, MstrResult};
@@ -147,13 +147,19 @@ pub fn refs(list: Option<Vec<RefIn>>, path: &str) -> MstrResult<Option<Vec<Ref>>
     .transpose()
 }
 
-/// A data type: `type` (required), and `precision` and `scale`, which default by type.
+/// A data type: `type` (required), and `precision` and `scale`, which default by type. The
+/// numbers may come as their text, as mstrio-py sends them (its `DataType` keeps them as
+/// strings).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DataTypeIn {
     #[serde(rename = "type")]
     #[schema(required = true, nullable = false)]
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "crate::api::body::int")]
+    #[schema(schema_with = crate::api::body::nullable_int_schema)]
     pub precision: Option<i64>,
+    #[serde(default, deserialize_with = "crate::api::body::int")]
+    #[schema(schema_with = crate::api::body::nullable_int_schema)]
     pub scale: Option<i64>,
 }
 
@@ -295,15 +301,17 @@ impl Names {
         }
     }
 
-    fn table(&self, id: Guid) -> Option<&Table> {
-        self.objects.get(&id).and_then(ModelObject::table)
+    /// The physical table, with the columns, of logical table `id`.
+    pub fn physical_of(&self, id: Guid) -> Option<&PhysicalTable> {
+        let t = self.objects.get(&id)?.table()?;
+        self.objects.get(&t.physical_id)?.physical_table()
     }
 
-    /// The column object of `name` in the first of `tables` that has it.
+    /// The column object of `name` in the first of `tables` (logical tables) that has it.
     pub fn column(&self, tables: &[Guid], name: &str) -> Option<(Guid, &Column)> {
         tables
             .iter()
-            .find_map(|t| self.table(*t).and_then(|tb| tb.column(name)).map(|c| (*t, c)))
+            .find_map(|t| self.physical_of(*t).and_then(|p| p.column(name)).map(|c| (*t, c)))
     }
 }
 
