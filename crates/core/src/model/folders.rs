@@ -236,7 +236,8 @@ impl ModelService {
         Ok(inside)
     }
 
-    /// A new folder in `parent`, made at once (folders are not schema objects: no changeset).
+    /// A new folder in `parent`, made at once (folders are not schema objects: no changeset),
+    /// with its journal entry.
     pub async fn create_folder(
         &self,
         caller: &Principal,
@@ -244,6 +245,7 @@ impl ModelService {
         name: &str,
         description: &str,
         parent: Guid,
+        note: &crate::model::journal::ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::CREATE_APPLICATION_OBJECTS)?;
         caller.require_full_scope()?;
@@ -272,7 +274,12 @@ impl ModelService {
         self.check_change(caller, &view, None, &obj).await?;
         let mut obj = obj;
         self.inherit_acl(&view, &mut obj).await?;
-        match self.store().insert_object(&obj).await? {
+        let entry = crate::model::journal::JournalEntry::of_create(
+            &crate::model::journal::Author::of(caller, note),
+            &obj,
+            None,
+        );
+        match self.store().insert_object(&obj, &entry).await? {
             Ok(()) => Ok(obj),
             Err(CommitRefusal::DuplicateName(_)) => Err(CoreError::AlreadyExists(format!(
                 "A folder named '{name}' already exists in this folder"

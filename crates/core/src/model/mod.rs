@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod copy;
 pub mod folders;
 pub mod form_types;
+pub mod journal;
 pub mod relationships;
 pub mod search;
 pub mod service;

@@ -9,6 +9,7 @@ use crate::directory::check_name;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::acl::Access;
+use crate::model::journal::{Author, ChangeNote, JournalEntry};
 use crate::model::spec::{InfoPatch, TableSpec};
 use crate::model::types::*;
 use crate::model::Place;
@@ -169,6 +170,7 @@ impl ModelService {
             status: ChangesetStatus::Ready,
             created_ms: now,
             modified_ms: now,
+            comment: None,
         };
         self.store.create_changeset(&cs).await?;
         Ok(cs)
@@ -193,16 +195,18 @@ impl ModelService {
         Ok(())
     }
 
-    /// Commits the caller's changeset: every staged change or none. A change based on an object
+    /// Commits the caller's changeset: every staged change or none, with its journal entry (the
+    /// note's comment, else the one the changeset's requests gave). A change based on an object
     /// another commit has changed since is a conflict.
-    pub async fn commit(&self, caller: &Principal, id: Guid) -> Result<Changeset> {
+    pub async fn commit(&self, caller: &Principal, id: Guid, note: &ChangeNote) -> Result<Changeset> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         let cs = self.changeset_of(caller, id).await?;
         if cs.status == ChangesetStatus::Committed {
             return Ok(cs);
         }
         self.check_commit(caller, &cs).await?;
-        match self.store.commit(id, now_ms()).await? {
+        let author = Author::of(caller, &note.or_comment(cs.comment.as_deref()));
+        match self.store.commit(id, now_ms(), &author).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
                 return Err(CoreError::Conflict(format!(
@@ -418,7 +422,7 @@ impl ModelService {
     // --- object properties ---------------------------------------------------------------------
 
     /// Changes name, description, hidden, comments or folder of a committed object, at once (as
-    /// `PUT /api/objects/{id}` does, outside changesets).
+    /// `PUT /api/objects/{id}` does, outside changesets), with its journal entry.
     pub async fn update_info(
         &self,
         caller: &Principal,
@@ -426,6 +430,7 @@ impl ModelService {
         id: Guid,
         kind: ObjectKind,
         patch: InfoPatch,
+        note: &ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
@@ -470,7 +475,8 @@ impl ModelService {
             self.check_unique(&view, &obj).await?;
             obj.info.version = Guid::random();
             obj.info.modified_ms = now_ms();
-            match self.store.update_object(&obj, read.info.version).await? {
+            let entry = JournalEntry::of_change(&Author::of(caller, note), &read, &obj);
+            match self.store.update_object(&obj, read.info.version, &entry).await? {
                 Ok(()) => return Ok(obj),
                 // Changed meanwhile: apply the change to what is there now.
                 Err(CommitRefusal::Conflict(_)) => continue,
@@ -498,14 +504,15 @@ impl ModelService {
         )))
     }
 
-    /// Deletes a committed object at once. A folder that holds objects, a table an attribute
-    /// uses, and an attribute another one relates to cannot be deleted.
+    /// Deletes a committed object at once, with its journal entry. A folder that holds objects, a
+    /// table an attribute uses, and an attribute another one relates to cannot be deleted.
     pub async fn delete_object(
         &self,
         caller: &Principal,
         project: Guid,
         id: Guid,
         kind: ObjectKind,
+        note: &ChangeNote,
     ) -> Result<()> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
@@ -517,7 +524,11 @@ impl ModelService {
         let view = View::Committed(project);
         let obj = self.require(&view, id, kind).await?;
         self.check(caller, &obj, Access::Delete).await?;
-        match self.store.delete_unused(project, id).await? {
+        match self
+            .store
+            .delete_unused(project, id, &Author::of(caller, note))
+            .await?
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(not_found(kind.as_str(), id)),
             Err(CommitRefusal::InUse { user_name, user_kind }) => Err(CoreError::Invalid(format!(

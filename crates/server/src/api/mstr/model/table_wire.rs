@@ -22,6 +22,8 @@ pub struct TableBody {
     pub information: Option<TableInformationIn>,
     #[schema(required = true, nullable = false)]
     pub physical_table: Option<PhysicalTableIn>,
+    /// The comment for the change journal entry of the commit.
+    pub change_journal: Option<super::wire::ChangeJournalIn>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
