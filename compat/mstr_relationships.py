@@ -2,11 +2,13 @@
 remove_parent, remove_child from either attribute, each checked from both attributes'
 definitions (`Attribute.relationships`) and from the system hierarchy endpoint
 (`mstrio.api.hierarchies.get_attribute_relationships`); then a relationship made inside a
-changeset, seen from both sides there and only after the commit outside it.
+changeset, seen from both sides there and only after the commit outside it; then a joint child
+(`add_child(joint_child=[…])`), read back as mstrio-py's `Relationship.joint_child` from the
+parent and each member, and removed with `remove_child(joint_child=[…])`.
 
 Usage: mstr_relationships.py BASE_URL USER PASSWORD PROJECT_ID TABLE_ID ATTRIBUTES_FOLDER_ID
-The table (LU_SUBCATEG with SUBCAT_ID, SUBCAT_DESC, CATEGORY_ID, ITEM_ID) is made before, with
-`vestibule table add`. Exits non-zero with a message on the first check that fails.
+The table (LU_SUBCATEG with SUBCAT_ID, SUBCAT_DESC, CATEGORY_ID, ITEM_ID, PROMO_ID) is made
+before, with `vestibule table add`. Exits non-zero with a message on the first check that fails.
 """
 
 import sys
@@ -48,8 +50,10 @@ def main():
         )
 
     cat, sub, item = make("Category", "CATEGORY_ID"), make("Subcategory", "SUBCAT_ID"), make("Item", "ITEM_ID")
-    ref = {a.id: SchemaObjectReference(sub_type=ObjectSubType.ATTRIBUTE, object_id=a.id, name=a.name) for a in (cat, sub, item)}
-    names = {cat.id: "Category", sub.id: "Subcategory", item.id: "Item"}
+    promo = make("Promotion", "PROMO_ID")
+    ref = {a.id: SchemaObjectReference(sub_type=ObjectSubType.ATTRIBUTE, object_id=a.id, name=a.name)
+           for a in (cat, sub, item, promo)}
+    names = {cat.id: "Category", sub.id: "Subcategory", item.id: "Item", promo.id: "Promotion"}
 
     def pairs_of(rels):
         return sorted((names[r.parent.object_id], names[r.child.object_id], r.relationship_type.value) for r in rels)
@@ -108,6 +112,44 @@ def main():
     check(changesets.commit_changeset_changes(conn, id=cs).status_code == 201, "committed")
     check(changesets.delete_changeset(conn, id=cs).ok, "changeset deleted")
     expect([("Category", "Subcategory", "one_to_one")], "after the commit")
+
+    # A joint child: Promotion's child is Item and Subcategory together.
+    joint = [ref[item.id], ref[sub.id]]
+    Attribute(conn, id=promo.id).add_child(
+        joint_child=joint, relationship_type=RelationshipType.MANY_TO_MANY, table=table
+    )
+
+    def joints_of(rels):
+        return [(names[r.parent.object_id], [names[c.object_id] for c in r.joint_child], r.relationship_type.value)
+                for r in rels if hasattr(r, "joint_child")]
+
+    promo_joint = [("Promotion", ["Item", "Subcategory"], "many_to_many")]
+    for attr_id in (promo.id, item.id, sub.id):
+        fresh = Attribute(conn, id=attr_id)
+        check(joints_of(fresh.relationships) == promo_joint, f"the joint child from {names[attr_id]}'s definition")
+        got = hierarchies.get_attribute_relationships(conn, attr_id, project).json()["relationships"]
+        seen = [(names[r["parent"]["objectId"]], [names[c["objectId"]] for c in r["jointChild"]], r["relationshipType"])
+                for r in got if "jointChild" in r]
+        check(seen == promo_joint and all(("child" in r) != ("jointChild" in r) for r in got),
+              f"the joint child from {names[attr_id]}'s system hierarchy")
+    sub_rels = Attribute(conn, id=sub.id).relationships
+    check([(names[r.parent.object_id], names[r.child.object_id]) for r in sub_rels if hasattr(r, "child")]
+          == [("Category", "Subcategory")], "Subcategory keeps its parent beside the joint child")
+    # Adding it again is left out by mstrio itself; the server refuses a duplicate.
+    cs = changesets.create_changeset(conn, project_id=project, schema_edit=True).json()["id"]
+    rel_json = {"parent": {"objectId": promo.id, "subType": "attribute"},
+                "jointChild": [{"objectId": sub.id, "subType": "attribute"}, {"objectId": item.id, "subType": "attribute"}],
+                "relationshipTable": {"objectId": table_id, "subType": "logical_table"}, "relationshipType": "one_to_many"}
+    twice = conn.put(f"{conn.base_url}/api/model/systemHierarchy/attributes/{promo.id}/relationships",
+                     headers={"X-MSTR-MS-Changeset": cs}, json={"relationships": [rel_json, rel_json]})
+    check(twice.status_code == 400 and twice.json()["code"] == "ERR006", "a joint child given twice is refused")
+    changesets.delete_changeset(conn, id=cs)
+    # Removed from the parent, as mstrio does it: gone for every member.
+    Attribute(conn, id=promo.id).remove_child(joint_child=[ref[item.id], ref[sub.id]])
+    for attr_id in (promo.id, item.id, sub.id):
+        check(joints_of(Attribute(conn, id=attr_id).relationships) == [],
+              f"remove_child(joint_child=…): gone from {names[attr_id]}")
+    expect([("Category", "Subcategory", "one_to_one")], "after the joint child is removed")
     conn.close()
     print("all checks passed", flush=True)
 

@@ -1,7 +1,8 @@
 //! mstrio-py's relationship workflows (pinned in compat/requirements.txt) against the real
 //! binary: `compat/mstr_relationships.py` adds and removes parents and children from either
-//! attribute and checks both attributes' definitions and the system hierarchy after each, then
-//! makes a relationship inside a changeset; on SQLite and on PostgreSQL.
+//! attribute and checks both attributes' definitions and the system hierarchy after each, makes
+//! a relationship inside a changeset, then adds and removes a joint child; on SQLite and on
+//! PostgreSQL.
 
 use std::process::Command;
 
@@ -27,6 +28,8 @@ async fn mstrio_relationships(backend: Backend, test: &str) {
             "CATEGORY_ID:integer",
             "--column",
             "ITEM_ID:integer",
+            "--column",
+            "PROMO_ID:integer",
         ],
         "",
     );

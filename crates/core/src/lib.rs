@@ -18,6 +18,7 @@ pub mod external;
 pub mod guard;
 pub mod health;
 pub mod ids;
+pub mod journal_store;
 pub mod login_name;
 pub mod metrics;
 pub mod model;

@@ -1,11 +1,15 @@
 //! The model's storage trait: committed objects, changesets and their staged changes, and the
-//! atomic commit. Each backend (SQLite, PostgreSQL) implements only this.
+//! atomic commit. Each backend (SQLite, PostgreSQL) implements only this and the journal's
+//! [`JournalStore`]. Every write that changes the committed model writes its change journal
+//! entry in its own transaction, so the entry is there exactly when the change is.
 
 use async_trait::async_trait;
 
 use crate::ids::Guid;
 use crate::model::reload::SchemaTask;
 use crate::model::schema_lock::SchemaLock;
+pub use crate::journal_store::JournalStore;
+use crate::model::journal::{Author, JournalEntry};
 use crate::model::types::{Changeset, ModelObject, ObjectKind, StagedChange};
 use crate::store::StoreResult;
 
@@ -38,7 +42,7 @@ pub enum CommitRefusal {
 }
 
 #[async_trait]
-pub trait ModelStore: Send + Sync + 'static {
+pub trait ModelStore: JournalStore {
     /// A committed object of `project`. Ids are unique within a project; the system folders have
     /// the same well-known ids in every project, as in MicroStrategy.
     async fn object(&self, project: Guid, id: Guid) -> StoreResult<Option<ModelObject>>;
@@ -52,32 +56,37 @@ pub trait ModelStore: Send + Sync + 'static {
     /// Replaces every committed object of `project` with `objects`, in one transaction (the
     /// upgrade of a project's folder tree to the well-known ids).
     async fn replace_project(&self, project: Guid, objects: &[ModelObject]) -> StoreResult<()>;
-    /// Writes a new committed object, if what it needs ([`ModelObject::needs`]) is there
-    /// (`Missing`), its name is free in its folder (`DuplicateName`) and the project's schema is
-    /// not locked by a session other than `session` (the hex hash of the writer's token:
-    /// `Locked`).
+    /// Writes a new committed object and its journal `entry`, if what it needs
+    /// ([`ModelObject::needs`]) is there (`Missing`), its name is free in its folder
+    /// (`DuplicateName`) and the project's schema is not locked by a session other than `session`
+    /// (the hex hash of the writer's token: `Locked`).
     async fn insert_object(
         &self,
         object: &ModelObject,
         session: &str,
+        entry: &JournalEntry,
     ) -> StoreResult<Result<(), CommitRefusal>>;
     /// Replaces the committed object `object.info.id` if its version is still `expected`
-    /// (`Conflict` otherwise, and when it is gone); a name taken in its folder is `DuplicateName`;
-    /// a schema locked by a session other than `session` is `Locked`.
+    /// (`Conflict` otherwise, and when it is gone), and writes its journal `entry` (made from the
+    /// object of version `expected`); a name taken in its folder is `DuplicateName`; a schema
+    /// locked by a session other than `session` is `Locked`.
     async fn update_object(
         &self,
         object: &ModelObject,
         expected: Guid,
         session: &str,
+        entry: &JournalEntry,
     ) -> StoreResult<Result<(), CommitRefusal>>;
     /// Deletes a committed object unless another object depends on it
     /// ([`ModelObject::depends_on`]: `InUse`) or the schema is locked by a session other than
-    /// `session` (`Locked`); `Ok(false)` when there is no such object.
+    /// `session` (`Locked`), with the journal entry of the delete by `author`; `Ok(false)` when
+    /// there is no such object.
     async fn delete_unused(
         &self,
         project: Guid,
         id: Guid,
         session: &str,
+        author: &Author,
     ) -> StoreResult<Result<bool, CommitRefusal>>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
@@ -86,6 +95,9 @@ pub trait ModelStore: Send + Sync + 'static {
     async fn delete_changeset(&self, id: Guid) -> StoreResult<bool>;
     /// Every changeset (for dropping those whose session is gone).
     async fn changesets(&self) -> StoreResult<Vec<Changeset>>;
+    /// Keeps a change journal comment on a changeset that is not committed yet; `false` if
+    /// there is no such changeset.
+    async fn set_changeset_comment(&self, id: Guid, comment: &str) -> StoreResult<bool>;
 
     /// Stages (replaces) one change in a changeset.
     async fn stage(&self, changeset: Guid, change: &StagedChange) -> StoreResult<()>;
@@ -96,9 +108,16 @@ pub trait ModelStore: Send + Sync + 'static {
     /// than the changeset's (`Locked`), checks every staged change's base version against the
     /// committed object, applies them all, checks that every object the changes write still has
     /// the objects it references and that no object left depends on one the changes delete
-    /// (`Missing`), marks the changeset committed and clears its staged changes. Nothing is
-    /// written when a check fails. `now_ms` and fresh versions are already in the staged objects.
-    async fn commit(&self, changeset: Guid, now_ms: i64) -> StoreResult<Result<(), CommitRefusal>>;
+    /// (`Missing`), writes the journal entry of what the commit created, changed and deleted
+    /// (`JournalEntry::of_commit` by `author`, none when nothing was staged), marks the changeset
+    /// committed and clears its staged changes. Nothing is written when a check fails. `now_ms`
+    /// and fresh versions are already in the staged objects.
+    async fn commit(
+        &self,
+        changeset: Guid,
+        now_ms: i64,
+        author: &Author,
+    ) -> StoreResult<Result<(), CommitRefusal>>;
 
     // --- the schema lock: one row per locked project ---------------------------------------
 

@@ -41,6 +41,8 @@ catalogue! {
     DATADOWNLOADING = 9, "DATADOWNLOADING", "Download data", "Download data from the server.";
     USERDATAUPLOADING = 10, "USERDATAUPLOADING", "Upload user data", "Upload data files.";
     DEVELOPER = 11, "DEVELOPER", "Developer", "Use the developer tools and embedding APIs.";
+    AUDIT_CHANGE_JOURNAL = 12, "AUDIT_CHANGE_JOURNAL", "Audit change journal",
+        "Read the change journal: who changed which object of the model, when and why.";
 }
 
 impl Privilege {

@@ -222,7 +222,7 @@ where
         "opened again: no change"
     );
 
-    assert_eq!(store.commit(s.made_in, 3).await.unwrap(), Ok(()));
+    assert_eq!(store.commit(s.made_in, 3, &author()).await.unwrap(), Ok(()));
     let staged = store
         .object(s.project, s.staged_table)
         .await
@@ -230,14 +230,14 @@ where
         .expect("committed");
     assert_eq!(staged.table().map(|t| t.physical_id), Some(s.staged_physical));
     assert_eq!(
-        store.delete_unused(s.project, s.staged_physical).await.unwrap(),
+        store.delete_unused(s.project, s.staged_physical, "", &author()).await.unwrap(),
         Err(CommitRefusal::InUse {
             user_name: "Staged".into(),
             user_kind: ObjectKind::Table
         })
     );
     // A deleted table takes its physical table with it, being its last.
-    assert_eq!(store.delete_unused(s.project, s.table).await.unwrap(), Ok(true));
+    assert_eq!(store.delete_unused(s.project, s.table, "", &author()).await.unwrap(), Ok(true));
     assert!(store.object(s.project, s.physical).await.unwrap().is_none());
     assert!(store
         .object(s.project, s.staged_physical)
@@ -293,4 +293,17 @@ async fn postgres_upgrades_legacy_tables_once() {
         .execute(&admin)
         .await
         .unwrap();
+}
+
+/// The writer of this test's store calls: no session holds a schema lock here, so any will do.
+fn author() -> vestibule_core::model::journal::Author {
+    vestibule_core::model::journal::Author {
+        user: vestibule_core::ids::Guid::random(),
+        user_name: "tester".into(),
+        session: String::new(),
+        machine: "test".into(),
+        source: "test".into(),
+        comment: None,
+        at_ms: 3,
+    }
 }

@@ -269,7 +269,7 @@ fn denied(caller: &Principal, access: Access, obj: &ModelObject, browsable: bool
 
 impl ModelService {
     /// The Everyone group's id (the default rule's trustee), read once.
-    async fn everyone(&self) -> Result<Option<Guid>> {
+    pub(crate) async fn everyone(&self) -> Result<Option<Guid>> {
         if let Some(id) = self.everyone.get() {
             return Ok(Some(*id));
         }
@@ -489,7 +489,7 @@ impl ModelService {
 
     /// Changes a committed object's ACL at once (as `PUT /api/objects/{id}` with `acl` does):
     /// needs Control on it. The first change writes the default rule out as entries. Applied to
-    /// the object as stored, retrying when another write changed it meanwhile.
+    /// the object as stored, retrying when another write changed it meanwhile; journaled.
     pub async fn change_acl(
         &self,
         caller: &Principal,
@@ -497,6 +497,7 @@ impl ModelService {
         id: Guid,
         kind: ObjectKind,
         changes: &[AclChange],
+        note: &crate::model::journal::ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::WEB_USER)?;
         caller.require_object(id)?;
@@ -525,8 +526,13 @@ impl ModelService {
             obj.info.acl = Some(entries);
             obj.info.version = Guid::random();
             obj.info.modified_ms = now_ms();
+            let author = crate::model::journal::Author::of(caller, note);
+            let entry = crate::model::journal::JournalEntry::of_change(&author, &read, &obj);
             let session = caller.session.token.to_hex();
-            let write = || self.store().update_object(&obj, read.info.version, &session);
+            let write = || {
+                self.store()
+                    .update_object(&obj, read.info.version, &session, &entry)
+            };
             match self.past_lock(write).await? {
                 Ok(()) => return Ok(obj),
                 Err(CommitRefusal::Conflict(_)) => continue,

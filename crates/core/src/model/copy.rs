@@ -5,6 +5,7 @@ use crate::clock::now_ms;
 use crate::core::Principal;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
+use crate::model::journal::{Author, ChangeNote, JournalEntry};
 use crate::model::service::{ModelService, View};
 use crate::model::types::*;
 use crate::model_store::CommitRefusal;
@@ -17,7 +18,8 @@ impl ModelService {
     /// A copy of `id` named `name` (else `Name (1)`, `Name (2)`, … whichever is free) in `folder`
     /// (else the original's). An attribute's copy keeps its forms' categories and the tables it
     /// reads, with new expression ids; its relationships stay with the original. A table's copy
-    /// is another logical table over the same physical table (an alias).
+    /// is another logical table over the same physical table (an alias). The copy is journaled.
+    #[allow(clippy::too_many_arguments)]
     pub async fn copy_object(
         &self,
         caller: &Principal,
@@ -26,6 +28,7 @@ impl ModelService {
         kind: ObjectKind,
         name: Option<String>,
         folder: Option<Guid>,
+        note: &ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_full_scope()?;
@@ -71,15 +74,17 @@ impl ModelService {
                 .collect(),
         };
         let given = candidates.len() == 1;
+        let author = Author::of(caller, note);
         for candidate in candidates {
             copy.info.name = candidate;
             if !given && self.check_unique(&view, &copy).await.is_err() {
                 continue;
             }
             self.check_unique(&view, &copy).await?;
+            let entry = JournalEntry::of_create(&author, &copy, Some(&original));
             let session = caller.session.token.to_hex();
             match self
-                .past_lock(|| self.store().insert_object(&copy, &session))
+                .past_lock(|| self.store().insert_object(&copy, &session, &entry))
                 .await?
             {
                 Ok(()) => return Ok(copy),

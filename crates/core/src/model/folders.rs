@@ -236,7 +236,8 @@ impl ModelService {
         Ok(inside)
     }
 
-    /// A new folder in `parent`, made at once (folders are not schema objects: no changeset).
+    /// A new folder in `parent`, made at once (folders are not schema objects: no changeset),
+    /// with its journal entry.
     pub async fn create_folder(
         &self,
         caller: &Principal,
@@ -244,6 +245,7 @@ impl ModelService {
         name: &str,
         description: &str,
         parent: Guid,
+        note: &crate::model::journal::ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::CREATE_APPLICATION_OBJECTS)?;
         caller.require_full_scope()?;
@@ -272,9 +274,14 @@ impl ModelService {
         self.check_change(caller, &view, None, &obj).await?;
         let mut obj = obj;
         self.inherit_acl(&view, &mut obj).await?;
+        let entry = crate::model::journal::JournalEntry::of_create(
+            &crate::model::journal::Author::of(caller, note),
+            &obj,
+            None,
+        );
         let session = caller.session.token.to_hex();
         match self
-            .past_lock(|| self.store().insert_object(&obj, &session))
+            .past_lock(|| self.store().insert_object(&obj, &session, &entry))
             .await?
         {
             Ok(()) => Ok(obj),

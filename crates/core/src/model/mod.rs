@@ -10,6 +10,7 @@ pub mod copy;
 pub mod folders;
 pub mod form_types;
 pub mod legacy;
+pub mod journal;
 pub mod relationships;
 pub mod reload;
 pub mod schema_lock;

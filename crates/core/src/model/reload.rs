@@ -207,7 +207,9 @@ pub fn check_model(objects: &[ModelObject]) -> Vec<Problem> {
         check_place(o, &by_id, &mut problems);
         match &o.body {
             Body::Folder => {}
-            Body::Table(t) => check_table(o, t, &mut problems),
+            // A logical table's physical table is among its needs, checked above.
+            Body::Table(_) => {}
+            Body::PhysicalTable(t) => check_physical_table(o, t, &mut problems),
             Body::Attribute(a) => check_attribute(o, a, &by_id, &mut problems),
         }
     }
@@ -256,6 +258,10 @@ fn check_needs(o: &ModelObject, by_id: &HashMap<Guid, &ModelObject>, problems: &
 
 /// `o` is in the tree under the project's root: its folders lead there without a loop.
 fn check_place(o: &ModelObject, by_id: &HashMap<Guid, &ModelObject>, problems: &mut Vec<Problem>) {
+    // A physical table is in no folder: its logical tables are.
+    if o.info.kind == ObjectKind::PhysicalTable {
+        return;
+    }
     let mut at = o;
     for _ in 0..=MAX_DEPTH {
         match at.info.folder {
@@ -293,7 +299,7 @@ fn check_place(o: &ModelObject, by_id: &HashMap<Guid, &ModelObject>, problems: &
     ));
 }
 
-fn check_table(o: &ModelObject, t: &Table, problems: &mut Vec<Problem>) {
+fn check_physical_table(o: &ModelObject, t: &PhysicalTable, problems: &mut Vec<Problem>) {
     let mut bad = |message: String| problems.push(Problem::about(ProblemKind::InvalidDefinition, o, message));
     if t.columns.is_empty() {
         bad(format!(
@@ -378,7 +384,11 @@ fn check_attribute(
             }
             for t in &e.tables {
                 // A table that is missing is a missing reference, reported once above.
-                let Some(table) = by_id.get(t).and_then(|t| t.table().map(|tb| (t, tb))) else {
+                // The columns are the logical table's physical table's.
+                let Some(table) = by_id.get(t).and_then(|t| {
+                    let physical = by_id.get(&t.table()?.physical_id)?.physical_table()?;
+                    Some((t, physical))
+                }) else {
                     continue;
                 };
                 for col in expr.columns() {
@@ -399,12 +409,15 @@ fn check_attribute(
                 r.kind
             ));
         }
-        if r.parent == r.child {
+        let members = r.child.members();
+        if members.contains(&r.parent) {
             bad(format!("The attribute '{name}' has a relationship with itself"));
-        } else if r.parent != o.info.id && r.child != o.info.id {
+        } else if r.parent != o.info.id && !members.contains(&o.info.id) {
+            let children: Vec<String> = members.iter().map(Guid::to_string).collect();
             bad(format!(
-                "The attribute '{name}' keeps a relationship between two other attributes ({} and {})",
-                r.parent, r.child
+                "The attribute '{name}' keeps a relationship between other attributes ({} and {})",
+                r.parent,
+                children.join(", ")
             ));
         }
     }
@@ -588,23 +601,39 @@ mod tests {
             .collect()
     }
 
-    fn table(id: Guid, columns: &[&str]) -> ModelObject {
-        ModelObject {
-            info: info(id, ObjectKind::Table, "LU_T", Some(TABLES_FOLDER)),
-            body: Body::Table(Table {
-                physical_name: "LU_T".into(),
-                namespace: String::new(),
-                columns: columns
-                    .iter()
-                    .map(|c| Column {
-                        id: Guid::random(),
-                        name: (*c).into(),
-                        data_type: DataType::of("integer"),
-                    })
-                    .collect(),
-                physical_id: Guid::random(),
-            }),
-        }
+    /// A logical table `id` and its physical table with `columns`.
+    fn table(id: Guid, columns: &[&str]) -> [ModelObject; 2] {
+        let physical = Guid::random();
+        [
+            ModelObject {
+                info: info(id, ObjectKind::Table, "LU_T", Some(TABLES_FOLDER)),
+                body: Body::Table(Table {
+                    physical_id: physical,
+                    logical_size: 0,
+                    is_logical_size_locked: false,
+                    is_true_key: false,
+                    enclose_sql_in_parentheses: true,
+                }),
+            },
+            ModelObject {
+                info: info(physical, ObjectKind::PhysicalTable, "LU_T", None),
+                body: Body::PhysicalTable(PhysicalTable {
+                    table_type: PhysicalTableType::Normal,
+                    table_name: "LU_T".into(),
+                    namespace: String::new(),
+                    table_prefix: String::new(),
+                    sql_statement: None,
+                    columns: columns
+                        .iter()
+                        .map(|c| Column {
+                            id: Guid::random(),
+                            name: (*c).into(),
+                            data_type: DataType::of("integer"),
+                        })
+                        .collect(),
+                }),
+            },
+        ]
     }
 
     fn attribute(id: Guid, table: Guid, expression: &str) -> ModelObject {
@@ -647,7 +676,7 @@ mod tests {
     fn a_sound_model_has_no_problem() {
         let (t, a) = (Guid::random(), Guid::random());
         let mut model = folders();
-        model.push(table(t, &["ID", "X"]));
+        model.extend(table(t, &["ID", "X"]));
         model.push(attribute(a, t, "ID + X"));
         assert_eq!(check_model(&model), Vec::new());
     }
@@ -656,7 +685,7 @@ mod tests {
     fn a_missing_table_and_column_and_a_loop_are_each_found() {
         let (t, a, gone) = (Guid::random(), Guid::random(), Guid::random());
         let mut model = folders();
-        model.push(table(t, &["ID"]));
+        model.extend(table(t, &["ID"]));
         model.push(attribute(a, t, "ID + NOPE"));
         model.push(attribute(Guid::random(), gone, "ID"));
         let (f1, f2) = (Guid::random(), Guid::random());

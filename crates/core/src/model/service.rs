@@ -9,6 +9,7 @@ use crate::directory::check_name;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::acl::Access;
+use crate::model::journal::{Author, ChangeNote, JournalEntry};
 use crate::model::spec::InfoPatch;
 use crate::model::types::*;
 use crate::model::Place;
@@ -179,6 +180,7 @@ impl ModelService {
             status: ChangesetStatus::Ready,
             created_ms: now,
             modified_ms: now,
+            comment: None,
         };
         self.store.create_changeset(&cs).await?;
         Ok(cs)
@@ -203,17 +205,19 @@ impl ModelService {
         Ok(())
     }
 
-    /// Commits the caller's changeset: every staged change or none. A change based on an object
+    /// Commits the caller's changeset: every staged change or none, with its journal entry (the
+    /// note's comment, else the one the changeset's requests gave). A change based on an object
     /// another commit has changed since is a conflict.
-    pub async fn commit(&self, caller: &Principal, id: Guid) -> Result<Changeset> {
+    pub async fn commit(&self, caller: &Principal, id: Guid, note: &ChangeNote) -> Result<Changeset> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         let cs = self.changeset_of(caller, id).await?;
         if cs.status == ChangesetStatus::Committed {
             return Ok(cs);
         }
         self.check_commit(caller, &cs).await?;
+        let author = Author::of(caller, &note.or_comment(cs.comment.as_deref()));
         let now = now_ms();
-        match self.past_lock(|| self.store.commit(id, now)).await? {
+        match self.past_lock(|| self.store.commit(id, now, &author)).await? {
             Ok(()) => {}
             Err(CommitRefusal::Conflict(obj)) => {
                 return Err(CoreError::Conflict(format!(
@@ -349,7 +353,7 @@ impl ModelService {
     // --- object properties ---------------------------------------------------------------------
 
     /// Changes name, description, hidden, comments or folder of a committed object, at once (as
-    /// `PUT /api/objects/{id}` does, outside changesets).
+    /// `PUT /api/objects/{id}` does, outside changesets), with its journal entry.
     pub async fn update_info(
         &self,
         caller: &Principal,
@@ -357,6 +361,7 @@ impl ModelService {
         id: Guid,
         kind: ObjectKind,
         patch: InfoPatch,
+        note: &ChangeNote,
     ) -> Result<ModelObject> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
@@ -406,8 +411,12 @@ impl ModelService {
             self.check_unique(&view, &obj).await?;
             obj.info.version = Guid::random();
             obj.info.modified_ms = now_ms();
+            let entry = JournalEntry::of_change(&Author::of(caller, note), &read, &obj);
             let session = caller.session.token.to_hex();
-            let write = || self.store.update_object(&obj, read.info.version, &session);
+            let write = || {
+                self.store
+                    .update_object(&obj, read.info.version, &session, &entry)
+            };
             match self.past_lock(write).await? {
                 Ok(()) => return Ok(obj),
                 // Changed meanwhile: apply the change to what is there now.
@@ -437,14 +446,15 @@ impl ModelService {
         )))
     }
 
-    /// Deletes a committed object at once. A folder that holds objects, a table an attribute
-    /// uses, and an attribute another one relates to cannot be deleted.
+    /// Deletes a committed object at once, with its journal entry. A folder that holds objects, a
+    /// table an attribute uses, and an attribute another one relates to cannot be deleted.
     pub async fn delete_object(
         &self,
         caller: &Principal,
         project: Guid,
         id: Guid,
         kind: ObjectKind,
+        note: &ChangeNote,
     ) -> Result<()> {
         caller.require(Privilege::SCHEMA_EDIT)?;
         caller.require_object(id)?;
@@ -457,8 +467,9 @@ impl ModelService {
         let obj = self.require(&view, id, kind).await?;
         self.check(caller, &obj, Access::Delete).await?;
         let session = caller.session.token.to_hex();
+        let author = Author::of(caller, note);
         match self
-            .past_lock(|| self.store.delete_unused(project, id, &session))
+            .past_lock(|| self.store.delete_unused(project, id, &session, &author))
             .await?
         {
             Ok(true) => Ok(()),

@@ -58,9 +58,16 @@ pub struct SortSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelationshipSpec {
     pub parent: Ref,
-    pub child: Ref,
+    pub child: ChildSpec,
     pub table: Ref,
     pub kind: String,
+}
+
+/// The child side as given: one attribute, or the members of a joint child.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChildSpec {
+    One(Ref),
+    Joint(Vec<Ref>),
 }
 
 /// An attribute definition; on PATCH every `None` means "unchanged".

@@ -161,8 +161,7 @@ impl ModelObject {
         }
         for r in &a.relationships {
             refs.push((r.table, ObjectKind::Table));
-            refs.push((r.parent, ObjectKind::Attribute));
-            refs.push((r.child, ObjectKind::Attribute));
+            refs.extend(r.attributes().map(|id| (id, ObjectKind::Attribute)));
         }
         refs.sort_by_key(|(id, kind)| (*id, kind.as_str()));
         refs.dedup();
@@ -368,10 +367,51 @@ pub struct Sort {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Relationship {
     pub parent: Guid,
-    pub child: Guid,
+    pub child: Child,
     pub table: Guid,
     /// `one_to_one`, `one_to_many` or `many_to_many`.
     pub kind: String,
+}
+
+impl Relationship {
+    /// Whether `id` is its parent, its child or a member of its joint child.
+    pub fn involves(&self, id: Guid) -> bool {
+        self.parent == id || self.child.members().contains(&id)
+    }
+
+    /// The attributes it relates: the parent, then the child's members.
+    pub fn attributes(&self) -> impl Iterator<Item = Guid> + '_ {
+        std::iter::once(self.parent).chain(self.child.members().iter().copied())
+    }
+}
+
+/// The child side of a relationship: one attribute, or a joint child (several attributes that
+/// together are the child). Stored as an id or a list of ids, so documents written before joint
+/// children read as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Child {
+    One(Guid),
+    /// Two or more attributes, in the order the client gave them.
+    Joint(Vec<Guid>),
+}
+
+impl Child {
+    pub fn members(&self) -> &[Guid] {
+        match self {
+            Child::One(id) => std::slice::from_ref(id),
+            Child::Joint(ids) => ids,
+        }
+    }
+
+    pub fn is_joint(&self) -> bool {
+        matches!(self, Child::Joint(_))
+    }
+
+    /// Whether two child sides share an attribute.
+    pub fn overlaps(&self, other: &Child) -> bool {
+        self.members().iter().any(|m| other.members().contains(m))
+    }
 }
 
 pub const RELATIONSHIP_TYPES: &[&str] = &["one_to_one", "one_to_many", "many_to_many"];
@@ -389,9 +429,10 @@ pub struct Attribute {
     pub browse_displays: Vec<Guid>,
     pub report_sorts: Vec<Sort>,
     pub browse_sorts: Vec<Sort>,
-    /// The relationships in which this attribute is the child: each relationship is kept once,
-    /// on its child, and both sides' views are derived (`model::relationships`). Older documents
-    /// may hold some where it is the parent; readers take those too.
+    /// The relationships in which this attribute is the child, and those of its joint children:
+    /// each relationship is kept once, an ordinary one on its child, one with a joint child on its
+    /// parent, and every side's view is derived (`model::relationships`). Older documents may hold
+    /// ordinary ones where it is the parent; readers take those too.
     #[serde(default)]
     pub relationships: Vec<Relationship>,
 }
@@ -414,6 +455,10 @@ pub struct Changeset {
     pub status: ChangesetStatus,
     pub created_ms: i64,
     pub modified_ms: i64,
+    /// The change journal comment its requests gave (the last one), for the entry its commit
+    /// writes when the commit itself gives none.
+    #[serde(default)]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

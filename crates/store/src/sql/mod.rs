@@ -1,12 +1,13 @@
-//! The SQL both SQL backends share: the directory ([`metadata`]), the model ([`model`]) and the
-//! upgrade of its older documents ([`upgrade`]), each written once with `?` placeholders and
-//! instantiated per backend by a macro, and what those queries have in common: placeholder
-//! rewriting and the mapping of sqlx errors.
+//! The SQL both SQL backends share: the directory ([`metadata`]), the model ([`model`]), the
+//! upgrade of its older documents ([`upgrade`]) and its change journal ([`journal`]), each written
+//! once with `?` placeholders and instantiated per backend by a macro, and what those queries have
+//! in common: placeholder rewriting and the mapping of sqlx errors.
 
 use std::borrow::Cow;
 
 use vestibule_core::error::StoreError;
 
+pub mod journal;
 pub mod metadata;
 pub mod model;
 pub mod upgrade;

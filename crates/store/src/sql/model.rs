@@ -41,8 +41,18 @@ pub fn staged(id: &str, base: Option<String>, body: Option<String>) -> Result<St
 }
 
 /// The columns of a `changesets` row, in `SELECT id, project_id, user_id, session_hash,
-/// schema_edit, status, created_ms, modified_ms` order.
-pub type ChangesetRow = (String, String, String, String, i64, String, i64, i64);
+/// schema_edit, status, created_ms, modified_ms, journal_comment` order.
+pub type ChangesetRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<String>,
+);
 
 pub fn changeset(r: ChangesetRow) -> Result<Changeset, StoreError> {
     Ok(Changeset {
@@ -54,6 +64,7 @@ pub fn changeset(r: ChangesetRow) -> Result<Changeset, StoreError> {
         status: status(&r.5)?,
         created_ms: r.6,
         modified_ms: r.7,
+        comment: r.8,
     })
 }
 
@@ -187,6 +198,7 @@ macro_rules! impl_model_store {
                 &self,
                 o: &vestibule_core::model::types::ModelObject,
                 session: &str,
+                entry: &vestibule_core::model::journal::JournalEntry,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
@@ -221,6 +233,7 @@ macro_rules! impl_model_store {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
                 }
+                $crate::insert_journal!(tx, $q, entry);
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
@@ -230,6 +243,7 @@ macro_rules! impl_model_store {
                 o: &vestibule_core::model::types::ModelObject,
                 expected: vestibule_core::ids::Guid,
                 session: &str,
+                entry: &vestibule_core::model::journal::JournalEntry,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 use vestibule_core::model_store::CommitRefusal;
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
@@ -273,6 +287,7 @@ macro_rules! impl_model_store {
                     tx.rollback().await.map_err($crate::sql::map_err)?;
                     return Ok(Err(refusal));
                 }
+                $crate::insert_journal!(tx, $q, entry);
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
@@ -282,6 +297,7 @@ macro_rules! impl_model_store {
                 project: vestibule_core::ids::Guid,
                 id: vestibule_core::ids::Guid,
                 session: &str,
+                author: &vestibule_core::model::journal::Author,
             ) -> vestibule_core::store::StoreResult<Result<bool, vestibule_core::model_store::CommitRefusal>> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 if let Some(lock) = $lock {
@@ -344,6 +360,8 @@ macro_rules! impl_model_store {
                             .map_err($crate::sql::map_err)?;
                     }
                 }
+                let entry = vestibule_core::model::journal::JournalEntry::of_delete(author, &gone);
+                $crate::insert_journal!(tx, $q, &entry);
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(true))
             }
@@ -375,7 +393,7 @@ macro_rules! impl_model_store {
                 id: vestibule_core::ids::Guid,
             ) -> vestibule_core::store::StoreResult<Option<vestibule_core::model::types::Changeset>> {
                 let row: Option<$crate::sql::model::ChangesetRow> = sqlx::query_as(&$q(
-                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms \
+                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms, journal_comment \
                      FROM changesets WHERE id = ?",
                 ))
                 .bind(id.to_hex())
@@ -405,12 +423,29 @@ macro_rules! impl_model_store {
                 &self,
             ) -> vestibule_core::store::StoreResult<Vec<vestibule_core::model::types::Changeset>> {
                 let rows: Vec<$crate::sql::model::ChangesetRow> = sqlx::query_as(
-                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms FROM changesets",
+                    "SELECT id, project_id, user_id, session_hash, schema_edit, status, created_ms, modified_ms, journal_comment \
+                     FROM changesets",
                 )
                 .fetch_all(self.pool())
                 .await
                 .map_err($crate::sql::map_err)?;
                 rows.into_iter().map($crate::sql::model::changeset).collect()
+            }
+
+            async fn set_changeset_comment(
+                &self,
+                id: vestibule_core::ids::Guid,
+                comment: &str,
+            ) -> vestibule_core::store::StoreResult<bool> {
+                let done = sqlx::query(&$q(
+                    "UPDATE changesets SET journal_comment = ? WHERE id = ? AND status = 'Ready'",
+                ))
+                .bind(comment)
+                .bind(id.to_hex())
+                .execute(self.pool())
+                .await
+                .map_err($crate::sql::map_err)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn stage(
@@ -476,6 +511,7 @@ macro_rules! impl_model_store {
                 &self,
                 changeset: vestibule_core::ids::Guid,
                 now_ms: i64,
+                author: &vestibule_core::model::journal::Author,
             ) -> vestibule_core::store::StoreResult<Result<(), vestibule_core::model_store::CommitRefusal>> {
                 use vestibule_core::model_store::CommitRefusal;
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
@@ -517,18 +553,22 @@ macro_rules! impl_model_store {
                 for (id, base, body) in rows {
                     changes.push($crate::sql::model::staged(&id, base, body)?);
                 }
+                // Each change's committed object as the commit finds it: its version is checked, and
+                // it is what the journal entry says was changed or deleted.
+                let mut before = Vec::with_capacity(changes.len());
                 for c in &changes {
-                    let current: Option<(String,)> =
-                        sqlx::query_as(&$q("SELECT version FROM model_objects WHERE project_id = ? AND id = ?"))
+                    let current: Option<(String, String)> =
+                        sqlx::query_as(&$q("SELECT version, body FROM model_objects WHERE project_id = ? AND id = ?"))
                             .bind(&project.0)
                             .bind(c.id.to_hex())
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err($crate::sql::map_err)?;
-                    if current.map(|(v,)| v) != c.base_version.map(|v| v.to_hex()) {
+                    if current.as_ref().map(|(v, _)| v.clone()) != c.base_version.map(|v| v.to_hex()) {
                         tx.rollback().await.map_err($crate::sql::map_err)?;
                         return Ok(Err(CommitRefusal::Conflict(c.id)));
                     }
+                    before.push(current.map(|(_, b)| $crate::sql::model::from_json(&b)).transpose()?);
                 }
                 for c in &changes {
                     match &c.object {
@@ -577,6 +617,18 @@ macro_rules! impl_model_store {
                         tx.rollback().await.map_err($crate::sql::map_err)?;
                         return Ok(Err(refusal));
                     }
+                }
+                let pairs: Vec<_> = before
+                    .into_iter()
+                    .zip(changes.iter().map(|c| c.object.clone()))
+                    .collect();
+                if let Some(entry) = vestibule_core::model::journal::JournalEntry::of_commit(
+                    author,
+                    $crate::codec::guid(&project.0)?,
+                    changeset,
+                    &pairs,
+                ) {
+                    $crate::insert_journal!(tx, $q, &entry);
                 }
                 sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
                     .bind(changeset.to_hex())
@@ -779,6 +831,8 @@ macro_rules! impl_model_store {
                 Ok(done.rows_affected() as usize)
             }
         }
+
+        $crate::impl_journal_store!($store, $q, $lock);
     };
 }
 

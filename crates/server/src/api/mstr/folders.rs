@@ -17,9 +17,11 @@ use vestibule_core::privilege::Privilege;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
 use super::extract::{Caller, MstrPath, ProjectId, RawBody};
+use super::journal::change_note;
 use super::model::wire;
 use super::objects::{InfoWriter, ObjectInfoJson};
 use super::params::{path_id, Query};
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// The header with the number of items of a paged list.
@@ -208,6 +210,9 @@ pub struct NewFolderBody {
     #[serde(default, deserialize_with = "wire::opt_guid")]
     #[schema(value_type = String)]
     pub parent: Option<Guid>,
+    /// The comment for the change journal entry of the new folder.
+    #[serde(default, rename = "changeJournal")]
+    pub change_journal: Option<wire::ChangeJournalIn>,
 }
 
 /// Make a folder, at once.
@@ -225,6 +230,7 @@ pub struct NewFolderBody {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     ProjectId(project): ProjectId,
     RawBody(body): RawBody,
 ) -> MstrResult<(StatusCode, Json<ObjectInfoJson>)> {
@@ -257,6 +263,7 @@ pub async fn create(
             &name,
             b.description.as_deref().unwrap_or_default(),
             parent,
+            &change_note(addr, wire::ChangeJournalIn::comment(b.change_journal)),
         )
         .await?;
     let view = View::Committed(project);
@@ -268,7 +275,8 @@ pub async fn create(
 #[utoipa::path(delete, path = "/api/folders/{id}", tag = "Folders",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = String, Header, pattern = "^-*([0-9A-Fa-f]-*){32}$", description = "Project id"),
-           ("id" = String, Path, description = "Folder id")),
+           ("id" = String, Path, description = "Folder id"),
+           ("userComments" = Option<String>, Query, description = "The comment for the change journal entry of the delete")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A system folder or one that holds objects (ERR006), no project header (ERR007)", body = MstrErrorBody),
@@ -278,10 +286,14 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     ProjectId(project): ProjectId,
     MstrPath(id): MstrPath<String>,
+    RawQuery(raw): RawQuery,
 ) -> MstrResult<StatusCode> {
     let id = path_id(&id, "folder")?;
+    let q = Query::parse(raw.as_deref())?;
+    let note = change_note(addr, super::objects::delete_comment(&q));
     state
         .core
         .model()?
@@ -290,6 +302,7 @@ pub async fn delete(
             project_of(project)?,
             id,
             vestibule_core::model::types::ObjectKind::Folder,
+            &note,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod folders;
+pub mod journal;
 pub mod model;
 pub mod objects;
 pub mod params;
@@ -71,6 +72,11 @@ pub fn router(prefix: &str, cookie_path: &str) -> Router<AppState> {
             post(search::store_v1).get(search::results),
         )
         .route(&at("/v2/metadataSearches/results"), post(search::store_v2))
+        .route(
+            &at("/changeJournal"),
+            post(journal::create).delete(journal::purge),
+        )
+        .route(&at("/changeJournal/{searchId}"), get(journal::results))
         .route(&at("/model/changesets"), post(model::changesets::create))
         .route(
             &at("/model/changesets/{id}"),

@@ -23,8 +23,10 @@ use vestibule_core::CoreError;
 
 use super::error::{MstrError, MstrErrorBody, MstrResult};
 use super::extract::{Caller, MstrPath, ProjectId, RawBody};
+use super::journal::change_note;
 use super::model::wire;
 use super::params::{path_id, Query};
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 const PROJECT_TYPE: i64 = 32;
@@ -154,6 +156,8 @@ pub struct InfoPatchBody {
     pub acl: Option<Vec<super::acl::AclChangeJson>>,
     #[serde(default, rename = "propagateACLToChildren")]
     pub propagate_acl_to_children: Option<bool>,
+    /// The comment for the change journal entry of the change (mstrio-py's `journal_comment`).
+    pub change_journal: Option<wire::ChangeJournalIn>,
 }
 
 /// A string or a list of strings; null is none.
@@ -447,6 +451,7 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     ProjectId(project): ProjectId,
     MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
@@ -462,18 +467,19 @@ pub async fn put(
     let mut patch = wire::read::<InfoPatchBody>(&body)?;
     let acl = patch.acl.take();
     let propagate = patch.propagate_acl_to_children.take();
+    let note = change_note(addr, wire::ChangeJournalIn::comment(patch.change_journal.take()));
     let (view, mut obj) = find(&state, project, id, kind).await?;
     let model = state.core.model()?;
     if let Some(entries) = acl {
         let changes = super::acl::changes(entries, propagate)?;
         obj = model
-            .change_acl(&caller, view.project(), id, kind, &changes)
+            .change_acl(&caller, view.project(), id, kind, &changes, &note)
             .await?;
     }
     // A body of ACL operations alone (mstrio's acl_add) changes nothing else, and needs no Write.
     if !acl_only(&body) {
         obj = model
-            .update_info(&caller, view.project(), id, kind, InfoPatch::from(patch))
+            .update_info(&caller, view.project(), id, kind, InfoPatch::from(patch), &note)
             .await?;
     }
     let json = object_json(&state, &view, &obj, true).await?;
@@ -483,11 +489,12 @@ pub async fn put(
 /// Whether the body has no keys but the ACL's (read from the JSON, so a property added to
 /// [`InfoPatchBody`] is never taken for "nothing to change").
 fn acl_only(body: &[u8]) -> bool {
-    const ACL_KEYS: [&str; 4] = [
+    const ACL_KEYS: [&str; 5] = [
         "acl",
         "propagateACLToChildren",
         "propagationBehavior",
         "isRecursive",
+        "changeJournal",
     ];
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::Object(m)) => {
@@ -502,7 +509,8 @@ fn acl_only(body: &[u8]) -> bool {
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("X-MSTR-ProjectID" = Option<String>, Header, nullable = false, pattern = "^(-*([0-9A-Fa-f]-*){32})?$", description = "Project id (blank: the object's own)"),
            ("id" = String, Path, description = "Object id"),
-           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 table, 53 physical table")),
+           ("type" = inline(ModelObjectType), Query, description = "8 folder, 12 attribute, 15 table, 53 physical table"),
+           ("userComments" = Option<String>, Query, description = "The comment for the change journal entry of the delete")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Other objects depend on it (ERR006)", body = MstrErrorBody),
@@ -512,6 +520,7 @@ fn acl_only(body: &[u8]) -> bool {
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     ProjectId(project): ProjectId,
     MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
@@ -524,15 +533,24 @@ pub async fn delete(
         ));
     };
     let (view, _) = find(&state, project, id, kind).await?;
+    let note = change_note(addr, delete_comment(&q));
     state
         .core
         .model()?
-        .delete_object(&caller, view.project(), id, kind)
+        .delete_object(&caller, view.project(), id, kind, &note)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The body of `POST /api/objects/{id}/copy`; both may be null.
+/// The change journal comment of a delete: `userComments` (mstrio-py's `delete(journal_comment=…)`),
+/// or `userComment` (its bulk delete's spelling).
+pub(crate) fn delete_comment(q: &Query) -> Option<String> {
+    q.get("userComments")
+        .or_else(|| q.get("userComment"))
+        .map(str::to_owned)
+}
+
+/// The body of `POST /api/objects/{id}/copy`; every field may be null.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CopyBody {
@@ -542,6 +560,8 @@ pub struct CopyBody {
     #[serde(default, deserialize_with = "wire::opt_guid")]
     #[schema(value_type = Option<String>)]
     pub folder_id: Option<Guid>,
+    /// The comment for the change journal entry of the copy.
+    pub change_journal: Option<wire::ChangeJournalIn>,
 }
 
 /// Copy an attribute or a table within its project, at once.
@@ -561,6 +581,7 @@ pub struct CopyBody {
 pub async fn copy(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     ProjectId(project): ProjectId,
     MstrPath(id): MstrPath<String>,
     RawQuery(raw): RawQuery,
@@ -575,10 +596,19 @@ pub async fn copy(
     };
     let wanted = wire::read::<CopyBody>(&body)?;
     let (view, _) = find(&state, project, id, kind).await?;
+    let note = change_note(addr, wire::ChangeJournalIn::comment(wanted.change_journal));
     let obj = state
         .core
         .model()?
-        .copy_object(&caller, view.project(), id, kind, wanted.name, wanted.folder_id)
+        .copy_object(
+            &caller,
+            view.project(),
+            id,
+            kind,
+            wanted.name,
+            wanted.folder_id,
+            &note,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -12,7 +12,8 @@ use vestibule_core::model::types::{Attribute, FormExpression, ModelObject, Sort}
 
 use super::relationship_wire::{RelationshipIn, RelationshipJson};
 use super::wire::{
-    expression_error, missing, opt_guid, refs, DataTypeIn, DataTypeJson, Information, Names, ObjectRef, RefIn,
+    expression_error, missing, opt_guid, refs, ChangeJournalIn, DataTypeIn, DataTypeJson, Information, Names,
+    ObjectRef, RefIn,
 };
 use super::Show;
 use crate::api::mstr::error::{MstrError, MstrResult};
@@ -30,6 +31,8 @@ pub struct AttributeBody {
     pub displays: Option<DisplaysIn>,
     pub sorts: Option<SortsIn>,
     pub relationships: Option<Vec<RelationshipIn>>,
+    /// The comment for the change journal entry of the commit.
+    pub change_journal: Option<ChangeJournalIn>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -115,6 +118,13 @@ pub struct SortIn {
 }
 
 impl AttributeBody {
+    /// The core's spec of this body and its change journal comment; what a definition needs is
+    /// checked here, by path.
+    pub fn into_spec_and_comment(mut self) -> MstrResult<(AttributeSpec, Option<String>)> {
+        let comment = ChangeJournalIn::comment(self.change_journal.take());
+        Ok((self.into_spec()?, comment))
+    }
+
     /// The core's spec of this body; what a definition needs is checked here, by path.
     pub fn into_spec(self) -> MstrResult<AttributeSpec> {
         let mut spec = AttributeSpec::default();

@@ -60,8 +60,10 @@ pub async fn create(
     let q = Query::parse(raw.as_deref())?;
     Show::from_query(&q)?;
     let view = place.view(&state, &caller).await?;
-    let spec = wire::read::<AttributeBody>(&body)?.into_spec()?;
-    let obj = state.core.model()?.create_attribute(&caller, &view, spec).await?;
+    let (spec, comment) = wire::read::<AttributeBody>(&body)?.into_spec_and_comment()?;
+    let model = state.core.model()?;
+    let obj = model.create_attribute(&caller, &view, spec).await?;
+    model.note_comment(&view, comment.as_deref()).await?;
     let body = render(&state, &view, &obj, &q, true).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -127,12 +129,10 @@ pub async fn patch(
     Show::from_query(&q)?;
     let id = path_id(&id, "attribute")?;
     let view = place.view(&state, &caller).await?;
-    let spec = wire::read::<AttributeBody>(&body)?.into_spec()?;
-    let obj = state
-        .core
-        .model()?
-        .patch_attribute(&caller, &view, id, spec)
-        .await?;
+    let (spec, comment) = wire::read::<AttributeBody>(&body)?.into_spec_and_comment()?;
+    let model = state.core.model()?;
+    let obj = model.patch_attribute(&caller, &view, id, spec).await?;
+    model.note_comment(&view, comment.as_deref()).await?;
     Ok(Json(render(&state, &view, &obj, &q, false).await?).into_response())
 }
 

@@ -1,6 +1,6 @@
-//! The changeset JSON of spec §4.1: a changeset as the API writes it.
+//! The changeset JSON of spec §4.1: a changeset as the API writes it, and the body of its commit.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use vestibule_core::clock::rfc3339_ms;
@@ -42,4 +42,12 @@ impl ChangesetJson {
             user_name: user_name.to_owned(),
         }
     }
+}
+
+/// The body of a commit (mstrio-py sends `{}` or `{"changeJournal": {"userComments": …}}`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommitBody {
+    /// The comment for the change journal entry of the commit.
+    pub change_journal: Option<super::wire::ChangeJournalIn>,
 }

@@ -9,10 +9,13 @@ use axum::Json;
 
 use vestibule_core::CoreError;
 
-use super::changeset_wire::ChangesetJson;
+use super::changeset_wire::{ChangesetJson, CommitBody};
+use super::wire::{self, ChangeJournalIn};
 use crate::api::mstr::error::{MstrErrorBody, MstrResult};
-use crate::api::mstr::extract::{Caller, MstrPath, ProjectId};
+use crate::api::mstr::extract::{Caller, MstrPath, ProjectId, RawBody};
+use crate::api::mstr::journal::change_note;
 use crate::api::mstr::params::{path_id, Query};
+use crate::client_addr::ClientAddr;
 use crate::state::AppState;
 
 /// Create a changeset in the project of `X-MSTR-ProjectID`; needs the schema privilege.
@@ -74,23 +77,33 @@ pub async fn get(
     Ok(Json(ChangesetJson::of(&cs, caller.user.user.display_name())))
 }
 
-/// Commit a changeset: all its changes or none; a change to an object another commit changed
-/// since is a conflict (409).
+/// Commit a changeset: all its changes or none, with their change journal entry (the comment of
+/// the body's `changeJournal`, else the one the changeset's requests gave); a change to an object
+/// another commit changed since is a conflict (409).
 #[utoipa::path(post, path = "/api/model/changesets/{id}/commit", tag = "Modeling",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("id" = String, Path, description = "Changeset id")),
+    request_body(content = Option<CommitBody>, description = "The change journal comment (optional)", content_type = "application/json"),
     responses(
         (status = 201, description = "Committed", body = ChangesetJson),
+        (status = 400, description = "A malformed body (ERR006)", body = MstrErrorBody),
         (status = 404, description = "Unknown changeset (ERR004)", body = MstrErrorBody),
         (status = 409, description = "Conflict with another commit (ERR001) or a name taken meanwhile (ERR015)", body = MstrErrorBody),
     ))]
 pub async fn commit(
     State(state): State<AppState>,
     Caller(caller): Caller,
+    addr: ClientAddr,
     MstrPath(id): MstrPath<String>,
+    RawBody(body): RawBody,
 ) -> MstrResult<(StatusCode, Json<ChangesetJson>)> {
     let id = path_id(&id, "changeset")?;
-    let cs = state.core.model()?.commit(&caller, id).await?;
+    let comment = ChangeJournalIn::comment(wire::read::<CommitBody>(&body)?.change_journal);
+    let cs = state
+        .core
+        .model()?
+        .commit(&caller, id, &change_note(addr, comment))
+        .await?;
     let body = ChangesetJson::of(&cs, caller.user.user.display_name());
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -92,6 +92,9 @@ impl Show {
         super::search::store_v1,
         super::search::store_v2,
         super::search::results,
+        super::journal::create,
+        super::journal::results,
+        super::journal::purge,
     ),
     tags(
         (name = "Modeling", description = "MicroStrategy modeling service: changesets, attributes, tables, relationships"),
@@ -99,6 +102,7 @@ impl Show {
         (name = "Objects", description = "MicroStrategy object info: projects, folders, attributes, logical and physical tables"),
         (name = "Folders", description = "MicroStrategy folders: the system folders' well-known ids, contents, making and deleting"),
         (name = "Search", description = "MicroStrategy metadata search: by name, type, folder, and by use (dependents, dependencies)"),
+        (name = "Change Journal", description = "MicroStrategy change journal: who changed which model object, when, from where and why; searches and purges"),
     )
 )]
 pub struct ApiDoc;

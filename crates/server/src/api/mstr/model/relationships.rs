@@ -74,7 +74,8 @@ pub async fn put(
     caller.require_object(id)?;
     let view = place.view(&state, &caller).await?;
     let model = state.core.model()?;
-    let specs = RelationshipsBody::read(&body)?;
+    let (specs, comment) = RelationshipsBody::read(&body)?;
     let rels = model.set_relationships(&caller, &view, id, specs).await?;
+    model.note_comment(&view, comment.as_deref()).await?;
     answer(&state, &view, &rels).await
 }

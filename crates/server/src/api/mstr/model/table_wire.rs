@@ -44,6 +44,8 @@ pub struct TableBody {
     #[serde(default, deserialize_with = "body::true_false")]
     #[schema(value_type = Option<bool>)]
     pub enclose_sql_in_parentheses: Option<bool>,
+    /// The comment for the change journal entry of the commit.
+    pub change_journal: Option<super::wire::ChangeJournalIn>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

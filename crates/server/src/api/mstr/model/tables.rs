@@ -123,9 +123,12 @@ pub async fn create(
     caller.require(vestibule_core::privilege::Privilege::SCHEMA_EDIT)?;
     let view = place.view(&state, &caller).await?;
     view.changeset()?;
-    let spec = wire::read::<TableBody>(&body)?.into_spec()?;
+    let mut body = wire::read::<TableBody>(&body)?;
+    let comment = wire::ChangeJournalIn::comment(body.change_journal.take());
+    let spec = body.into_spec()?;
     let model = state.core.model()?;
     let made = model.create_table(&view, Some(&caller), spec).await?;
+    model.note_comment(&view, comment.as_deref()).await?;
     let body = match TableJson::of(&made.table, &made.physical, &[], Some(made.physical_is_new)) {
         Some(t) => Json(t).into_response(),
         None => Json(empty()).into_response(),

@@ -136,6 +136,21 @@ impl RefIn {
     }
 }
 
+/// `changeJournal` of a request body: the comment mstrio-py's `journal_comment` arguments send,
+/// kept in the change journal entry of the change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeJournalIn {
+    pub user_comments: Option<String>,
+}
+
+impl ChangeJournalIn {
+    /// The comment of an optional `changeJournal`; blank is none.
+    pub fn comment(cj: Option<ChangeJournalIn>) -> Option<String> {
+        cj.and_then(|c| c.user_comments).filter(|c| !c.trim().is_empty())
+    }
+}
+
 /// The references of a list at `path`.
 pub fn refs(list: Option<Vec<RefIn>>, path: &str) -> MstrResult<Option<Vec<Ref>>> {
     list.map(|l| {
