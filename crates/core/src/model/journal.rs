@@ -372,7 +372,10 @@ impl JournalFilter {
     }
 }
 
-/// The rights the caller's principal has by `entries` on an object of `kind`.
+/// What decides who may read an object: its owner and its ACL (`None`: the default rule).
+type Guard = (Option<Guid>, Option<Vec<AccessEntry>>);
+
+/// Whether `entries` let the caller read (Browse and Read) an object of `kind`.
 fn readable_by(caller: &Principal, entries: &[AccessEntry], kind: ObjectKind) -> bool {
     let mask = Access::Read.mask();
     rights_of(entries, kind, caller.user.user.id, &caller.user.groups) & mask == mask
@@ -412,7 +415,7 @@ impl ModelService {
         let everyone = self.everyone().await?;
         // Who may read an object: its owner and ACL as they are now, or, for an object deleted
         // since, as its newest entry (its delete) recorded them.
-        let mut access: HashMap<(Guid, Guid), (Option<Guid>, Option<Vec<AccessEntry>>)> = HashMap::new();
+        let mut access: HashMap<(Guid, Guid), Guard> = HashMap::new();
         let mut projects: Vec<Guid> = found.iter().map(|e| e.project).collect();
         projects.sort();
         projects.dedup();
