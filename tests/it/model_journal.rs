@@ -555,29 +555,33 @@ both_backends!(journal_searches_filter_and_page, filters_and_pages);
 async fn rights_and_purges(backend: Backend, test: &str) {
     let m = start(backend, test).await;
     let (table, sub) = m.subcategory().await;
-    let out = m.server.cli(
-        &["user", "add", "audrey", "--password-stdin"],
-        &format!("{PASSWORD}\n"),
-    );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let audrey = mstr_login(&m.server, "audrey", PASSWORD).await;
-
-    // Without the audit privilege the journal is closed.
-    let (status, err) = search(&m, &audrey, &json!({})).await;
-    assert_eq!((status, err["code"].as_str()), (403, Some("ERR014")), "{err}");
-    let (status, made) = search(&m, &m.admin, &json!({})).await;
-    assert_eq!(status, 201);
-    let id = made["searchId"].as_str().unwrap().to_string();
-    let (status, err, _) = page(&m, &audrey, &id, "").await;
-    assert_eq!((status, err["code"].as_str()), (403, Some("ERR014")), "{err}");
-
-    // With it, of each entry the objects she may read: Subcategory hidden from her (no Everyone
-    // entry) leaves its entries out, for her only.
+    // audrey holds the audit privilege (granted before she logs in: a node caches a user's
+    // privileges for two seconds), nora does not.
+    for name in ["audrey", "nora"] {
+        let out = m.server.cli(
+            &["user", "add", name, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     let out = m
         .server
         .cli(&["user", "grant", "audrey", "AUDIT_CHANGE_JOURNAL"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let audrey = mstr_login(&m.server, "audrey", PASSWORD).await;
+    let nora = mstr_login(&m.server, "nora", PASSWORD).await;
+
+    // Without the audit privilege the journal is closed.
+    let (status, err) = search(&m, &nora, &json!({})).await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("ERR014")), "{err}");
+    let (status, made) = search(&m, &m.admin, &json!({})).await;
+    assert_eq!(status, 201);
+    let id = made["searchId"].as_str().unwrap().to_string();
+    let (status, err, _) = page(&m, &nora, &id, "").await;
+    assert_eq!((status, err["code"].as_str()), (403, Some("ERR014")), "{err}");
+
+    // With it, of each entry the objects she may read: Subcategory hidden from her (no Everyone
+    // entry) leaves its entries out, for her only.
     assert_eq!(entries(&m, &audrey, json!({})).await.len(), 2);
     let (status, info) = json(
         m.admin

@@ -147,7 +147,7 @@ async fn a_changeset_made_on_one_node_commits_on_another() {
             "{}?changesetId={id}",
             c.nodes[1].url(&format!("/MicroStrategyLibrary/api/model/changesets/{id}/commit"))
         ))
-        .json(&serde_json::json!({})),
+        .json(&serde_json::json!({"changeJournal": {"userComments": "committed on B"}})),
     )
     .await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
@@ -163,6 +163,41 @@ async fn a_changeset_made_on_one_node_commits_on_another() {
     let (status, got) = json(resp).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["information"]["name"], "LU_NODE");
+    // One change journal: its entry, written by B's commit, found by a search made on A and read
+    // on C.
+    let (status, made) = json(
+        a.post(&c.nodes[0].url("/MicroStrategyLibrary/api/changeJournal"))
+            .json(&serde_json::json!({"affectedObjects": [{"id": table_id}]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let search = made["searchId"].as_str().expect("a searchId").to_string();
+    let (status, found) = json(
+        a.get(&c.nodes[2].url(&format!("/MicroStrategyLibrary/api/changeJournal/{search}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    let entries = found["changeJournalEntries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{found}");
+    let o = &entries[0]["changedObjects"][0];
+    assert_eq!(
+        (
+            o["id"].as_str(),
+            o["changeType"].as_str(),
+            o["userComments"].as_str()
+        ),
+        (
+            Some(table_id.as_str()),
+            Some("create_object"),
+            Some("committed on B")
+        )
+    );
 }
 
 /// Waits until `probe` gives `want`, for at most `limit`.

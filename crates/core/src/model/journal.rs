@@ -6,8 +6,8 @@
 //! none; every node reads the one journal the store keeps ([`JournalStore`]).
 //!
 //! Who may read it: the holders of the audit privilege, and of each entry only the objects they
-//! may read now (an object deleted since: as its ACL was when the entry was written);
-//! administrators everything. Purging needs the administration privilege.
+//! may read now (an object deleted since: as its ACL was when it was deleted, which its delete's
+//! entry keeps); administrators everything. Purging needs the administration privilege.
 //!
 //! [`ModelStore`]: crate::model_store::ModelStore
 //! [`JournalStore`]: crate::journal_store::JournalStore
@@ -127,8 +127,8 @@ pub fn session_id(token: &SecretHash) -> String {
     hex::encode_upper(&d[..16])
 }
 
-/// One object a write touched, with the ACL it had (after a change, before a delete) so that
-/// who may read its entries can be told after it is gone.
+/// One object a write touched, with the owner and ACL it had (after a change, before a delete)
+/// so that who may read its entries can be told after it is gone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangedObject {
     pub id: Guid,
@@ -372,7 +372,10 @@ impl JournalFilter {
     }
 }
 
-/// The rights the caller's principal has by `entries` on an object of `kind`.
+/// What decides who may read an object: its owner and its ACL (`None`: the default rule).
+type Guard = (Option<Guid>, Option<Vec<AccessEntry>>);
+
+/// Whether `entries` let the caller read (Browse and Read) an object of `kind`.
 fn readable_by(caller: &Principal, entries: &[AccessEntry], kind: ObjectKind) -> bool {
     let mask = Access::Read.mask();
     rights_of(entries, kind, caller.user.user.id, &caller.user.groups) & mask == mask
@@ -410,34 +413,54 @@ impl ModelService {
             return Ok(found);
         }
         let everyone = self.everyone().await?;
-        let mut current: HashMap<Guid, HashMap<Guid, ModelObject>> = HashMap::new();
+        // Who may read an object: its owner and ACL as they are now, or, for an object deleted
+        // since, as its newest entry (its delete) recorded them.
+        let mut access: HashMap<(Guid, Guid), Guard> = HashMap::new();
+        let mut projects: Vec<Guid> = found.iter().map(|e| e.project).collect();
+        projects.sort();
+        projects.dedup();
+        for project in projects {
+            for o in self.list(&View::Committed(project), None).await? {
+                access.insert((project, o.info.id), (o.info.owner, o.info.acl));
+            }
+            let mut gone: Vec<Guid> = found
+                .iter()
+                .filter(|e| e.project == project)
+                .flat_map(|e| e.objects.iter())
+                .filter(|o| o.kind.is_some() && !access.contains_key(&(project, o.id)))
+                .map(|o| o.id)
+                .collect();
+            gone.sort();
+            gone.dedup();
+            if gone.is_empty() {
+                continue;
+            }
+            let last = JournalQuery {
+                projects: vec![project],
+                objects: gone,
+                ..JournalQuery::default()
+            };
+            for e in self.store().journal(&last).await? {
+                for o in e.objects {
+                    access.entry((project, o.id)).or_insert((o.owner, o.acl));
+                }
+            }
+        }
         let mut out = Vec::with_capacity(found.len());
         for mut e in found {
-            if let std::collections::hash_map::Entry::Vacant(slot) = current.entry(e.project) {
-                let objects = self.list(&View::Committed(e.project), None).await?;
-                slot.insert(objects.into_iter().map(|o| (o.info.id, o)).collect());
-            }
-            let now = current.get(&e.project);
             e.objects.retain(|o| {
                 let Some(kind) = o.kind else {
                     return true;
                 };
-                match now.and_then(|m| m.get(&o.id)) {
-                    Some(obj) => {
-                        let entries = match &obj.info.acl {
-                            Some(acl) => acl.clone(),
-                            None => default_entries(obj.info.owner, everyone),
-                        };
-                        readable_by(caller, &entries, obj.info.kind)
-                    }
-                    None => {
-                        let entries = match &o.acl {
-                            Some(acl) => acl.clone(),
-                            None => default_entries(o.owner, everyone),
-                        };
-                        readable_by(caller, &entries, kind)
-                    }
-                }
+                let (owner, acl) = match access.get(&(e.project, o.id)) {
+                    Some((owner, acl)) => (*owner, acl.as_ref()),
+                    None => (o.owner, o.acl.as_ref()),
+                };
+                let entries = match acl {
+                    Some(acl) => acl.clone(),
+                    None => default_entries(owner, everyone),
+                };
+                readable_by(caller, &entries, kind)
             });
             if !e.objects.is_empty() {
                 out.push(e);

@@ -269,7 +269,7 @@ fn guid(s: &str, field: &str) -> MstrResult<Guid> {
 }
 
 /// The filters of a search, as mstrio-py's `list_change_journal_entries` sends them; every one is
-/// optional, and a list matches an entry with any of its values.
+/// optional (no body is no filter), and a list matches an entry with any of its values.
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JournalSearchBody {
@@ -380,11 +380,12 @@ fn carried(id: &str) -> MstrResult<Carried> {
     serde_json::from_slice(&bytes).map_err(|_| unknown())
 }
 
-/// A made search.
+/// A made search (`fields` may leave its field out).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JournalSearchStored {
     /// Give it in `GET /api/changeJournal/{searchId}`.
+    #[schema(required = false)]
     pub search_id: String,
 }
 
@@ -488,10 +489,11 @@ impl JournalEntryJson {
     }
 }
 
-/// A page of a search's entries.
+/// A page of a search's entries (`fields` may leave its field out).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct JournalEntries {
+    #[schema(required = false)]
     pub change_journal_entries: Vec<JournalEntryJson>,
 }
 
@@ -501,7 +503,7 @@ pub struct JournalEntries {
 #[utoipa::path(post, path = "/api/changeJournal", tag = "Change Journal",
     params(("X-MSTR-AuthToken" = String, Header, description = "Auth token"),
            ("fields" = Option<String>, Query, description = "Top-level fields to return")),
-    request_body(content = JournalSearchBody, description = "The filters (all optional)", content_type = "application/json"),
+    request_body(content = Option<JournalSearchBody>, description = "The filters (all optional)", content_type = "application/json"),
     responses(
         (status = 201, description = "The search's id", body = JournalSearchStored),
         (status = 400, description = "A filter of the wrong type or value (ERR006)", body = MstrErrorBody),
@@ -573,8 +575,8 @@ pub async fn results(
            ("purgeAllProjects" = Option<bool>, Query, description = "Every project (projects.id is then ignored)"),
            ("projects.id" = Option<String>, Query, pattern = "^(\\s*(-*([0-9A-Fa-f]-*){32})?\\s*)(,\\s*(-*([0-9A-Fa-f]-*){32})?\\s*)*$",
             description = "Project ids, comma-separated; none (and purgeAllProjects false): the configuration's entries, of which vestibule keeps none"),
-           ("timestamp" = Option<String>, Query, pattern = "^(0?[1-9]|1[0-2])[/-](0?[1-9]|[12][0-9]|3[01])[/-][0-9]{4} (0?[0-9]|1[0-2]):[0-5][0-9](:[0-5][0-9])? ([AaPp][Mm])$",
-            description = "Entries written before this time, MM/DD/YYYY hh:mm:ss AM|PM (UTC); none: all"),
+           ("timestamp" = Option<String>, Query, pattern = "^((0?[1-9]|1[0-2])[/-](0?[1-9]|[12][0-9]|3[01])[/-][0-9]{4} (0?[0-9]|1[0-2]):[0-5][0-9](:[0-5][0-9])? ([AaPp][Mm]))?$",
+            description = "Entries written before this time, MM/DD/YYYY hh:mm:ss AM|PM (UTC); none or blank: all"),
            ("comment" = Option<String>, Query, description = "The comment of the entry that records the purge"),
            ("fields" = Option<String>, Query, description = "Accepted; the answer has no body")),
     responses(
