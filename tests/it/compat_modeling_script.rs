@@ -13,4 +13,7 @@ async fn modeling_script(backend: Backend, test: &str) {
     let args = [m.project.clone(), m.attributes_folder.clone()];
     run_mstrio_script(&m, test, "mstr_modeling_script.py", &args).await;
 }
-both_backends!(compat_modeling_script_lock_tables_attributes_reload_journal, modeling_script);
+both_backends!(
+    compat_modeling_script_lock_tables_attributes_reload_journal,
+    modeling_script
+);

@@ -6,10 +6,10 @@
 use async_trait::async_trait;
 
 use crate::ids::Guid;
-use crate::model::reload::SchemaTask;
-use crate::model::schema_lock::SchemaLock;
 pub use crate::journal_store::JournalStore;
 use crate::model::journal::{Author, JournalEntry};
+use crate::model::reload::SchemaTask;
+use crate::model::schema_lock::SchemaLock;
 use crate::model::types::{Changeset, ModelObject, ObjectKind, StagedChange};
 use crate::store::StoreResult;
 

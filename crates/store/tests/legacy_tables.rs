@@ -230,14 +230,23 @@ where
         .expect("committed");
     assert_eq!(staged.table().map(|t| t.physical_id), Some(s.staged_physical));
     assert_eq!(
-        store.delete_unused(s.project, s.staged_physical, "", &author()).await.unwrap(),
+        store
+            .delete_unused(s.project, s.staged_physical, "", &author())
+            .await
+            .unwrap(),
         Err(CommitRefusal::InUse {
             user_name: "Staged".into(),
             user_kind: ObjectKind::Table
         })
     );
     // A deleted table takes its physical table with it, being its last.
-    assert_eq!(store.delete_unused(s.project, s.table, "", &author()).await.unwrap(), Ok(true));
+    assert_eq!(
+        store
+            .delete_unused(s.project, s.table, "", &author())
+            .await
+            .unwrap(),
+        Ok(true)
+    );
     assert!(store.object(s.project, s.physical).await.unwrap().is_none());
     assert!(store
         .object(s.project, s.staged_physical)
