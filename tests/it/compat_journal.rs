@@ -6,57 +6,18 @@
 //! `purge_change_journal_entries` and `Project.purge_change_journals`; on SQLite and on
 //! PostgreSQL.
 
-use std::process::Command;
-
 use crate::both_backends;
-use crate::common::model::{start, Backend};
-use crate::common::{repo_root, ADMIN_PASSWORD};
-use crate::compat_mstr::compat_python;
+use crate::common::model::{add_table, start, Backend};
+use crate::compat_mstr::run_mstrio_script;
 
 async fn mstrio_journal(backend: Backend, test: &str) {
-    let python = compat_python(test);
     let m = start(backend, test).await;
-    let out = m.server.cli(
-        &[
-            "table",
-            "add",
-            &m.project,
-            "LU_SUBCATEG",
-            "--column",
-            "SUBCAT_ID:integer",
-            "--column",
-            "SUBCAT_DESC:n_var_char",
-        ],
-        "",
+    let table = add_table(
+        &m,
+        "LU_SUBCATEG",
+        &["SUBCAT_ID:integer", "SUBCAT_DESC:n_var_char"],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let table = stdout
-        .split(['(', ')'])
-        .nth(1)
-        .expect("the table id in the CLI's output")
-        .to_string();
-    let args = [
-        repo_root().join("compat/mstr_journal.py").display().to_string(),
-        m.server.url("/MicroStrategyLibrary"),
-        "administrator".into(),
-        ADMIN_PASSWORD.into(),
-        m.project.clone(),
-        table,
-        m.attributes_folder.clone(),
-    ];
-    let out = tokio::task::spawn_blocking(move || Command::new(python).args(&args).output())
-        .await
-        .expect("join")
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains("all checks passed"),
-        "mstr_journal.py failed ({:?})\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server\n{}",
-        out.status,
-        m.server.stderr()
-    );
-    println!("{stdout}");
+    let args = [m.project.clone(), table, m.attributes_folder.clone()];
+    run_mstrio_script(&m, test, "mstr_journal.py", &args).await;
 }
 both_backends!(compat_journal_mstrio_entries_comments_purge, mstrio_journal);

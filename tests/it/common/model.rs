@@ -289,3 +289,20 @@ impl Model {
         .await
     }
 }
+
+/// Adds a logical table to the model's project through the CLI (`vestibule table add`), with
+/// `columns` as `NAME:type`; returns its id.
+pub fn add_table(m: &Model, name: &str, columns: &[&str]) -> String {
+    let mut args = vec!["table", "add", m.project.as_str(), name];
+    for c in columns {
+        args.extend(["--column", *c]);
+    }
+    let out = m.server.cli(&args, "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split(['(', ')'])
+        .nth(1)
+        .expect("the table id in the CLI's output")
+        .to_string()
+}

@@ -224,14 +224,17 @@ fn mstr_time(ms: i64) -> String {
 /// An object id as the schema states it (`Guid`'s parser: 32 hex digits, dashes anywhere).
 const HEX_ID: &str = "^-*([0-9A-Fa-f]-*){32}$";
 
-/// A time bound: `MM/DD/YYYY hh:mm:ss AM|PM` (as mstrio sends it) or RFC 3339, in UTC; empty is
-/// no bound. Described rather than given as a pattern: the server reads more spellings than one
+/// A time bound: `MM/DD/YYYY hh:mm:ss AM|PM` (as mstrio sends it) or RFC 3339, in UTC; empty or
+/// null is no bound. Described rather than given as a pattern: the server reads more spellings than one
 /// pattern says (leading zeros and seconds optional, `-` for `/`), and refuses what is no instant.
 fn mstr_time_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
         .description(Some(
-            "MM/DD/YYYY hh:mm:ss AM|PM or RFC 3339, UTC; empty: no bound; anything else 400 ERR006",
+            "MM/DD/YYYY hh:mm:ss AM|PM or RFC 3339, UTC; empty or null: no bound; anything else 400 ERR006",
         ))
         .build()
 }
