@@ -61,6 +61,7 @@ fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<serve::Reported>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("vestibule: {e:#}");
             ExitCode::FAILURE
@@ -103,7 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Healthcheck { url, timeout_secs } = &cli.command {
         let url = match url {
             Some(u) => u.clone(),
-            None => healthcheck::default_url(&load_config(&cli, None)?.listen)?,
+            None => healthcheck::default_url_of(&load_config(&cli, None)?)?,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

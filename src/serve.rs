@@ -9,8 +9,60 @@ use tokio::net::TcpListener;
 use vestibule_core::config::Config;
 use vestibule_core::directory::{Bootstrap, ADMIN_USER};
 use vestibule_core::Core;
-use vestibule_server::telemetry::{self, LogFormat};
+use vestibule_server::telemetry::{self, LogFormat, START_TARGET};
 use vestibule_server::ServeOptions;
+
+/// Where start-up messages go: plain lines (the listening line on stdout, where scripts read it,
+/// the rest on stderr), or in JSON mode log lines of target `vestibule::start` like every other
+/// line on stderr, so each stream holds one schema (stdout is the audit log's by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Announce {
+    Text,
+    Json,
+}
+
+impl Announce {
+    fn of(config: &Config) -> Self {
+        if config.log.format == "json" {
+            Announce::Json
+        } else {
+            Announce::Text
+        }
+    }
+
+    fn listening(self, url: &str) {
+        match self {
+            Announce::Text => println!("vestibule listening on {url}"),
+            Announce::Json => tracing::info!(target: START_TARGET, url, "listening"),
+        }
+    }
+
+    fn metrics(self, url: &str) {
+        match self {
+            Announce::Text => println!("vestibule metrics on {url}"),
+            Announce::Json => tracing::info!(target: START_TARGET, url, "metrics"),
+        }
+    }
+
+    fn note(self, message: &str) {
+        match self {
+            Announce::Text => eprintln!("vestibule: {message}"),
+            Announce::Json => tracing::warn!(target: START_TARGET, "{message}"),
+        }
+    }
+}
+
+/// `serve` failed and said so in a JSON log line: `main` writes nothing more.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("reported in the log")
+    }
+}
+
+impl std::error::Error for Reported {}
 
 /// The process's logging, as `log.level` and `log.format` say.
 pub fn init_logging(config: &Config) {
@@ -59,14 +111,14 @@ pub async fn open_core(config: Config, opener: vestibule_store::Opener) -> anyho
         let provider = vestibule_saml::SamlProvider::new(p, &default_entity_id)?;
         core = core.with_sso_provider(Arc::new(provider));
     }
-    first_start(&core).await?;
+    first_start(&core, Announce::of(core.config())).await?;
     start.release().await;
     Ok(Arc::new(core))
 }
 
 /// On an empty store, the built-in groups, the administrator, the guest and the default project;
 /// then every project's folder tree. Only the process that created the administrator says so.
-async fn first_start(core: &Core) -> anyhow::Result<()> {
+async fn first_start(core: &Core, announce: Announce) -> anyhow::Result<()> {
     let admin_password = std::env::var("VESTIBULE_ADMIN_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
@@ -79,13 +131,17 @@ async fn first_start(core: &Core) -> anyhow::Result<()> {
         Bootstrap::Created {
             generated_password: Some(p),
         } => {
-            eprintln!("vestibule: first start: created user '{ADMIN_USER}' with password: {p}");
-            eprintln!("vestibule: this password is shown only once; change it with 'vestibule user passwd {ADMIN_USER} --password-stdin'");
+            announce.note(&format!(
+                "first start: created user '{ADMIN_USER}' with password: {p}"
+            ));
+            announce.note(&format!("this password is shown only once; change it with 'vestibule user passwd {ADMIN_USER} --password-stdin'"));
         }
         Bootstrap::Created {
             generated_password: None,
         } => {
-            eprintln!("vestibule: first start: created user '{ADMIN_USER}' with the password from VESTIBULE_ADMIN_PASSWORD");
+            announce.note(&format!(
+                "first start: created user '{ADMIN_USER}' with the password from VESTIBULE_ADMIN_PASSWORD"
+            ));
         }
         Bootstrap::AlreadyDone => {}
     }
@@ -99,6 +155,17 @@ async fn first_start(core: &Core) -> anyhow::Result<()> {
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
+    let announce = Announce::of(&config);
+    match serve(config, announce).await {
+        Err(e) if announce == Announce::Json => {
+            tracing::error!(target: START_TARGET, error = %format!("{e:#}"), "serving failed");
+            Err(Reported.into())
+        }
+        other => other,
+    }
+}
+
+async fn serve(config: Config, announce: Announce) -> anyhow::Result<()> {
     let listen = config.listen.clone();
     // A cap the open-file limit cannot hold fails the start before anything is opened.
     let max_connections = vestibule_server::edge::connection_cap_for(&config.server)?;
@@ -106,14 +173,32 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let metrics_listen = config.server.metrics_listen.clone();
+    let metrics_listener = if metrics_listen.is_empty() {
+        None
+    } else {
+        Some(
+            TcpListener::bind(&metrics_listen)
+                .await
+                .with_context(|| format!("server.metrics_listen: cannot listen on {metrics_listen}"))?,
+        )
+    };
+    // A certificate that cannot be read fails the start, naming the setting and the file.
+    let tls = vestibule_server::edge::Tls::from_config(&config.server)?;
     let core = open_core(config, vestibule_store::Opener::Server).await?;
     let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // Tests and scripts read this line to find the port.
-    println!("vestibule listening on http://{addr}");
+    announce.listening(&format!("{scheme}://{addr}"));
+    if let Some(m) = &metrics_listener {
+        announce.metrics(&format!("http://{}", m.local_addr()?));
+    }
     tracing::info!(%addr, data_dir = %core.config().data_dir.display(), max_connections, "serving");
     let options = ServeOptions {
         listener,
         max_connections,
+        tls,
+        metrics_listener,
     };
     vestibule_server::serve(core, options, shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -22,6 +22,9 @@ impl Server {
     ) -> anyhow::Result<Server> {
         let mut child = crate::cores::command(binary, cpus)
             .args(args)
+            // No access line per request: the figures compare request paths, and stderr goes
+            // nowhere here (docs/performance.md says so beside the figures).
+            .env("VESTIBULE_LOG_ACCESS", "off")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -43,6 +43,7 @@ mod ops_metrics;
 mod ops_openapi;
 mod ops_request_id;
 mod ops_shutdown;
+mod ops_tls;
 mod proxies;
 mod redis_restart;
 mod rejections;

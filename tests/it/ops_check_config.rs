@@ -155,3 +155,26 @@ fn check_config_explains_bad_sso_settings_in_one_line() {
     ));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn check_config_explains_bad_access_and_audit_settings_in_one_line() {
+    refused(
+        "[log]\naccess = \"loud\"\n",
+        &["log.access", "'loud'", "off, error, warn, info, debug, trace"],
+    );
+    refused(
+        "[audit]\ntarget = \"syslog\"\n",
+        &["audit.target", "stdout, stderr, off, file:/path/to/audit.log"],
+    );
+    for ok in [
+        "[log]\naccess = \"off\"\naccess_health = true\n",
+        "[audit]\ntarget = \"stderr\"\n",
+    ] {
+        let out = check(ok);
+        assert!(
+            out.status.success(),
+            "{ok}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

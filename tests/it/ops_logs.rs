@@ -201,7 +201,10 @@ async fn wait_for_text(server: &TestServer, parts: &[&str]) -> String {
 /// request context replaced it (see docs/operations.md).
 #[tokio::test]
 async fn request_lines_keep_their_shape() {
-    let server = TestServer::start_with(&[("VESTIBULE_LOG_LEVEL", "info,vestibule::access=debug")]);
+    let server = TestServer::start_with(&[
+        ("VESTIBULE_LOG_LEVEL", "info,vestibule::access=debug"),
+        ("VESTIBULE_LOG_ACCESS", "debug"),
+    ]);
     client()
         .get(server.url("/api/sessions"))
         .header("x-request-id", "shape-req-1")
@@ -214,7 +217,7 @@ async fn request_lines_keep_their_shape() {
         rest.starts_with(
             "DEBUG request{request_id=\"shape-req-1\" method=GET route=/api/sessions}: \
              vestibule::access: answered status=401 micros="
-        ),
+        ) && rest.ends_with(" path=/api/sessions client=127.0.0.1"),
         "{line}"
     );
     let serving = wait_for_text(&server, &["serving"]).await;
@@ -229,6 +232,7 @@ async fn request_lines_keep_their_shape() {
 
     let server = TestServer::start_with(&[
         ("VESTIBULE_LOG_LEVEL", "info,vestibule::access=debug"),
+        ("VESTIBULE_LOG_ACCESS", "debug"),
         ("VESTIBULE_LOG_FORMAT", "json"),
     ]);
     client()
@@ -256,10 +260,7 @@ async fn request_lines_keep_their_shape() {
 /// when the statement was sent: that is the request's, so statement lines name the request too.
 #[tokio::test]
 async fn store_statements_name_their_request() {
-    let server = TestServer::start_with(&[(
-        "VESTIBULE_LOG_LEVEL",
-        "info,sqlx::query=debug,vestibule::access=debug",
-    )]);
+    let server = TestServer::start_with(&[("VESTIBULE_LOG_LEVEL", "info,sqlx::query=debug")]);
     let resp = client()
         .post(server.url("/api/auth/login"))
         .header("x-request-id", "store-req-1")
@@ -282,4 +283,228 @@ async fn store_statements_name_their_request() {
         ],
     )
     .await;
+}
+
+/// Parses every line of `text` as JSON, naming the stream of a line that is not.
+fn every_line_json(stream: &str, text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{stream}: not JSON ({e}): {l}\n{text}")))
+        .collect()
+}
+
+/// In JSON mode each stream holds one schema: stderr the log lines (start-up lines included),
+/// stdout the audit events.
+#[tokio::test]
+async fn json_mode_keeps_one_schema_per_stream() {
+    let mut server = TestServer::start_with(&[
+        ("VESTIBULE_LOG_FORMAT", "json"),
+        // The first start makes an administrator with a generated password, and says so.
+        ("VESTIBULE_ADMIN_PASSWORD", ""),
+    ]);
+    let resp = client()
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "administrator"),
+            ("password", WRONG_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    server.stop();
+    let log = every_line_json("stderr", &server.stderr());
+    for l in &log {
+        for key in ["timestamp", "level", "target"] {
+            assert!(l[key].is_string(), "{key} missing: {l}");
+        }
+        assert!(l["fields"]["message"].is_string(), "message missing: {l}");
+    }
+    let start: Vec<_> = log.iter().filter(|l| l["target"] == "vestibule::start").collect();
+    assert!(
+        start.iter().any(|l| l["fields"]["message"] == "listening"
+            && l["fields"]["url"].as_str().is_some_and(|u| u == server.base)),
+        "{start:?}"
+    );
+    assert!(
+        start.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("first start: created user 'administrator' with password: "))),
+        "{start:?}"
+    );
+    let access = log
+        .iter()
+        .find(|l| l["fields"]["message"] == "answered")
+        .expect("an access line");
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["fields"]["path"], "/api/auth/login");
+    assert!(access["span"]["request_id"].is_string(), "{access}");
+    let audit = every_line_json("stdout", &server.stdout());
+    assert!(
+        audit.iter().any(|e| e["event"] == "login_failed"),
+        "the audit event of the failed login on stdout: {audit:?}"
+    );
+}
+
+/// A start that fails in JSON mode says so in one JSON line, and nothing else.
+#[test]
+fn a_failed_json_start_is_one_json_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vestibule"))
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args(["serve", "--listen", &addr])
+        .env("VESTIBULE_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines = every_line_json("stderr", &stderr);
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(
+        lines[0]["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot listen")),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The access line at `info`: the path without its query, the client, the user once known, and
+/// the trace of a W3C `traceparent`, whose trace goes back on the response.
+#[tokio::test]
+async fn access_lines_at_info_name_the_client_user_and_trace() {
+    let server = TestServer::start();
+    let c = client();
+    let login = crate::common::mstr::form_login(
+        &c,
+        &server.url("/api/auth/login"),
+        "administrator",
+        ADMIN_PASSWORD,
+    )
+    .await;
+    assert_eq!(login.status(), 204);
+    let token = crate::common::mstr::token_of(&login);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let resp = c
+        .get(server.url("/api/sessions/userInfo?secretish=not-logged-9d"))
+        .header("x-mstr-authtoken", &token)
+        .header("x-request-id", "access-req-1")
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer = resp.headers()["traceparent"].to_str().unwrap().to_string();
+    let parts: Vec<&str> = answer.split('-').collect();
+    assert_eq!(parts.len(), 4, "{answer}");
+    assert_eq!((parts[0], parts[1], parts[3]), ("00", trace, "01"), "{answer}");
+    assert!(
+        parts[2].len() == 16 && parts[2] != "00f067aa0ba902b7",
+        "our own span: {answer}"
+    );
+    let info: serde_json::Value = resp.json().await.unwrap();
+    let user_id = info["id"].as_str().unwrap().to_string();
+
+    let line = wait_for_text(&server, &["access-req-1", "answered"]).await;
+    assert!(
+        line.contains(" INFO request{request_id=\"access-req-1\" method=GET route="),
+        "{line}"
+    );
+    for part in [
+        "status=200",
+        " path=/api/sessions/userInfo ",
+        " client=127.0.0.1",
+        &format!(" user_id={user_id}"),
+        &format!(" trace_id={trace}"),
+    ] {
+        assert!(line.contains(part), "{part} in {line}");
+    }
+    assert!(
+        !server.stderr().contains("not-logged-9d"),
+        "the query is not logged"
+    );
+
+    // A malformed traceparent is ignored: no trace, no answer.
+    let resp = c
+        .get(server.url("/api/sessions"))
+        .header("x-mstr-authtoken", &token)
+        .header("traceparent", "00-not-a-trace")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().get("traceparent").is_none());
+    // Health probes write none by default.
+    c.get(server.url("/health/live")).send().await.unwrap();
+    c.get(server.url("/api/status"))
+        .header("x-request-id", "after-health")
+        .send()
+        .await
+        .unwrap();
+    wait_for_text(&server, &["after-health", "answered"]).await;
+    assert!(
+        !server.stderr().contains("path=/health/live"),
+        "{}",
+        server.stderr()
+    );
+}
+
+#[tokio::test]
+async fn access_lines_follow_their_settings() {
+    let quiet = TestServer::start_with(&[("VESTIBULE_LOG_ACCESS", "off")]);
+    let c = client();
+    c.get(quiet.url("/api/status")).send().await.unwrap();
+    let mut quiet = quiet;
+    quiet.stop();
+    assert!(!quiet.stderr().contains("answered"), "{}", quiet.stderr());
+
+    let probes = TestServer::start_with(&[
+        ("VESTIBULE_LOG_ACCESS", "warn"),
+        ("VESTIBULE_LOG_ACCESS_HEALTH", "true"),
+    ]);
+    c.get(probes.url("/health/live"))
+        .header("x-request-id", "probe-1")
+        .send()
+        .await
+        .unwrap();
+    let line = wait_for_text(&probes, &["probe-1", "answered"]).await;
+    assert!(
+        line.contains(" WARN ") && line.contains(" path=/health/live "),
+        "{line}"
+    );
+}
+
+/// `audit.target = "stderr"` puts the audit events beside the log; stdout keeps only the
+/// listening line.
+#[tokio::test]
+async fn the_audit_log_goes_where_it_is_told() {
+    let mut server = TestServer::start_with(&[("VESTIBULE_AUDIT_TARGET", "stderr")]);
+    client()
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "administrator"),
+            ("password", WRONG_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    server.stop();
+    assert!(
+        server
+            .stderr()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|e| e["event"] == "login_failed"),
+        "{}",
+        server.stderr()
+    );
+    let stdout = server.stdout();
+    assert!(
+        stdout.lines().all(|l| l.starts_with("vestibule listening on ")),
+        "{stdout}"
+    );
 }

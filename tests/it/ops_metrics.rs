@@ -1,5 +1,6 @@
 //! `/metrics`: Prometheus text format, requests by route template (never raw paths) and status,
-//! the latency histogram, live sessions, logins by mode and result.
+//! the latency histogram, live sessions, logins by dialect, mode and result, the process and the
+//! build.
 
 use crate::common::ops::{parse_prometheus, sample};
 use crate::common::{client, mstr_login, TestServer, ADMIN_PASSWORD};
@@ -116,12 +117,18 @@ async fn metrics_count_routes_statuses_logins_and_sessions() {
     assert!(get("vestibule_http_requests_in_flight") >= 1.0);
 
     // Logins by mode and result; this process made exactly these.
-    assert_eq!(get(r#"vestibule_logins_total{mode="standard",result="ok"}"#), 1.0);
     assert_eq!(
-        get(r#"vestibule_logins_total{mode="standard",result="failed"}"#),
+        get(r#"vestibule_logins_total{dialect="mstr",mode="standard",result="ok"}"#),
         1.0
     );
-    assert_eq!(get(r#"vestibule_logins_total{mode="ldap",result="ok"}"#), 0.0);
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="mstr",mode="standard",result="failed"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="mstr",mode="ldap",result="ok"}"#),
+        0.0
+    );
     assert!(sample(&samples, "vestibule_lockouts_total").is_some());
     assert_eq!(get("vestibule_sessions_live"), 1.0);
 
@@ -159,8 +166,89 @@ async fn metrics_count_lockouts() {
     assert_eq!(
         sample(
             &samples,
-            r#"vestibule_logins_total{mode="standard",result="failed"}"#
+            r#"vestibule_logins_total{dialect="mstr",mode="standard",result="failed"}"#
         ),
         Some(2.0)
+    );
+}
+
+/// ThoughtSpot logins (password, trusted authentication) are counted under their dialect.
+#[tokio::test]
+async fn thoughtspot_logins_are_counted_by_dialect() {
+    let server = TestServer::start();
+    let c = client();
+    let v2 = server.url("/api/rest/2.0/auth/session/login");
+    let ok = c
+        .post(&v2)
+        .json(&serde_json::json!({"username": "administrator", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 204);
+    let bad = c
+        .post(&v2)
+        .json(&serde_json::json!({"username": "administrator", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    crate::common::ts::trusted_auth(&server, "enable");
+    let wrong_key = c
+        .post(server.url("/api/rest/2.0/auth/token/full"))
+        .json(&serde_json::json!({"username": "administrator", "secret_key": "b0cb26a0-351e-40b4-9e42-00fa2265d50c"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_key.status(), 401);
+    let (text, samples) = scrape(&server).await;
+    let get = |name: &str| sample(&samples, name).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="thoughtspot",mode="standard",result="ok"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="thoughtspot",mode="standard",result="failed"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="thoughtspot",mode="trusted",result="failed"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"vestibule_logins_total{dialect="mstr",mode="standard",result="ok"}"#),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn metrics_describe_the_build_and_the_process() {
+    let server = TestServer::start();
+    let (text, samples) = scrape(&server).await;
+    let build = samples
+        .iter()
+        .find(|(s, _)| s.starts_with("vestibule_build_info{"))
+        .unwrap_or_else(|| panic!("no build info:\n{text}"));
+    assert!(
+        build
+            .0
+            .contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        build.0
+    );
+    assert_eq!(build.1, 1.0);
+    let get = |name: &str| sample(&samples, name).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+    assert!(get("process_resident_memory_bytes") > 1_000_000.0);
+    assert!(get("process_open_fds") >= 3.0);
+    assert!(get("process_max_fds") >= get("process_open_fds"));
+    assert!(get("process_threads") >= 2.0);
+    assert!(get("process_cpu_seconds_total") >= 0.0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let started = get("process_start_time_seconds");
+    assert!(
+        started <= now + 2.0 && started > now - 600.0,
+        "started {started}, now {now}"
     );
 }

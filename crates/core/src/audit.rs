@@ -148,6 +148,7 @@ impl AuditEvent {
 enum Target {
     Off,
     Stdout,
+    Stderr,
     File(Mutex<File>),
 }
 
@@ -163,6 +164,7 @@ impl AuditLog {
         let target = match target {
             "off" => Target::Off,
             "stdout" => Target::Stdout,
+            "stderr" => Target::Stderr,
             other => match other.strip_prefix("file:") {
                 Some(path) if !path.is_empty() => {
                     let file = OpenOptions::new()
@@ -174,7 +176,7 @@ impl AuditLog {
                 }
                 _ => {
                     return Err(ConfigError(format!(
-                        "audit.target: '{other}' is not one of stdout, off, file:/path"
+                        "audit.target: '{other}' is not one of stdout, stderr, off, file:/path"
                     )))
                 }
             },
@@ -206,6 +208,7 @@ impl AuditLog {
         let result = match &self.target {
             Target::Off => Ok(()),
             Target::Stdout => std::io::stdout().lock().write_all(&text),
+            Target::Stderr => std::io::stderr().lock().write_all(&text),
             Target::File(f) => match f.lock() {
                 Ok(mut f) => f.write_all(&text),
                 Err(_) => Ok(()),

@@ -24,6 +24,8 @@ pub struct Credentials {
     pub password: Option<String>,
     /// The client's address, for throttling and the audit log; `None` when not known.
     pub client_addr: Option<std::net::IpAddr>,
+    /// The API family the login came in by, as the HTTP layer names it (`/metrics`).
+    pub dialect: &'static str,
 }
 
 impl Core {
@@ -76,9 +78,7 @@ impl Core {
 
     /// Logs in and makes a session of `shape` for the user.
     pub async fn login(&self, credentials: &Credentials, shape: SessionShape) -> Result<(User, NewSession)> {
-        let user = self.authenticate(credentials).await;
-        crate::metrics::record_login(credentials.login_mode, user.is_ok());
-        let user = user?;
+        let user = self.authenticate(credentials).await?;
         let session = self.new_session(user.id, credentials.login_mode, shape).await?;
         Ok((user, session))
     }
@@ -150,17 +150,6 @@ impl Core {
     /// With `code_verifier`, only a hand-over token bound to its challenge
     /// ([`Core::new_handover_token`]) is exchanged, and used up.
     pub(crate) async fn delegate(
-        &self,
-        identity_token: &str,
-        code_verifier: Option<&str>,
-        shape: SessionShape,
-    ) -> Result<(User, NewSession)> {
-        let result = self.delegate_inner(identity_token, code_verifier, shape).await;
-        crate::metrics::record_login(login_mode::DELEGATION, result.is_ok());
-        result
-    }
-
-    async fn delegate_inner(
         &self,
         identity_token: &str,
         code_verifier: Option<&str>,

@@ -27,6 +27,9 @@ use crate::throttle::Throttle;
 /// Who a guarded attempt is by, for its budgets and its audit events.
 #[derive(Debug, Clone, Copy)]
 pub struct Attempter<'a> {
+    /// The API family the attempt came in by, as the HTTP layer names it (`/metrics` counts
+    /// logins by it).
+    pub dialect: &'a str,
     pub mode: i32,
     /// The name as typed, for the audit log.
     pub typed: Option<&'a str>,
@@ -84,12 +87,14 @@ impl Core {
         let typed = credentials.username.as_deref().unwrap_or("");
         let password = credentials.password.as_deref().unwrap_or("");
         let addr = credentials.client_addr;
+        let dialect = credentials.dialect;
         let result = match mode {
-            login_mode::STANDARD => self.local_login(typed, password, addr).await,
-            login_mode::LDAP => self.ldap_login(typed, password, addr).await,
+            login_mode::STANDARD => self.local_login(dialect, typed, password, addr).await,
+            login_mode::LDAP => self.ldap_login(dialect, typed, password, addr).await,
             // The token is a secret, not a name: the address's budget only.
             login_mode::API_TOKEN => {
                 let who = Attempter {
+                    dialect,
                     mode,
                     typed: None,
                     identity: None,
@@ -100,6 +105,7 @@ impl Core {
             }
             _ => {
                 let result = self.authenticate_mode(credentials).await;
+                crate::metrics::record_login(dialect, mode, result.is_ok());
                 if let Err(e) = &result {
                     self.audit(
                         AuditEvent::new(AuditKind::LoginFailed)
@@ -124,7 +130,13 @@ impl Core {
     }
 
     /// loginMode 1: the user is found by its normal name, and its budget is the stored user's.
-    async fn local_login(&self, typed: &str, password: &str, addr: Option<IpAddr>) -> Result<User> {
+    async fn local_login(
+        &self,
+        dialect: &str,
+        typed: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+    ) -> Result<User> {
         let name = normalize(typed);
         let usable = !name.is_empty() && name.len() <= MAX_SECRET;
         let user = if usable {
@@ -137,6 +149,7 @@ impl Core {
             .map(|u| account_key(&u.username))
             .or_else(|| usable.then(|| account_key(&name)));
         let who = Attempter {
+            dialect,
             mode: login_mode::STANDARD,
             typed: Some(typed).filter(|t| !t.is_empty()),
             identity: identity.as_deref(),
@@ -148,8 +161,15 @@ impl Core {
 
     /// loginMode 16: the directory finds the entry first; its budget is the entry's user name as
     /// the directory returns it; then the password is bound against it.
-    async fn ldap_login(&self, typed: &str, password: &str, addr: Option<IpAddr>) -> Result<User> {
+    async fn ldap_login(
+        &self,
+        dialect: &str,
+        typed: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+    ) -> Result<User> {
         let Some(provider) = self.external.clone() else {
+            crate::metrics::record_login(dialect, login_mode::LDAP, false);
             let e = CoreError::LoginModeDisabled(
                 "This server is not configured to support LDAP authentication.".into(),
             );
@@ -171,6 +191,7 @@ impl Core {
             match provider.find(&name).await {
                 Ok(entry) => entry,
                 Err(e) => {
+                    crate::metrics::record_login(dialect, login_mode::LDAP, false);
                     let e = external_error(e);
                     self.audit(
                         AuditEvent::new(AuditKind::LoginFailed)
@@ -190,6 +211,7 @@ impl Core {
             .map(|e| account_key(&e.username))
             .or_else(|| (!name.is_empty() && name.len() <= MAX_SECRET).then(|| account_key(&name)));
         let who = Attempter {
+            dialect,
             mode: login_mode::LDAP,
             typed: Some(typed).filter(|t| !t.is_empty()),
             identity: identity.as_deref(),
@@ -214,9 +236,11 @@ impl Core {
         identity_token: &str,
         code_verifier: Option<&str>,
         addr: Option<IpAddr>,
+        dialect: &str,
         shape: SessionShape,
     ) -> Result<(User, NewSession)> {
         let who = Attempter {
+            dialect,
             mode: login_mode::DELEGATION,
             typed: None,
             identity: None,
@@ -252,12 +276,14 @@ impl Core {
         judge: impl Future<Output = std::result::Result<T, (CoreError, Option<&'static str>)>>,
     ) -> Result<T> {
         let Some(attempt) = self.throttle.begin(who.identity, who.addr).await? else {
+            crate::metrics::record_login(who.dialect, who.mode, false);
             return Err(self.refuse_locked(who.event(AuditKind::LoginFailed)).await);
         };
         let (result, why) = match judge.await {
             Ok(v) => (Ok(v), None),
             Err((e, why)) => (Err(e), why),
         };
+        crate::metrics::record_login(who.dialect, who.mode, result.is_ok());
         match &result {
             Ok(_) => {
                 if let Err(e) = attempt.succeeded().await {

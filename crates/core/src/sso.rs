@@ -419,7 +419,11 @@ impl Core {
         let protocol = provider
             .and_then(|p| self.sso_protocol(p))
             .unwrap_or(SsoProtocol::Oidc);
+        // The dialect the flow was started for (the metrics keep a bounded set of labels, whatever
+        // a cookie says).
+        let dialect = flow.as_ref().map(|f| f.d.as_str()).or(unsolicited).unwrap_or("");
         let who = Attempter {
+            dialect,
             mode: protocol.login_mode(),
             typed: None,
             identity: None,

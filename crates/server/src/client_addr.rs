@@ -1,5 +1,6 @@
 //! [`ClientOrigin`] and [`ClientAddr`]: who the client is (for login throttling and the audit log)
-//! and whether it came over TLS (for `Secure` cookies).
+//! and whether it came over TLS (for `Secure` cookies): the server's own (`server.tls_cert_file`),
+//! or a trusted proxy's.
 //!
 //! Both start from the socket's peer address (`ConnectInfo`, put on every request by the accept
 //! loop in `edge/`). Only when that peer is one of `server.trusted_proxies` does the forwarding
@@ -31,6 +32,8 @@ pub struct ClientOrigin {
 pub struct ClientAddr(pub Option<IpAddr>);
 
 fn origin(parts: &Parts, state: &AppState) -> ClientOrigin {
+    // Over the server's own TLS the request is https whoever the peer is.
+    let own_tls = parts.extensions.get::<crate::edge::OverTls>().is_some();
     match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => {
             let o = forwarded::resolve(
@@ -41,12 +44,12 @@ fn origin(parts: &Parts, state: &AppState) -> ClientOrigin {
             );
             ClientOrigin {
                 addr: Some(o.addr),
-                https: o.https,
+                https: o.https || own_tls,
             }
         }
         None => ClientOrigin {
             addr: None,
-            https: false,
+            https: own_tls,
         },
     }
 }

@@ -12,16 +12,31 @@ use vestibule_core::Core;
 
 use crate::api::mstr;
 use crate::edge::BodyTimeoutLayer;
+use crate::edge::Tls;
 use crate::state::AppState;
+
+/// Connections at most on the metrics address (scrapers and probes, a handful).
+const METRICS_CONNECTIONS: usize = 64;
 
 pub struct ServeOptions {
     pub listener: TcpListener,
     /// Open connections at most, as [`crate::edge::connection_cap_for`] computes it.
     pub max_connections: usize,
+    /// The server's own TLS on `listener`, as [`Tls::from_config`] read it.
+    pub tls: Option<Arc<Tls>>,
+    /// `server.metrics_listen`, bound: `/metrics` and the health probes are served there (plain
+    /// HTTP) instead of `/metrics` on `listener`.
+    pub metrics_listener: Option<TcpListener>,
 }
 
-/// Every route of both dialects and the explorer.
+/// Every route of both dialects and the explorer, with `/metrics`.
 pub fn router(core: Arc<Core>) -> Router {
+    routers(core, false).0
+}
+
+/// The API's router and, with `metrics_apart`, that of the separate metrics address (`/metrics`
+/// and the health probes), both observed into the same metrics.
+fn routers(core: Arc<Core>, metrics_apart: bool) -> (Router, Option<Router>) {
     let context = core.config().context_path.clone();
     let state = AppState::new(core.clone());
     // The ThoughtSpot routes include /api/rest/2.0 with its own 404, more specific than the
@@ -46,8 +61,13 @@ pub fn router(core: Arc<Core>) -> Router {
         Some(cors) => app.layer(cors),
         None => app,
     };
+    let apart = metrics_apart.then(|| {
+        crate::api::health::router()
+            .fallback(|| async { mstr::error::MstrError::not_found() })
+            .with_state(AppState::new(core.clone()))
+    });
     // Outermost, so that the request id, the logs and the metrics cover every route.
-    crate::telemetry::instrument(app, core)
+    crate::telemetry::instrument(app, core, apart)
 }
 
 /// Serves until `shutdown` resolves: in-flight requests finish, then the sessions are flushed to
@@ -57,16 +77,44 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let background = core.spawn_background();
-    let app = router(core.clone());
-    crate::edge::serve(
+    let mut background = core.spawn_background();
+    background.push(tokio::spawn(crate::edge::tls::watch(options.tls.clone())));
+    let (app, ops) = routers(core.clone(), options.metrics_listener.is_some());
+    // One shutdown for both addresses.
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let stopped = move |mut rx: tokio::sync::watch::Receiver<()>| async move {
+        let _ = rx.changed().await;
+    };
+    let config = &core.config().server;
+    let metrics = match (options.metrics_listener, ops) {
+        (Some(listener), Some(ops)) => {
+            let config = config.clone();
+            let done = stopped(stopping.clone());
+            Some(tokio::spawn(async move {
+                crate::edge::serve(listener, ops, &config, METRICS_CONNECTIONS, None, done).await
+            }))
+        }
+        _ => None,
+    };
+    let api = crate::edge::serve(
         options.listener,
         app,
-        &core.config().server,
+        config,
         options.max_connections,
-        shutdown,
-    )
-    .await;
+        options.tls,
+        stopped(stopping),
+    );
+    tokio::select! {
+        () = api => {}
+        () = async {
+            shutdown.await;
+            let _ = stop.send(());
+            std::future::pending::<()>().await
+        } => {}
+    }
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     for task in background {
         task.abort();
     }

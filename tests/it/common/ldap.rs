@@ -261,7 +261,7 @@ impl Slapd {
 }
 
 /// A CA and a server certificate for 127.0.0.1 signed by it, made with the openssl command.
-fn make_certificates(dir: &Path) {
+pub fn make_certificates(dir: &Path) {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)

@@ -38,6 +38,9 @@ pub struct TestServer {
     /// The thread copying the running child's stderr into `stderr_lines`; it ends at the pipe's
     /// end, after the child's last line.
     stderr_reader: Option<std::thread::JoinHandle<()>>,
+    /// Everything the server wrote to stdout (the audit log by default, the listening line).
+    pub stdout_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -116,6 +119,8 @@ impl TestServer {
             env,
             stderr_lines: Default::default(),
             stderr_reader: None,
+            stdout_lines: Default::default(),
+            stdout_reader: None,
         }
     }
 
@@ -156,18 +161,25 @@ impl TestServer {
         let stderr = child.stderr.take().expect("stderr");
         let own_stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
         let (lines, own) = (self.stderr_lines.clone(), own_stderr.clone());
+        let (tx, rx) = mpsc::channel();
+        let json_tx = tx.clone();
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // In JSON mode the listening line is a log line on stderr.
+                if let Some(url) = json_listening_url(&line) {
+                    let _ = json_tx.send(url);
+                }
                 own.lock().unwrap().push(line.clone());
                 lines.lock().unwrap().push(line);
             }
         });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
+        let out_lines = self.stdout_lines.clone();
+        let stdout_reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("vestibule listening on ") {
                     let _ = tx.send(url.to_string());
                 }
+                out_lines.lock().unwrap().push(line);
             }
         });
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -176,6 +188,7 @@ impl TestServer {
                 self.base = url;
                 self.child = Some(child);
                 self.stderr_reader = Some(reader);
+                self.stdout_reader = Some(stdout_reader);
                 return Ok(());
             }
             let exited = matches!(child.try_wait(), Ok(Some(_)));
@@ -244,7 +257,10 @@ impl TestServer {
     /// that something is absent from them cannot pass early.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         let status = self.terminate();
-        if let Some(reader) = self.stderr_reader.take() {
+        for reader in [self.stderr_reader.take(), self.stdout_reader.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = reader.join();
         }
         status
@@ -298,6 +314,15 @@ impl TestServer {
     pub fn stderr(&self) -> String {
         self.stderr_lines.lock().unwrap().join("\n")
     }
+
+    /// The running server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout_lines.lock().unwrap().join("\n")
+    }
 }
 
 impl Drop for TestServer {
@@ -307,6 +332,18 @@ impl Drop for TestServer {
             let _ = c.wait();
         }
     }
+}
+
+/// The URL of a JSON log line `{"target":"vestibule::start","fields":{"message":"listening","url":…}}`.
+fn json_listening_url(line: &str) -> Option<String> {
+    if !line.starts_with('{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v["target"] != "vestibule::start" || v["fields"]["message"] != "listening" {
+        return None;
+    }
+    v["fields"]["url"].as_str().map(str::to_string)
 }
 
 /// A client with a cookie jar, like `requests.Session`.

@@ -143,7 +143,7 @@ impl Default for ThrottleConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
-    /// "stdout", "file:/path/to/audit.log" (appended to) or "off".
+    /// "stdout", "stderr", "file:/path/to/audit.log" (appended to) or "off".
     pub target: String,
 }
 
@@ -233,11 +233,12 @@ impl AuditConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let target = &self.target;
         if !(target == "stdout"
+            || target == "stderr"
             || target == "off"
             || target.strip_prefix("file:").is_some_and(|p| !p.is_empty()))
         {
             return err(format!(
-                "audit.target: '{target}' is not one of stdout, off, file:/path/to/audit.log"
+                "audit.target: '{target}' is not one of stdout, stderr, off, file:/path/to/audit.log"
             ));
         }
         Ok(())

@@ -111,7 +111,16 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. "info" or "vestibule=debug".
     pub level: String,
+    /// The level of the access line written for every request (target `vestibule::access`):
+    /// "info" (default), "debug", "trace", "warn", "error" or "off". The filter in `level` still
+    /// decides whether a line of that level is written.
+    pub access: String,
+    /// Whether the health probes (`/health/live`, `/health/ready`) get access lines too.
+    pub access_health: bool,
 }
+
+/// The values `log.access` takes.
+pub const ACCESS_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -208,6 +217,8 @@ impl Default for LogConfig {
         LogConfig {
             format: "text".into(),
             level: "info".into(),
+            access: "info".into(),
+            access_health: false,
         }
     }
 }
@@ -341,6 +352,13 @@ impl Config {
             return err(format!(
                 "log.format: '{}' is not one of text, json",
                 self.log.format
+            ));
+        }
+        if !ACCESS_LEVELS.contains(&self.log.access.as_str()) {
+            return err(format!(
+                "log.access: '{}' is not one of {}",
+                self.log.access,
+                ACCESS_LEVELS.join(", ")
             ));
         }
         let t = &self.thoughtspot;

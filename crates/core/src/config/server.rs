@@ -31,6 +31,14 @@ pub struct ServerConfig {
     /// they may call the APIs from the browser with its cookies (CORS), the sign-in pop-ups post
     /// their result to them, and a sign-in may end on a URL there.
     pub allowed_origins: String,
+    /// PEM file of the certificate chain served over TLS (the leaf first); with
+    /// `tls_key_file`. Empty = plain HTTP. Both are read again on SIGHUP and when they change.
+    pub tls_cert_file: String,
+    /// PEM file of the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: String,
+    /// A second address (`127.0.0.1:9090`) that serves `/metrics` and the health probes, plain
+    /// HTTP; when set, `/metrics` is no longer served on `listen`. Empty = `/metrics` on `listen`.
+    pub metrics_listen: String,
 }
 
 impl Default for ServerConfig {
@@ -43,11 +51,19 @@ impl Default for ServerConfig {
             body_read_timeout_secs: 30,
             max_connections: 0,
             allowed_origins: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            metrics_listen: String::new(),
         }
     }
 }
 
 impl ServerConfig {
+    /// Whether the server speaks TLS itself.
+    pub fn tls(&self) -> bool {
+        !self.tls_cert_file.is_empty()
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.trusted_proxy_nets()?;
         if !matches!(self.forwarded_header.as_str(), "x-forwarded-for" | "forwarded") {
@@ -63,6 +79,17 @@ impl ServerConfig {
             return err(
                 "server.header_read_timeout_secs, server.idle_timeout_secs and server.body_read_timeout_secs: must be at least 1",
             );
+        }
+        if self.tls_cert_file.is_empty() != self.tls_key_file.is_empty() {
+            return err(
+                "server.tls_cert_file and server.tls_key_file: set both (TLS) or neither (plain HTTP)",
+            );
+        }
+        if !self.metrics_listen.is_empty() && self.metrics_listen.parse::<std::net::SocketAddr>().is_err() {
+            return err(format!(
+                "server.metrics_listen: '{}' is not an address and port such as 127.0.0.1:9090",
+                self.metrics_listen
+            ));
         }
         for origin in self.allowed_origins() {
             super::sso::check_url("server.allowed_origins", origin)?;

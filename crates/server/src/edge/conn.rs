@@ -42,12 +42,13 @@ use tower::ServiceExt;
 
 use super::counters::{self, Closed};
 
-/// What every connection shares: the router, hyper's settings and the timeouts.
+/// What every connection shares: the router, hyper's settings, the timeouts and the TLS, if any.
 pub(super) struct Edge {
     pub app: Router,
     pub http: http1::Builder,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+    pub tls: Option<Arc<super::tls::Tls>>,
 }
 
 /// Serves one connection until it ends, the watchdog closes it, or the server stops (`stop`
@@ -57,18 +58,47 @@ pub(super) async fn serve(
     edge: Arc<Edge>,
     stream: TcpStream,
     peer: SocketAddr,
-    mut stop: watch::Receiver<()>,
+    stop: watch::Receiver<()>,
     permit: OwnedSemaphorePermit,
 ) {
     let _open = counters::record_open();
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched {
+    let watched = Watched {
         stream,
         activity: Arc::clone(&activity),
-    });
+    };
+    match &edge.tls {
+        None => drive(&edge, watched, peer, false, stop, activity).await,
+        // The handshake counts as the first request's header time: a client that starts one and
+        // stalls is closed as one that stalls in its header.
+        Some(tls) => match tokio::time::timeout(edge.header_timeout, tls.acceptor().accept(watched)).await {
+            Ok(Ok(stream)) => drive(&edge, stream, peer, true, stop, activity).await,
+            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+            Err(_) => {
+                counters::record_closed(Closed::Header);
+                tracing::debug!(%peer, reason = Closed::Header.label(), "connection closed");
+            }
+        },
+    }
+    drop(permit);
+}
+
+/// Serves the connection's requests over `stream` (the socket, or TLS over it).
+async fn drive<S>(
+    edge: &Edge,
+    stream: S,
+    peer: SocketAddr,
+    tls: bool,
+    mut stop: watch::Receiver<()>,
+    activity: Arc<Activity>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(stream);
     let service = ConnService {
         app: edge.app.clone(),
         peer,
+        tls,
         activity: Arc::clone(&activity),
     };
     let mut conn = pin!(edge.http.serve_connection(io, service));
@@ -76,7 +106,7 @@ pub(super) async fn serve(
         // A value or a dropped sender: either way the server is stopping.
         let _ = stop.changed().await;
     });
-    let mut watchdog = Watchdog::new(activity, &edge);
+    let mut watchdog = Watchdog::new(activity, edge);
     let mut draining = false;
     let ended = poll_fn(|cx| loop {
         // The connection first, so that the watchdog sees what this poll did to the activity.
@@ -101,7 +131,6 @@ pub(super) async fn serve(
             tracing::debug!(%peer, reason = reason.label(), "connection closed");
         }
     }
-    drop(permit);
 }
 
 enum Ended {
@@ -274,6 +303,8 @@ impl Watchdog {
 struct ConnService {
     app: Router,
     peer: SocketAddr,
+    /// The connection is our own TLS: requests on it are `https` (for `Secure` cookies).
+    tls: bool,
     activity: Arc<Activity>,
 }
 
@@ -286,6 +317,9 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         self.activity.enter(BUSY);
         // What handlers read the client's address from (`crate::client_addr`).
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        if self.tls {
+            req.extensions_mut().insert(super::OverTls);
+        }
         ConnFuture {
             inner: self.app.clone().oneshot(req),
             activity: Some(Arc::clone(&self.activity)),

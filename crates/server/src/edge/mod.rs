@@ -16,6 +16,7 @@ mod body;
 mod cap;
 mod conn;
 pub(crate) mod counters;
+pub mod tls;
 
 use std::future::Future;
 use std::io;
@@ -32,6 +33,11 @@ use vestibule_core::config::ServerConfig;
 
 pub(crate) use body::BodyTimeoutLayer;
 pub use cap::{connection_cap, open_file_limit, CapError};
+pub use tls::{Tls, TlsError};
+
+/// On a request that came over the server's own TLS (an extension the connection puts on it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverTls;
 
 /// How long the accept loop waits after an accept error that is not one connection's (no files
 /// left, say) before it tries again.
@@ -50,6 +56,7 @@ pub(crate) async fn serve(
     app: Router,
     config: &ServerConfig,
     max_connections: usize,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = http1::Builder::new();
@@ -60,6 +67,7 @@ pub(crate) async fn serve(
         http,
         header_timeout: Duration::from_secs(config.header_read_timeout_secs),
         idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        tls,
     });
     let permits = Arc::new(Semaphore::new(max_connections));
     let (stop, stopped) = watch::channel(());

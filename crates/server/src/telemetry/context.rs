@@ -22,7 +22,7 @@
 //! with the request's fields; so lines written there name the request too. A session check asks
 //! for no span and makes none.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use axum::extract::MatchedPath;
 use axum::http::{HeaderValue, Method};
@@ -32,6 +32,7 @@ use tracing_core::metadata::Kind;
 use tracing_core::span::{Attributes, Current, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, Level, LevelFilter, Metadata, Subscriber};
+use vestibule_core::ids::Guid;
 
 use super::metrics::UNMATCHED;
 
@@ -42,6 +43,9 @@ pub struct RequestContext {
     id: HeaderValue,
     method: Method,
     route: Route,
+    /// The user the request turned out to be by, once its credential was checked (the access
+    /// line names them).
+    user: Cell<Option<Guid>>,
     /// The `request` span, once something asked for the current span (see [`RequestSpans`]).
     span: RequestSpan,
 }
@@ -65,6 +69,7 @@ impl RequestContext {
             id,
             method,
             route,
+            user: Cell::new(None),
             span: RequestSpan(None),
         }
     }
@@ -76,6 +81,7 @@ impl RequestContext {
             id,
             method,
             route: Route::Named(route),
+            user: Cell::new(None),
             span: RequestSpan(None),
         }
     }
@@ -95,6 +101,11 @@ impl RequestContext {
             Route::Matched(path) => path.as_str(),
             Route::Named(name) => name,
         }
+    }
+
+    /// The user the request is by, if a credential was checked.
+    pub fn user(&self) -> Option<Guid> {
+        self.user.get()
     }
 
     /// The id, given back to the caller as `x-request-id` once the request is answered.
@@ -128,6 +139,16 @@ fn request_span_enabled() -> bool {
     !interest.is_never()
         && (interest.is_always()
             || tracing_core::dispatcher::get_default(|dispatch| dispatch.enabled(&REQUEST_META)))
+}
+
+/// Notes that the request being served on this thread is by `user` (a handler calls it once the
+/// credential was checked). Nothing happens outside a request, or where lines name no request.
+pub fn note_user(user: Guid) {
+    with_current(|c| {
+        if let Some(c) = c {
+            c.user.set(Some(user));
+        }
+    })
 }
 
 /// Calls `f` with the context current on this thread, if any.

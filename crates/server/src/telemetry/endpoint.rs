@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use vestibule_core::Core;
 
 use super::metrics::{self, HttpMetrics};
+use super::process;
 
 /// What the endpoint reads: the core (for the live session count) and the request metrics the
 /// observer records.
@@ -26,8 +27,8 @@ impl Observed {
 }
 
 /// Metrics in the Prometheus text format: request counts and latencies by route template, requests
-/// in flight, logins by mode and result, lockouts, live sessions, and the connections of the HTTP
-/// edge (see docs/operations.md).
+/// in flight, logins by dialect, mode and result, lockouts, live sessions, the connections of the
+/// HTTP edge, the process's CPU, memory and files, and the build (see docs/operations.md).
 #[utoipa::path(get, path = "/metrics", tag = "Operations",
     responses(
         (status = 200, description = "Prometheus text format (version 0.0.4)", body = String,
@@ -45,6 +46,8 @@ pub(crate) async fn render(State(state): State<Observed>) -> Response {
     };
     metrics::render_core(&mut out, live);
     metrics::render_edge(&mut out);
+    process::render_process(&mut out);
+    process::render_build(&mut out);
     (
         [(
             header::CONTENT_TYPE,

@@ -270,18 +270,18 @@ impl HttpMetrics {
 /// The core's counters (logins, lockouts) and the live session count, in the text format.
 pub fn render_core(out: &mut String, live_sessions: Option<usize>) {
     let core = vestibule_core::metrics::snapshot();
-    out.push_str("# HELP vestibule_logins_total Login attempts, by login mode and result (ok or failed).\n");
+    out.push_str("# HELP vestibule_logins_total Login attempts, by dialect (mstr or thoughtspot), login mode and result (ok or failed).\n");
     out.push_str("# TYPE vestibule_logins_total counter\n");
     for c in &core.logins {
         let _ = writeln!(
             out,
-            "vestibule_logins_total{{mode=\"{}\",result=\"ok\"}} {}",
-            c.mode, c.ok
+            "vestibule_logins_total{{dialect=\"{}\",mode=\"{}\",result=\"ok\"}} {}",
+            c.dialect, c.mode, c.ok
         );
         let _ = writeln!(
             out,
-            "vestibule_logins_total{{mode=\"{}\",result=\"failed\"}} {}",
-            c.mode, c.failed
+            "vestibule_logins_total{{dialect=\"{}\",mode=\"{}\",result=\"failed\"}} {}",
+            c.dialect, c.mode, c.failed
         );
     }
     out.push_str("# HELP vestibule_lockouts_total Logins refused because of too many failed attempts.\n");

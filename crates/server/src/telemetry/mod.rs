@@ -12,7 +12,7 @@
 //!   metrics;
 //! - `request_id`: the `x-request-id` a request is known by;
 //! - `metrics`: the request counters and histograms and their Prometheus text, with the core's
-//!   counters; `endpoint`: the `/metrics` handler;
+//!   counters; `process`: the `process_*` metrics and the build; `endpoint`: the `/metrics` handler;
 //! - `format`: the text and JSON line formats, which print the request context where
 //!   tracing-subscriber printed a `request` span;
 //! - `subscriber`: the subscriber [`install_logging`] installs.
@@ -24,8 +24,11 @@ pub(crate) mod endpoint;
 mod format;
 mod metrics;
 mod observe;
+mod process;
 mod request_id;
 mod subscriber;
+mod trace_context;
 
+pub use context::note_user;
 pub use observe::instrument;
-pub use subscriber::{check_log_filter, install_logging, LogFormat};
+pub use subscriber::{check_log_filter, install_logging, LogFormat, START_TARGET};

@@ -3,19 +3,27 @@
 //! served (so every line written meanwhile names it, see [`super::context`]), writes the access
 //! line when it is answered and counts it in the metrics.
 //!
-//! The access line is at `debug` under the target `vestibule::access` (`answered status=200
-//! micros=312`), so a busy server at `info` writes no line per request unless asked.
+//! The access line is written at `log.access` (`info` unless configured) under the target
+//! `vestibule::access`: `answered status=200 micros=312 path=/api/sessions client=10.0.0.7
+//! user_id=… trace_id=…`, inside the request's context (id, method, route template). The client is
+//! the address after trusted proxies; the user is known once a handler checked a credential; the
+//! trace id is that of a W3C `traceparent` the request came with, answered with one of the same
+//! trace. Health probes get no access line unless `log.access_health` is set.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use ipnet::IpNet;
+use tracing::Level;
 
 use vestibule_core::Core;
 
@@ -23,17 +31,132 @@ use super::context::{self as log_context, RequestContext};
 use super::endpoint::{self, Observed};
 use super::metrics::{HttpMetrics, InFlight};
 use super::request_id::{self, REQUEST_ID};
+use super::trace_context::TraceParent;
+use crate::forwarded::{self, ForwardingHeader};
 
-/// Adds `/metrics` to `app` and wraps every route (and the fallbacks) in the request observer.
-pub fn instrument(app: Router, core: Arc<Core>) -> Router {
+/// The target of the access lines, as operators' filters name it.
+const ACCESS_TARGET: &str = "vestibule::access";
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// Adds `/metrics` to `app` (or, given `apart`, the router of the separate metrics address, to
+/// that one instead) and wraps every route of both (and the fallbacks) in the request observer,
+/// counting into the same metrics.
+pub fn instrument(app: Router, core: Arc<Core>, apart: Option<Router>) -> (Router, Option<Router>) {
     let metrics = HttpMetrics::new();
+    // Both dialects' login counters show (as zeros) before their first login.
+    for dialect in [crate::sso::DIALECT_MSTR, crate::sso::DIALECT_THOUGHTSPOT] {
+        vestibule_core::metrics::declare_dialect(dialect);
+    }
+    let access = Arc::new(AccessLog::new(&core));
     let state = Observed::new(core, Arc::clone(&metrics));
-    app.merge(
-        Router::new()
-            .route("/metrics", get(endpoint::render))
-            .with_state(state),
-    )
-    .layer(ObserveLayer(metrics))
+    let scrape = Router::new()
+        .route("/metrics", get(endpoint::render))
+        .with_state(state);
+    let layer = ObserveLayer { metrics, access };
+    match apart {
+        None => (app.merge(scrape).layer(layer), None),
+        Some(ops) => (app.layer(layer.clone()), Some(ops.merge(scrape).layer(layer))),
+    }
+}
+
+/// How access lines are written: `log.access`, `log.access_health`, and the proxies whose
+/// forwarding headers name the client.
+struct AccessLog {
+    level: Option<Level>,
+    health: bool,
+    trusted_proxies: Arc<[IpNet]>,
+    forwarded_header: ForwardingHeader,
+}
+
+impl AccessLog {
+    fn new(core: &Core) -> Self {
+        let config = core.config();
+        let level = match config.log.access.as_str() {
+            "error" => Some(Level::ERROR),
+            "warn" => Some(Level::WARN),
+            "info" => Some(Level::INFO),
+            "debug" => Some(Level::DEBUG),
+            "trace" => Some(Level::TRACE),
+            _ => None,
+        };
+        AccessLog {
+            level,
+            health: config.log.access_health,
+            // Validated at start, as for the handlers (`AppState::new`).
+            trusted_proxies: config.server.trusted_proxy_nets().unwrap_or_default().into(),
+            forwarded_header: ForwardingHeader::from_setting(&config.server.forwarded_header),
+        }
+    }
+
+    /// What the access line of `req` will need, if one is written: its level is on, the filter
+    /// lets it through, and it is not a health probe (unless those are logged too).
+    fn begin(&self, req: &Request, route: &str) -> Option<AccessStart> {
+        let level = self.level?;
+        if !access_enabled(level) || (!self.health && route.starts_with("/health/")) {
+            return None;
+        }
+        let client = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| {
+                forwarded::resolve(
+                    peer.ip(),
+                    &self.trusted_proxies,
+                    self.forwarded_header,
+                    req.headers(),
+                )
+                .addr
+            });
+        Some(AccessStart {
+            level,
+            path: req.uri().path().to_owned(),
+            client,
+        })
+    }
+}
+
+/// What an access line takes from the request, before it is answered.
+struct AccessStart {
+    level: Level,
+    /// The path without its query (which may carry tokens).
+    path: String,
+    client: Option<IpAddr>,
+}
+
+/// `tracing::event!` wants its level as a constant: one call per level.
+macro_rules! at_level {
+    ($level:expr, $mac:ident!($($args:tt)*)) => {
+        match $level {
+            Level::ERROR => tracing::$mac!(target: ACCESS_TARGET, Level::ERROR, $($args)*),
+            Level::WARN => tracing::$mac!(target: ACCESS_TARGET, Level::WARN, $($args)*),
+            Level::INFO => tracing::$mac!(target: ACCESS_TARGET, Level::INFO, $($args)*),
+            Level::DEBUG => tracing::$mac!(target: ACCESS_TARGET, Level::DEBUG, $($args)*),
+            _ => tracing::$mac!(target: ACCESS_TARGET, Level::TRACE, $($args)*),
+        }
+    };
+}
+
+fn access_enabled(level: Level) -> bool {
+    at_level!(level, enabled!())
+}
+
+impl AccessStart {
+    fn write(self, status: StatusCode, elapsed: Duration, trace: Option<&TraceParent>) {
+        let user = log_context::with_current(|c| c.and_then(RequestContext::user));
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        at_level!(
+            self.level,
+            event!(
+                status = status.as_u16(),
+                micros,
+                path = %self.path,
+                client = self.client.map(tracing::field::display),
+                user_id = user.map(tracing::field::display),
+                trace_id = trace.map(|t| tracing::field::display(t.trace_id())),
+                "answered"
+            )
+        );
+    }
 }
 
 /// The route template a request matched; `None` for fallbacks (labelled
@@ -49,7 +172,10 @@ fn route_of(req: &Request) -> Option<MatchedPath> {
 /// The observer as a tower layer (not `middleware::from_fn`): its future is a plain struct, so a
 /// request pays no boxed future and no cloned boxed service for being observed.
 #[derive(Clone)]
-struct ObserveLayer(Arc<HttpMetrics>);
+struct ObserveLayer {
+    metrics: Arc<HttpMetrics>,
+    access: Arc<AccessLog>,
+}
 
 impl<S> tower::Layer<S> for ObserveLayer {
     type Service = ObserveService<S>;
@@ -57,7 +183,8 @@ impl<S> tower::Layer<S> for ObserveLayer {
     fn layer(&self, inner: S) -> Self::Service {
         ObserveService {
             inner,
-            metrics: Arc::clone(&self.0),
+            metrics: Arc::clone(&self.metrics),
+            access: Arc::clone(&self.access),
         }
     }
 }
@@ -66,6 +193,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
 pub struct ObserveService<S> {
     inner: S,
     metrics: Arc<HttpMetrics>,
+    access: Arc<AccessLog>,
 }
 
 impl<S> tower::Service<Request> for ObserveService<S>
@@ -85,13 +213,18 @@ where
         let in_flight = self.metrics.start();
         let id = request_id::of(&req);
         // Moved, not copied, into the thread-local around each poll: no allocation per request.
-        let mut context = Some(RequestContext::new(id, req.method().clone(), route_of(&req)));
+        let context = RequestContext::new(id, req.method().clone(), route_of(&req));
+        let access = self.access.begin(&req, context.route());
+        let trace = req.headers().get(&TRACEPARENT).and_then(TraceParent::parse);
+        let mut context = Some(context);
         // Lines written while the inner service takes the request name it too.
         let inner = log_context::scope(&mut context, || self.inner.call(req));
         ObserveFuture {
             inner,
             start,
             context,
+            access,
+            trace,
             metrics: Arc::clone(&self.metrics),
             _in_flight: in_flight,
         }
@@ -105,6 +238,9 @@ pin_project_lite::pin_project! {
         start: Instant,
         // Taken when the request is answered (its id goes back as `x-request-id`).
         context: Option<RequestContext>,
+        // Taken when the access line is written; `None` when none is.
+        access: Option<AccessStart>,
+        trace: Option<TraceParent>,
         metrics: Arc<HttpMetrics>,
         _in_flight: InFlight,
     }
@@ -120,22 +256,14 @@ where
         let this = self.project();
         let inner = this.inner;
         let start = *this.start;
-        // Health probes come every few seconds from load balancers: counted, never logged.
-        let quiet = this
-            .context
-            .as_ref()
-            .is_some_and(|c| c.route().starts_with("/health/"));
+        let access = this.access;
+        let trace = this.trace.as_ref();
         // Every line written while the request is served, its access line included, names it.
         let answered = log_context::scope(this.context, || {
             let resp = ready!(inner.poll(cx))?;
             let elapsed = start.elapsed();
-            if !quiet {
-                tracing::debug!(
-                    target: "vestibule::access",
-                    status = resp.status().as_u16(),
-                    micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-                    "answered"
-                );
+            if let Some(line) = access.take() {
+                line.write(resp.status(), elapsed, trace);
             }
             Poll::Ready(Ok::<(Response, Duration), E>((resp, elapsed)))
         });
@@ -145,6 +273,9 @@ where
             this.metrics
                 .record(context.route(), context.method(), status, elapsed);
             resp.headers_mut().insert(REQUEST_ID.clone(), context.into_id());
+        }
+        if let Some(answer) = this.trace.and_then(|t| t.answer(rand::random())) {
+            resp.headers_mut().insert(TRACEPARENT.clone(), answer);
         }
         Poll::Ready(Ok(resp))
     }

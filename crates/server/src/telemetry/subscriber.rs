@@ -7,6 +7,10 @@ use tracing_subscriber::EnvFilter;
 use super::context::RequestSpans;
 use super::format;
 
+/// The target of the lines the binary writes while it starts (the listening address, the first
+/// start's administrator): always let through, so a script finds the address at any level.
+pub const START_TARGET: &str = "vestibule::start";
+
 /// The two log line formats (`log.format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -43,6 +47,11 @@ pub fn check_log_filter(filter: &str) -> Result<(), String> {
 /// installed, changes nothing.
 pub fn install_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    // Start-up lines (the listening address, the first start) are written whatever the filter.
+    let filter = match format!("{START_TARGET}=info").parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     // Colour codes only on a terminal: in a file or a pipe they would garble every line.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()

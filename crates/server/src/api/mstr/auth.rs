@@ -19,6 +19,7 @@ use super::extract::{Caller, CookiePath, RawBody, AUTH_TOKEN, SESSION_COOKIE};
 use crate::api::body::{self, required};
 use crate::client_addr::{ClientAddr, ClientOrigin};
 use crate::cookies;
+use crate::sso::DIALECT_MSTR;
 use crate::state::AppState;
 
 pub const IDENTITY_TOKEN: &str = "x-mstr-identitytoken";
@@ -114,18 +115,21 @@ pub async fn login(
             username: Some(required(body.username, "username")?),
             password: Some(body.password.unwrap_or_default()),
             client_addr,
+            dialect: DIALECT_MSTR,
         },
         login_mode::API_TOKEN => Credentials {
             login_mode: mode,
             username: Some(required(body.username, "username")?),
             password: None,
             client_addr,
+            dialect: DIALECT_MSTR,
         },
         _ => Credentials {
             login_mode: mode,
             username: body.username,
             password: body.password,
             client_addr,
+            dialect: DIALECT_MSTR,
         },
     };
     let (_, session) = state
@@ -275,7 +279,13 @@ pub async fn delegate(
     let shape = session_shape(state.core.config());
     let (_, session) = state
         .core
-        .delegate_from(&token, body.code_verifier.as_deref(), client_addr, shape)
+        .delegate_from(
+            &token,
+            body.code_verifier.as_deref(),
+            client_addr,
+            DIALECT_MSTR,
+            shape,
+        )
         .await?;
     Ok(session_response(&state, origin.https, &path, &session))
 }

@@ -43,7 +43,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let credential = credential(&parts.headers).ok_or_else(MstrError::session_invalid)?;
-        Ok(Caller(state.core.resolve(&credential).await?))
+        let principal = state.core.resolve(&credential).await?;
+        crate::telemetry::note_user(principal.user.user.id);
+        Ok(Caller(principal))
     }
 }
 

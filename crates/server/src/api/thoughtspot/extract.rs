@@ -59,6 +59,7 @@ pub fn credential(headers: &HeaderMap) -> Option<(Credential<'_>, bool)> {
 pub async fn authenticate(core: &Core, headers: &HeaderMap) -> Result<TsCaller, CoreError> {
     let (credential, by_bearer) = credential(headers).ok_or(CoreError::SessionInvalid)?;
     let principal = core.resolve(&credential).await?;
+    crate::telemetry::note_user(principal.user.user.id);
     Ok(TsCaller {
         principal,
         presented: credential.token().to_owned(),

@@ -9,6 +9,8 @@ use vestibule_core::guard::Attempter;
 use vestibule_core::login_name::account_key;
 use vestibule_core::{Core, CoreError};
 
+use crate::sso::DIALECT_THOUGHTSPOT;
+
 /// Runs `check` (which verifies the key or token) as a guarded attempt of `account` (the user
 /// the key is presented for, by its normal name) and `addr`: see `Core::guarded`.
 pub async fn guarded<T>(
@@ -21,6 +23,7 @@ pub async fn guarded<T>(
     let typed = account.filter(|a| !a.is_empty());
     let identity = typed.map(account_key).filter(|k| !k.is_empty());
     let who = Attempter {
+        dialect: DIALECT_THOUGHTSPOT,
         mode,
         typed,
         identity: identity.as_deref(),

@@ -17,6 +17,7 @@ use vestibule_core::sessions::{CookieMode, NewSession, SessionShape};
 use vestibule_core::{Core, CoreError};
 
 use super::extract;
+use crate::sso::DIALECT_THOUGHTSPOT;
 
 /// How a cookie session made from credentials or a token times out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +81,7 @@ pub async fn password_login(
             username: Some(username),
             password: Some(password),
             client_addr,
+            dialect: DIALECT_THOUGHTSPOT,
         })
         .await?;
     Ok((user, mode))

@@ -107,6 +107,7 @@ pub(super) async fn login_form(
                 username: Some(form.username.unwrap_or_default()),
                 password: Some(form.password.unwrap_or_default()),
                 client_addr: origin.addr,
+                dialect: DIALECT_MSTR,
             };
             let shape = session_shape(state.core.config());
             match state.core.login(&credentials, shape).await {
