@@ -16,6 +16,9 @@ fn no_crate_of_the_workspace_has_an_unused_dependency() {
     let out = Command::new(cargo)
         .current_dir(repo_root())
         .args(["machete", "--skip-target-dir"])
+        // cargo-machete takes itself to run as `cargo machete` (and drops its first argument) when
+        // CARGO is set but CARGO_PKG_NAME, which the test runner sets for this process, is not.
+        .env_remove("CARGO_PKG_NAME")
         .output()
         .expect("run cargo machete");
     let report = format!(
@@ -50,10 +53,26 @@ fn every_workspace_dependency_is_inherited_by_a_member() {
         .map(|m| read(repo_root().join(m.as_str().expect("a path")).join("Cargo.toml")))
         .chain([root.clone()])
         .collect();
+    // The dependency tables of a manifest: its own and those under `[target.'cfg(…)']`.
+    let tables = |manifest: &toml::Table| -> Vec<toml::Table> {
+        let targets = manifest
+            .get("target")
+            .and_then(|t| t.as_table())
+            .into_iter()
+            .flat_map(|t| t.values().filter_map(|v| v.as_table()));
+        std::iter::once(manifest)
+            .chain(targets)
+            .flat_map(|m| {
+                ["dependencies", "dev-dependencies", "build-dependencies"]
+                    .iter()
+                    .filter_map(|section| m.get(*section).and_then(|s| s.as_table()).cloned())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
     let inherits = |manifest: &toml::Table, name: &str| {
-        ["dependencies", "dev-dependencies", "build-dependencies"]
+        tables(manifest)
             .iter()
-            .filter_map(|section| manifest.get(*section).and_then(|s| s.as_table()))
             .filter_map(|deps| deps.get(name))
             .any(|dep| dep.get("workspace").and_then(|w| w.as_bool()) == Some(true))
     };
