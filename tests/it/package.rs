@@ -57,7 +57,13 @@ fn the_packaged_configuration_is_the_example_with_the_data_directory_set() {
     );
     let want: String = example
         .lines()
-        .map(|l| if l == EXAMPLE_DATA_DIR { PACKAGED_DATA_DIR } else { l })
+        .map(|l| {
+            if l == EXAMPLE_DATA_DIR {
+                PACKAGED_DATA_DIR
+            } else {
+                l
+            }
+        })
         .flat_map(|l| [l, "\n"])
         .collect();
     let have = read(repo_root().join(PACKAGED_CONFIG));
@@ -246,7 +252,15 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
     let cargo = option_env!("CARGO").unwrap_or("cargo");
     let built = run(Command::new(cargo)
         .current_dir(repo_root())
-        .args(["deb", "--no-build", "--profile", "dev", "--fast", "-p", "vestibule"])
+        .args([
+            "deb",
+            "--no-build",
+            "--profile",
+            "dev",
+            "--fast",
+            "-p",
+            "vestibule",
+        ])
         .arg("--output")
         .arg(out_dir.path()));
     let debs: Vec<PathBuf> = std::fs::read_dir(out_dir.path())
@@ -257,12 +271,30 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
     let [deb] = debs.as_slice() else {
         panic!("want one .deb in the output, found {debs:?}; cargo deb said: {built}");
     };
-    let control = run(Command::new("dpkg-deb").arg("--field").arg(deb));
+    let depends = run(Command::new("dpkg-deb").arg("--field").arg(deb).arg("Depends"));
+    let depends: Vec<&str> = depends
+        .split(',')
+        .filter_map(|d| d.split_whitespace().next())
+        .collect();
     for dep in ["libxmlsec1", "libssl3", "adduser"] {
-        assert!(
-            control.contains(dep),
-            "Depends should name {dep}:\n{control}"
-        );
+        assert!(depends.contains(&dep), "Depends should name {dep}: {depends:?}");
+    }
+    // The container image's runtime installs the same libraries (those dpkg-shlibdeps found the
+    // binary linking), but for what debian:bookworm-slim has already.
+    let dockerfile = dockerfile_instructions(&read(repo_root().join("Dockerfile")));
+    let runtime_from = dockerfile.iter().rposition(|(i, _)| i == "FROM").expect("a FROM");
+    let runtime_runs: Vec<&str> = dockerfile[runtime_from..]
+        .iter()
+        .filter(|(i, _)| i == "RUN")
+        .flat_map(|(_, a)| a.split_whitespace())
+        .collect();
+    for dep in depends {
+        if !["adduser", "libc6", "libgcc-s1"].contains(&dep) {
+            assert!(
+                runtime_runs.contains(&dep),
+                "the Dockerfile's runtime stage does not install {dep}, which the binary needs"
+            );
+        }
     }
 
     let mut purge = Purge { done: false };
@@ -278,12 +310,7 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
     for path in ["/usr/bin/vestibule", "/etc/vestibule/vestibule.toml"] {
         assert!(files.lines().any(|l| l == path), "{path} not in:\n{files}");
     }
-    let conffiles = run(Command::new("dpkg-query").args([
-        "-W",
-        "-f",
-        "${Conffiles}",
-        "vestibule",
-    ]));
+    let conffiles = run(Command::new("dpkg-query").args(["-W", "-f", "${Conffiles}", "vestibule"]));
     assert!(
         conffiles.contains("/etc/vestibule/vestibule.toml "),
         "the configuration is a conffile: {conffiles}"
@@ -319,10 +346,7 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
     // The user, its group, the data directory and who may read the configuration.
     let user = getent("passwd", "vestibule").expect("the vestibule user");
     let group = getent("group", "vestibule").expect("the vestibule group");
-    let (uid, gid): (u32, u32) = (
-        user[2].parse().expect("uid"),
-        user[3].parse().expect("gid"),
-    );
+    let (uid, gid): (u32, u32) = (user[2].parse().expect("uid"), user[3].parse().expect("gid"));
     assert!(uid < 1000, "a system user: uid {uid}");
     assert_eq!(group[2], user[3], "its own group");
     assert_eq!(user[5], "/var/lib/vestibule", "home: {user:?}");
@@ -341,11 +365,7 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
 
     // The installed configuration's data directory is usable by the user: migrate makes the
     // embedded store there.
-    run(as_vestibule("/usr/bin/vestibule").args([
-        "migrate",
-        "--config",
-        "/etc/vestibule/vestibule.toml",
-    ]));
+    run(as_vestibule("/usr/bin/vestibule").args(["migrate", "--config", "/etc/vestibule/vestibule.toml"]));
     let made: Vec<_> = std::fs::read_dir("/var/lib/vestibule")
         .expect("read /var/lib/vestibule")
         .filter_map(|e| e.ok())
@@ -417,11 +437,7 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
     assert_eq!(code, 200, "/health/ready: {body}");
     assert!(body.contains("\"ready\""), "{body}");
     // The container's health check command, from the installed binary.
-    run(Command::new("/usr/bin/vestibule").args([
-        "healthcheck",
-        "--url",
-        &format!("{base}/health/ready"),
-    ]));
+    run(Command::new("/usr/bin/vestibule").args(["healthcheck", "--url", &format!("{base}/health/ready")]));
 
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -518,7 +534,13 @@ fn the_dockerfile_passes_hadolint_and_runs_vestibule_unprivileged_with_its_healt
             .collect::<Vec<_>>()
             .join("\n")
     };
-    for dev in ["libxmlsec1-dev", "libxml2-dev", "libclang-dev", "libssl-dev", "pkg-config"] {
+    for dev in [
+        "libxmlsec1-dev",
+        "libxml2-dev",
+        "libclang-dev",
+        "libssl-dev",
+        "pkg-config",
+    ] {
         assert!(runs(builder).contains(dev), "the builder installs {dev}");
     }
     assert!(
@@ -530,9 +552,9 @@ fn the_dockerfile_passes_hadolint_and_runs_vestibule_unprivileged_with_its_healt
         assert!(runs(runtime).contains(lib), "the runtime installs {lib}");
     }
     assert!(
-        runtime
-            .iter()
-            .any(|(i, a)| i == "COPY" && a.starts_with("--from=build ") && a.ends_with(" /usr/bin/vestibule")),
+        runtime.iter().any(|(i, a)| i == "COPY"
+            && a.starts_with("--from=build ")
+            && a.ends_with(" /usr/bin/vestibule")),
         "the runtime copies the built binary: {runtime:?}"
     );
 
@@ -549,9 +571,15 @@ fn the_dockerfile_passes_hadolint_and_runs_vestibule_unprivileged_with_its_healt
         runs(runtime).contains(&format!("--uid {uid} ")),
         "the runtime makes user {uid}"
     );
-    let volume = runtime.iter().find(|(i, _)| i == "VOLUME").map(|(_, a)| a.as_str());
+    let volume = runtime
+        .iter()
+        .find(|(i, _)| i == "VOLUME")
+        .map(|(_, a)| a.as_str());
     assert_eq!(volume, Some("[\"/var/lib/vestibule\"]"));
-    let expose = runtime.iter().find(|(i, _)| i == "EXPOSE").map(|(_, a)| a.as_str());
+    let expose = runtime
+        .iter()
+        .find(|(i, _)| i == "EXPOSE")
+        .map(|(_, a)| a.as_str());
     assert_eq!(expose, Some("8080"));
     let env = runtime
         .iter()
@@ -560,7 +588,8 @@ fn the_dockerfile_passes_hadolint_and_runs_vestibule_unprivileged_with_its_healt
         .collect::<Vec<_>>()
         .join(" ");
     assert!(
-        env.contains("VESTIBULE_LISTEN=0.0.0.0:8080") && env.contains("VESTIBULE_DATA_DIR=/var/lib/vestibule"),
+        env.contains("VESTIBULE_LISTEN=0.0.0.0:8080")
+            && env.contains("VESTIBULE_DATA_DIR=/var/lib/vestibule"),
         "listens on the exposed port, stores in the volume: {env}"
     );
 
@@ -578,7 +607,10 @@ fn the_dockerfile_passes_hadolint_and_runs_vestibule_unprivileged_with_its_healt
     assert_eq!(argv[..2], ["vestibule", "healthcheck"], "{argv:?}");
     let help = run(Command::new(env!("CARGO_BIN_EXE_vestibule")).args(["healthcheck", "--help"]));
     for flag in argv.iter().filter(|a| a.starts_with("--")) {
-        assert!(help.contains(flag.as_str()), "`vestibule healthcheck` has no {flag}:\n{help}");
+        assert!(
+            help.contains(flag.as_str()),
+            "`vestibule healthcheck` has no {flag}:\n{help}"
+        );
     }
 
     let ignore = read(repo_root().join(".dockerignore"));

@@ -39,10 +39,8 @@ fn no_crate_of_the_workspace_has_an_unused_dependency() {
 #[test]
 fn every_workspace_dependency_is_inherited_by_a_member() {
     let read = |path: std::path::PathBuf| -> toml::Table {
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        text.parse()
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
     let root = read(repo_root().join("Cargo.toml"));
     let workspace = root["workspace"].as_table().expect("[workspace]");
