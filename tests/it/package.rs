@@ -255,6 +255,8 @@ fn the_debian_package_installs_starts_as_its_user_and_purges() {
         .args([
             "deb",
             "--no-build",
+            // A Cargo.lock out of date fails the build here instead of being rewritten.
+            "--locked",
             "--profile",
             "dev",
             "--fast",
