@@ -49,6 +49,7 @@ mod proxies;
 mod redis_restart;
 mod rejections;
 mod scale_out;
+mod skips;
 mod smoke;
 mod sso;
 mod sso_browser;

@@ -417,8 +417,22 @@ mod tests {
         // The only hashing thread is held by a job that waits for `release`, so the verifies
         // below stay in the queue while their callers give up.
         let (release, held) = std::sync::mpsc::channel::<()>();
+        let (running, started) = std::sync::mpsc::channel::<()>();
         let pool = Arc::clone(&h.pool);
-        let gate = tokio::spawn(async move { pool.run(move |_| held.recv().is_ok()).await });
+        let gate = tokio::spawn(async move {
+            pool.run(move |_| {
+                let _ = running.send(());
+                held.recv().is_ok()
+            })
+            .await
+        });
+        // The gate holds the thread before any verify is queued (else the thread could take the
+        // verifies first and the queue would never fill).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while started.try_recv().is_err() {
+            assert!(std::time::Instant::now() < deadline, "the gate never ran");
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
         let callers: Vec<_> = (0..16)
             .map(|_| {
                 let h = h.clone();

@@ -246,8 +246,13 @@ fn hex_id_schema() -> utoipa::openapi::Object {
         .build()
 }
 
+/// A list of object ids, or null (read as no filter, as for the other lists).
 fn hex_id_list() -> utoipa::openapi::Array {
     utoipa::openapi::ArrayBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Array,
+            utoipa::openapi::schema::Type::Null,
+        ]))
         .items(
             utoipa::openapi::ObjectBuilder::new()
                 .schema_type(utoipa::openapi::schema::Type::String)
