@@ -188,6 +188,8 @@ async fn serve(config: Config, announce: Announce) -> anyhow::Result<()> {
     let core = open_core(config, vestibule_store::Opener::Server).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // SIGHUP reloads from here on (before anyone is told the server listens).
+    let reload = vestibule_server::edge::tls::Reload::new(tls);
     // Tests and scripts read this line to find the port.
     announce.listening(&format!("{scheme}://{addr}"));
     if let Some(m) = &metrics_listener {
@@ -197,7 +199,7 @@ async fn serve(config: Config, announce: Announce) -> anyhow::Result<()> {
     let options = ServeOptions {
         listener,
         max_connections,
-        tls,
+        reload,
         metrics_listener,
     };
     vestibule_server::serve(core, options, shutdown_signal()).await?;

@@ -11,8 +11,8 @@ use tokio::net::TcpListener;
 use vestibule_core::Core;
 
 use crate::api::mstr;
+use crate::edge::tls::Reload;
 use crate::edge::BodyTimeoutLayer;
-use crate::edge::Tls;
 use crate::state::AppState;
 
 /// Connections at most on the metrics address (scrapers and probes, a handful).
@@ -22,8 +22,9 @@ pub struct ServeOptions {
     pub listener: TcpListener,
     /// Open connections at most, as [`crate::edge::connection_cap_for`] computes it.
     pub max_connections: usize,
-    /// The server's own TLS on `listener`, as [`Tls::from_config`] read it.
-    pub tls: Option<Arc<Tls>>,
+    /// The server's own TLS on `listener` (as [`crate::edge::Tls::from_config`] read it) and its
+    /// reloads.
+    pub reload: Reload,
     /// `server.metrics_listen`, bound: `/metrics` and the health probes are served there (plain
     /// HTTP) instead of `/metrics` on `listener`.
     pub metrics_listener: Option<TcpListener>,
@@ -78,7 +79,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut background = core.spawn_background();
-    background.push(tokio::spawn(crate::edge::tls::watch(options.tls.clone())));
+    let tls = options.reload.tls();
+    background.push(tokio::spawn(options.reload.run()));
     let (app, ops) = routers(core.clone(), options.metrics_listener.is_some());
     // One shutdown for both addresses.
     let (stop, stopping) = tokio::sync::watch::channel(());
@@ -101,7 +103,7 @@ pub async fn serve(
         app,
         config,
         options.max_connections,
-        options.tls,
+        tls,
         stopped(stopping),
     );
     tokio::select! {

@@ -122,31 +122,53 @@ impl Tls {
     }
 }
 
-/// Until the process ends: on SIGHUP reload the certificate (or say there is nothing to reload),
-/// and every [`WATCH_EVERY`] reload it if its files changed. A SIGHUP never stops the server.
-pub async fn watch(tls: Option<Arc<Tls>>) {
+/// The reloads: on SIGHUP the certificate is read again (or the log says there is nothing to
+/// reload), and every [`WATCH_EVERY`] it is read again if its files changed.
+pub struct Reload {
+    tls: Option<Arc<Tls>>,
     #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let mut tick = tokio::time::interval(WATCH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        #[cfg(unix)]
-        let signal = async {
-            match hangup.as_mut() {
-                Some(h) => h.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let signal = std::future::pending::<Option<()>>();
-        tokio::select! {
-            _ = signal => match &tls {
-                Some(tls) => tls.reload_logged("SIGHUP"),
-                None => tracing::info!("SIGHUP: no TLS certificate to reload"),
-            },
-            _ = tick.tick() => {
-                if let Some(tls) = tls.as_ref().filter(|t| t.changed()) {
-                    tls.reload_logged("file changed");
+    hangup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Reload {
+    /// Takes SIGHUP over now (inside the runtime), so that from here on it reloads and never stops
+    /// the process, even before [`Reload::run`] is first polled: make this before the server says
+    /// it is listening.
+    pub fn new(tls: Option<Arc<Tls>>) -> Self {
+        Reload {
+            tls,
+            #[cfg(unix)]
+            hangup: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    pub fn tls(&self) -> Option<Arc<Tls>> {
+        self.tls.clone()
+    }
+
+    /// Reloads as asked until the process ends.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(WATCH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            #[cfg(unix)]
+            let signal = async {
+                match self.hangup.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signal = std::future::pending::<Option<()>>();
+            tokio::select! {
+                _ = signal => match &self.tls {
+                    Some(tls) => tls.reload_logged("SIGHUP"),
+                    None => tracing::info!("SIGHUP: no TLS certificate to reload"),
+                },
+                _ = tick.tick() => {
+                    if let Some(tls) = self.tls.as_ref().filter(|t| t.changed()) {
+                        tls.reload_logged("file changed");
+                    }
                 }
             }
         }
