@@ -256,6 +256,28 @@ impl Directory {
         Ok(user)
     }
 
+    /// Deletes a user with its memberships, privileges, API tokens and access properties (its
+    /// sessions are the caller's to end: [`crate::core::Core::delete_user`]).
+    pub async fn delete_user(&self, username: &str) -> Result<User> {
+        let user = self.require_user(username).await?;
+        if !self.store.delete_user(user.id).await? {
+            return Err(CoreError::NotFound(format!("no user named '{username}'")));
+        }
+        self.forget(user.id);
+        Ok(user)
+    }
+
+    /// Deletes a group with its memberships and privileges.
+    pub async fn delete_group(&self, name: &str) -> Result<Group> {
+        let group = self.require_group(name).await?;
+        if !self.store.delete_group(group.id).await? {
+            return Err(CoreError::NotFound(format!("no group named '{name}'")));
+        }
+        // Its members' privileges change.
+        self.forget_all();
+        Ok(group)
+    }
+
     pub async fn grant(&self, holder: Guid, privileges: &[Privilege], granted: bool) -> Result<()> {
         let ids: Vec<u32> = privileges.iter().map(|p| p.id).collect();
         self.store.set_privileges(holder, &ids, granted).await?;
