@@ -263,10 +263,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Project(ProjectCommand::Delete { name, force }) => {
             let p = find_project(dir, &name).await?;
             let objects = core.model()?.delete_project(&p, force).await?;
-            println!(
-                "deleted project '{}' and its {objects} model object(s)",
-                p.name
-            );
+            println!("deleted project '{}' and its {objects} model object(s)", p.name);
         }
         Command::Project(ProjectCommand::Folders { project, output }) => {
             let p = find_project(dir, &project).await?;

@@ -104,7 +104,12 @@ pub trait ModelStore: JournalStore {
     /// changesets, schema lock and tasks, change journal; one transaction, taking the same turn
     /// as model writes. Objects other than `system` (the system folders' ids) are counted there:
     /// unless `force`, a project holding any is `Refused` and nothing is written.
-    async fn delete_project(&self, project: Guid, system: &[Guid], force: bool) -> StoreResult<ProjectDeletion>;
+    async fn delete_project(
+        &self,
+        project: Guid,
+        system: &[Guid],
+        force: bool,
+    ) -> StoreResult<ProjectDeletion>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
     async fn changeset(&self, id: Guid) -> StoreResult<Option<Changeset>>;
