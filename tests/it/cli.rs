@@ -608,3 +608,95 @@ async fn cli_list_commands_print_json_arrays_with_stable_fields() {
         ok(&server.cli(&["privileges"], "")).lines().count()
     );
 }
+
+/// The deletes' SQL on each backend: a project with a committed table (and its journal entries)
+/// and an open changeset with a staged table goes with --force, leaving no row of it behind; a
+/// user and a group leave no membership or privilege row.
+async fn deletes_leave_no_rows(backend: crate::common::model::Backend, test: &str) {
+    let m = crate::common::model::start(backend, test).await;
+    let cli = |args: &[&str]| ok(&m.server.cli(args, ""));
+    cli(&["project", "add", "Doomed"]);
+    let projects = json_list(&m.server, &["project", "list", "--json"]);
+    let id = named(&projects, "Doomed").expect("Doomed")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    cli(&["table", "add", "Doomed", "LU_A", "--column", "A_ID:integer"]);
+    let (status, cs) = crate::common::json(
+        m.admin
+            .post(&m.url("/api/model/changesets?schemaEdit=true"))
+            .header("X-MSTR-ProjectID", &id)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{cs}");
+    let cs = cs["id"].as_str().expect("a changeset id").to_owned();
+    m.table_in(&m.admin, &cs, "LU_B", &[("B_ID", "integer")]).await;
+    let rows =
+        |table: &str, column: &str| m.sql(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{id}'"));
+    assert_ne!(rows("model_objects", "project_id"), "0");
+    assert_eq!(rows("changesets", "project_id"), "1");
+    one_line_failure(&m.server.cli(&["project", "delete", "Doomed"], ""), "--force");
+    assert_eq!(rows("projects", "id"), "1", "a refusal deletes nothing");
+    cli(&["project", "delete", "Doomed", "--force"]);
+    for (table, column) in [
+        ("projects", "id"),
+        ("model_objects", "project_id"),
+        ("changesets", "project_id"),
+        ("change_journal", "project_id"),
+        ("schema_locks", "project_id"),
+    ] {
+        assert_eq!(
+            rows(table, column),
+            "0",
+            "{table} keeps rows of the deleted project"
+        );
+    }
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM changeset_changes WHERE changeset_id = '{cs}'"
+        )),
+        "0"
+    );
+
+    m.server.add_user("zed", "zed-pass-1");
+    cli(&["user", "grant", "zed", "SCHEMA_EDIT"]);
+    cli(&["group", "add", "Zeds"]);
+    cli(&["group", "grant", "Zeds", "ADMINISTRATION"]);
+    cli(&["group", "add-member", "Zeds", "zed"]);
+    let users = json_list(&m.server, &["user", "list", "--json"]);
+    let zed = named(&users, "zed").expect("zed")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let groups = json_list(&m.server, &["group", "list", "--json"]);
+    let zeds = named(&groups, "Zeds").expect("Zeds")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    cli(&["group", "delete", "Zeds"]);
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM privileges WHERE holder_id = '{zeds}'"
+        )),
+        "0"
+    );
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM group_members WHERE group_id = '{zeds}'"
+        )),
+        "0"
+    );
+    cli(&["user", "delete", "zed"]);
+    for statement in [
+        format!("SELECT COUNT(*) FROM users WHERE id = '{zed}'"),
+        format!("SELECT COUNT(*) FROM privileges WHERE holder_id = '{zed}'"),
+        format!("SELECT COUNT(*) FROM group_members WHERE user_id = '{zed}'"),
+    ] {
+        assert_eq!(m.sql(&statement), "0", "{statement}");
+    }
+}
+
+crate::both_backends!(cli_deletes_leave_no_rows, deletes_leave_no_rows);
