@@ -430,6 +430,11 @@ async fn cli_user_delete_ends_its_sessions_and_its_memberships() {
         serde_json::json!([])
     );
     one_line_failure(&server.cli(&["user", "delete", "ivy"], ""), "no user named 'ivy'");
+    // The built-in users stay.
+    for builtin in ["administrator", "guest"] {
+        one_line_failure(&server.cli(&["user", "delete", builtin], ""), "built-in user");
+    }
+    assert_eq!(json_list(&server, &["user", "list", "--json"]).len(), 2);
 
     // The name is free again; the new user is another one, and the old session stays ended.
     server.add_user("ivy", "ivy-pass-2");
@@ -475,6 +480,11 @@ async fn cli_group_delete_takes_its_privileges_from_its_members() {
         &server.cli(&["group", "delete", "NoGroup"], ""),
         "no group named 'NoGroup'",
     );
+    // The built-in groups stay.
+    for builtin in ["Everyone", "System Administrators"] {
+        one_line_failure(&server.cli(&["group", "delete", builtin], ""), "built-in group");
+        assert!(named(&json_list(&server, &["group", "list", "--json"]), builtin).is_some());
+    }
 }
 
 #[tokio::test]
