@@ -1,5 +1,6 @@
 //! The command line: `serve`, `user …`, `group …`, `project …`, `check-config`, `migrate`,
-//! `healthcheck`.
+//! `healthcheck`, `backup`. Every list command takes `--json` (an array of objects, field names
+//! in docs/operations.md).
 
 use std::path::PathBuf;
 
@@ -49,7 +50,10 @@ pub enum Command {
     #[command(subcommand)]
     Table(TableCommand),
     /// List the privilege catalogue.
-    Privileges,
+    Privileges {
+        #[command(flatten)]
+        output: Output,
+    },
     /// Check a configuration file (and the environment) and explain each error in one line.
     CheckConfig {
         /// The file to check; defaults to --config.
@@ -66,6 +70,12 @@ pub enum Command {
         /// Seconds to wait for the answer.
         #[arg(long, default_value_t = 5)]
         timeout_secs: u64,
+    },
+    /// Copy the embedded store, consistently, while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
     },
     /// ThoughtSpot trusted authentication: enable it, rotate or disable its secret key.
     #[command(subcommand)]
@@ -85,7 +95,12 @@ pub enum UserCommand {
         password_stdin: bool,
     },
     /// List users.
-    List,
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete a user: its sessions end, and its memberships, privileges and API tokens go.
+    Delete { name: String },
     /// Disable a user: it can no longer log in, and its sessions end.
     Disable { name: String },
     /// Enable a disabled user.
@@ -121,7 +136,12 @@ pub enum GroupCommand {
         description: String,
     },
     /// List groups with their members and privileges.
-    List,
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete a group with its memberships and privileges (its members stay).
+    Delete { name: String },
     /// Add users to a group.
     AddMember {
         group: String,
@@ -157,9 +177,24 @@ pub enum ProjectCommand {
         description: String,
     },
     /// List projects.
-    List,
+    List {
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Delete a project; refused while it holds model objects, unless --force.
+    Delete {
+        /// The project's name or id.
+        name: String,
+        /// Delete its model objects (tables, attributes, folders, changesets) with it.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print a project's folders, one `ID  /path` a line.
-    Folders { project: String },
+    Folders {
+        project: String,
+        #[command(flatten)]
+        output: Output,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,4 +221,12 @@ pub enum TableCommand {
         #[arg(long)]
         physical_name: Option<String>,
     },
+}
+
+/// How a list command prints.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Output {
+    /// Print a JSON array of objects instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -9,7 +9,15 @@ use vestibule_core::config::Config;
 use vestibule_core::directory::UserSource;
 use vestibule_core::privilege::Privilege;
 
+use serde_json::{json, Value};
+
 use crate::args::{Command, GroupCommand, ProjectCommand, TableCommand, TrustedAuthCommand, UserCommand};
+
+/// Prints a list command's JSON array, one document on one line.
+fn print_json(items: Vec<Value>) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(&Value::Array(items))?);
+    Ok(())
+}
 
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
@@ -49,7 +57,10 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let core = crate::serve::open_core(config, vestibule_store::Opener::Tool).await?;
     let dir = &core.directory();
     match command {
-        Command::Serve { .. } | Command::CheckConfig { .. } | Command::Healthcheck { .. } => {
+        Command::Serve { .. }
+        | Command::CheckConfig { .. }
+        | Command::Healthcheck { .. }
+        | Command::Backup { .. } => {
             unreachable!("handled in main")
         }
         Command::Migrate => println!("store is up to date"),
@@ -68,7 +79,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 KeyChange::Disabled => println!("trusted authentication is disabled"),
             }
         }
-        Command::Privileges => {
+        Command::Privileges { output } if output.json => print_json(
+            Privilege::ALL
+                .iter()
+                .map(|p| json!({"id": p.id, "key": p.key, "name": p.name}))
+                .collect(),
+        )?,
+        Command::Privileges { .. } => {
             for p in Privilege::ALL {
                 println!("{:>3}  {:<28} {}", p.id, p.key, p.name);
             }
@@ -88,7 +105,22 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .await?;
             println!("added user '{}' ({})", user.username, user.id);
         }
-        Command::User(UserCommand::List) => {
+        Command::User(UserCommand::List { output }) if output.json => print_json(
+            dir.list_users()
+                .await?
+                .into_iter()
+                .map(|u| {
+                    json!({
+                        "id": u.id.to_string(),
+                        "name": u.username,
+                        "full_name": u.full_name,
+                        "source": u.source.as_str(),
+                        "enabled": u.enabled,
+                    })
+                })
+                .collect(),
+        )?,
+        Command::User(UserCommand::List { .. }) => {
             for u in dir.list_users().await? {
                 println!(
                     "{}  {:<24} {:<8} {:<8} {}",
@@ -105,6 +137,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let ended = core.end_sessions_of(user.id).await?;
             println!(
                 "disabled user '{}' and ended {ended} session(s) in the store",
+                user.username
+            );
+        }
+        Command::User(UserCommand::Delete { name }) => {
+            let (user, ended) = core.delete_user(&name).await?;
+            println!(
+                "deleted user '{}' and ended {ended} session(s) in the store",
                 user.username
             );
         }
@@ -138,8 +177,9 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             let g = dir.add_group(&name, &description).await?;
             println!("added group '{}' ({})", g.name, g.id);
         }
-        Command::Group(GroupCommand::List) => {
+        Command::Group(GroupCommand::List { output }) => {
             let users = dir.list_users().await?;
+            let mut items = Vec::new();
             for g in dir.list_groups().await? {
                 let members = dir.store().members_of(g.id).await?;
                 let names: Vec<&str> = users
@@ -155,6 +195,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     .filter_map(Privilege::by_id)
                     .map(|p| p.key)
                     .collect();
+                if output.json {
+                    items.push(json!({
+                        "id": g.id.to_string(),
+                        "name": g.name,
+                        "description": g.description,
+                        "members": names,
+                        "privileges": privs,
+                    }));
+                    continue;
+                }
                 println!(
                     "{}  {}\n    members: {}\n    privileges: {}",
                     g.id,
@@ -163,6 +213,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     privs.join(", ")
                 );
             }
+            if output.json {
+                print_json(items)?;
+            }
+        }
+        Command::Group(GroupCommand::Delete { name }) => {
+            let g = dir.delete_group(&name).await?;
+            println!("deleted group '{}' and its memberships", g.name);
         }
         Command::Group(GroupCommand::AddMember { group, users }) => {
             for u in &users {
@@ -191,12 +248,24 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             core.model()?.ensure_project(&p).await?;
             println!("added project '{}' ({})", p.name, p.id);
         }
-        Command::Project(ProjectCommand::List) => {
+        Command::Project(ProjectCommand::List { output }) if output.json => print_json(
+            dir.projects()
+                .await?
+                .into_iter()
+                .map(|p| json!({"id": p.id.to_string(), "name": p.name, "description": p.description}))
+                .collect(),
+        )?,
+        Command::Project(ProjectCommand::List { .. }) => {
             for p in dir.projects().await? {
                 println!("{}  {}", p.id, p.name);
             }
         }
-        Command::Project(ProjectCommand::Folders { project }) => {
+        Command::Project(ProjectCommand::Delete { name, force }) => {
+            let p = find_project(dir, &name).await?;
+            let objects = core.model()?.delete_project(&p, force).await?;
+            println!("deleted project '{}' and its {objects} model object(s)", p.name);
+        }
+        Command::Project(ProjectCommand::Folders { project, output }) => {
             let p = find_project(dir, &project).await?;
             let model = core.model()?;
             let view = vestibule_core::model::View::Committed(p.id);
@@ -212,11 +281,20 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     .map(|a| a.info.name)
                     .collect();
                 path.push(f.info.name.clone());
-                lines.push(format!("{}  /{}", f.info.id, path.join("/")));
+                lines.push((f.info.id.to_string(), format!("/{}", path.join("/"))));
             }
-            lines.sort_by(|a, b| a[34..].cmp(&b[34..]));
-            for l in lines {
-                println!("{l}");
+            lines.sort_by(|a, b| a.1.cmp(&b.1));
+            if output.json {
+                print_json(
+                    lines
+                        .into_iter()
+                        .map(|(id, path)| json!({"id": id, "path": path}))
+                        .collect(),
+                )?;
+            } else {
+                for (id, path) in lines {
+                    println!("{id}  {path}");
+                }
             }
         }
         Command::Table(TableCommand::Add {

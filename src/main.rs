@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod backup;
 mod commands;
 mod config_file;
 mod healthcheck;
@@ -113,6 +114,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &url,
             std::time::Duration::from_secs(*timeout_secs),
         ));
+    }
+    if let Command::Backup { to } = &cli.command {
+        let config = load_config(&cli, None)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(backup::run(&config, to));
     }
     let config = load_config(&cli, None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -392,3 +392,321 @@ async fn cli_serve_reports_an_unusable_address_or_data_dir_in_one_line() {
     );
     one_line_failure(&out, "a-file");
 }
+
+/// A list command's `--json` output, parsed.
+fn json_list(server: &TestServer, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = ok(&server.cli(args, ""));
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not a JSON array ({e}): {out}"))
+}
+
+fn named<'a>(list: &'a [serde_json::Value], name: &str) -> Option<&'a serde_json::Value> {
+    list.iter().find(|v| v["name"] == name)
+}
+
+#[tokio::test]
+async fn cli_user_delete_ends_its_sessions_and_its_memberships() {
+    let server = TestServer::start();
+    server.add_user("ivy", "ivy-pass-1");
+    ok(&server.cli(&["group", "add", "Readers"], ""));
+    ok(&server.cli(&["group", "add-member", "Readers", "ivy"], ""));
+    let s = mstr_login(&server, "ivy", "ivy-pass-1").await;
+    assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 200);
+
+    let said = ok(&server.cli(&["user", "delete", "IVY"], ""));
+    assert!(
+        said.contains("deleted user 'ivy'") && said.contains("ended 1 session"),
+        "{said}"
+    );
+    eventually("the deleted user's session ending", || async {
+        status_of(&s, &server.url(&format!("{LIB}/sessions"))).await == 401
+    })
+    .await;
+    assert_eq!(login_status(&server, "ivy", "ivy-pass-1").await, 401);
+    let users = json_list(&server, &["user", "list", "--json"]);
+    assert!(named(&users, "ivy").is_none(), "{users:?}");
+    let groups = json_list(&server, &["group", "list", "--json"]);
+    assert_eq!(
+        named(&groups, "Readers").expect("Readers")["members"],
+        serde_json::json!([])
+    );
+    one_line_failure(&server.cli(&["user", "delete", "ivy"], ""), "no user named 'ivy'");
+    // The built-in users stay.
+    for builtin in ["administrator", "guest"] {
+        one_line_failure(&server.cli(&["user", "delete", builtin], ""), "built-in user");
+    }
+    assert_eq!(json_list(&server, &["user", "list", "--json"]).len(), 2);
+
+    // The name is free again; the new user is another one, and the old session stays ended.
+    server.add_user("ivy", "ivy-pass-2");
+    assert_eq!(login_status(&server, "ivy", "ivy-pass-2").await, 204);
+    assert_eq!(status_of(&s, &server.url(&format!("{LIB}/sessions"))).await, 401);
+}
+
+#[tokio::test]
+async fn cli_group_delete_takes_its_privileges_from_its_members() {
+    let server = TestServer::start();
+    server.add_user("judy", "judy-pass");
+    ok(&server.cli(&["group", "add", "Admins3"], ""));
+    ok(&server.cli(&["group", "add-member", "Admins3", "judy"], ""));
+    ok(&server.cli(&["group", "grant", "Admins3", "ADMINISTRATION"], ""));
+    let judy = mstr_login(&server, "judy", "judy-pass").await;
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let admin_id = user_id(&admin, &server).await;
+    let mint = || async {
+        judy.post(&server.url(&format!("{LIB}/auth/apiTokens")))
+            .json(&serde_json::json!({"userId": admin_id}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    eventually("the group grant", || async { mint().await == 201 }).await;
+
+    let said = ok(&server.cli(&["group", "delete", "admins3"], ""));
+    assert!(said.contains("deleted group 'Admins3'"), "{said}");
+    eventually("the group's privilege going", || async { mint().await == 403 }).await;
+    let groups = json_list(&server, &["group", "list", "--json"]);
+    assert!(named(&groups, "Admins3").is_none(), "{groups:?}");
+    // judy herself stays, and a new group of the same name starts without members.
+    let users = json_list(&server, &["user", "list", "--json"]);
+    assert!(named(&users, "judy").is_some(), "{users:?}");
+    ok(&server.cli(&["group", "add", "Admins3"], ""));
+    let groups = json_list(&server, &["group", "list", "--json"]);
+    let again = named(&groups, "Admins3").expect("Admins3");
+    assert_eq!(again["members"], serde_json::json!([]));
+    assert_eq!(again["privileges"], serde_json::json!([]));
+    one_line_failure(
+        &server.cli(&["group", "delete", "NoGroup"], ""),
+        "no group named 'NoGroup'",
+    );
+    // The built-in groups stay.
+    for builtin in ["Everyone", "System Administrators"] {
+        one_line_failure(&server.cli(&["group", "delete", builtin], ""), "built-in group");
+        assert!(named(&json_list(&server, &["group", "list", "--json"]), builtin).is_some());
+    }
+}
+
+#[tokio::test]
+async fn cli_project_delete_refuses_while_it_holds_objects_unless_forced() {
+    let server = TestServer::start();
+    let admin = mstr_login(&server, "administrator", ADMIN_PASSWORD).await;
+    let project_names = || async {
+        let (status, body) = get_json(&admin, &server.url(&format!("{LIB}/projects"))).await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array()
+            .expect("an array of projects")
+            .iter()
+            .filter_map(|p| p["name"].as_str().map(str::to_owned))
+            .collect::<Vec<String>>()
+    };
+
+    // An empty project (its system folders only) goes at once.
+    ok(&server.cli(&["project", "add", "Scratch"], ""));
+    let said = ok(&server.cli(&["project", "delete", "scratch"], ""));
+    assert!(
+        said.contains("deleted project 'Scratch' and its 0 model object"),
+        "{said}"
+    );
+
+    ok(&server.cli(&["project", "add", "Sales"], ""));
+    ok(&server.cli(
+        &[
+            "table",
+            "add",
+            "Sales",
+            "LU_REGION",
+            "--column",
+            "REGION_ID:integer",
+        ],
+        "",
+    ));
+    // A logical table and its physical table.
+    one_line_failure(
+        &server.cli(&["project", "delete", "Sales"], ""),
+        "project 'Sales' holds 2 model object(s)",
+    );
+    one_line_failure(&server.cli(&["project", "delete", "Sales"], ""), "--force");
+    let projects = json_list(&server, &["project", "list", "--json"]);
+    let sales = named(&projects, "Sales").expect("Sales is still there").clone();
+    assert!(project_names().await.contains(&"Sales".to_string()));
+
+    // --force, by id: the project and its objects go together.
+    let id = sales["id"].as_str().expect("an id");
+    let said = ok(&server.cli(&["project", "delete", id, "--force"], ""));
+    assert!(
+        said.contains("deleted project 'Sales' and its 2 model object(s)"),
+        "{said}"
+    );
+    let projects = json_list(&server, &["project", "list", "--json"]);
+    assert!(named(&projects, "Sales").is_none(), "{projects:?}");
+    assert!(named(&projects, "Scratch").is_none(), "{projects:?}");
+    eventually("the server no longer listing Sales", || async {
+        !project_names().await.contains(&"Sales".to_string())
+    })
+    .await;
+    one_line_failure(
+        &server.cli(&["project", "delete", "Sales"], ""),
+        "no project named 'Sales'",
+    );
+    // Its name is free, and the new project holds none of the old objects.
+    ok(&server.cli(&["project", "add", "Sales"], ""));
+    let said = ok(&server.cli(&["project", "delete", "Sales"], ""));
+    assert!(said.contains("its 0 model object"), "{said}");
+}
+
+#[tokio::test]
+async fn cli_list_commands_print_json_arrays_with_stable_fields() {
+    let server = TestServer::start();
+    server.add_user("kim", "kim-pass-1");
+    ok(&server.cli(&["user", "disable", "kim"], ""));
+    ok(&server.cli(&["group", "add", "Ops", "--description", "operators"], ""));
+    ok(&server.cli(&["group", "add-member", "Ops", "kim"], ""));
+    ok(&server.cli(&["group", "grant", "Ops", "SCHEMA_EDIT"], ""));
+    ok(&server.cli(
+        &["project", "add", "Sales", "--description", "the sales model"],
+        "",
+    ));
+
+    let users = json_list(&server, &["user", "list", "--json"]);
+    let kim = named(&users, "kim").expect("kim");
+    assert_eq!(kim["enabled"], false);
+    assert_eq!(kim["source"], "local");
+    assert_eq!(kim["full_name"], "kim");
+    assert_eq!(kim["id"].as_str().map(str::len), Some(32), "{kim}");
+    assert_eq!(
+        named(&users, "administrator").expect("administrator")["enabled"],
+        true
+    );
+    assert_eq!(named(&users, "guest").expect("guest")["source"], "builtin");
+
+    let groups = json_list(&server, &["group", "list", "--json"]);
+    let ops = named(&groups, "Ops").expect("Ops");
+    assert_eq!(ops["description"], "operators");
+    assert_eq!(ops["members"], serde_json::json!(["kim"]));
+    assert_eq!(ops["privileges"], serde_json::json!(["SCHEMA_EDIT"]));
+
+    let projects = json_list(&server, &["project", "list", "--json"]);
+    let sales = named(&projects, "Sales").expect("Sales");
+    assert_eq!(sales["description"], "the sales model");
+    let id = sales["id"].as_str().expect("an id").to_owned();
+    // The text listing names the same ids.
+    assert!(ok(&server.cli(&["project", "list"], "")).contains(&id));
+
+    let folders = json_list(&server, &["project", "folders", &id, "--json"]);
+    let paths: Vec<&str> = folders.iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("/Schema Objects/Attributes")),
+        "{paths:?}"
+    );
+    assert!(
+        folders.iter().all(|f| f["id"].as_str().map(str::len) == Some(32)),
+        "{folders:?}"
+    );
+
+    let privileges = json_list(&server, &["privileges", "--json"]);
+    let schema_edit = privileges
+        .iter()
+        .find(|p| p["key"] == "SCHEMA_EDIT")
+        .expect("SCHEMA_EDIT");
+    assert!(
+        schema_edit["id"].is_u64() && schema_edit["name"].is_string(),
+        "{schema_edit}"
+    );
+    assert_eq!(
+        privileges.len(),
+        ok(&server.cli(&["privileges"], "")).lines().count()
+    );
+}
+
+/// The deletes' SQL on each backend: a project with a committed table (and its journal entries)
+/// and an open changeset with a staged table goes with --force, leaving no row of it behind; a
+/// user and a group leave no membership or privilege row.
+async fn deletes_leave_no_rows(backend: crate::common::model::Backend, test: &str) {
+    let m = crate::common::model::start(backend, test).await;
+    let cli = |args: &[&str]| ok(&m.server.cli(args, ""));
+    cli(&["project", "add", "Doomed"]);
+    let projects = json_list(&m.server, &["project", "list", "--json"]);
+    let id = named(&projects, "Doomed").expect("Doomed")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    cli(&["table", "add", "Doomed", "LU_A", "--column", "A_ID:integer"]);
+    let (status, cs) = crate::common::json(
+        m.admin
+            .post(&m.url("/api/model/changesets?schemaEdit=true"))
+            .header("X-MSTR-ProjectID", &id)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{cs}");
+    let cs = cs["id"].as_str().expect("a changeset id").to_owned();
+    m.table_in(&m.admin, &cs, "LU_B", &[("B_ID", "integer")]).await;
+    let rows =
+        |table: &str, column: &str| m.sql(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = '{id}'"));
+    assert_ne!(rows("model_objects", "project_id"), "0");
+    assert_eq!(rows("changesets", "project_id"), "1");
+    one_line_failure(&m.server.cli(&["project", "delete", "Doomed"], ""), "--force");
+    assert_eq!(rows("projects", "id"), "1", "a refusal deletes nothing");
+    cli(&["project", "delete", "Doomed", "--force"]);
+    for (table, column) in [
+        ("projects", "id"),
+        ("model_objects", "project_id"),
+        ("changesets", "project_id"),
+        ("change_journal", "project_id"),
+        ("schema_locks", "project_id"),
+    ] {
+        assert_eq!(
+            rows(table, column),
+            "0",
+            "{table} keeps rows of the deleted project"
+        );
+    }
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM changeset_changes WHERE changeset_id = '{cs}'"
+        )),
+        "0"
+    );
+
+    m.server.add_user("zed", "zed-pass-1");
+    cli(&["user", "grant", "zed", "SCHEMA_EDIT"]);
+    cli(&["group", "add", "Zeds"]);
+    cli(&["group", "grant", "Zeds", "ADMINISTRATION"]);
+    cli(&["group", "add-member", "Zeds", "zed"]);
+    let users = json_list(&m.server, &["user", "list", "--json"]);
+    let zed = named(&users, "zed").expect("zed")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let groups = json_list(&m.server, &["group", "list", "--json"]);
+    let zeds = named(&groups, "Zeds").expect("Zeds")["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    cli(&["group", "delete", "Zeds"]);
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM privileges WHERE holder_id = '{zeds}'"
+        )),
+        "0"
+    );
+    assert_eq!(
+        m.sql(&format!(
+            "SELECT COUNT(*) FROM group_members WHERE group_id = '{zeds}'"
+        )),
+        "0"
+    );
+    cli(&["user", "delete", "zed"]);
+    for statement in [
+        format!("SELECT COUNT(*) FROM users WHERE id = '{zed}'"),
+        format!("SELECT COUNT(*) FROM privileges WHERE holder_id = '{zed}'"),
+        format!("SELECT COUNT(*) FROM group_members WHERE user_id = '{zed}'"),
+    ] {
+        assert_eq!(m.sql(&statement), "0", "{statement}");
+    }
+}
+
+crate::both_backends!(cli_deletes_leave_no_rows, deletes_leave_no_rows);

@@ -2,6 +2,7 @@
 //! `vestibule` binary, started on an ephemeral port by [`common::TestServer`].
 
 mod audit;
+mod backup;
 mod cli;
 mod common;
 mod compat_acl;

@@ -188,6 +188,15 @@ impl Core {
         self.sessions.end(&caller.session.token).await
     }
 
+    /// Deletes a user and ends its sessions; returns it and how many sessions ended. The
+    /// directory row goes first, so a session that outlives the second step (a server's memory)
+    /// finds no user and is refused.
+    pub async fn delete_user(&self, username: &str) -> Result<(crate::directory::User, usize)> {
+        let user = self.directory.delete_user(username).await?;
+        let ended = self.end_sessions_of(user.id).await?;
+        Ok((user, ended))
+    }
+
     /// Ends every session of a user; returns how many.
     pub async fn end_sessions_of(&self, user: Guid) -> Result<usize> {
         self.sessions.end_all_of(user).await

@@ -256,6 +256,47 @@ impl Directory {
         Ok(user)
     }
 
+    /// Deletes a user with its memberships, privileges, API tokens and access properties (its
+    /// sessions are the caller's to end: [`crate::core::Core::delete_user`]).
+    /// The built-in users (the administrator and the guest) are refused: the first start made
+    /// them, and logins and the first start's checks look them up by name.
+    pub async fn delete_user(&self, username: &str) -> Result<User> {
+        let user = self.require_user(username).await?;
+        if user.source == UserSource::Builtin || user.username.eq_ignore_ascii_case(ADMIN_USER) {
+            return Err(CoreError::Invalid(format!(
+                "'{}' is a built-in user and cannot be deleted (disable it instead: vestibule user disable)",
+                user.username
+            )));
+        }
+        if !self.store.delete_user(user.id).await? {
+            return Err(CoreError::NotFound(format!("no user named '{username}'")));
+        }
+        self.forget(user.id);
+        Ok(user)
+    }
+
+    /// Deletes a group with its memberships and privileges.
+    /// The built-in groups are refused: they carry every user's and the administrators'
+    /// privileges.
+    pub async fn delete_group(&self, name: &str) -> Result<Group> {
+        let group = self.require_group(name).await?;
+        if [EVERYONE_GROUP, ADMIN_GROUP]
+            .iter()
+            .any(|b| group.name.eq_ignore_ascii_case(b))
+        {
+            return Err(CoreError::Invalid(format!(
+                "'{}' is a built-in group and cannot be deleted (revoke its privileges instead)",
+                group.name
+            )));
+        }
+        if !self.store.delete_group(group.id).await? {
+            return Err(CoreError::NotFound(format!("no group named '{name}'")));
+        }
+        // Its members' privileges change.
+        self.forget_all();
+        Ok(group)
+    }
+
     pub async fn grant(&self, holder: Guid, privileges: &[Privilege], granted: bool) -> Result<()> {
         let ids: Vec<u32> = privileges.iter().map(|p| p.id).collect();
         self.store.set_privileges(holder, &ids, granted).await?;

@@ -41,6 +41,17 @@ pub enum CommitRefusal {
     Locked(SchemaLock),
 }
 
+/// What [`ModelStore::delete_project`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectDeletion {
+    /// The project is gone, with `objects` model objects (its system folders not counted).
+    Deleted { objects: usize },
+    /// Nothing was deleted: the project holds `objects` model objects besides its system folders.
+    Refused { objects: usize },
+    /// There was no such project.
+    NotFound,
+}
+
 #[async_trait]
 pub trait ModelStore: JournalStore {
     /// A committed object of `project`. Ids are unique within a project; the system folders have
@@ -88,6 +99,17 @@ pub trait ModelStore: JournalStore {
         session: &str,
         author: &Author,
     ) -> StoreResult<Result<bool, CommitRefusal>>;
+
+    /// Deletes a project (its directory row) with everything it holds: model objects,
+    /// changesets, schema lock and tasks, change journal; one transaction, taking the same turn
+    /// as model writes. Objects other than `system` (the system folders' ids) are counted there:
+    /// unless `force`, a project holding any is `Refused` and nothing is written.
+    async fn delete_project(
+        &self,
+        project: Guid,
+        system: &[Guid],
+        force: bool,
+    ) -> StoreResult<ProjectDeletion>;
 
     async fn create_changeset(&self, cs: &Changeset) -> StoreResult<()>;
     async fn changeset(&self, id: Guid) -> StoreResult<Option<Changeset>>;

@@ -80,6 +80,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn set_membership(&self, group: Guid, user: Guid, member: bool) -> StoreResult<()>;
     async fn groups_of(&self, user: Guid) -> StoreResult<Vec<Group>>;
     async fn members_of(&self, group: Guid) -> StoreResult<Vec<Guid>>;
+    /// Deletes a user with its memberships, privileges, API tokens and access properties, in one
+    /// transaction; `false` if there was no such user. Its sessions are the session store's.
+    async fn delete_user(&self, user: Guid) -> StoreResult<bool>;
+    /// Deletes a group with its memberships and privileges, in one transaction; `false` if there
+    /// was no such group.
+    async fn delete_group(&self, group: Guid) -> StoreResult<bool>;
 
     /// Grants (`granted = true`) or revokes privileges held directly by a user or a group.
     async fn set_privileges(&self, holder: Guid, privileges: &[u32], granted: bool) -> StoreResult<()>;

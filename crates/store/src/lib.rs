@@ -10,6 +10,7 @@
 //! - `redis_call`: the Redis connection those two share, and each operation's deadline and
 //!   retry on a new connection;
 //! - [`codec`]: core types as the column and field values every backend stores;
+//! - [`backup`]: a consistent copy of the embedded store while a server runs;
 //! - [`open`]: opens the stores a configuration names;
 //! - [`start`]: the lock that makes processes starting together take turns at the migrations and
 //!   the first start.
@@ -19,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attempts;
+pub mod backup;
 pub mod codec;
 pub mod open;
 pub mod postgres;

@@ -124,6 +124,17 @@ impl TestServer {
         }
     }
 
+    /// A server started on a fresh data directory holding `db_file` as its store (a restored
+    /// backup), with `extra` settings.
+    pub fn start_restored(db_file: &Path, extra: &[(&str, &str)]) -> TestServer {
+        let mut server = TestServer::unstarted(extra);
+        std::fs::copy(db_file, server.data_dir().join("vestibule.db")).expect("restore the backup");
+        server.try_spawn("127.0.0.1:0").unwrap_or_else(|stderr| {
+            panic!("vestibule did not start on the restored store; stderr:\n{stderr}")
+        });
+        server
+    }
+
     pub fn start() -> TestServer {
         TestServer::start_with(&[])
     }

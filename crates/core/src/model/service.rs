@@ -83,6 +83,28 @@ impl ModelService {
         &self.store
     }
 
+    /// Deletes a project and everything its model holds, in one transaction. Unless `force`, a
+    /// project holding model objects (its system folders aside) is refused with their number.
+    pub async fn delete_project(&self, project: &crate::directory::Project, force: bool) -> Result<usize> {
+        use crate::model_store::ProjectDeletion;
+        let system: Vec<Guid> = crate::model::folders::SYSTEM_FOLDERS
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        match self.store.delete_project(project.id, &system, force).await? {
+            ProjectDeletion::Deleted { objects } => Ok(objects),
+            ProjectDeletion::Refused { objects } => Err(CoreError::Conflict(format!(
+                "project '{}' holds {objects} model object(s) (tables, attributes, folders); \
+                 delete them first or use --force to delete them with the project",
+                project.name
+            ))),
+            ProjectDeletion::NotFound => Err(CoreError::NotFound(format!(
+                "no project named '{}'",
+                project.name
+            ))),
+        }
+    }
+
     // --- folders -------------------------------------------------------------------------------
 
     /// The folders from the root down to `id`'s parent (for `ancestors`).

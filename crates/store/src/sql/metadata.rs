@@ -278,6 +278,45 @@ macro_rules! impl_metadata_store {
                     all(self.pool(), query(&q).bind(group.to_hex()), |r| r.guid("user_id")).await
                 }
 
+                async fn delete_user(&self, user: Guid) -> StoreResult<bool> {
+                    let id = user.to_hex();
+                    let mut tx = self.pool().begin().await.map_err(map_err)?;
+                    for table in [
+                        "DELETE FROM group_members WHERE user_id = ?",
+                        "DELETE FROM privileges WHERE holder_id = ?",
+                        "DELETE FROM api_tokens WHERE user_id = ?",
+                        "DELETE FROM user_access WHERE user_id = ?",
+                        "DELETE FROM token_access WHERE user_id = ?",
+                    ] {
+                        query(&$q(table)).bind(&id).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    let done = query(&$q("DELETE FROM users WHERE id = ?"))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn delete_group(&self, group: Guid) -> StoreResult<bool> {
+                    let id = group.to_hex();
+                    let mut tx = self.pool().begin().await.map_err(map_err)?;
+                    for table in [
+                        "DELETE FROM group_members WHERE group_id = ?",
+                        "DELETE FROM privileges WHERE holder_id = ?",
+                    ] {
+                        query(&$q(table)).bind(&id).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    let done = query(&$q("DELETE FROM groups WHERE id = ?"))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected() > 0)
+                }
+
                 async fn set_privileges(
                     &self,
                     holder: Guid,

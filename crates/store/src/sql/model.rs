@@ -403,6 +403,62 @@ macro_rules! impl_model_store {
                 row.map($crate::sql::model::changeset).transpose()
             }
 
+            async fn delete_project(
+                &self,
+                project: vestibule_core::ids::Guid,
+                system: &[vestibule_core::ids::Guid],
+                force: bool,
+            ) -> vestibule_core::store::StoreResult<vestibule_core::model_store::ProjectDeletion> {
+                use vestibule_core::model_store::ProjectDeletion;
+                let id = project.to_hex();
+                let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
+                if let Some(lock) = $lock {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err($crate::sql::map_err)?;
+                }
+                // A write first: in SQLite it takes the file's write lock, so the count below is
+                // the one the deletes act on.
+                sqlx::query(&$q("DELETE FROM schema_locks WHERE project_id = ?"))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                let found: Option<(String,)> = sqlx::query_as(&$q("SELECT id FROM projects WHERE id = ?"))
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                if found.is_none() {
+                    return Ok(ProjectDeletion::NotFound);
+                }
+                let ids: Vec<(String,)> = sqlx::query_as(&$q("SELECT id FROM model_objects WHERE project_id = ?"))
+                    .bind(&id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err($crate::sql::map_err)?;
+                let system: Vec<String> = system.iter().map(|g| g.to_hex()).collect();
+                let objects = ids.iter().filter(|(o,)| !system.contains(o)).count();
+                if objects > 0 && !force {
+                    return Ok(ProjectDeletion::Refused { objects });
+                }
+                for statement in [
+                    "DELETE FROM changeset_changes WHERE changeset_id IN (SELECT id FROM changesets WHERE project_id = ?)",
+                    "DELETE FROM changesets WHERE project_id = ?",
+                    "DELETE FROM change_journal_objects WHERE entry_id IN (SELECT id FROM change_journal WHERE project_id = ?)",
+                    "DELETE FROM change_journal WHERE project_id = ?",
+                    "DELETE FROM schema_tasks WHERE project_id = ?",
+                    "DELETE FROM model_objects WHERE project_id = ?",
+                    "DELETE FROM projects WHERE id = ?",
+                ] {
+                    sqlx::query(&$q(statement))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                }
+                tx.commit().await.map_err($crate::sql::map_err)?;
+                Ok(ProjectDeletion::Deleted { objects })
+            }
+
             async fn delete_changeset(&self, id: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<bool> {
                 let mut tx = self.pool().begin().await.map_err($crate::sql::map_err)?;
                 sqlx::query(&$q("DELETE FROM changeset_changes WHERE changeset_id = ?"))
