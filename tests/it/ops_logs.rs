@@ -475,6 +475,20 @@ async fn access_lines_follow_their_settings() {
         line.contains(" WARN ") && line.contains(" path=/health/live "),
         "{line}"
     );
+
+    // A filter that leaves requests' context out of lines: the access line names the request.
+    let bare = TestServer::start_with(&[("VESTIBULE_LOG_LEVEL", "warn,vestibule::access=info")]);
+    c.get(bare.url("/api/status"))
+        .header("x-request-id", "bare-1")
+        .send()
+        .await
+        .unwrap();
+    let line = wait_for_text(&bare, &["bare-1", "answered"]).await;
+    assert!(
+        line.contains(" INFO vestibule::access: answered status=200 ")
+            && line.ends_with(" request_id=bare-1 method=GET route=/api/status"),
+        "{line}"
+    );
 }
 
 /// `audit.target = "stderr"` puts the audit events beside the log; stdout keeps only the

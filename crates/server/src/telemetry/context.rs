@@ -131,7 +131,7 @@ pub fn scope<R>(slot: &mut Option<RequestContext>, f: impl FnOnce() -> R) -> R {
 
 /// Whether the filter lets the `request` span through, decided as `tracing::info_span!` decided
 /// it: the level first (at `warn`, one atomic load), then the callsite's cached interest.
-fn request_span_enabled() -> bool {
+pub(super) fn request_span_enabled() -> bool {
     if !(Level::INFO <= tracing::level_filters::STATIC_MAX_LEVEL && Level::INFO <= LevelFilter::current()) {
         return false;
     }

@@ -90,11 +90,18 @@ impl AccessLog {
 
     /// What the access line of `req` will need, if one is written: its level is on, the filter
     /// lets it through, and it is not a health probe (unless those are logged too).
-    fn begin(&self, req: &Request, route: &str) -> Option<AccessStart> {
+    fn begin(&self, req: &Request, context: &RequestContext) -> Option<AccessStart> {
         let level = self.level?;
-        if !access_enabled(level) || (!self.health && route.starts_with("/health/")) {
+        if !access_enabled(level) || (!self.health && context.route().starts_with("/health/")) {
             return None;
         }
+        // Where the filter leaves the request context out of lines (`warn,vestibule::access=info`),
+        // the access line names the request itself.
+        let unnamed = (!log_context::request_span_enabled()).then(|| Unnamed {
+            request_id: context.request_id().to_owned(),
+            method: context.method().clone(),
+            route: context.route().to_owned(),
+        });
         let client = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -111,8 +118,16 @@ impl AccessLog {
             level,
             path: req.uri().path().to_owned(),
             client,
+            unnamed,
         })
     }
+}
+
+/// The request's id, method and route, for an access line written outside its context.
+struct Unnamed {
+    request_id: String,
+    method: axum::http::Method,
+    route: String,
 }
 
 /// What an access line takes from the request, before it is answered.
@@ -121,6 +136,7 @@ struct AccessStart {
     /// The path without its query (which may carry tokens).
     path: String,
     client: Option<IpAddr>,
+    unnamed: Option<Unnamed>,
 }
 
 /// `tracing::event!` wants its level as a constant: one call per level.
@@ -144,6 +160,7 @@ impl AccessStart {
     fn write(self, status: StatusCode, elapsed: Duration, trace: Option<&TraceParent>) {
         let user = log_context::with_current(|c| c.and_then(RequestContext::user));
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        let unnamed = self.unnamed.as_ref();
         at_level!(
             self.level,
             event!(
@@ -153,6 +170,9 @@ impl AccessStart {
                 client = self.client.map(tracing::field::display),
                 user_id = user.map(tracing::field::display),
                 trace_id = trace.map(|t| tracing::field::display(t.trace_id())),
+                request_id = unnamed.map(|u| tracing::field::display(&u.request_id)),
+                method = unnamed.map(|u| tracing::field::display(&u.method)),
+                route = unnamed.map(|u| tracing::field::display(&u.route)),
                 "answered"
             )
         );
@@ -214,7 +234,7 @@ where
         let id = request_id::of(&req);
         // Moved, not copied, into the thread-local around each poll: no allocation per request.
         let context = RequestContext::new(id, req.method().clone(), route_of(&req));
-        let access = self.access.begin(&req, context.route());
+        let access = self.access.begin(&req, &context);
         let trace = req.headers().get(&TRACEPARENT).and_then(TraceParent::parse);
         let mut context = Some(context);
         // Lines written while the inner service takes the request name it too.
