@@ -199,6 +199,19 @@ async fn hello_and_check(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let o = opts();
+    // `VESTIBULE_BENCH_ONLY=memory`: figure d (and j's memory side) alone, which needs no server
+    // and no quiet machine: bytes per session at 1 M and 10 M sessions.
+    if std::env::var("VESTIBULE_BENCH_ONLY").is_ok_and(|v| v == "memory") {
+        for n in [o.sessions, 10 * o.sessions] {
+            let mem = memory::measure(n)?;
+            println!(
+                "session map: {n} sessions added {:.1} MiB of RSS: {:.0} bytes per session",
+                mem.added as f64 / 1048576.0,
+                mem.per_session
+            );
+        }
+        return Ok(());
+    }
     let vestibule = release_bin("vestibule")?;
     let hello = release_bin("bench-hello")?;
     let scratch = tempfile::tempdir()?;

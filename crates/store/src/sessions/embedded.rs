@@ -44,7 +44,7 @@ use vestibule_core::secret::SecretHash;
 use vestibule_core::session::{Grant, Session};
 use vestibule_core::store::{SessionStore, StoreResult};
 
-use crate::sessions::memory::MemorySessions;
+use crate::sessions::memory::{MemorySessions, TokenKey};
 use crate::sqlite::SqliteStore;
 
 /// The lock file in the data directory held by the server whose sessions the file keeps.
@@ -268,12 +268,13 @@ impl Rows {
 struct Placement<'a> {
     mem: &'a MemorySessions,
     /// `Some((row, user))` for a session the batch inserted, `None` for one it removed.
-    changed: HashMap<SecretHash, Option<(i64, Guid)>>,
+    /// By the key memory holds sessions under.
+    changed: HashMap<TokenKey, Option<(i64, Guid)>>,
 }
 
 impl Placement<'_> {
     fn row(&self, token: &SecretHash) -> Option<i64> {
-        match self.changed.get(token) {
+        match self.changed.get(&TokenKey::of(token)) {
             Some(changed) => changed.map(|(row, _)| row),
             None => self.mem.row_of(token),
         }
@@ -281,7 +282,7 @@ impl Placement<'_> {
 
     fn remove(&mut self, token: SecretHash) -> Option<i64> {
         let row = self.row(&token);
-        self.changed.insert(token, None);
+        self.changed.insert(TokenKey::of(&token), None);
         row
     }
 
@@ -327,7 +328,9 @@ async fn commit<'a>(
         if let Op::Insert(s) = op {
             // A session saved again keeps its row.
             let row = place.row(&s.token).unwrap_or_else(|| rows.next());
-            place.changed.insert(s.token, Some((row, s.user_id)));
+            place
+                .changed
+                .insert(TokenKey::of(&s.token), Some((row, s.user_id)));
             inserts.push((row, s));
             placed.push(Some(row));
             continue;

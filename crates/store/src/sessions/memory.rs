@@ -1,6 +1,16 @@
 //! The in-memory session map: sharded by the token hash, with expiry checked on every read.
 //!
-//! The key is already a SHA-256, so the map hashes it by taking its first eight bytes instead of
+//! A live session costs what a server holding millions of them can afford (issue 20: at most
+//! 256 bytes each at a million), so the map keeps a compact record, not a `Session`:
+//! - the key is the first 16 bytes of the token's SHA-256 ([`TokenKey`]): finding a session by
+//!   another token needs a second preimage of 128 bits of SHA-256, the same work as guessing a
+//!   token, and two live tokens sharing a key (about 2^-65 at ten million sessions) are beyond
+//!   concern; the full hash stays in the durable file and in the `Session`s handed out (the caller
+//!   holds the token);
+//! - the last-active time is only the atomic, the expiry is packed into one word, and the rare
+//!   object scope (ThoughtSpot object tokens) lives in a side map.
+//!
+//! The key is already random, so the map hashes it by taking its first eight bytes instead of
 //! hashing it again. A session's last-active time is an atomic, so a session check needs only a
 //! shard's read lock.
 
@@ -12,11 +22,11 @@ use std::sync::RwLock;
 use vestibule_core::credential::Admission;
 use vestibule_core::ids::Guid;
 use vestibule_core::secret::SecretHash;
-use vestibule_core::session::{Expiry, Grant, Session};
+use vestibule_core::session::{Expiry, Grant, Scope, Session};
 
 const SHARDS: usize = 64;
 
-/// Hashes a `SecretHash` key by its leading bytes: they are uniformly random already.
+/// Hashes a key by its leading bytes: they are uniformly random already.
 #[derive(Default)]
 pub struct PrehashedHasher(u64);
 
@@ -26,7 +36,7 @@ impl Hasher for PrehashedHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // `[u8; 32]` hashes as its length then its bytes; keep the first eight bytes seen after it.
+        // `[u8; N]` hashes as its length then its bytes; keep the first eight bytes seen after it.
         for b in bytes.iter().take(8) {
             self.0 = (self.0 << 8) | u64::from(*b);
         }
@@ -35,16 +45,110 @@ impl Hasher for PrehashedHasher {
     fn write_usize(&mut self, _: usize) {}
 }
 
-type Map<V> = HashMap<SecretHash, V, BuildHasherDefault<PrehashedHasher>>;
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<PrehashedHasher>>;
 
+/// The key a session is held under: the first 16 bytes of its token's hash (see the module).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TokenKey([u8; 16]);
+
+impl TokenKey {
+    pub fn of(token: &SecretHash) -> TokenKey {
+        let mut k = [0; 16];
+        k.copy_from_slice(&token.0[..16]);
+        TokenKey(k)
+    }
+}
+
+/// `Entry::flags`: the session is bound to a cookie (`cookie` holds its hash).
+const COOKIE: u8 = 1;
+/// `Entry::flags`: the expiry is absolute (`expiry` holds its time in ms), else idle.
+const ABSOLUTE: u8 = 2;
+/// `Entry::flags`: the scope is one object, kept in `MemorySessions::objects`.
+const OBJECT: u8 = 4;
+
+/// A session as the map keeps it (96 bytes; the token is the key).
 struct Entry {
-    session: Session,
-    /// The session's row in the durable file (its SQLite rowid), so that the file is written by
-    /// row and needs no index on the random token hash; 0 when there is no file.
-    row: i64,
     last_active_ms: AtomicI64,
     /// The last-active time last handed out for persisting; see [`Touched::persist`].
     persisted_ms: AtomicI64,
+    /// The session's row in the durable file (its SQLite rowid), so that the file is written by
+    /// row and needs no index on the random token hash; 0 when there is no file.
+    row: i64,
+    created_ms: i64,
+    /// An idle expiry as `server_secs << 32 | http_secs`, an absolute one as its time in ms.
+    expiry: i64,
+    user_id: Guid,
+    cookie: [u8; 32],
+    login_mode: i32,
+    flags: u8,
+}
+
+impl Entry {
+    fn new(session: &Session, row: i64) -> Entry {
+        let mut flags = 0;
+        let expiry = match session.expiry {
+            Expiry::Idle {
+                server_secs,
+                http_secs,
+            } => (i64::from(server_secs) << 32) | i64::from(http_secs),
+            Expiry::Absolute { expires_ms } => {
+                flags |= ABSOLUTE;
+                expires_ms
+            }
+        };
+        let cookie = match session.cookie {
+            Some(c) => {
+                flags |= COOKIE;
+                c.0
+            }
+            None => [0; 32],
+        };
+        if matches!(session.scope, Scope::Object(_)) {
+            flags |= OBJECT;
+        }
+        Entry {
+            last_active_ms: AtomicI64::new(session.last_active_ms),
+            persisted_ms: AtomicI64::new(session.last_active_ms),
+            row,
+            created_ms: session.created_ms,
+            expiry,
+            user_id: session.user_id,
+            cookie,
+            login_mode: session.login_mode,
+            flags,
+        }
+    }
+
+    fn expiry(&self) -> Expiry {
+        if self.flags & ABSOLUTE != 0 {
+            Expiry::Absolute {
+                expires_ms: self.expiry,
+            }
+        } else {
+            Expiry::Idle {
+                server_secs: (self.expiry >> 32) as u32,
+                http_secs: (self.expiry & 0xFFFF_FFFF) as u32,
+            }
+        }
+    }
+
+    fn cookie(&self) -> Option<SecretHash> {
+        (self.flags & COOKIE != 0).then_some(SecretHash(self.cookie))
+    }
+
+    /// The session this entry holds, for `token` (whose key it is held under) and with `scope`.
+    fn session(&self, token: SecretHash, scope: Scope) -> Session {
+        Session {
+            token,
+            cookie: self.cookie(),
+            user_id: self.user_id,
+            login_mode: self.login_mode,
+            scope,
+            created_ms: self.created_ms,
+            last_active_ms: self.last_active_ms.load(Ordering::Relaxed),
+            expiry: self.expiry(),
+        }
+    }
 }
 
 /// The result of a touch: the session as it is now, and whether its new activity should be
@@ -55,29 +159,42 @@ pub struct Touched {
 }
 
 pub struct MemorySessions {
-    shards: Box<[RwLock<Map<Entry>>]>,
-    grants: RwLock<Map<Grant>>,
+    shards: Box<[RwLock<Map<TokenKey, Entry>>]>,
+    /// The object of each object-scoped session.
+    objects: RwLock<Map<TokenKey, Guid>>,
+    grants: RwLock<Map<SecretHash, Grant>>,
     /// What `first_sight` recorded, with when it may be forgotten.
-    seen: RwLock<Map<i64>>,
+    seen: RwLock<Map<SecretHash, i64>>,
 }
 
 impl Default for MemorySessions {
     fn default() -> Self {
         MemorySessions {
             shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+            objects: RwLock::new(Map::default()),
             grants: RwLock::new(Map::default()),
             seen: RwLock::new(Map::default()),
         }
     }
 }
 
-fn shard_of(h: &SecretHash) -> usize {
-    h.0[31] as usize % SHARDS
+fn shard_of(k: &TokenKey) -> usize {
+    k.0[15] as usize % SHARDS
 }
 
 impl MemorySessions {
-    fn shard(&self, h: &SecretHash) -> &RwLock<Map<Entry>> {
-        &self.shards[shard_of(h)]
+    fn shard(&self, k: &TokenKey) -> &RwLock<Map<TokenKey, Entry>> {
+        &self.shards[shard_of(k)]
+    }
+
+    /// The scope of the entry held under `key`.
+    fn scope_of(&self, key: &TokenKey, entry: &Entry) -> Scope {
+        if entry.flags & OBJECT == 0 {
+            return Scope::Full;
+        }
+        let objects = self.objects.read().unwrap_or_else(|e| e.into_inner());
+        // Written before the entry and removed after it, so it is there.
+        objects.get(key).map_or(Scope::Full, |o| Scope::Object(*o))
     }
 
     pub fn insert(&self, session: Session) {
@@ -86,17 +203,28 @@ impl MemorySessions {
 
     /// Inserts (or replaces) a session that the durable file keeps at `row`.
     pub fn insert_at(&self, session: Session, row: i64) {
-        let entry = Entry {
-            row,
-            last_active_ms: AtomicI64::new(session.last_active_ms),
-            persisted_ms: AtomicI64::new(session.last_active_ms),
-            session,
-        };
-        let mut shard = self
-            .shard(&entry.session.token)
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        shard.insert(entry.session.token, entry);
+        let key = TokenKey::of(&session.token);
+        let entry = Entry::new(&session, row);
+        if let Scope::Object(object) = session.scope {
+            let mut objects = self.objects.write().unwrap_or_else(|e| e.into_inner());
+            objects.insert(key, object);
+        }
+        let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
+        let replaced = shard.insert(key, entry);
+        drop(shard);
+        if replaced.is_some_and(|e| e.flags & OBJECT != 0) && !matches!(session.scope, Scope::Object(_)) {
+            self.forget_objects(&[key]);
+        }
+    }
+
+    fn forget_objects(&self, keys: &[TokenKey]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut objects = self.objects.write().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            objects.remove(k);
+        }
     }
 
     /// The live session if `admission` admits it, marked active at `now_ms`. `persist` is true
@@ -108,18 +236,18 @@ impl MemorySessions {
         granularity_ms: i64,
         admission: &Admission<'_>,
     ) -> Option<Touched> {
-        let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
-        let entry = shard.get(token)?;
-        if !admission.admits(entry.session.cookie.as_ref()) {
+        let key = TokenKey::of(token);
+        let shard = self.shard(&key).read().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(&key)?;
+        if !admission.admits(entry.cookie().as_ref()) {
             return None;
         }
-        let mut session = entry.session.clone();
-        session.last_active_ms = entry.last_active_ms.load(Ordering::Relaxed);
+        let mut session = entry.session(*token, self.scope_of(&key, entry));
         if !session.is_live(now_ms) {
             return None;
         }
         let mut persist = false;
-        if matches!(session.expiry, Expiry::Idle { .. }) {
+        if entry.flags & ABSOLUTE == 0 {
             entry.last_active_ms.fetch_max(now_ms, Ordering::Relaxed);
             session.last_active_ms = session.last_active_ms.max(now_ms);
             let persisted = entry.persisted_ms.load(Ordering::Relaxed);
@@ -134,47 +262,56 @@ impl MemorySessions {
 
     /// The session as it is now, live or not, without touching it.
     pub fn peek(&self, token: &SecretHash) -> Option<Session> {
-        let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
-        shard.get(token).map(|e| {
-            let mut s = e.session.clone();
-            s.last_active_ms = e.last_active_ms.load(Ordering::Relaxed);
-            s
-        })
+        let key = TokenKey::of(token);
+        let shard = self.shard(&key).read().unwrap_or_else(|e| e.into_inner());
+        shard.get(&key).map(|e| e.session(*token, self.scope_of(&key, e)))
     }
 
     /// The file row of a session held here, live or not.
     pub fn row_of(&self, token: &SecretHash) -> Option<i64> {
-        let shard = self.shard(token).read().unwrap_or_else(|e| e.into_inner());
-        shard.get(token).map(|e| e.row)
+        let key = TokenKey::of(token);
+        let shard = self.shard(&key).read().unwrap_or_else(|e| e.into_inner());
+        shard.get(&key).map(|e| e.row)
     }
 
-    /// The tokens and file rows of a user's sessions held here, live or not.
-    pub fn rows_of_user(&self, user: Guid) -> Vec<(SecretHash, i64)> {
+    /// The keys and file rows of a user's sessions held here, live or not.
+    pub fn rows_of_user(&self, user: Guid) -> Vec<(TokenKey, i64)> {
         let mut rows = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.read().unwrap_or_else(|e| e.into_inner());
             rows.extend(
                 shard
                     .iter()
-                    .filter(|(_, e)| e.session.user_id == user)
-                    .map(|(h, e)| (*h, e.row)),
+                    .filter(|(_, e)| e.user_id == user)
+                    .map(|(k, e)| (*k, e.row)),
             );
         }
         rows
     }
 
     pub fn remove(&self, token: &SecretHash) -> bool {
-        let mut shard = self.shard(token).write().unwrap_or_else(|e| e.into_inner());
-        shard.remove(token).is_some()
+        let key = TokenKey::of(token);
+        let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
+        let removed = shard.remove(&key);
+        drop(shard);
+        if removed.as_ref().is_some_and(|e| e.flags & OBJECT != 0) {
+            self.forget_objects(&[key]);
+        }
+        removed.is_some()
     }
 
     pub fn remove_user(&self, user: Guid) -> usize {
-        self.retain(|s| s.user_id != user)
+        self.retain(|e, _| e.user_id != user)
     }
 
     /// Drops expired sessions and grants; returns how many sessions went.
     pub fn sweep(&self, now_ms: i64) -> usize {
-        let n = self.retain(|s| s.is_live(now_ms));
+        let n = self.retain(|e, key| {
+            // The scope does not decide liveness; the token is not held (its key is).
+            let mut token = SecretHash([0; 32]);
+            token.0[..16].copy_from_slice(&key.0);
+            e.session(token, Scope::Full).is_live(now_ms)
+        });
         let mut grants = self.grants.write().unwrap_or_else(|e| e.into_inner());
         grants.retain(|_, g| g.expires_ms > now_ms);
         drop(grants);
@@ -183,18 +320,22 @@ impl MemorySessions {
         n
     }
 
-    fn retain(&self, keep: impl Fn(&Session) -> bool) -> usize {
+    fn retain(&self, keep: impl Fn(&Entry, &TokenKey) -> bool) -> usize {
         let mut removed = 0;
+        let mut objects = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
             let before = shard.len();
-            shard.retain(|_, e| {
-                let mut s = e.session.clone();
-                s.last_active_ms = e.last_active_ms.load(Ordering::Relaxed);
-                keep(&s)
+            shard.retain(|k, e| {
+                let kept = keep(e, k);
+                if !kept && e.flags & OBJECT != 0 {
+                    objects.push(*k);
+                }
+                kept
             });
             removed += before - shard.len();
         }
+        self.forget_objects(&objects);
         removed
     }
 
@@ -281,6 +422,36 @@ mod tests {
         let h = SecretHash::of("b");
         assert!(m.touch(&h, 4_000, 1000, &Admission::ANY).is_some());
         assert!(m.touch(&h, 5_000, 1000, &Admission::ANY).is_none());
+    }
+
+    #[test]
+    fn a_session_comes_back_as_it_went_in() {
+        let m = MemorySessions::default();
+        let object = Guid::random();
+        let mut s = session("d", 1_000, 30);
+        s.cookie = Some(SecretHash::of("cookie"));
+        s.login_mode = 4_194_304;
+        m.insert_at(s.clone(), 42);
+        assert_eq!(m.peek(&s.token), Some(s.clone()));
+        assert_eq!(m.row_of(&s.token), Some(42));
+        let mut t = session("e", 2_000, 0);
+        t.expiry = Expiry::Absolute { expires_ms: 9_000 };
+        t.scope = Scope::Object(object);
+        m.insert(t.clone());
+        assert_eq!(m.peek(&t.token), Some(t.clone()));
+        assert_eq!(m.rows_of_user(s.user_id), vec![(TokenKey::of(&s.token), 42)]);
+        // The object of a removed or expired session goes with it.
+        assert_eq!(m.sweep(9_000), 1);
+        assert!(m.objects.read().unwrap().is_empty());
+        assert!(m.peek(&t.token).is_none());
+        assert!(m.remove(&s.token));
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn a_session_is_held_in_96_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 96);
+        assert_eq!(std::mem::size_of::<TokenKey>(), 16);
     }
 
     #[test]
