@@ -59,6 +59,7 @@ mod sso_popup;
 mod sso_saml;
 mod sso_saml_browser;
 mod throttle;
+mod toolchain;
 mod ts_cross;
 mod ts_v1;
 mod ts_v2;
