@@ -310,3 +310,22 @@ fn not_serving(e: &RedisError) -> bool {
             | ErrorKind::Ask
     ) || matches!(e.code(), Some("NOREPLICAS" | "BUSY"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_nodes;
+
+    #[test]
+    fn a_cluster_url_names_its_nodes_with_the_first_credentials_for_all() {
+        assert_eq!(cluster_nodes("redis://127.0.0.1:6379"), None);
+        assert_eq!(
+            cluster_nodes("redis+cluster://10.0.0.1:7000, 10.0.0.2:7001,"),
+            Some(vec!["redis://10.0.0.1:7000".to_string(), "redis://10.0.0.2:7001".to_string()])
+        );
+        assert_eq!(
+            cluster_nodes("rediss+cluster://u:p@a:1,b:2"),
+            Some(vec!["rediss://u:p@a:1".to_string(), "rediss://u:p@b:2".to_string()])
+        );
+        assert_eq!(cluster_nodes("redis+cluster://"), Some(vec![]));
+    }
+}
