@@ -74,7 +74,13 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
     };
     while masters.len() < 3 {
         assert!(sessions.len() < 60, "60 sessions on {masters:?} only");
-        let resp = form_login(&client(), &a.url("/api/auth/login"), "administrator", ADMIN_PASSWORD).await;
+        let resp = form_login(
+            &client(),
+            &a.url("/api/auth/login"),
+            "administrator",
+            ADMIN_PASSWORD,
+        )
+        .await;
         assert_eq!(resp.status(), 204);
         let (token, cookie) = (token_of(&resp), jsessionid(&resp));
         masters.insert(master_of(&token));
@@ -97,7 +103,13 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
     let mut masters = HashSet::new();
     while masters.len() < 3 {
         assert!(kept.len() < 60, "60 sessions on {masters:?} only");
-        let resp = form_login(&client(), &b.url("/api/auth/login"), "administrator", ADMIN_PASSWORD).await;
+        let resp = form_login(
+            &client(),
+            &b.url("/api/auth/login"),
+            "administrator",
+            ADMIN_PASSWORD,
+        )
+        .await;
         assert_eq!(resp.status(), 204);
         let (token, cookie) = (token_of(&resp), jsessionid(&resp));
         masters.insert(master_of(&token));
@@ -106,7 +118,9 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
     let victim = master_of(&kept[0].0);
     cluster.kill9(victim);
     let killed = Instant::now();
-    cluster.wait_ok(Duration::from_secs(30)).expect("the replica took over");
+    cluster
+        .wait_ok(Duration::from_secs(30))
+        .expect("the replica took over");
     // Each node's first request on the lost master's slots may still meet the old connection;
     // within the bound, every session made before the kill serves on both nodes.
     for (token, cookie) in &kept {

@@ -40,9 +40,15 @@ pub(crate) enum Retry {
 }
 
 /// The URL schemes of a Redis Cluster: a comma-separated list of some of its nodes follows.
-const CLUSTER_SCHEMES: [(&str, &str); 2] = [("redis+cluster://", "redis://"), ("rediss+cluster://", "rediss://")];
+const CLUSTER_SCHEMES: [(&str, &str); 2] = [
+    ("redis+cluster://", "redis://"),
+    ("rediss+cluster://", "rediss://"),
+];
 
 /// One Redis or a Redis Cluster: a handle that is cheap to clone and shared by every request.
+// Cloned for each operation, as the `ConnectionManager` alone always was: boxing the larger
+// variant would add an allocation to every clone.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub(crate) enum Conn {
     Single(ConnectionManager),
@@ -109,7 +115,12 @@ impl Conn {
     /// `WAIT replicas timeout_ms` on the connection that wrote `key`: on a cluster, the master of
     /// its slot (the one connection redis-rs keeps to that node, so WAIT covers the write just
     /// made on it). Returns how many replicas acknowledged every write sent so far.
-    pub(crate) async fn wait(&mut self, key: &str, replicas: u32, timeout_ms: u64) -> redis::RedisResult<u32> {
+    pub(crate) async fn wait(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout_ms: u64,
+    ) -> redis::RedisResult<u32> {
         let mut cmd = redis::cmd("WAIT");
         cmd.arg(replicas).arg(timeout_ms);
         match self {
@@ -217,7 +228,9 @@ pub(crate) async fn connect(url: &str, timeout: Duration) -> StoreResult<Conn> {
 /// requests resume soon after a replica is promoted.
 async fn connect_cluster(url: &str, nodes: Vec<String>, timeout: Duration) -> StoreResult<ClusterConnection> {
     if nodes.is_empty() {
-        return Err(StoreError::Other(format!("redis cluster URL '{url}' names no node")));
+        return Err(StoreError::Other(format!(
+            "redis cluster URL '{url}' names no node"
+        )));
     }
     let client = ClusterClientBuilder::new(nodes)
         .connection_timeout(timeout)
@@ -320,11 +333,17 @@ mod tests {
         assert_eq!(cluster_nodes("redis://127.0.0.1:6379"), None);
         assert_eq!(
             cluster_nodes("redis+cluster://10.0.0.1:7000, 10.0.0.2:7001,"),
-            Some(vec!["redis://10.0.0.1:7000".to_string(), "redis://10.0.0.2:7001".to_string()])
+            Some(vec![
+                "redis://10.0.0.1:7000".to_string(),
+                "redis://10.0.0.2:7001".to_string()
+            ])
         );
         assert_eq!(
             cluster_nodes("rediss+cluster://u:p@a:1,b:2"),
-            Some(vec!["rediss://u:p@a:1".to_string(), "rediss://u:p@b:2".to_string()])
+            Some(vec![
+                "rediss://u:p@a:1".to_string(),
+                "rediss://u:p@b:2".to_string()
+            ])
         );
         assert_eq!(cluster_nodes("redis+cluster://"), Some(vec![]));
     }

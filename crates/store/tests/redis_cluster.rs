@@ -75,7 +75,10 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
             sessions.push(s);
         }
     }
-    let masters: HashSet<Option<u16>> = sessions.iter().map(|s| cluster.master_of_slot(slot_of(s))).collect();
+    let masters: HashSet<Option<u16>> = sessions
+        .iter()
+        .map(|s| cluster.master_of_slot(slot_of(s)))
+        .collect();
     assert_eq!(masters.len(), 3, "sessions on {masters:?}");
     assert!(!masters.contains(&None));
     assert_eq!(store.count().await.unwrap(), 200);
@@ -94,7 +97,11 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
     assert!(store.touch(&logged_out.token, now + 20).await.unwrap().is_none());
     assert!(!store.remove(&logged_out.token).await.unwrap());
     let revoked_user = users[1];
-    let revoked: Vec<Session> = sessions.iter().filter(|s| s.user_id == revoked_user).cloned().collect();
+    let revoked: Vec<Session> = sessions
+        .iter()
+        .filter(|s| s.user_id == revoked_user)
+        .cloned()
+        .collect();
     sessions.retain(|s| s.user_id != revoked_user);
     assert_eq!(revoked.len(), 5);
     assert_eq!(store.remove_user(revoked_user).await.unwrap(), 5);
@@ -115,7 +122,10 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
         origin: None,
     };
     store.insert_grant(g.clone()).await.unwrap();
-    assert_eq!(store.grant(&g.hash, now).await.unwrap().map(|x| x.user_id), Some(users[2]));
+    assert_eq!(
+        store.grant(&g.hash, now).await.unwrap().map(|x| x.user_id),
+        Some(users[2])
+    );
     let used = Grant {
         hash: SecretHash::of(&vestibule_core::secret::new_opaque_token()),
         ..g.clone()
@@ -147,7 +157,10 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
         store.sweep(now_ms()).await.unwrap();
     }
     for s in &sessions {
-        assert!(store.touch(&s.token, now + 30).await.unwrap().is_some(), "a live session went");
+        assert!(
+            store.touch(&s.token, now + 30).await.unwrap().is_some(),
+            "a live session went"
+        );
     }
 
     // kill -9 the master that holds the first session; its replica takes over.
@@ -167,7 +180,10 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
             Err(StoreError::Unavailable(_)) => failed += 1,
             Err(e) => panic!("not an outage: {e}"),
         }
-        assert!(killed.elapsed() < Duration::from_secs(30), "no answer 30 s after the kill");
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "no answer 30 s after the kill"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     tokio::task::block_in_place(|| cluster.wait_ok(Duration::from_secs(30))).unwrap();
@@ -186,10 +202,16 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
 
     // Nothing written with WAIT is lost, nothing removed comes back.
     for s in &sessions {
-        assert!(store.touch(&s.token, now_ms()).await.unwrap().is_some(), "a session was lost");
+        assert!(
+            store.touch(&s.token, now_ms()).await.unwrap().is_some(),
+            "a session was lost"
+        );
     }
     for s in revoked.iter().chain([&logged_out]) {
-        assert!(store.touch(&s.token, now_ms()).await.unwrap().is_none(), "a removal was undone");
+        assert!(
+            store.touch(&s.token, now_ms()).await.unwrap().is_none(),
+            "a removal was undone"
+        );
     }
     assert!(store.grant(&g.hash, now_ms()).await.unwrap().is_some());
     assert!(store.grant(&used.hash, now_ms()).await.unwrap().is_none());

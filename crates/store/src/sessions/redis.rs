@@ -160,7 +160,9 @@ impl RedisSessions {
         for key in keys {
             // Safe to repeat: WAIT writes nothing.
             let acked: u32 = self
-                .run(Retry::Safe, |mut c| async move { c.wait(key, replicas, wait_ms).await })
+                .run(Retry::Safe, |mut c| async move {
+                    c.wait(key, replicas, wait_ms).await
+                })
                 .await?;
             if acked < replicas {
                 return Err(unavailable(format!(
@@ -190,7 +192,9 @@ impl RedisSessions {
     /// were fully handled, so a failed sweep is simply redone by the next one. On a cluster the
     /// SCAN walks one master's keys at a time, the masters in turn.
     async fn prune_user_sets(&self) -> StoreResult<usize> {
-        let masters = self.run(Retry::Safe, |mut c| async move { c.masters().await }).await?;
+        let masters = self
+            .run(Retry::Safe, |mut c| async move { c.masters().await })
+            .await?;
         if self.is_cluster() && masters.is_empty() {
             return Ok(0);
         }
@@ -204,7 +208,11 @@ impl RedisSessions {
             let (next, sets): (u64, Vec<String>) = self
                 .run(Retry::Safe, |mut c| async move {
                     let mut scan = redis::cmd("SCAN");
-                    scan.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(SCAN_COUNT);
+                    scan.arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT);
                     c.on_node(node, &scan).await
                 })
                 .await?;
@@ -243,7 +251,7 @@ impl RedisSessions {
             }
             self.user_sets_cursor.store(cursor, Ordering::Relaxed);
             self.user_sets_node.store(rank, Ordering::Relaxed);
-            if cursor == 0 && (masters.is_empty() || rank % masters.len() == 0) {
+            if cursor == 0 && (masters.is_empty() || rank.is_multiple_of(masters.len())) {
                 break;
             }
         }
@@ -391,7 +399,12 @@ impl SessionStore for RedisSessions {
     async fn insert(&self, s: Session) -> StoreResult<()> {
         let member = s.token.to_hex();
         let k = self.keys;
-        let (sk, hk, lk, uk) = (k.session(&member), k.http(&member), k.live(&member), k.user(s.user_id));
+        let (sk, hk, lk, uk) = (
+            k.session(&member),
+            k.http(&member),
+            k.live(&member),
+            k.user(s.user_id),
+        );
         let fields = session_fields(&s);
         let exp = s.expires_ms();
         let (server_ms, http_ms) = match s.expiry {
@@ -496,7 +509,11 @@ impl SessionStore for RedisSessions {
         admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>> {
         let member = token.to_hex();
-        let (sk, hk, lk) = (self.keys.session(&member), self.keys.http(&member), self.keys.live(&member));
+        let (sk, hk, lk) = (
+            self.keys.session(&member),
+            self.keys.http(&member),
+            self.keys.live(&member),
+        );
         let without_cookie = if admission.without_cookie { "1" } else { "0" };
         let cookies: Vec<String> = admission.cookie_hashes().map(|h| h.to_hex()).collect();
         // Safe to repeat: run again with the same `now`, the script writes the same expiries and
@@ -529,7 +546,10 @@ impl SessionStore for RedisSessions {
         let user: Option<String> = self
             .run(Retry::Safe, |mut c| async move { c.hget(sk, "user").await })
             .await?;
-        let uk = user.as_deref().and_then(|u| u.parse::<Guid>().ok()).map(|u| k.user(u));
+        let uk = user
+            .as_deref()
+            .and_then(|u| u.parse::<Guid>().ok())
+            .map(|u| k.user(u));
         let uk = &uk;
         // On one Redis the user's set is in the MULTI; on a cluster it is another slot.
         let srem_in_multi = k == Keys::Single;
@@ -549,7 +569,9 @@ impl SessionStore for RedisSessions {
         if let (Some(uk), false) = (uk, srem_in_multi) {
             // The session is gone already; a member left behind is pruned like any dead one.
             let unindexed = self
-                .run(Retry::Safe, |mut c| async move { c.srem::<_, _, ()>(uk, member).await })
+                .run(Retry::Safe, |mut c| async move {
+                    c.srem::<_, _, ()>(uk, member).await
+                })
                 .await;
             if let Err(e) = unindexed {
                 tracing::debug!(error = %e, "removing an ended session from its user's set failed");
@@ -578,8 +600,10 @@ impl SessionStore for RedisSessions {
         }
         if !members.is_empty() {
             let members = &members;
-            self.run(Retry::Safe, |mut c| async move { c.srem::<_, _, ()>(uk, members).await })
-                .await?;
+            self.run(Retry::Safe, |mut c| async move {
+                c.srem::<_, _, ()>(uk, members).await
+            })
+            .await?;
         }
         Ok(removed)
     }

@@ -102,9 +102,11 @@ impl RedisCluster {
         }
         for n in &cluster.nodes {
             let port = n.port;
-            cluster.wait(&format!("node {port} answers PING"), Duration::from_secs(10), |c| {
-                c.cli(port, &["PING"]).trim() == "PONG"
-            })?;
+            cluster.wait(
+                &format!("node {port} answers PING"),
+                Duration::from_secs(10),
+                |c| c.cli(port, &["PING"]).trim() == "PONG",
+            )?;
         }
         let mut create = Command::new(bin("redis-cli"));
         create.arg("--cluster").arg("create");
@@ -139,12 +141,7 @@ impl RedisCluster {
             .unwrap_or_default()
     }
 
-    fn wait(
-        &self,
-        what: &str,
-        within: Duration,
-        done: impl Fn(&RedisCluster) -> bool,
-    ) -> Result<(), String> {
+    fn wait(&self, what: &str, within: Duration, done: impl Fn(&RedisCluster) -> bool) -> Result<(), String> {
         let deadline = Instant::now() + within;
         while !done(self) {
             if Instant::now() > deadline {
@@ -186,7 +183,9 @@ impl RedisCluster {
             .filter_map(|line| {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 let serves = f.len() > 8;
-                let master = f.get(2).is_some_and(|flags| flags.contains("master") && !flags.contains("fail"));
+                let master = f
+                    .get(2)
+                    .is_some_and(|flags| flags.contains("master") && !flags.contains("fail"));
                 let addr = f.get(1)?.split('@').next()?;
                 let port = addr.rsplit(':').next()?.parse().ok()?;
                 (serves && master).then_some(port)
@@ -217,11 +216,7 @@ impl RedisCluster {
     /// The cluster's URL for vestibule: every node (the client needs one that answers, and
     /// learns the rest from it).
     pub fn url(&self) -> String {
-        let nodes: Vec<String> = self
-            .running()
-            .iter()
-            .map(|p| format!("127.0.0.1:{p}"))
-            .collect();
+        let nodes: Vec<String> = self.running().iter().map(|p| format!("127.0.0.1:{p}")).collect();
         format!("redis+cluster://{}", nodes.join(","))
     }
 
