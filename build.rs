@@ -3,8 +3,8 @@
 //! - `cfg(test_postgres)`, `cfg(test_redis)`: `VESTIBULE_TEST_POSTGRES_URL` /
 //!   `VESTIBULE_TEST_REDIS_URL` are set;
 //! - `cfg(test_slapd)`: OpenLDAP's slapd and slapadd are installed;
-//! - `cfg(test_redis_server)`: `redis-server` is installed (tests that restart a Redis of their
-//!   own, never the machine's);
+//! - `cfg(test_redis_server)`: `redis-server` (and redis-cli) is installed (tests that restart a
+//!   Redis, or make a Redis Cluster, of their own, never the machine's);
 //! - `cfg(test_chromium)`: Debian's chromium is installed;
 //! - `cfg(test_node)`: node and compat/node_modules/oidc-provider (the single sign-on tests' provider);
 //! - `cfg(test_deb)`: cargo-deb and dpkg are installed and the build runs as root (the Debian

@@ -17,6 +17,7 @@ need python3-venv # the compat/.venv of the official Python clients
 need python3      # holds a SQLite lock from outside in tests/it/mstr_errors.rs (store outage → 503)
 need chromium     # the API explorer browser test (tests/browser, driven by tests/it/explorer.rs)
 need redis-server # the restart tests kill a Redis of their own (tests/it/redis_restart.rs, crates/store/tests)
+need redis-tools  # redis-cli: the Redis Cluster tests make a cluster of their own with it (redis_cluster.rs)
 need libxml2-dev     # SAML: samael's XML signature checks run on libxmlsec1 over libxml2 (crates/saml)
 need libxmlsec1-dev
 need libclang-dev    # samael's bindings to libxmlsec1 are made by bindgen at build time

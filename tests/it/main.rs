@@ -47,6 +47,7 @@ mod ops_shutdown;
 mod ops_tls;
 mod package;
 mod proxies;
+mod redis_cluster;
 mod redis_restart;
 mod rejections;
 mod scale_out;

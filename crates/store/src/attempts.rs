@@ -16,12 +16,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use redis::Script;
 
 use vestibule_core::store::{AttemptStore, Budget, Reservation, Settled, StoreResult};
 
-use crate::redis_call::{run_within, Retry};
+use crate::redis_call::{run_within, Conn, Retry};
 
 /// KEYS: the budget's hash, its set of places, the ticket's settle receipt. ARGV: now, limit
 /// (0 = none), ticket, hold until. Returns 1 when the place is taken (or was, by this ticket),
@@ -93,7 +92,7 @@ return 0
 "#;
 
 pub struct RedisAttempts {
-    conn: ConnectionManager,
+    conn: Conn,
     timeout: Duration,
     reserve: Script,
     settle: Script,
@@ -112,7 +111,7 @@ fn receipt(key: &str, ticket: u64) -> String {
 
 impl RedisAttempts {
     /// Uses an open connection (the session store's), giving up on any operation after `timeout`.
-    pub fn new(conn: ConnectionManager, timeout: Duration) -> Self {
+    pub(crate) fn new(conn: Conn, timeout: Duration) -> Self {
         RedisAttempts {
             conn,
             timeout,

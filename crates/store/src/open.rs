@@ -74,8 +74,8 @@ pub async fn open(config: &Config, opener: Opener) -> StoreResult<Stores> {
     })
 }
 
-/// The session store: Redis (with the failed-login budgets beside it) when `store.sessions` is a
-/// URL, else memory with durable copies in the embedded SQLite file.
+/// The session store: Redis or a Redis Cluster (with the failed-login budgets beside it) when
+/// `store.sessions` is a URL, else memory with durable copies in the embedded SQLite file.
 async fn open_sessions(
     config: &Config,
     sqlite: &SqliteStore,
@@ -90,7 +90,9 @@ async fn open_sessions(
         return Ok((store, None));
     }
     let timeout = Duration::from_secs(config.store.timeout_secs);
-    let redis = RedisSessions::connect(&config.store.sessions, timeout).await?;
+    let redis = RedisSessions::connect(&config.store.sessions, timeout)
+        .await?
+        .wait_for_replicas(config.store.redis_wait_replicas);
     let attempts: Arc<dyn AttemptStore> = Arc::new(redis.attempts());
     Ok((Arc::new(redis), Some(attempts)))
 }

@@ -3,6 +3,13 @@
 //! the old one turns out to have died (Redis restarted, a proxy dropped it) and the operation is
 //! safe to repeat.
 //!
+//! The connection is to one Redis (`redis://`, `rediss://`) or to a Redis Cluster
+//! (`redis+cluster://host:port,host:port`, `rediss+cluster://…`): [`Conn`] is either, and every
+//! command goes through it the same way. On a cluster redis-rs routes each command, pipeline and
+//! script by the slot of its keys (so every one must keep to one slot: see the key layouts in
+//! `sessions/redis_keys.rs`), follows `MOVED` and `ASK`, and re-reads the slot map after a
+//! failover by itself; commands without a key (`WAIT`, `SCAN`) are routed here explicitly.
+//!
 //! redis-rs's `ConnectionManager` notices a dead connection only when a command fails on it: it
 //! returns that command's error and starts a new connection in the background, which the next
 //! command waits for. Without a retry, the first request on every node after a Redis restart
@@ -12,8 +19,11 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{get_slot, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
 use vestibule_core::error::StoreError;
 use vestibule_core::store::StoreResult;
@@ -29,8 +39,213 @@ pub(crate) enum Retry {
     Never,
 }
 
-/// Opens the connection: each attempt to connect and each answer gives up after `timeout`.
-pub(crate) async fn connect(url: &str, timeout: Duration) -> StoreResult<ConnectionManager> {
+/// The URL schemes of a Redis Cluster: a comma-separated list of some of its nodes follows.
+const CLUSTER_SCHEMES: [(&str, &str); 2] = [
+    ("redis+cluster://", "redis://"),
+    ("rediss+cluster://", "rediss://"),
+];
+
+/// One Redis or a Redis Cluster: a handle that is cheap to clone and shared by every request.
+// Cloned for each operation, as the `ConnectionManager` alone always was: boxing the larger
+// variant would add an allocation to every clone.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+pub(crate) enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Conn {
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+
+    /// Runs commands that may each touch another slot: one pipeline on one Redis, all at once
+    /// (each to its own slot's master) on a cluster, where a pipeline must keep to one slot.
+    pub(crate) async fn each<T: FromRedisValue>(&mut self, cmds: Vec<Cmd>) -> redis::RedisResult<Vec<T>> {
+        match self {
+            Conn::Single(c) => {
+                if cmds.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut p = redis::pipe();
+                for cmd in cmds {
+                    p.add_command(cmd);
+                }
+                p.query_async(c).await
+            }
+            Conn::Cluster(c) => {
+                futures::future::try_join_all(cmds.into_iter().map(|cmd| {
+                    let mut c = c.clone();
+                    async move { cmd.query_async::<T>(&mut c).await }
+                }))
+                .await
+            }
+        }
+    }
+
+    /// `WAIT replicas timeout_ms` on the connection that wrote `key`: on a cluster, the master of
+    /// its slot (the one connection redis-rs keeps to that node, so WAIT covers the write just
+    /// made on it). Returns how many replicas acknowledged every write sent so far.
+    pub(crate) async fn wait(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout_ms: u64,
+    ) -> redis::RedisResult<u32> {
+        let mut cmd = redis::cmd("WAIT");
+        cmd.arg(replicas).arg(timeout_ms);
+        match self {
+            Conn::Single(c) => cmd.query_async(c).await,
+            Conn::Cluster(c) => {
+                let route = Route::new(get_slot(key.as_bytes()), SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                let v = c.route_command(&cmd, routing).await?;
+                u32::from_redis_value(&v)
+            }
+        }
+    }
+
+    /// The masters that serve slots now (`host`, `port`), sorted; one Redis is its own master.
+    pub(crate) async fn masters(&mut self) -> redis::RedisResult<Vec<(String, u16)>> {
+        let Conn::Cluster(c) = self else {
+            return Ok(Vec::new());
+        };
+        let slots = c
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS"),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?;
+        Ok(masters_of(&slots))
+    }
+
+    /// Sends `cmd` to one node of a cluster (`SCAN` walks one node's keys); on one Redis, to it.
+    pub(crate) async fn on_node<T: FromRedisValue>(
+        &mut self,
+        node: Option<&(String, u16)>,
+        cmd: &Cmd,
+    ) -> redis::RedisResult<T> {
+        match (self, node) {
+            (Conn::Cluster(c), Some((host, port))) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                let v = c.route_command(cmd, routing).await?;
+                T::from_redis_value(&v)
+            }
+            (c, _) => cmd.query_async(c).await,
+        }
+    }
+}
+
+/// The masters in a `CLUSTER SLOTS` answer: each slot range is `[start, end, [host, port, id,
+/// …], replicas…]`.
+fn masters_of(slots: &Value) -> Vec<(String, u16)> {
+    let Value::Array(ranges) = slots else {
+        return Vec::new();
+    };
+    let mut masters: Vec<(String, u16)> = ranges
+        .iter()
+        .filter_map(|range| match range {
+            Value::Array(items) => match items.get(2) {
+                Some(Value::Array(node)) => {
+                    let host = node.first().and_then(|h| String::from_redis_value(h).ok())?;
+                    let port = node.get(1).and_then(|p| u16::from_redis_value(p).ok())?;
+                    Some((host, port))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    masters.sort();
+    masters.dedup();
+    masters
+}
+
+/// The node URLs of a cluster URL (`redis+cluster://[user:pass@]h1:p1,h2:p2`: the credentials of
+/// the first apply to all), or `None` when `url` names one Redis.
+pub(crate) fn cluster_nodes(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = CLUSTER_SCHEMES
+        .iter()
+        .find_map(|(cluster, single)| url.strip_prefix(cluster).map(|rest| (*single, rest)))?;
+    let (auth, hosts) = match rest.rsplit_once('@') {
+        Some((auth, hosts)) => (format!("{auth}@"), hosts),
+        None => (String::new(), rest),
+    };
+    Some(
+        hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("{scheme}{auth}{h}"))
+            .collect(),
+    )
+}
+
+/// Opens the connection to one Redis or to a cluster, as `url` says: each attempt to connect and
+/// each answer gives up after `timeout`.
+pub(crate) async fn connect(url: &str, timeout: Duration) -> StoreResult<Conn> {
+    match cluster_nodes(url) {
+        Some(nodes) => connect_cluster(url, nodes, timeout).await.map(Conn::Cluster),
+        None => connect_single(url, timeout).await.map(Conn::Single),
+    }
+}
+
+/// Opens a cluster connection from some of its nodes (redis-rs learns the rest from them).
+/// Within the store timeout redis-rs retries a command whose node is gone (a failover in
+/// progress) after re-reading the slot map, waiting at most half a second between tries, so
+/// requests resume soon after a replica is promoted.
+async fn connect_cluster(url: &str, nodes: Vec<String>, timeout: Duration) -> StoreResult<ClusterConnection> {
+    if nodes.is_empty() {
+        return Err(StoreError::Other(format!(
+            "redis cluster URL '{url}' names no node"
+        )));
+    }
+    let client = ClusterClientBuilder::new(nodes)
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .min_retry_wait(50)
+        .max_retry_wait(500)
+        .build()
+        .map_err(|e| StoreError::Other(format!("redis cluster URL: {e}")))?;
+    tokio::time::timeout(timeout, client.get_async_connection())
+        .await
+        .map_err(|_| unavailable(format!("no answer from the cluster {url} within {timeout:?}")))?
+        .map_err(unavailable)
+}
+
+async fn connect_single(url: &str, timeout: Duration) -> StoreResult<ConnectionManager> {
     let client = redis::Client::open(url).map_err(|e| StoreError::Other(format!("redis URL: {e}")))?;
     // No retries inside a reconnection: redis-rs would wait a second or more before its next
     // try, and requests would wait with it past their deadline once Redis is back. A failed
@@ -62,9 +277,9 @@ fn connection_lost(e: &RedisError) -> bool {
 /// answer is the store being unavailable, anything else an error of the store.
 pub(crate) async fn run_within<T, F>(
     timeout: Duration,
-    conn: &ConnectionManager,
+    conn: &Conn,
     retry: Retry,
-    op: impl Fn(ConnectionManager) -> F,
+    op: impl Fn(Conn) -> F,
 ) -> StoreResult<T>
 where
     F: std::future::Future<Output = redis::RedisResult<T>>,
@@ -103,5 +318,33 @@ fn not_serving(e: &RedisError) -> bool {
             | ErrorKind::MasterDown
             | ErrorKind::TryAgain
             | ErrorKind::ClusterDown
+            | ErrorKind::ClusterConnectionNotFound
+            | ErrorKind::Moved
+            | ErrorKind::Ask
     ) || matches!(e.code(), Some("NOREPLICAS" | "BUSY"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_nodes;
+
+    #[test]
+    fn a_cluster_url_names_its_nodes_with_the_first_credentials_for_all() {
+        assert_eq!(cluster_nodes("redis://127.0.0.1:6379"), None);
+        assert_eq!(
+            cluster_nodes("redis+cluster://10.0.0.1:7000, 10.0.0.2:7001,"),
+            Some(vec![
+                "redis://10.0.0.1:7000".to_string(),
+                "redis://10.0.0.2:7001".to_string()
+            ])
+        );
+        assert_eq!(
+            cluster_nodes("rediss+cluster://u:p@a:1,b:2"),
+            Some(vec![
+                "rediss://u:p@a:1".to_string(),
+                "rediss://u:p@b:2".to_string()
+            ])
+        );
+        assert_eq!(cluster_nodes("redis+cluster://"), Some(vec![]));
+    }
 }

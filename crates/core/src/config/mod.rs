@@ -96,12 +96,16 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// "embedded" (sessions in memory with durable copies in the SQLite file) or a `redis://` URL.
+    /// "embedded" (sessions in memory with durable copies in the SQLite file), a `redis://` URL,
+    /// or a Redis Cluster as `redis+cluster://host:port,host:port` (some of its nodes).
     pub sessions: String,
     /// "embedded" (the SQLite file in the data directory) or a `postgres://` URL.
     pub metadata: String,
     /// Seconds a store operation may take before the request answers 503.
     pub timeout_secs: u64,
+    /// Replicas that must acknowledge each login, logout and grant in Redis (`WAIT` on the
+    /// master that took it) before it is answered; 0 (default): none waited for.
+    pub redis_wait_replicas: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -208,6 +212,7 @@ impl Default for StoreConfig {
             sessions: "embedded".into(),
             metadata: "embedded".into(),
             timeout_secs: 5,
+            redis_wait_replicas: 0,
         }
     }
 }
@@ -331,10 +336,17 @@ impl Config {
             ));
         }
         let sessions = &self.store.sessions;
-        if sessions != "embedded" && !sessions.starts_with("redis://") && !sessions.starts_with("rediss://") {
+        if sessions != "embedded"
+            && !["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"]
+                .iter()
+                .any(|scheme| sessions.starts_with(scheme))
+        {
             return err(format!(
-                "store.sessions: '{sessions}' is neither 'embedded' nor a redis:// URL"
+                "store.sessions: '{sessions}' is neither 'embedded' nor a redis:// or redis+cluster:// URL"
             ));
+        }
+        if self.store.redis_wait_replicas > 0 && sessions == "embedded" {
+            return err("store.redis_wait_replicas: needs store.sessions in Redis");
         }
         let metadata = &self.store.metadata;
         if metadata != "embedded"

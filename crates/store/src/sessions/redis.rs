@@ -1,12 +1,18 @@
-//! The scale-out session store: sessions and grants in Redis, shared by every vestibule node.
+//! The scale-out session store: sessions and grants in Redis (one, or a Redis Cluster), shared by
+//! every vestibule node.
 //!
-//! Each session is a hash `vst:s:{T}` (T = the token hash in hex) whose Redis expiry is the server
-//! session timeout, and a marker key `vst:h:{T}` whose expiry is the HTTP session timeout: the two
-//! timeouts of the design are two Redis expiries, and a session lives while both keys do. A touch
-//! is one Lua script, so keep-alive is atomic across nodes; a logout deletes the keys, so every node
-//! sees it at once. `vst:live` (a sorted set scored by expiry) counts live sessions and
-//! `vst:u:{user}` lists a user's sessions. Grants are hashes `vst:g:{H}` expiring with the grant.
-//! The braces are Redis Cluster hash tags: a session's keys always sit in one slot.
+//! Each session is a hash (`vst:s:{T}` on one Redis, T = the token hash in hex) whose Redis expiry
+//! is the server session timeout, and a marker key (`vst:h:{T}`) whose expiry is the HTTP session
+//! timeout: the two timeouts of the design are two Redis expiries, and a session lives while both
+//! keys do. A touch is one Lua script, so keep-alive is atomic across nodes; a logout deletes the
+//! keys, so every node sees it at once. A live index (a sorted set scored by expiry: `vst:live`)
+//! counts live sessions and a user's set (`vst:u:<user>`) lists a user's sessions. Grants are
+//! hashes `vst:g:{H}` expiring with the grant. On a cluster the names differ so that each script
+//! and each MULTI keeps to one slot (`redis_keys.rs`); the logic is the same.
+//!
+//! With `store.redis_wait_replicas` set, every write that must survive a failover (a login, a
+//! logout, a grant made or used up, a replay record) is followed by `WAIT` on the master that took
+//! it, and fails (503) unless that many replicas acknowledged it.
 //!
 //! Redis expires a session's keys by itself but cannot take its member out of `vst:u:{user}`, so
 //! members of sessions that ended on their own are pruned twice over, both off the request path:
@@ -15,12 +21,11 @@
 //! across sweeps, so the sets of users who no longer log in empty out (and vanish) too.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, Cmd, Script};
 
 use vestibule_core::credential::Admission;
 use vestibule_core::error::StoreError;
@@ -30,9 +35,8 @@ use vestibule_core::session::{Expiry, Grant, Session};
 use vestibule_core::store::{SessionStore, StoreResult};
 
 use crate::codec;
-use crate::redis_call::{self, run_within, Retry};
-
-const LIVE: &str = "vst:live";
+use crate::redis_call::{self, run_within, unavailable, Conn, Retry};
+use crate::sessions::redis_keys::Keys;
 
 /// Members of a user's set sampled by each insert (k). With a dead share `d`, an insert removes
 /// about `k·d` dead members and adds one member that will some day be dead, so the dead share
@@ -49,28 +53,8 @@ const MEMBERS_PER_SET: usize = 1000;
 /// Members checked per round trip in a sweep.
 const CHECK_CHUNK: usize = 1000;
 
-fn skey(t: &SecretHash) -> String {
-    skey_hex(&t.to_hex())
-}
-fn skey_hex(hex: &str) -> String {
-    format!("vst:s:{{{hex}}}")
-}
-fn hkey(t: &SecretHash) -> String {
-    format!("vst:h:{{{}}}", t.to_hex())
-}
-fn ukey(u: Guid) -> String {
-    format!("vst:u:{}", u.to_hex())
-}
-fn gkey(h: &SecretHash) -> String {
-    format!("vst:g:{{{}}}", h.to_hex())
-}
-
-fn seen_key(h: &SecretHash) -> String {
-    format!("vst:seen:{{{}}}", h.to_hex())
-}
-
 /// Touches a session atomically if its cookie is admitted. KEYS: session hash, http marker, live
-/// set. ARGV: now (ms), token hex, "1" when a bound session is admitted without its cookie, then
+/// index (one slot in both layouts). ARGV: now (ms), token hex, "1" when a bound session is admitted without its cookie, then
 /// the hex hashes of the cookies that admit it. Returns the session's fields; nil when it is gone
 /// or expired (and then removes it) or not admitted (and then changes nothing).
 const TOUCH: &str = r#"
@@ -114,29 +98,84 @@ return redis.call('HGETALL', KEYS[1])
 "#;
 
 pub struct RedisSessions {
-    conn: ConnectionManager,
+    conn: Conn,
+    keys: Keys,
     timeout: Duration,
     touch: Script,
+    /// Replicas that must acknowledge a durable write (`WAIT`); 0: none waited for.
+    wait_replicas: u32,
     /// Where the next sweep resumes its SCAN over the `vst:u:*` sets (0: a new pass).
     user_sets_cursor: AtomicU64,
+    /// On a cluster, which master (by rank in the sorted list of masters) that SCAN walks.
+    user_sets_node: AtomicUsize,
 }
 
 impl RedisSessions {
     /// Connects to `url`; every later operation gives up after `timeout` and reports the store as
     /// unavailable, and the connection is re-made by itself when Redis is back (see
     /// `redis_call`).
+    /// A `redis+cluster://` (or `rediss+cluster://`) URL names a cluster by some of its nodes.
     pub async fn connect(url: &str, timeout: Duration) -> StoreResult<RedisSessions> {
+        let conn = redis_call::connect(url, timeout).await?;
+        let keys = if conn.is_cluster() {
+            Keys::Cluster
+        } else {
+            Keys::Single
+        };
         Ok(RedisSessions {
-            conn: redis_call::connect(url, timeout).await?,
+            conn,
+            keys,
             timeout,
             touch: Script::new(TOUCH),
+            wait_replicas: 0,
             user_sets_cursor: AtomicU64::new(0),
+            user_sets_node: AtomicUsize::new(0),
         })
+    }
+
+    /// Makes every durable write wait until `replicas` replicas of its master acknowledged it
+    /// (`WAIT`, for at most half the store timeout), failing as unavailable when fewer did.
+    pub fn wait_for_replicas(mut self, replicas: u32) -> RedisSessions {
+        self.wait_replicas = replicas;
+        self
+    }
+
+    /// Whether this store is on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.keys == Keys::Cluster
+    }
+
+    /// Waits, as configured, until the writes just made to `keys` reached the replicas: one WAIT
+    /// on one Redis (the connection is shared), one per key on a cluster (each key's master).
+    async fn durable(&self, keys: &[&str]) -> StoreResult<()> {
+        let replicas = self.wait_replicas;
+        if replicas == 0 {
+            return Ok(());
+        }
+        let wait_ms = (self.timeout.as_millis() as u64 / 2).max(1);
+        let keys = match self.keys {
+            Keys::Single => &keys[..keys.len().min(1)],
+            Keys::Cluster => keys,
+        };
+        for key in keys {
+            // Safe to repeat: WAIT writes nothing.
+            let acked: u32 = self
+                .run(Retry::Safe, |mut c| async move {
+                    c.wait(key, replicas, wait_ms).await
+                })
+                .await?;
+            if acked < replicas {
+                return Err(unavailable(format!(
+                    "{acked} of the {replicas} replicas asked for (store.redis_wait_replicas) acknowledged the write within {wait_ms} ms"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Runs one Redis operation within the store timeout, once more on a new connection if the
     /// connection died and `retry` allows it.
-    async fn run<T, F>(&self, retry: Retry, op: impl Fn(ConnectionManager) -> F) -> StoreResult<T>
+    async fn run<T, F>(&self, retry: Retry, op: impl Fn(Conn) -> F) -> StoreResult<T>
     where
         F: std::future::Future<Output = redis::RedisResult<T>>,
     {
@@ -150,36 +189,46 @@ impl RedisSessions {
 
     /// Prunes dead members from a slice of the `vst:u:*` sets, resuming the SCAN where the last
     /// sweep stopped; returns how many members went. The cursor moves on only past sets that
-    /// were fully handled, so a failed sweep is simply redone by the next one.
+    /// were fully handled, so a failed sweep is simply redone by the next one. On a cluster the
+    /// SCAN walks one master's keys at a time, the masters in turn.
     async fn prune_user_sets(&self) -> StoreResult<usize> {
+        let masters = self
+            .run(Retry::Safe, |mut c| async move { c.masters().await })
+            .await?;
+        if self.is_cluster() && masters.is_empty() {
+            return Ok(0);
+        }
         let mut cursor = self.user_sets_cursor.load(Ordering::Relaxed);
+        let mut rank = self.user_sets_node.load(Ordering::Relaxed);
+        let pattern = self.keys.users_pattern();
         let mut pruned = 0;
         for _ in 0..SCANS_PER_SWEEP {
+            let node = (!masters.is_empty()).then(|| &masters[rank % masters.len()]);
             // Reads, and the SREMs of members already dead: all safe to repeat.
             let (next, sets): (u64, Vec<String>) = self
                 .run(Retry::Safe, |mut c| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
+                    let mut scan = redis::cmd("SCAN");
+                    scan.arg(cursor)
                         .arg("MATCH")
-                        .arg("vst:u:*")
+                        .arg(pattern)
                         .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query_async(&mut c)
-                        .await
+                        .arg(SCAN_COUNT);
+                    c.on_node(node, &scan).await
                 })
                 .await?;
             if !sets.is_empty() {
                 // SRANDMEMBER with a count no smaller than the set returns all of it.
                 let members: Vec<Vec<String>> = self
                     .run(Retry::Safe, |mut c| {
-                        let sets = &sets;
-                        async move {
-                            let mut p = redis::pipe();
-                            for uk in sets {
-                                p.srandmember_multiple(uk, MEMBERS_PER_SET);
-                            }
-                            p.query_async(&mut c).await
-                        }
+                        let cmds: Vec<Cmd> = sets
+                            .iter()
+                            .map(|uk| {
+                                let mut cmd = redis::cmd("SRANDMEMBER");
+                                cmd.arg(uk).arg(MEMBERS_PER_SET);
+                                cmd
+                            })
+                            .collect();
+                        async move { c.each(cmds).await }
                     })
                     .await?;
                 let pairs: Vec<(&str, String)> = sets
@@ -187,40 +236,60 @@ impl RedisSessions {
                     .zip(members)
                     .flat_map(|(uk, ms)| ms.into_iter().map(move |m| (uk.as_str(), m)))
                     .collect();
+                let keys = self.keys;
                 for chunk in pairs.chunks(CHECK_CHUNK) {
                     pruned += self
-                        .run(
-                            Retry::Safe,
-                            |mut c| async move { remove_dead(&mut c, chunk).await },
-                        )
+                        .run(Retry::Safe, |mut c| async move {
+                            remove_dead(&mut c, keys, chunk).await
+                        })
                         .await?;
                 }
             }
             cursor = next;
-            self.user_sets_cursor.store(cursor, Ordering::Relaxed);
             if cursor == 0 {
+                rank = rank.wrapping_add(1);
+            }
+            self.user_sets_cursor.store(cursor, Ordering::Relaxed);
+            self.user_sets_node.store(rank, Ordering::Relaxed);
+            if cursor == 0 && (masters.is_empty() || rank.is_multiple_of(masters.len())) {
                 break;
             }
         }
         Ok(pruned)
     }
+
+    /// Sums one command's integer answers over every live index (one on one Redis, the 4096
+    /// buckets of a cluster, all at once).
+    async fn over_lives(&self, cmd: impl Fn(&str) -> Cmd) -> StoreResult<usize> {
+        let cmds: Vec<Cmd> = self.keys.lives().iter().map(|k| cmd(k)).collect();
+        let cmds = &cmds;
+        let ns: Vec<i64> = self
+            .run(Retry::Safe, |mut c| async move { c.each(cmds.clone()).await })
+            .await?;
+        Ok(ns.into_iter().map(|n| n.max(0) as usize).sum())
+    }
 }
 
 /// Removes from each user set those of the given members whose session key is gone, in two round
-/// trips; returns how many went. Race-free: a member and its `vst:s:{T}` are written in one
-/// MULTI, a live session's key only ever gets a later expiry, and a token is never reused, so a
-/// member whose key is gone belongs to a session that is over for good and nothing can bring it
-/// back between the EXISTS and the SREM. An idle session that outlived its HTTP timeout still has
-/// its key until the server timeout: it is kept until then, which is merely late, never wrong.
-async fn remove_dead(c: &mut ConnectionManager, members: &[(&str, String)]) -> redis::RedisResult<usize> {
+/// trips; returns how many went. Race-free: a member is added to its user's set only once its
+/// session key exists (in the same MULTI on one Redis, in the step after it on a cluster), a live
+/// session's key only ever gets a later expiry, and a token is never reused, so a member whose
+/// key is gone belongs to a session that is over for good and nothing can bring it back between
+/// the EXISTS and the SREM. An idle session that outlived its HTTP timeout still has its key
+/// until the server timeout: it is kept until then, which is merely late, never wrong.
+async fn remove_dead(c: &mut Conn, keys: Keys, members: &[(&str, String)]) -> redis::RedisResult<usize> {
     if members.is_empty() {
         return Ok(0);
     }
-    let mut p = redis::pipe();
-    for (_, m) in members {
-        p.exists(skey_hex(m));
-    }
-    let exists: Vec<bool> = p.query_async(c).await?;
+    let checks: Vec<Cmd> = members
+        .iter()
+        .map(|(_, m)| {
+            let mut cmd = redis::cmd("EXISTS");
+            cmd.arg(keys.session(m));
+            cmd
+        })
+        .collect();
+    let exists: Vec<bool> = c.each(checks).await?;
     let mut dead: HashMap<&str, Vec<&str>> = HashMap::new();
     for ((uk, m), live) in members.iter().zip(exists) {
         if !live {
@@ -231,22 +300,26 @@ async fn remove_dead(c: &mut ConnectionManager, members: &[(&str, String)]) -> r
         return Ok(0);
     }
     // Redis deletes a set that this empties.
-    let mut p = redis::pipe();
-    for (uk, ms) in &dead {
-        p.srem(*uk, ms);
-    }
-    let removed: Vec<usize> = p.query_async(c).await?;
+    let srems: Vec<Cmd> = dead
+        .iter()
+        .map(|(uk, ms)| {
+            let mut cmd = redis::cmd("SREM");
+            cmd.arg(*uk).arg(ms);
+            cmd
+        })
+        .collect();
+    let removed: Vec<usize> = c.each(srems).await?;
     Ok(removed.into_iter().sum())
 }
 
 /// Best-effort pruning of `uk` after an insert, in its own task: a failure is logged and dropped,
 /// so it never fails or slows the insert. Never retried: the sweep prunes what this leaves.
-fn spawn_prune(conn: ConnectionManager, timeout: Duration, uk: String, sample: Vec<String>) {
+fn spawn_prune(conn: Conn, keys: Keys, timeout: Duration, uk: String, sample: Vec<String>) {
     tokio::spawn(async move {
         let pairs: Vec<(&str, String)> = sample.into_iter().map(|m| (uk.as_str(), m)).collect();
         let pairs = &pairs;
         match run_within(timeout, &conn, Retry::Never, |mut c| async move {
-            remove_dead(&mut c, pairs).await
+            remove_dead(&mut c, keys, pairs).await
         })
         .await
         {
@@ -324,9 +397,15 @@ fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Gran
 #[async_trait]
 impl SessionStore for RedisSessions {
     async fn insert(&self, s: Session) -> StoreResult<()> {
-        let (sk, hk, uk) = (skey(&s.token), hkey(&s.token), ukey(s.user_id));
-        let fields = session_fields(&s);
         let member = s.token.to_hex();
+        let k = self.keys;
+        let (sk, hk, lk, uk) = (
+            k.session(&member),
+            k.http(&member),
+            k.live(&member),
+            k.user(s.user_id),
+        );
+        let fields = session_fields(&s);
         let exp = s.expires_ms();
         let (server_ms, http_ms) = match s.expiry {
             Expiry::Idle {
@@ -339,35 +418,86 @@ impl SessionStore for RedisSessions {
             }
         };
         // Safe to repeat: the same fields, expiries and members again.
-        let (sk, hk, fields) = (&sk, &hk, &fields);
-        let (sample,): (Vec<String>,) = self
-            .run(Retry::Safe, |mut c| {
-                let (uk, member) = (&uk, &member);
-                async move {
-                    redis::pipe()
-                        .atomic()
-                        .hset_multiple(sk, fields)
-                        .ignore()
-                        .pexpire(sk, server_ms)
-                        .ignore()
-                        .set(hk, 1)
-                        .ignore()
-                        .pexpire(hk, http_ms)
-                        .ignore()
-                        .zadd(LIVE, member, exp)
-                        .ignore()
-                        .sadd(uk, member)
-                        .ignore()
-                        // A few other sessions of the user, checked below (see PRUNE_SAMPLE).
-                        .srandmember_multiple(uk, PRUNE_SAMPLE)
-                        .query_async(&mut c)
-                        .await
+        let (sk, hk, lk, uk, member, fields) = (&sk, &hk, &lk, &uk, &member, &fields);
+        let session = |p: &mut redis::Pipeline| {
+            p.hset_multiple(sk, fields)
+                .ignore()
+                .pexpire(sk, server_ms)
+                .ignore()
+                .set(hk, 1)
+                .ignore()
+                .pexpire(hk, http_ms)
+                .ignore()
+                .zadd(lk, member, exp)
+                .ignore();
+        };
+        // The user's set gets the member, and a few other sessions of the user come back to be
+        // checked below (see PRUNE_SAMPLE).
+        let index = |p: &mut redis::Pipeline| {
+            p.sadd(uk, member).ignore().srandmember_multiple(uk, PRUNE_SAMPLE);
+        };
+        let sample: Vec<String> = match self.keys {
+            // One MULTI, as always.
+            Keys::Single => {
+                let (sample,): (Vec<String>,) = self
+                    .run(Retry::Safe, |mut c| async move {
+                        let mut p = redis::pipe();
+                        p.atomic();
+                        session(&mut p);
+                        index(&mut p);
+                        p.query_async(&mut c).await
+                    })
+                    .await?;
+                sample
+            }
+            // Two slots, two steps: the session's keys (one MULTI in the token's slot), then the
+            // user's set. In that order a member never names a session that is not yet written,
+            // so pruning (which drops members whose session is gone) cannot drop it; and the
+            // login answers only after both, so a session whose index entry failed is one whose
+            // token nobody received. It is deleted at once all the same.
+            Keys::Cluster => {
+                self.run(Retry::Safe, |mut c| async move {
+                    let mut p = redis::pipe();
+                    p.atomic();
+                    session(&mut p);
+                    p.query_async::<()>(&mut c).await
+                })
+                .await?;
+                let indexed = self
+                    .run(Retry::Safe, |mut c| async move {
+                        let mut p = redis::pipe();
+                        index(&mut p);
+                        let (sample,): (Vec<String>,) = p.query_async(&mut c).await?;
+                        Ok(sample)
+                    })
+                    .await;
+                match indexed {
+                    Ok(sample) => sample,
+                    Err(e) => {
+                        let undone = self
+                            .run(Retry::Safe, |mut c| async move {
+                                redis::pipe()
+                                    .atomic()
+                                    .del(&[sk, hk])
+                                    .ignore()
+                                    .zrem(lk, member)
+                                    .ignore()
+                                    .query_async::<()>(&mut c)
+                                    .await
+                            })
+                            .await;
+                        if let Err(u) = undone {
+                            tracing::warn!(error = %u, "a session whose index entry failed could not be deleted; nobody has its token");
+                        }
+                        return Err(e);
+                    }
                 }
-            })
-            .await?;
-        let sample: Vec<String> = sample.into_iter().filter(|m| *m != member).collect();
+            }
+        };
+        self.durable(&[sk, uk]).await?;
+        let sample: Vec<String> = sample.into_iter().filter(|m| m != member).collect();
         if !sample.is_empty() {
-            spawn_prune(self.conn.clone(), self.timeout, uk, sample);
+            spawn_prune(self.conn.clone(), self.keys, self.timeout, uk.clone(), sample);
         }
         Ok(())
     }
@@ -378,18 +508,23 @@ impl SessionStore for RedisSessions {
         now_ms: i64,
         admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>> {
-        let (sk, hk, member) = (skey(token), hkey(token), token.to_hex());
+        let member = token.to_hex();
+        let (sk, hk, lk) = (
+            self.keys.session(&member),
+            self.keys.http(&member),
+            self.keys.live(&member),
+        );
         let without_cookie = if admission.without_cookie { "1" } else { "0" };
         let cookies: Vec<String> = admission.cookie_hashes().map(|h| h.to_hex()).collect();
         // Safe to repeat: run again with the same `now`, the script writes the same expiries and
         // answers the same (a session it removed as expired is then simply gone).
-        let (sk, hk, member, cookies) = (&sk, &hk, &member, &cookies);
+        let (sk, hk, lk, member, cookies) = (&sk, &hk, &lk, &member, &cookies);
         let fields: Option<HashMap<String, String>> = self
             .run(Retry::Safe, |mut c| async move {
                 self.touch
                     .key(sk)
                     .key(hk)
-                    .key(LIVE)
+                    .key(lk)
                     .arg(now_ms)
                     .arg(member)
                     .arg(without_cookie)
@@ -405,52 +540,82 @@ impl SessionStore for RedisSessions {
     }
 
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {
-        let (sk, hk, member) = (&skey(token), &hkey(token), &token.to_hex());
+        let member = &token.to_hex();
+        let k = self.keys;
+        let (sk, hk, lk) = (&k.session(member), &k.http(member), &k.live(member));
         let user: Option<String> = self
             .run(Retry::Safe, |mut c| async move { c.hget(sk, "user").await })
             .await?;
-        let uk = user.as_deref().and_then(|u| u.parse::<Guid>().ok()).map(ukey);
+        let uk = user
+            .as_deref()
+            .and_then(|u| u.parse::<Guid>().ok())
+            .map(|u| k.user(u));
         let uk = &uk;
+        // On one Redis the user's set is in the MULTI; on a cluster it is another slot.
+        let srem_in_multi = k == Keys::Single;
         // Safe to repeat: the keys end up deleted either way. A repeat whose first try did reach
         // Redis (only its answer was lost) finds them gone and reports `false`.
         let removed: i64 = self
             .run(Retry::Safe, |mut c| async move {
                 let mut p = redis::pipe();
-                p.atomic().del(sk).del(hk).ignore().zrem(LIVE, member).ignore();
-                if let Some(uk) = uk {
+                p.atomic().del(sk).del(hk).ignore().zrem(lk, member).ignore();
+                if let (Some(uk), true) = (uk, srem_in_multi) {
                     p.srem(uk, member).ignore();
                 }
                 let (n,): (i64,) = p.query_async(&mut c).await?;
                 Ok(n)
             })
             .await?;
+        if let (Some(uk), false) = (uk, srem_in_multi) {
+            // The session is gone already; a member left behind is pruned like any dead one.
+            let unindexed = self
+                .run(Retry::Safe, |mut c| async move {
+                    c.srem::<_, _, ()>(uk, member).await
+                })
+                .await;
+            if let Err(e) = unindexed {
+                tracing::debug!(error = %e, "removing an ended session from its user's set failed");
+            }
+        }
+        self.durable(&[sk]).await?;
         Ok(removed > 0)
     }
 
+    /// Every session of the user is in its set: a member is added before the login answers and
+    /// taken out only once its session is gone (see `insert` and `remove_dead`). Only the
+    /// members read are taken out at the end, so a login that races the revocation keeps its
+    /// entry (its session was made after the revocation began).
     async fn remove_user(&self, user: Guid) -> StoreResult<usize> {
-        let uk = &ukey(user);
+        let uk = &self.keys.user(user);
         let members: Vec<String> = self
             .run(Retry::Safe, |mut c| async move { c.smembers(uk).await })
             .await?;
         let mut removed = 0;
-        for m in members {
-            if let Some(h) = SecretHash::from_hex(&m) {
+        for m in &members {
+            if let Some(h) = SecretHash::from_hex(m) {
                 if self.remove(&h).await? {
                     removed += 1;
                 }
             }
         }
-        self.run(Retry::Safe, |mut c| async move { c.del::<_, ()>(uk).await })
+        if !members.is_empty() {
+            let members = &members;
+            self.run(Retry::Safe, |mut c| async move {
+                c.srem::<_, _, ()>(uk, members).await
+            })
             .await?;
+        }
         Ok(removed)
     }
 
     async fn sweep(&self, now_ms: i64) -> StoreResult<usize> {
-        // Redis drops expired keys by itself; only the indexes need trimming: the live set here,
-        // the user sets a slice at a time.
-        let n: i64 = self
-            .run(Retry::Safe, |mut c| async move {
-                c.zrembyscore(LIVE, "-inf", now_ms).await
+        // Redis drops expired keys by itself; only the indexes need trimming: the live index
+        // here, the user sets a slice at a time.
+        let n = self
+            .over_lives(|k| {
+                let mut cmd = redis::cmd("ZREMRANGEBYSCORE");
+                cmd.arg(k).arg("-inf").arg(now_ms);
+                cmd
             })
             .await?;
         // The user sets are housekeeping: a failure there is reported but does not fail the sweep.
@@ -459,7 +624,7 @@ impl SessionStore for RedisSessions {
             Ok(p) => tracing::debug!(pruned = p, "pruned ended sessions from user sets"),
             Err(e) => tracing::warn!(error = %e, "pruning user session sets failed"),
         }
-        Ok(n.max(0) as usize)
+        Ok(n)
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -472,16 +637,16 @@ impl SessionStore for RedisSessions {
 
     async fn count(&self) -> StoreResult<usize> {
         let now = vestibule_core::clock::now_ms();
-        let n: i64 = self
-            .run(Retry::Safe, |mut c| async move {
-                c.zcount(LIVE, now + 1, "+inf").await
-            })
-            .await?;
-        Ok(n.max(0) as usize)
+        self.over_lives(|k| {
+            let mut cmd = redis::cmd("ZCOUNT");
+            cmd.arg(k).arg(now + 1).arg("+inf");
+            cmd
+        })
+        .await
     }
 
     async fn insert_grant(&self, g: Grant) -> StoreResult<()> {
-        let k = gkey(&g.hash);
+        let k = self.keys.grant(&g.hash);
         let fields = vec![
             ("kind", g.kind.as_str().to_string()),
             ("user", g.user_id.to_hex()),
@@ -502,11 +667,12 @@ impl SessionStore for RedisSessions {
                 .query_async::<()>(&mut c)
                 .await
         })
-        .await
+        .await?;
+        self.durable(&[k]).await
     }
 
     async fn grant(&self, hash: &SecretHash, now_ms: i64) -> StoreResult<Option<Grant>> {
-        let k = &gkey(hash);
+        let k = &self.keys.grant(hash);
         let f: HashMap<String, String> = self
             .run(Retry::Safe, |mut c| async move { c.hgetall(k).await })
             .await?;
@@ -518,16 +684,17 @@ impl SessionStore for RedisSessions {
     }
 
     async fn remove_grant(&self, hash: &SecretHash) -> StoreResult<bool> {
-        let k = &gkey(hash);
+        let k = &self.keys.grant(hash);
         // Safe to repeat, as in `remove`: a repeat after a lost answer reports `false`.
         let n: i64 = self
             .run(Retry::Safe, |mut c| async move { c.del(k).await })
             .await?;
+        self.durable(&[k]).await?;
         Ok(n > 0)
     }
 
     async fn first_sight(&self, hash: &SecretHash, expires_ms: i64, now_ms: i64) -> StoreResult<bool> {
-        let k = &seen_key(hash);
+        let k = &self.keys.seen(hash);
         let at = expires_ms.max(now_ms + 1);
         // Not repeated: after a lost answer a repeat would find its own record and say "seen",
         // refusing the first use; the caller gets the error instead.
@@ -543,11 +710,15 @@ impl SessionStore for RedisSessions {
                     .await
             })
             .await?;
+        if set.is_some() {
+            self.durable(&[k]).await?;
+        }
         Ok(set.is_some())
     }
 
     async fn is_live(&self, token: &SecretHash, now_ms: i64) -> StoreResult<bool> {
-        let (sk, hk) = (&skey(token), &hkey(token));
+        let member = token.to_hex();
+        let (sk, hk) = (&self.keys.session(&member), &self.keys.http(&member));
         let (both, kind, exp): (i64, Option<String>, Option<i64>) = self
             .run(Retry::Safe, |mut c| async move {
                 redis::pipe()
