@@ -285,6 +285,21 @@ async fn store_statements_name_their_request() {
     .await;
 }
 
+/// A login with a wrong password: an audit event and an access line.
+async fn failed_login(server: &TestServer) {
+    let resp = client()
+        .post(server.url("/api/auth/login"))
+        .form(&[
+            ("loginMode", "1"),
+            ("username", "administrator"),
+            ("password", WRONG_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
 /// Parses every line of `text` as JSON, naming the stream of a line that is not.
 fn every_line_json(stream: &str, text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -301,17 +316,7 @@ async fn json_mode_keeps_one_schema_per_stream() {
         // The first start makes an administrator with a generated password, and says so.
         ("VESTIBULE_ADMIN_PASSWORD", ""),
     ]);
-    let resp = client()
-        .post(server.url("/api/auth/login"))
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "administrator"),
-            ("password", WRONG_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
+    failed_login(&server).await;
     server.stop();
     let log = every_line_json("stderr", &server.stderr());
     for l in &log {
@@ -496,16 +501,7 @@ async fn access_lines_follow_their_settings() {
 #[tokio::test]
 async fn the_audit_log_goes_where_it_is_told() {
     let mut server = TestServer::start_with(&[("VESTIBULE_AUDIT_TARGET", "stderr")]);
-    client()
-        .post(server.url("/api/auth/login"))
-        .form(&[
-            ("loginMode", "1"),
-            ("username", "administrator"),
-            ("password", WRONG_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    failed_login(&server).await;
     server.stop();
     assert!(
         server
