@@ -8,6 +8,7 @@ mod cores;
 mod memory;
 mod procs;
 mod report;
+mod restart;
 mod seed;
 mod slow;
 mod wrk;
@@ -91,6 +92,23 @@ async fn mstr_login(base: &str, user: &str, password: &str) -> anyhow::Result<Ve
         format!("X-MSTR-AuthToken: {token}"),
         format!("Cookie: {cookie}"),
     ])
+}
+
+fn restart_lines(r: &restart::Restart) -> Vec<String> {
+    let mib = |b: u64| b as f64 / 1048576.0;
+    vec![
+        format!(
+            "restart with {} sessions: first session check after {:.2} s, RSS {:.0} MiB",
+            r.sessions,
+            r.cold.first_check.as_secs_f64(),
+            mib(r.cold.rss)
+        ),
+        format!(
+            "restart after a SIGKILL right after 20 answered logins: first session check after {:.2} s, RSS {:.0} MiB, every session there",
+            r.after_kill.first_check.as_secs_f64(),
+            mib(r.after_kill.rss)
+        ),
+    ]
 }
 
 fn write_script(dir: &std::path::Path, name: &str, body: &str) -> anyhow::Result<String> {
@@ -213,6 +231,14 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let vestibule = release_bin("vestibule")?;
+    // `VESTIBULE_BENCH_ONLY=restart`: figure i alone (the release server and a scratch directory).
+    if std::env::var("VESTIBULE_BENCH_ONLY").is_ok_and(|v| v == "restart") {
+        let r = restart::measure(&vestibule, o.sessions, ADMIN_PASSWORD).await?;
+        for line in restart_lines(&r) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
     let hello = release_bin("bench-hello")?;
     let scratch = tempfile::tempdir()?;
     let mut report = Report::default();
@@ -420,6 +446,12 @@ async fn main() -> anyhow::Result<()> {
     // d) Memory per live session.
     eprintln!("bench: d) memory with {} sessions", o.sessions);
     let mem = memory::measure(o.sessions)?;
+    // i) A restart with that many live sessions in the embedded store, and one after a SIGKILL.
+    eprintln!("bench: i) restart with {} sessions", o.sessions);
+    let restarted = restart::measure(&vestibule, o.sessions, ADMIN_PASSWORD).await?;
+    for line in restart_lines(&restarted) {
+        report.line(line);
+    }
     report.line(format!(
         "server RSS at start, no sessions: {:.1} MiB",
         idle_rss as f64 / 1048576.0
@@ -499,6 +531,16 @@ async fn main() -> anyhow::Result<()> {
         "d) bytes per live session",
         mem.per_session,
         "<= 512",
+    ));
+    report.figure(Figure::new(
+        "i) serve to first session check with the sessions of d) (s)",
+        restarted.cold.first_check.as_secs_f64(),
+        "<= 2",
+    ));
+    report.figure(Figure::new(
+        "i) the same after a SIGKILL under logins (s)",
+        restarted.after_kill.first_check.as_secs_f64(),
+        "<= 2",
     ));
     report.figure(Figure::new(
         "e) v2 token/full mints per second",
