@@ -62,8 +62,6 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
     let b = TestServer::start_with(&env);
 
     // Logins on A until the sessions sit on all three masters (their tokens are random).
-    let mut sessions = Vec::new();
-    let mut masters = HashSet::new();
     let master_of = |token: &str| {
         // The hash tag of a session's keys on a cluster: the token hash's first three digits.
         let hex = vestibule_core::secret::SecretHash::of(token).to_hex();
@@ -72,20 +70,25 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
         let slot: u16 = slot.trim().parse().expect("a slot");
         cluster.master_of_slot(slot).expect("a master")
     };
-    while masters.len() < 3 {
-        assert!(sessions.len() < 60, "60 sessions on {masters:?} only");
-        let resp = form_login(
-            &client(),
-            &a.url("/api/auth/login"),
-            "administrator",
-            ADMIN_PASSWORD,
-        )
-        .await;
-        assert_eq!(resp.status(), 204);
-        let (token, cookie) = (token_of(&resp), jsessionid(&resp));
-        masters.insert(master_of(&token));
-        sessions.push((token, cookie));
-    }
+    // (token, cookie) of logins on `server` until they sit on all three masters.
+    let on_every_master = |server: &TestServer| {
+        let url = server.url("/api/auth/login");
+        let master_of = &master_of;
+        async move {
+            let mut made = Vec::new();
+            let mut masters = HashSet::new();
+            while masters.len() < 3 {
+                assert!(made.len() < 60, "60 sessions on {masters:?} only");
+                let resp = form_login(&client(), &url, "administrator", ADMIN_PASSWORD).await;
+                assert_eq!(resp.status(), 204);
+                let (token, cookie) = (token_of(&resp), jsessionid(&resp));
+                masters.insert(master_of(&token));
+                made.push((token, cookie));
+            }
+            made
+        }
+    };
+    let sessions = on_every_master(&a).await;
 
     // Each is used on B; then, in turn, logged out on one node and refused on the other.
     for (token, cookie) in &sessions {
@@ -99,22 +102,7 @@ async fn sessions_on_a_redis_cluster_serve_every_node_and_logout_is_refused_on_t
     }
 
     // Sessions on every master again; the master of the first is killed.
-    let mut kept = Vec::new();
-    let mut masters = HashSet::new();
-    while masters.len() < 3 {
-        assert!(kept.len() < 60, "60 sessions on {masters:?} only");
-        let resp = form_login(
-            &client(),
-            &b.url("/api/auth/login"),
-            "administrator",
-            ADMIN_PASSWORD,
-        )
-        .await;
-        assert_eq!(resp.status(), 204);
-        let (token, cookie) = (token_of(&resp), jsessionid(&resp));
-        masters.insert(master_of(&token));
-        kept.push((token, cookie));
-    }
+    let kept = on_every_master(&b).await;
     let victim = master_of(&kept[0].0);
     cluster.kill9(victim);
     let killed = Instant::now();

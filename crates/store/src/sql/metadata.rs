@@ -181,6 +181,25 @@ macro_rules! impl_metadata_store {
             };
             use $crate::sql::map_err;
 
+            impl $store {
+                /// Deletes the row of `id` by `parent` after its rows in other tables (`children`),
+                /// in one transaction; `true` if the row was there.
+                async fn delete_with_rows(&self, id: Guid, children: &[&str], parent: &str) -> StoreResult<bool> {
+                    let id = id.to_hex();
+                    let mut tx = self.pool().begin().await.map_err(map_err)?;
+                    for child in children {
+                        query(&$q(child)).bind(&id).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    let done = query(&$q(parent))
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(done.rows_affected() > 0)
+                }
+            }
+
             #[async_trait::async_trait]
             impl MetadataStore for $store {
                 async fn create_user(&self, u: &User) -> StoreResult<()> {
@@ -279,42 +298,30 @@ macro_rules! impl_metadata_store {
                 }
 
                 async fn delete_user(&self, user: Guid) -> StoreResult<bool> {
-                    let id = user.to_hex();
-                    let mut tx = self.pool().begin().await.map_err(map_err)?;
-                    for table in [
-                        "DELETE FROM group_members WHERE user_id = ?",
-                        "DELETE FROM privileges WHERE holder_id = ?",
-                        "DELETE FROM api_tokens WHERE user_id = ?",
-                        "DELETE FROM user_access WHERE user_id = ?",
-                        "DELETE FROM token_access WHERE user_id = ?",
-                    ] {
-                        query(&$q(table)).bind(&id).execute(&mut *tx).await.map_err(map_err)?;
-                    }
-                    let done = query(&$q("DELETE FROM users WHERE id = ?"))
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                    tx.commit().await.map_err(map_err)?;
-                    Ok(done.rows_affected() > 0)
+                    self.delete_with_rows(
+                        user,
+                        &[
+                            "DELETE FROM group_members WHERE user_id = ?",
+                            "DELETE FROM privileges WHERE holder_id = ?",
+                            "DELETE FROM api_tokens WHERE user_id = ?",
+                            "DELETE FROM user_access WHERE user_id = ?",
+                            "DELETE FROM token_access WHERE user_id = ?",
+                        ],
+                        "DELETE FROM users WHERE id = ?",
+                    )
+                    .await
                 }
 
                 async fn delete_group(&self, group: Guid) -> StoreResult<bool> {
-                    let id = group.to_hex();
-                    let mut tx = self.pool().begin().await.map_err(map_err)?;
-                    for table in [
-                        "DELETE FROM group_members WHERE group_id = ?",
-                        "DELETE FROM privileges WHERE holder_id = ?",
-                    ] {
-                        query(&$q(table)).bind(&id).execute(&mut *tx).await.map_err(map_err)?;
-                    }
-                    let done = query(&$q("DELETE FROM groups WHERE id = ?"))
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                    tx.commit().await.map_err(map_err)?;
-                    Ok(done.rows_affected() > 0)
+                    self.delete_with_rows(
+                        group,
+                        &[
+                            "DELETE FROM group_members WHERE group_id = ?",
+                            "DELETE FROM privileges WHERE holder_id = ?",
+                        ],
+                        "DELETE FROM groups WHERE id = ?",
+                    )
+                    .await
                 }
 
                 async fn set_privileges(
