@@ -104,7 +104,8 @@ fn restart_lines(r: &restart::Restart) -> Vec<String> {
             mib(r.cold.rss)
         ),
         format!(
-            "restart after a SIGKILL right after 20 answered logins: first session check after {:.2} s, RSS {:.0} MiB, every session there",
+            "restart after a SIGKILL during a login load ({} logins answered before it): first session check after {:.2} s, RSS {:.0} MiB, every session there",
+            r.logins_answered,
             r.after_kill.first_check.as_secs_f64(),
             mib(r.after_kill.rss)
         ),

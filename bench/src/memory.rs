@@ -3,7 +3,7 @@
 //! (Filling the server itself over HTTP would take a million logins; the map is the same code.)
 
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Scope, Session};
 use vestibule_store::memory::MemorySessions;
 
@@ -22,7 +22,7 @@ pub fn measure(n: usize) -> anyhow::Result<Memory> {
         let token = (i as u64).to_le_bytes();
         map.insert(Session {
             token: SecretHash::of(&format!("{token:?}-t")),
-            cookie: Some(SecretHash::of(&format!("{token:?}-c"))),
+            cookie: Some(CookieTag::of(&format!("{token:?}-c"))),
             user_id: users[i % users.len()],
             login_mode: 1,
             scope: Scope::Full,

@@ -1,8 +1,9 @@
 //! Figure i: a restart with many live sessions in the embedded store. The data directory gets `n`
 //! sessions written straight into its SQLite file (a million logins over HTTP would take hours of
 //! argon2id), then the server is started and timed from the spawn to the first answered session
-//! check, and its RSS read; then logins are made, the server is killed with SIGKILL right after
-//! the last one is answered, and started and timed again: every session must still be there.
+//! check, and its RSS read; then a login load runs on several connections, the server is killed
+//! with SIGKILL while logins are in flight, and started and timed again: every written session and
+//! every answered login must still be there.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,9 +25,16 @@ pub struct Start {
 
 pub struct Restart {
     pub sessions: usize,
+    /// Logins answered during the login load that the SIGKILL cut into (all checked after).
+    pub logins_answered: usize,
     pub cold: Start,
     pub after_kill: Start,
 }
+
+/// Connections logging in while the server is killed.
+const LOGIN_CLIENTS: usize = 4;
+/// Logins answered before the kill.
+const KILL_AFTER: usize = 20;
 
 /// The token of the `i`-th written session.
 fn token(i: usize) -> String {
@@ -154,26 +162,46 @@ pub async fn measure(vestibule: &Path, n: usize, admin_password: &str) -> anyhow
 
     let probe = token(n / 2);
     let (server, cold) = timed_start(vestibule, &args, &env, &probe).await?;
-    // Logins answered just before a SIGKILL must survive it.
-    let mut answered = Vec::new();
-    for _ in 0..20 {
-        let c = client()?;
-        let login = c
-            .post(format!("{}/api/auth/login", server.base))
-            .form(&[
-                ("loginMode", "1"),
-                ("username", "administrator"),
-                ("password", admin_password),
-            ])
-            .send()
-            .await?;
-        if login.status() != 204 {
-            bail!("a login answered {}", login.status());
-        }
-        let token = login.headers()["x-mstr-authtoken"].to_str()?.to_string();
-        answered.push((c, token));
+    // A login load: logins keep coming on several connections, and the server is killed while
+    // some are in flight. Every login answered before the kill must survive it.
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut load = Vec::new();
+    for _ in 0..LOGIN_CLIENTS {
+        let (answered, base) = (answered.clone(), server.base.clone());
+        let password = admin_password.to_string();
+        load.push(tokio::spawn(async move {
+            loop {
+                let c = client()?;
+                let login = c
+                    .post(format!("{base}/api/auth/login"))
+                    .form(&[
+                        ("loginMode", "1"),
+                        ("username", "administrator"),
+                        ("password", password.as_str()),
+                    ])
+                    .send()
+                    .await;
+                // A login cut off by the kill ends the load; it was never answered.
+                let Ok(login) = login else { return anyhow::Ok(()) };
+                if login.status() != 204 {
+                    bail!("a login answered {}", login.status());
+                }
+                let token = login.headers()["x-mstr-authtoken"].to_str()?.to_string();
+                answered
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("poisoned"))?
+                    .push((c, token));
+            }
+        }));
     }
-    drop(server); // SIGKILL
+    while answered.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.len() < KILL_AFTER {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    drop(server); // SIGKILL, with logins in flight
+    for task in load {
+        task.await??;
+    }
+    let answered = std::mem::take(&mut *answered.lock().map_err(|_| anyhow::anyhow!("poisoned"))?);
     let (server, after_kill) = timed_start(vestibule, &args, &env, &token(n - 1)).await?;
     let written = client()?;
     let first = token(0);
@@ -187,8 +215,10 @@ pub async fn measure(vestibule: &Path, n: usize, admin_password: &str) -> anyhow
             bail!("a session answered before the kill is gone ({status})");
         }
     }
+    let logins_answered = answered.len();
     Ok(Restart {
         sessions: n,
+        logins_answered,
         cold,
         after_kill,
     })

@@ -4,7 +4,7 @@
 //! inside the same operation that marks the session active ([`Admission`]), so a session is
 //! extended only by a request that was allowed to use it.
 
-use crate::secret::SecretHash;
+use crate::secret::{CookieTag, SecretHash};
 
 /// The most session cookies of one request that are looked at: a client logged in under two
 /// cookie paths sends two, and a few more are tolerated.
@@ -12,8 +12,8 @@ pub const MAX_COOKIES: usize = 4;
 
 /// Which cookies let a request use a session that was issued with one.
 ///
-/// A session bound to a cookie (its `cookie` hash) is admitted when one of the presented cookies
-/// hashes to it, or the token stands for its own cookie and is it; otherwise only when
+/// A session bound to a cookie (its `cookie` tag) is admitted when one of the presented cookies
+/// has that tag, or the token stands for its own cookie and is it; otherwise only when
 /// [`Admission::without_cookie`] is set. A session issued without a cookie is always admitted.
 /// Cookies are hashed only when a bound session is found, so a token without a cookie (a bearer
 /// token) costs no hashing here.
@@ -36,24 +36,22 @@ impl<'a> Admission<'a> {
         without_cookie: true,
     };
 
-    /// The hashes of the cookies that admit a bound session.
-    pub fn cookie_hashes(&self) -> impl Iterator<Item = SecretHash> + '_ {
+    /// The tags of the cookies that admit a bound session.
+    pub fn cookie_tags(&self) -> impl Iterator<Item = CookieTag> + '_ {
         self.cookies[..self.len]
             .iter()
-            .map(|c| SecretHash::of(c))
-            .chain(self.token)
+            .map(|c| CookieTag::of(c))
+            .chain(self.token.as_ref().map(CookieTag::of_hash))
     }
 
-    /// Whether a session whose cookie hash is `bound` is admitted.
-    pub fn admits(&self, bound: Option<&SecretHash>) -> bool {
+    /// Whether a session bound to the cookie tagged `bound` is admitted.
+    pub fn admits(&self, bound: Option<&CookieTag>) -> bool {
         match bound {
             None => true,
             Some(b) => {
                 self.without_cookie
-                    || self.token.is_some_and(|t| t.ct_eq(b))
-                    || self.cookies[..self.len]
-                        .iter()
-                        .any(|c| SecretHash::of(c).ct_eq(b))
+                    || self.token.is_some_and(|t| CookieTag::of_hash(&t).ct_eq(b))
+                    || self.cookies[..self.len].iter().any(|c| CookieTag::of(c).ct_eq(b))
             }
         }
     }
@@ -163,8 +161,8 @@ impl<'a> Credential<'a> {
 mod tests {
     use super::*;
 
-    fn bound(s: &str) -> SecretHash {
-        SecretHash::of(s)
+    fn bound(s: &str) -> CookieTag {
+        CookieTag::of(s)
     }
 
     #[test]
@@ -216,7 +214,7 @@ mod tests {
     #[test]
     fn extra_cookies_are_not_kept() {
         let c = Credential::new("t").with_cookies(["a", "b", "c", "d", "e"]);
-        assert_eq!(c.admission(false).cookie_hashes().count(), MAX_COOKIES);
+        assert_eq!(c.admission(false).cookie_tags().count(), MAX_COOKIES);
         assert!(!c.admission(false).admits(Some(&bound("e"))));
         // The token still fits beside the most cookies.
         let c = c.token_is_cookie();

@@ -79,18 +79,35 @@ impl fmt::Display for BadGuid {
 
 impl std::error::Error for BadGuid {}
 
+fn nibble(c: u8) -> Result<u8, BadGuid> {
+    match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'A'..=b'F' => Ok(c - b'A' + 10),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        _ => Err(BadGuid),
+    }
+}
+
 impl FromStr for Guid {
     type Err = BadGuid;
 
     /// Accepts the 32-hex form in either case, and the dashed UUID form.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let compact: String = s.chars().filter(|c| *c != '-').collect();
-        if compact.len() != 32 {
-            return Err(BadGuid);
-        }
         let mut b = [0u8; 16];
-        hex::decode_to_slice(&compact, &mut b).map_err(|_| BadGuid)?;
-        Ok(Guid(b))
+        if crate::hex_digits::decode(s.as_bytes(), &mut b) {
+            return Ok(Guid(b));
+        }
+        let mut digits = s.bytes().filter(|c| *c != b'-');
+        for byte in &mut b {
+            let (Some(hi), Some(lo)) = (digits.next(), digits.next()) else {
+                return Err(BadGuid);
+            };
+            *byte = nibble(hi)? << 4 | nibble(lo)?;
+        }
+        match digits.next() {
+            Some(_) => Err(BadGuid),
+            None => Ok(Guid(b)),
+        }
     }
 }
 
@@ -120,5 +137,10 @@ mod tests {
         assert_eq!(g.to_hex().to_lowercase().parse::<Guid>().unwrap(), g);
         assert!("xyz".parse::<Guid>().is_err());
         assert!("G".repeat(32).parse::<Guid>().is_err());
+        // 31 or 33 digits, and a multibyte character among them, are refused.
+        assert!(g.to_hex()[1..].parse::<Guid>().is_err());
+        assert!(format!("{}0", g.to_hex()).parse::<Guid>().is_err());
+        assert!(format!("é{}", &g.to_hex()[2..]).parse::<Guid>().is_err());
+        assert!("-".repeat(40).parse::<Guid>().is_err());
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod external;
 pub mod guard;
 pub mod health;
+pub mod hex_digits;
 pub mod ids;
 pub mod journal_store;
 pub mod login_name;

@@ -23,13 +23,64 @@ impl SecretHash {
 
     pub fn from_hex(s: &str) -> Option<Self> {
         let mut b = [0u8; 32];
-        hex::decode_to_slice(s, &mut b).ok()?;
-        Some(SecretHash(b))
+        crate::hex_digits::decode(s.as_bytes(), &mut b).then_some(SecretHash(b))
     }
 
     /// Equality that takes the same time wherever the hashes differ.
     pub fn ct_eq(&self, other: &SecretHash) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// What a session keeps of the cookie it is bound to: the first 16 bytes of the cookie's SHA-256.
+///
+/// A cookie carries 128 random bits, so finding another value whose hash begins with the same 128
+/// bits is as hard as guessing the cookie itself; half the bytes of a full hash are kept in
+/// memory for each of millions of sessions. Stores write it as 32 hex digits and read a full
+/// 64-digit hash (what earlier versions wrote) as its first half.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CookieTag(pub [u8; 16]);
+
+impl CookieTag {
+    /// The tag of a cookie value.
+    pub fn of(cookie: &str) -> Self {
+        CookieTag::of_hash(&SecretHash::of(cookie))
+    }
+
+    /// The tag of a cookie whose SHA-256 is `hash` (a token standing for its own cookie).
+    pub fn of_hash(hash: &SecretHash) -> Self {
+        let mut t = [0; 16];
+        t.copy_from_slice(&hash.0[..16]);
+        CookieTag(t)
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// 32 hex digits, or a full hash's 64 read as its first 32.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let (kept, rest) = match s.len() {
+            32 => (s.as_bytes(), &[][..]),
+            64 => s.as_bytes().split_at(32),
+            _ => return None,
+        };
+        let mut t = [0u8; 16];
+        // The half not kept must still be hex: a malformed value is refused, not truncated.
+        let mut ignored = [0u8; 16];
+        let rest_ok = rest.is_empty() || crate::hex_digits::decode(rest, &mut ignored);
+        (crate::hex_digits::decode(kept, &mut t) && rest_ok).then_some(CookieTag(t))
+    }
+
+    /// Equality that takes the same time wherever the tags differ.
+    pub fn ct_eq(&self, other: &CookieTag) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for CookieTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CookieTag({}…)", &self.to_hex()[..8])
     }
 }
 
@@ -90,6 +141,24 @@ pub fn ct_str_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cookie_tag_is_the_first_half_of_its_hash_and_reads_both_lengths() {
+        let hash = SecretHash::of("cookie");
+        let tag = CookieTag::of("cookie");
+        assert_eq!(tag, CookieTag::of_hash(&hash));
+        assert_eq!(tag.0, hash.0[..16]);
+        assert_eq!(CookieTag::from_hex(&tag.to_hex()), Some(tag));
+        assert_eq!(CookieTag::from_hex(&hash.to_hex()), Some(tag));
+        assert_eq!(CookieTag::from_hex(&hash.to_hex().to_uppercase()), Some(tag));
+        // A malformed second half, or any other length, is refused.
+        let bad = format!("{}zz", &hash.to_hex()[..62]);
+        assert_eq!(CookieTag::from_hex(&bad), None);
+        assert_eq!(CookieTag::from_hex(&hash.to_hex()[..40]), None);
+        assert_eq!(CookieTag::from_hex(""), None);
+        assert_eq!(SecretHash::from_hex(&hash.to_hex()), Some(hash));
+        assert_eq!(SecretHash::from_hex(&tag.to_hex()), None);
+    }
 
     #[test]
     fn auth_tokens_have_the_documented_shape_and_differ() {

@@ -2,7 +2,7 @@
 //! token. Both dialects' sessions are the same record.
 
 use crate::ids::Guid;
-use crate::secret::SecretHash;
+use crate::secret::{CookieTag, SecretHash};
 
 /// Login modes, with MicroStrategy's numbers (the ThoughtSpot dialect maps onto them).
 pub mod login_mode {
@@ -51,8 +51,8 @@ pub enum Expiry {
 pub struct Session {
     /// Hash of the auth token (`X-MSTR-AuthToken`, or the bearer token): the session's key.
     pub token: SecretHash,
-    /// Hash of the `JSESSIONID` cookie the token is bound to, if it was issued with one.
-    pub cookie: Option<SecretHash>,
+    /// The `JSESSIONID` cookie the token is bound to (its tag), if it was issued with one.
+    pub cookie: Option<CookieTag>,
     pub user_id: Guid,
     pub login_mode: i32,
     pub scope: Scope,

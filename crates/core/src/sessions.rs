@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::credential::Credential;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
-use crate::secret::{self, SecretHash};
+use crate::secret::{self, CookieTag, SecretHash};
 use crate::session::{Expiry, Grant, GrantKind, Scope, Session};
 use crate::store::SessionStore;
 
@@ -99,7 +99,7 @@ impl Sessions {
         };
         let session = Session {
             token: SecretHash::of(&token),
-            cookie: cookie.as_deref().map(SecretHash::of),
+            cookie: cookie.as_deref().map(CookieTag::of),
             user_id: spec.user_id,
             login_mode: spec.login_mode,
             scope: spec.scope,

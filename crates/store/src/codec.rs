@@ -3,7 +3,7 @@
 
 use vestibule_core::error::StoreError;
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, GrantKind, Scope};
 
 pub fn guid(s: &str) -> Result<Guid, StoreError> {
@@ -15,6 +15,10 @@ pub fn hash(s: &str) -> Result<SecretHash, StoreError> {
     SecretHash::from_hex(s).ok_or_else(|| StoreError::Other("bad hash in store".into()))
 }
 
+pub fn cookie(s: &str) -> Result<CookieTag, StoreError> {
+    CookieTag::from_hex(s).ok_or_else(|| StoreError::Other("bad cookie tag in store".into()))
+}
+
 pub fn scope_to(scope: Scope) -> Option<String> {
     match scope {
         Scope::Full => None,
@@ -22,10 +26,10 @@ pub fn scope_to(scope: Scope) -> Option<String> {
     }
 }
 
-pub fn scope_from(s: Option<String>) -> Result<Scope, StoreError> {
+pub fn scope_from(s: Option<&str>) -> Result<Scope, StoreError> {
     Ok(match s {
         None => Scope::Full,
-        Some(o) => Scope::Object(guid(&o)?),
+        Some(o) => Scope::Object(guid(o)?),
     })
 }
 

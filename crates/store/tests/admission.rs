@@ -10,7 +10,7 @@ use redis::AsyncCommands;
 use vestibule_core::clock::now_ms;
 use vestibule_core::credential::Credential;
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Scope, Session};
 use vestibule_core::store::SessionStore;
 use vestibule_store::embedded::EmbeddedSessions;
@@ -27,7 +27,7 @@ fn bound_session(now: i64, cookie: &str) -> (Session, String) {
     let token = vestibule_core::secret::new_auth_token();
     let s = Session {
         token: SecretHash::of(&token),
-        cookie: Some(SecretHash::of(cookie)),
+        cookie: Some(CookieTag::of(cookie)),
         user_id: Guid::random(),
         login_mode: 1,
         scope: Scope::Full,

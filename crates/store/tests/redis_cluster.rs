@@ -14,7 +14,7 @@ use redis::cluster_routing::get_slot;
 use vestibule_core::clock::now_ms;
 use vestibule_core::error::StoreError;
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Grant, GrantKind, Scope, Session};
 use vestibule_core::store::SessionStore;
 use vestibule_store::redis::RedisSessions;
@@ -31,7 +31,7 @@ fn session(user: Guid, now: i64, expiry: Expiry) -> Session {
     let token = vestibule_core::secret::new_auth_token();
     Session {
         token: SecretHash::of(&token),
-        cookie: Some(SecretHash::of("cookie")),
+        cookie: Some(CookieTag::of("cookie")),
         user_id: user,
         login_mode: 1,
         scope: Scope::Full,

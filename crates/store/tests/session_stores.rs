@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use vestibule_core::clock::now_ms;
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Grant, GrantKind, Scope, Session};
 use vestibule_core::store::SessionStore;
 use vestibule_store::embedded::EmbeddedSessions;
@@ -17,7 +17,7 @@ fn session(user: Guid, now: i64, expiry: Expiry) -> Session {
     let token = vestibule_core::secret::new_auth_token();
     Session {
         token: SecretHash::of(&token),
-        cookie: Some(SecretHash::of("cookie")),
+        cookie: Some(CookieTag::of("cookie")),
         user_id: user,
         login_mode: 1,
         scope: Scope::Object(Guid::random()),

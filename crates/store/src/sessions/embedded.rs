@@ -115,11 +115,12 @@ impl EmbeddedSessions {
         now_ms: i64,
         lock: Option<std::fs::File>,
     ) -> StoreResult<Arc<Self>> {
-        let mem = Arc::new(MemorySessions::default());
         db.delete_expired(now_ms).await?;
-        for (row, s) in db.live_sessions(now_ms).await? {
-            mem.insert_at(s, row);
-        }
+        let mem = Arc::new(MemorySessions::with_capacity(
+            db.live_session_count(now_ms).await?,
+        ));
+        db.each_live_session(now_ms, |row, s| mem.insert_at(s, row))
+            .await?;
         let last_row = db.last_session_row().await?;
         for g in db.live_grants(now_ms).await? {
             mem.insert_grant(g);

@@ -7,8 +7,9 @@
 //!   token, and two live tokens sharing a key (about 2^-65 at ten million sessions) are beyond
 //!   concern; the full hash stays in the durable file and in the `Session`s handed out (the caller
 //!   holds the token);
-//! - the last-active time is only the atomic, the expiry is packed into one word, and the rare
-//!   object scope (ThoughtSpot object tokens) lives in a side map.
+//! - the cookie is its 16-byte tag ([`CookieTag`]), the last-active time only the atomic (when
+//!   to persist it follows from the time itself), the expiry is packed into one word, and the
+//!   rare object scope (ThoughtSpot object tokens) lives in a side map.
 //!
 //! The key is already random, so the map hashes it by taking its first eight bytes instead of
 //! hashing it again. A session's last-active time is an atomic, so a session check needs only a
@@ -21,7 +22,7 @@ use std::sync::RwLock;
 
 use vestibule_core::credential::Admission;
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Grant, Scope, Session};
 
 const SHARDS: usize = 64;
@@ -59,18 +60,16 @@ impl TokenKey {
     }
 }
 
-/// `Entry::flags`: the session is bound to a cookie (`cookie` holds its hash).
+/// `Entry::flags`: the session is bound to a cookie (`cookie` holds its tag).
 const COOKIE: u8 = 1;
 /// `Entry::flags`: the expiry is absolute (`expiry` holds its time in ms), else idle.
 const ABSOLUTE: u8 = 2;
 /// `Entry::flags`: the scope is one object, kept in `MemorySessions::objects`.
 const OBJECT: u8 = 4;
 
-/// A session as the map keeps it (96 bytes; the token is the key).
+/// A session as the map keeps it (72 bytes; the token is the key).
 struct Entry {
     last_active_ms: AtomicI64,
-    /// The last-active time last handed out for persisting; see [`Touched::persist`].
-    persisted_ms: AtomicI64,
     /// The session's row in the durable file (its SQLite rowid), so that the file is written by
     /// row and needs no index on the random token hash; 0 when there is no file.
     row: i64,
@@ -78,7 +77,7 @@ struct Entry {
     /// An idle expiry as `server_secs << 32 | http_secs`, an absolute one as its time in ms.
     expiry: i64,
     user_id: Guid,
-    cookie: [u8; 32],
+    cookie: [u8; 16],
     login_mode: i32,
     flags: u8,
 }
@@ -101,14 +100,13 @@ impl Entry {
                 flags |= COOKIE;
                 c.0
             }
-            None => [0; 32],
+            None => [0; 16],
         };
         if matches!(session.scope, Scope::Object(_)) {
             flags |= OBJECT;
         }
         Entry {
             last_active_ms: AtomicI64::new(session.last_active_ms),
-            persisted_ms: AtomicI64::new(session.last_active_ms),
             row,
             created_ms: session.created_ms,
             expiry,
@@ -132,8 +130,8 @@ impl Entry {
         }
     }
 
-    fn cookie(&self) -> Option<SecretHash> {
-        (self.flags & COOKIE != 0).then_some(SecretHash(self.cookie))
+    fn cookie(&self) -> Option<CookieTag> {
+        (self.flags & COOKIE != 0).then_some(CookieTag(self.cookie))
     }
 
     /// The session this entry holds, for `token` (whose key it is held under) and with `scope`.
@@ -169,8 +167,19 @@ pub struct MemorySessions {
 
 impl Default for MemorySessions {
     fn default() -> Self {
+        MemorySessions::with_capacity(0)
+    }
+}
+
+impl MemorySessions {
+    /// A map with room for about `sessions` sessions before any shard grows (a start that knows
+    /// how many it loads skips the doublings, and the tables they leave behind).
+    pub fn with_capacity(sessions: usize) -> Self {
+        let per_shard = sessions.div_ceil(SHARDS);
         MemorySessions {
-            shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(Map::with_capacity_and_hasher(per_shard, Default::default())))
+                .collect(),
             objects: RwLock::new(Map::default()),
             grants: RwLock::new(Map::default()),
             seen: RwLock::new(Map::default()),
@@ -228,7 +237,8 @@ impl MemorySessions {
     }
 
     /// The live session if `admission` admits it, marked active at `now_ms`. `persist` is true
-    /// at most once per `granularity_ms` of activity, for the caller to write the new time through.
+    /// for the touch that first moves the last-active time into a new `granularity_ms` window
+    /// (of the clock), so at most once per window, for the caller to write the new time through.
     pub fn touch(
         &self,
         token: &SecretHash,
@@ -248,14 +258,11 @@ impl MemorySessions {
         }
         let mut persist = false;
         if entry.flags & ABSOLUTE == 0 {
-            entry.last_active_ms.fetch_max(now_ms, Ordering::Relaxed);
-            session.last_active_ms = session.last_active_ms.max(now_ms);
-            let persisted = entry.persisted_ms.load(Ordering::Relaxed);
-            persist = now_ms - persisted >= granularity_ms
-                && entry
-                    .persisted_ms
-                    .compare_exchange(persisted, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok();
+            let before = entry.last_active_ms.fetch_max(now_ms, Ordering::Relaxed);
+            session.last_active_ms = before.max(now_ms);
+            // Only one touch moves the time out of a window, so only one persists it.
+            let window = granularity_ms.max(1);
+            persist = now_ms.div_euclid(window) > before.div_euclid(window);
         }
         Some(Touched { session, persist })
     }
@@ -429,7 +436,7 @@ mod tests {
         let m = MemorySessions::default();
         let object = Guid::random();
         let mut s = session("d", 1_000, 30);
-        s.cookie = Some(SecretHash::of("cookie"));
+        s.cookie = Some(CookieTag::of("cookie"));
         s.login_mode = 4_194_304;
         m.insert_at(s.clone(), 42);
         assert_eq!(m.peek(&s.token), Some(s.clone()));
@@ -449,8 +456,8 @@ mod tests {
     }
 
     #[test]
-    fn a_session_is_held_in_96_bytes() {
-        assert_eq!(std::mem::size_of::<Entry>(), 96);
+    fn a_session_is_held_in_72_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 72);
         assert_eq!(std::mem::size_of::<TokenKey>(), 16);
     }
 

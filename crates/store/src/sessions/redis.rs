@@ -55,7 +55,8 @@ const CHECK_CHUNK: usize = 1000;
 
 /// Touches a session atomically if its cookie is admitted. KEYS: session hash, http marker, live
 /// index (one slot in both layouts). ARGV: now (ms), token hex, "1" when a bound session is admitted without its cookie, then
-/// the hex hashes of the cookies that admit it. Returns the session's fields; nil when it is gone
+/// the hex tags of the cookies that admit it (a stored full hash, from before tags, is compared by
+/// its first 32 digits, its tag). Returns the session's fields; nil when it is gone
 /// or expired (and then removes it) or not admitted (and then changes nothing).
 const TOUCH: &str = r#"
 local f = redis.call('HMGET', KEYS[1], 'kind', 'server', 'http', 'exp', 'cookie')
@@ -64,9 +65,10 @@ if not f[1] then
   return false
 end
 if f[5] and f[5] ~= '' and ARGV[3] ~= '1' then
+  local bound = string.sub(f[5], 1, 32)
   local admitted = false
   for i = 4, #ARGV do
-    if ARGV[i] == f[5] then
+    if ARGV[i] == bound then
       admitted = true
       break
     end
@@ -355,12 +357,9 @@ fn session_from(token: SecretHash, f: &HashMap<String, String>) -> StoreResult<S
     };
     let cookie = match get("cookie") {
         "" => None,
-        c => Some(codec::hash(c)?),
+        c => Some(codec::cookie(c)?),
     };
-    let scope = match get("scope") {
-        "" => None,
-        s => Some(s.to_string()),
-    };
+    let scope = Some(get("scope")).filter(|s| !s.is_empty());
     Ok(Session {
         token,
         cookie,
@@ -384,7 +383,7 @@ fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Gran
         hash,
         kind: codec::grant_kind(get("kind"))?,
         user_id: codec::guid(get("user"))?,
-        scope: codec::scope_from(Some(get("scope").to_string()).filter(|s| !s.is_empty()))?,
+        scope: codec::scope_from(Some(get("scope")).filter(|s| !s.is_empty()))?,
         created_ms: int("created")?,
         expires_ms: int("exp")?,
         origin: Some(get("origin"))
@@ -515,7 +514,7 @@ impl SessionStore for RedisSessions {
             self.keys.live(&member),
         );
         let without_cookie = if admission.without_cookie { "1" } else { "0" };
-        let cookies: Vec<String> = admission.cookie_hashes().map(|h| h.to_hex()).collect();
+        let cookies: Vec<String> = admission.cookie_tags().map(|t| t.to_hex()).collect();
         // Safe to repeat: run again with the same `now`, the script writes the same expiries and
         // answers the same (a session it removed as expired is then simply gone).
         let (sk, hk, lk, member, cookies) = (&sk, &hk, &lk, &member, &cookies);
