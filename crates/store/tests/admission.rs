@@ -132,3 +132,41 @@ async fn redis_store_refuses_a_wrong_cookie_without_touching() {
     store.remove(&s.token).await.unwrap();
     store.remove(&unbound.token).await.unwrap();
 }
+
+/// A session written by an earlier version holds its cookie as a full 64-digit hash: its cookie
+/// still admits it (by the hash's first half, its tag), another still does not.
+#[tokio::test]
+#[cfg_attr(not(test_redis), ignore = "VESTIBULE_TEST_REDIS_URL is not set")]
+async fn redis_store_admits_cookies_stored_as_full_hashes() {
+    let url = std::env::var("VESTIBULE_TEST_REDIS_URL").expect("VESTIBULE_TEST_REDIS_URL must be set in CI");
+    let store = RedisSessions::connect(&url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    let now = now_ms();
+    let (s, token) = bound_session(now, "old-cookie");
+    store.insert(s.clone()).await.unwrap();
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let key = format!("vst:s:{{{}}}", s.token.to_hex());
+    let _: () = conn
+        .hset(&key, "cookie", SecretHash::of("old-cookie").to_hex())
+        .await
+        .unwrap();
+    let wrong = Credential::new(&token).with_cookies(["other"]);
+    assert!(store
+        .touch_if(&s.token, now + 10, &wrong.admission(false))
+        .await
+        .unwrap()
+        .is_none());
+    let right = Credential::new(&token).with_cookies(["old-cookie"]);
+    let got = store
+        .touch_if(&s.token, now + 20, &right.admission(false))
+        .await
+        .unwrap()
+        .expect("admitted by its cookie");
+    assert_eq!(got.cookie, Some(CookieTag::of("old-cookie")));
+    store.remove(&s.token).await.unwrap();
+}
