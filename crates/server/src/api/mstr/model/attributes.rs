@@ -26,10 +26,19 @@ pub async fn render(
     q: &Query,
     created: bool,
 ) -> MstrResult<serde_json::Value> {
-    let model = state.core.model()?;
-    let names = wire::Names::new(model.list(view, None).await?);
+    let names = wire::Names::shared(state.core.model()?.seen(view).await?);
+    render_with(&names, obj, q, created)
+}
+
+/// The JSON of an attribute among the objects of `names`, with the query's display options.
+fn render_with(
+    names: &wire::Names,
+    obj: &ModelObject,
+    q: &Query,
+    created: bool,
+) -> MstrResult<serde_json::Value> {
     let show = Show::from_query(q)?;
-    match AttributeJson::of(obj, &names, show, created) {
+    match AttributeJson::of(obj, names, show, created) {
         Some(body) => wire::only_fields(&body, &q.list("fields")),
         None => Ok(serde_json::Value::Object(serde_json::Map::new())),
     }
@@ -95,12 +104,14 @@ pub async fn get(
     let id = path_id(&id, "attribute")?;
     caller.require_object(id)?;
     let view = place.view(&state, &caller).await?;
-    let obj = state
-        .core
-        .model()?
-        .read(&caller, &view, id, ObjectKind::Attribute)
+    // What the view sees, read once: the attribute and the names it refers to come from it
+    // (committed objects from this node's copy while it is current).
+    let model = state.core.model()?;
+    let names = wire::Names::shared(model.seen(&view).await?);
+    let obj = model
+        .read_in(&caller, &names.objects, id, ObjectKind::Attribute)
         .await?;
-    Ok(Json(render(&state, &view, &obj, &q, false).await?).into_response())
+    Ok(Json(render_with(&names, obj, &q, false)?).into_response())
 }
 
 /// Change an attribute inside a changeset: absent fields stay, `information` is merged, forms
