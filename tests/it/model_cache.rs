@@ -110,3 +110,45 @@ async fn a_commit_on_one_node_is_answered_by_the_next_get_on_another() {
     let (status, got) = get_on(&m, &b, &on_b, &id).await;
     assert_eq!(status, 404, "{got}");
 }
+
+/// What a node keeps is the definition, never the access decision: once the administrator's GET
+/// has been answered (and its body kept), a user the ACL denies is still refused, at the same
+/// generation, and the administrator still answered.
+async fn access_is_judged_per_request(backend: Backend, test: &str) {
+    let m = model::start(backend, test).await;
+    let out = m.server.cli(
+        &["user", "add", "bob", "--password-stdin"],
+        "cache-test-password\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bob_id = String::from_utf8_lossy(&out.stdout)
+        .split(['(', ')'])
+        .nth(1)
+        .expect("bob's id")
+        .to_string();
+    let (_, id) = m.subcategory().await;
+    let (status, body) = json(
+        m.admin
+            .put(&m.url(&format!("/api/objects/{id}?type=12")))
+            .header("X-MSTR-ProjectID", &m.project)
+            .json(
+                &json!({"acl": [{"op": "ADD", "trustee": bob_id, "rights": 255, "type": 1,
+                                   "denied": true, "inheritable": null}]}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let bob = mstr_login(&m.server, "bob", "cache-test-password").await;
+    for _ in 0..2 {
+        let (status, got) = get_on(&m, &m.server, &m.admin, &id).await;
+        assert_eq!(status, 200, "{got}");
+        let (status, got) = get_on(&m, &m.server, &bob, &id).await;
+        assert_eq!(status, 403, "{got}");
+        assert_eq!(got["code"], "ERR017", "{got}");
+    }
+}
+
+both_backends!(access_per_request, access_is_judged_per_request);
