@@ -17,6 +17,9 @@ fn main() {
     println!("cargo::rerun-if-env-changed=VESTIBULE_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rerun-if-changed=build.rs");
+    // sqlx's `migrate!` reads the directory when the crate compiles: a new migration must
+    // recompile it even when no source file changed.
+    println!("cargo::rerun-if-changed=migrations");
     let url = std::env::var("VESTIBULE_TEST_REDIS_URL").is_ok_and(|u| !u.is_empty());
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if url || ci {

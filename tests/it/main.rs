@@ -25,6 +25,7 @@ mod ldap;
 mod login_protection;
 mod model_acl;
 mod model_attributes;
+mod model_cache;
 mod model_changesets;
 mod model_expressions;
 mod model_folders;

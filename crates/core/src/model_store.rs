@@ -57,6 +57,11 @@ pub trait ModelStore: JournalStore {
     /// A committed object of `project`. Ids are unique within a project; the system folders have
     /// the same well-known ids in every project, as in MicroStrategy.
     async fn object(&self, project: Guid, id: Guid) -> StoreResult<Option<ModelObject>>;
+    /// The generation of `project`'s committed objects: every write of them (`commit`, the
+    /// direct writes below, `delete_project`, from any node or the command line) raises it
+    /// inside its own transaction, so a reader that finds the generation it cached under knows
+    /// its copy is still what is committed. 0 for a project never written.
+    async fn generation(&self, project: Guid) -> StoreResult<i64>;
     /// The projects that hold an object with this id (one, except for the system folders).
     async fn holders(&self, id: Guid) -> StoreResult<Vec<Guid>>;
     /// Committed objects of a project, optionally of one kind, ordered by name.

@@ -13,6 +13,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpNet]>,
     /// `server.forwarded_header`: the one forwarding header those peers are believed in.
     pub forwarded_header: crate::forwarded::ForwardingHeader,
+    /// The bodies of committed attribute GETs, by the model generation they were made at.
+    pub rendered: Arc<crate::api::mstr::model::rendered::RenderedBodies>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             core,
             trusted_proxies,
             forwarded_header,
+            rendered: Arc::default(),
         }
     }
 }

@@ -122,6 +122,12 @@ impl Model {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// The PostgreSQL database the server keeps its model in (`None` on the embedded store),
+    /// for starting another node on it.
+    pub fn postgres_url(&self) -> Option<&str> {
+        self._db.as_ref().map(|db| db.url.as_str())
+    }
+
     /// A URL under the context path, where mstr_login's session cookie is sent.
     pub fn url(&self, path: &str) -> String {
         self.server.url(&format!("/MicroStrategyLibrary{path}"))

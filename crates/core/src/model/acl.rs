@@ -352,6 +352,24 @@ impl ModelService {
         Ok(obj)
     }
 
+    /// Object `id` of `objects` (what a view sees, [`ModelService::seen`]), if it is a `kind`
+    /// and the caller may read it: as [`ModelService::read`], on objects already read.
+    pub async fn read_in<'a>(
+        &self,
+        caller: &Principal,
+        objects: &'a HashMap<Guid, ModelObject>,
+        id: Guid,
+        kind: ObjectKind,
+    ) -> Result<&'a ModelObject> {
+        caller.require_object(id)?;
+        let obj = match objects.get(&id) {
+            Some(o) if o.info.kind == kind => o,
+            _ => return Err(super::service::not_found(kind.label(), id)),
+        };
+        self.check(caller, obj, Access::Read).await?;
+        Ok(obj)
+    }
+
     /// Objects of a project as `view` sees them that the caller may browse, ordered by name.
     pub async fn list_readable(
         &self,

@@ -6,6 +6,7 @@
 
 pub mod acl;
 pub mod attributes;
+pub mod committed;
 pub mod copy;
 pub mod folders;
 pub mod form_types;

@@ -1,6 +1,7 @@
 //! [`ModelService`]: reading the model (committed, or as seen inside a changeset), changesets
 //! (create, commit, abandon), object properties and the project folder trees.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::clock::now_ms;
@@ -9,6 +10,7 @@ use crate::directory::check_name;
 use crate::error::{CoreError, Result};
 use crate::ids::Guid;
 use crate::model::acl::Access;
+use crate::model::committed::{Committed, Snapshot};
 use crate::model::journal::{Author, ChangeNote, JournalEntry};
 use crate::model::spec::InfoPatch;
 use crate::model::types::*;
@@ -53,13 +55,15 @@ pub struct ModelService {
     /// The sessions, to tell whether a schema lock's session still lives (`schema_lock.rs`);
     /// given by the core it serves.
     pub(super) sessions: Option<Arc<dyn SessionStore>>,
+    /// The committed objects of each project as last read, with the generation they are of.
+    committed: Committed,
 }
 
 /// How often a direct property change re-reads an object that another write changed between its
 /// read and its write (each retry applies the change to the newer object).
 pub(super) const UPDATE_TRIES: usize = 8;
 
-fn not_found(kind: &str, id: Guid) -> CoreError {
+pub(super) fn not_found(kind: &str, id: Guid) -> CoreError {
     CoreError::NotFound(format!("The {kind} with id '{id}' could not be found"))
 }
 
@@ -70,6 +74,7 @@ impl ModelService {
             directory,
             everyone: std::sync::OnceLock::new(),
             sessions: None,
+            committed: Committed::default(),
         }
     }
 
@@ -162,6 +167,37 @@ impl ModelService {
             Some(o) if o.info.kind == kind => Ok(o),
             _ => Err(not_found(kind.label(), id)),
         }
+    }
+
+    /// The committed objects of `project` as the store holds them at a moment after this call
+    /// began: this node's copy while the store's generation is the one it was read at, else read
+    /// afresh (`committed.rs`).
+    pub async fn committed(&self, project: Guid) -> Result<Arc<Snapshot>> {
+        let store = &self.store;
+        self.committed
+            .objects(
+                project,
+                || async move { Ok(store.generation(project).await?) },
+                || async move { Ok(store.objects(project, None).await?) },
+            )
+            .await
+    }
+
+    /// Every object `view` sees, by id: the committed ones (see [`ModelService::committed`]),
+    /// under a changeset's staged changes when the view is a changeset's.
+    pub async fn seen(&self, view: &View) -> Result<Arc<HashMap<Guid, ModelObject>>> {
+        let committed = self.committed(view.project()).await?;
+        let View::Changeset(cs) = view else {
+            return Ok(committed.objects.clone());
+        };
+        let mut objects = (*committed.objects).clone();
+        for change in self.store.staged(cs.id).await? {
+            match change.object {
+                Some(o) => objects.insert(change.id, o),
+                None => objects.remove(&change.id),
+            };
+        }
+        Ok(Arc::new(objects))
     }
 
     /// Objects of a project as `view` sees them, ordered by name.

@@ -125,6 +125,16 @@ macro_rules! impl_model_store {
                 row.map(|(b,)| $crate::sql::model::from_json(&b)).transpose()
             }
 
+            async fn generation(&self, project: vestibule_core::ids::Guid) -> vestibule_core::store::StoreResult<i64> {
+                let row: Option<(i64,)> =
+                    sqlx::query_as(&$q("SELECT generation FROM model_generations WHERE project_id = ?"))
+                        .bind(project.to_hex())
+                        .fetch_optional(self.pool())
+                        .await
+                        .map_err($crate::sql::map_err)?;
+                Ok(row.map_or(0, |(g,)| g))
+            }
+
             async fn objects(
                 &self,
                 project: vestibule_core::ids::Guid,
@@ -177,6 +187,7 @@ macro_rules! impl_model_store {
                 for o in objects {
                     $crate::upsert!(tx, $q, o);
                 }
+                $crate::bump_generation!(tx, $q, project.to_hex());
                 tx.commit().await.map_err($crate::sql::map_err)
             }
 
@@ -190,6 +201,12 @@ macro_rules! impl_model_store {
                 }
                 for o in objects {
                     $crate::upsert!(tx, $q, o);
+                }
+                let mut projects: Vec<vestibule_core::ids::Guid> = objects.iter().map(|o| o.info.project).collect();
+                projects.sort_unstable_by_key(|p| p.0);
+                projects.dedup();
+                for p in projects {
+                    $crate::bump_generation!(tx, $q, p.to_hex());
                 }
                 tx.commit().await.map_err($crate::sql::map_err)
             }
@@ -234,6 +251,7 @@ macro_rules! impl_model_store {
                     return Ok(Err(refusal));
                 }
                 $crate::insert_journal!(tx, $q, entry);
+                $crate::bump_generation!(tx, $q, o.info.project.to_hex());
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
@@ -288,6 +306,7 @@ macro_rules! impl_model_store {
                     return Ok(Err(refusal));
                 }
                 $crate::insert_journal!(tx, $q, entry);
+                $crate::bump_generation!(tx, $q, o.info.project.to_hex());
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
@@ -362,6 +381,7 @@ macro_rules! impl_model_store {
                 }
                 let entry = vestibule_core::model::journal::JournalEntry::of_delete(author, &gone);
                 $crate::insert_journal!(tx, $q, &entry);
+                $crate::bump_generation!(tx, $q, project.to_hex());
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(true))
             }
@@ -455,6 +475,8 @@ macro_rules! impl_model_store {
                         .await
                         .map_err($crate::sql::map_err)?;
                 }
+                // Raised, not deleted: a node holding the project's objects must find them gone.
+                $crate::bump_generation!(tx, $q, id.clone());
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(ProjectDeletion::Deleted { objects })
             }
@@ -691,6 +713,7 @@ macro_rules! impl_model_store {
                     .execute(&mut *tx)
                     .await
                     .map_err($crate::sql::map_err)?;
+                $crate::bump_generation!(tx, $q, project.0.clone());
                 tx.commit().await.map_err($crate::sql::map_err)?;
                 Ok(Ok(()))
             }
@@ -967,6 +990,24 @@ macro_rules! first_dependent {
             }
         }
         found
+    }};
+}
+
+/// Raises the generation of project `$project` (its hex id) inside transaction `$tx`: every
+/// write of committed objects does, so nodes caching them know they changed
+/// (`vestibule_core::model::committed`).
+#[macro_export]
+macro_rules! bump_generation {
+    ($tx:ident, $q:path, $project:expr) => {{
+        let project: String = $project;
+        sqlx::query(&$q(
+            "INSERT INTO model_generations (project_id, generation) VALUES (?, 1) \
+             ON CONFLICT (project_id) DO UPDATE SET generation = model_generations.generation + 1",
+        ))
+        .bind(project)
+        .execute(&mut *$tx)
+        .await
+        .map_err($crate::sql::map_err)?;
     }};
 }
 

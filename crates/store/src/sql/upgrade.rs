@@ -52,6 +52,7 @@ macro_rules! upgrade_documents {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
+                $crate::bump_generation!(tx, $q, logical.info.project.to_hex());
                 upgraded += 1;
             }
             let staged: Vec<(String, String, Option<String>, String)> = sqlx::query_as(&$q(

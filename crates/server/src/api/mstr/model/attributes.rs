@@ -2,7 +2,9 @@
 //! changeset) with its expressions as text, tree and/or tokens, change one (PATCH, merge rules
 //! in `vestibule_core::model::attributes`), and list them.
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,10 +28,19 @@ pub async fn render(
     q: &Query,
     created: bool,
 ) -> MstrResult<serde_json::Value> {
-    let model = state.core.model()?;
-    let names = wire::Names::new(model.list(view, None).await?);
+    let names = wire::Names::shared(state.core.model()?.seen(view).await?);
+    render_with(&names, obj, q, created)
+}
+
+/// The JSON of an attribute among the objects of `names`, with the query's display options.
+fn render_with(
+    names: &wire::Names,
+    obj: &ModelObject,
+    q: &Query,
+    created: bool,
+) -> MstrResult<serde_json::Value> {
     let show = Show::from_query(q)?;
-    match AttributeJson::of(obj, &names, show, created) {
+    match AttributeJson::of(obj, names, show, created) {
         Some(body) => wire::only_fields(&body, &q.list("fields")),
         None => Ok(serde_json::Value::Object(serde_json::Map::new())),
     }
@@ -95,12 +106,38 @@ pub async fn get(
     let id = path_id(&id, "attribute")?;
     caller.require_object(id)?;
     let view = place.view(&state, &caller).await?;
-    let obj = state
-        .core
-        .model()?
-        .read(&caller, &view, id, ObjectKind::Attribute)
+    let model = state.core.model()?;
+    let View::Committed(project) = view else {
+        // What the changeset sees, read once: the attribute and the names it refers to.
+        let names = wire::Names::shared(model.seen(&view).await?);
+        let obj = model
+            .read_in(&caller, &names.objects, id, ObjectKind::Attribute)
+            .await?;
+        return Ok(Json(render_with(&names, obj, &q, false)?).into_response());
+    };
+    // The committed model from this node's copy while it is current; the caller's access is
+    // judged first, then the body made at this generation for this query is sent if kept.
+    let committed = model.committed(project).await?;
+    let obj = model
+        .read_in(&caller, &committed.objects, id, ObjectKind::Attribute)
         .await?;
-    Ok(Json(render(&state, &view, &obj, &q, false).await?).into_response())
+    let query = raw.as_deref().unwrap_or("");
+    let body = match state.rendered.get(project, committed.generation, id, query) {
+        Some(body) => body,
+        None => {
+            let names = wire::Names::shared(committed.objects.clone());
+            let value = render_with(&names, obj, &q, false)?;
+            let body = Bytes::from(serde_json::to_vec(&value).map_err(|e| {
+                vestibule_core::CoreError::Internal(format!("response not serializable: {e}"))
+            })?);
+            state
+                .rendered
+                .keep(project, committed.generation, id, query, body.clone());
+            body
+        }
+    };
+    // As `Json` answers: the same bytes and content type.
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Change an attribute inside a changeset: absent fields stay, `information` is merged, forms

@@ -14,6 +14,7 @@ pub mod changeset_wire;
 pub mod changesets;
 pub mod relationship_wire;
 pub mod relationships;
+pub mod rendered;
 pub mod schema;
 pub mod schema_wire;
 pub mod table_wire;

@@ -16,7 +16,7 @@ use crate::api::mstr::params::path_id;
 use crate::state::AppState;
 
 async fn answer(state: &AppState, view: &View, rels: &[Relationship]) -> MstrResult<Json<RelationshipList>> {
-    let names = Names::new(state.core.model()?.list(view, None).await?);
+    let names = Names::shared(state.core.model()?.seen(view).await?);
     Ok(Json(RelationshipList {
         relationships: rels.iter().map(|r| RelationshipJson::of(r, &names)).collect(),
     }))

@@ -7,6 +7,7 @@
 //! requires is checked where the wire struct becomes the core's spec, with the field's path.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeOwned, Deserializer, Unexpected};
 use serde::{Deserialize, Serialize};
@@ -283,14 +284,13 @@ pub fn page<T>(all: &[T], offset: i64, limit: i64) -> impl Iterator<Item = &T> {
 /// Objects a response refers to by id (tables, attributes), to print their names.
 #[derive(Default)]
 pub struct Names {
-    pub objects: HashMap<Guid, ModelObject>,
+    pub objects: Arc<HashMap<Guid, ModelObject>>,
 }
 
 impl Names {
-    pub fn new(objects: Vec<ModelObject>) -> Names {
-        Names {
-            objects: objects.into_iter().map(|o| (o.info.id, o)).collect(),
-        }
+    /// The objects a view sees, as the model service gives them (shared, not copied).
+    pub fn shared(objects: Arc<HashMap<Guid, ModelObject>>) -> Names {
+        Names { objects }
     }
 
     pub fn name(&self, id: Guid) -> String {
