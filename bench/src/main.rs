@@ -6,7 +6,7 @@
 //! to `bench/results/latest.md` and `latest.svg`; the ratios are printed last.
 //!
 //! `VESTIBULE_BENCH_ONLY` runs one part alone: `memory` (or `capacity`: figures d and j, no
-//! server), `sso` (figure h, in-process) or `restart` (figure i).
+//! server), `sso` (figure h, in-process), `latency` (figures a and g) or `restart` (figure i).
 
 mod capacity;
 mod cores;
@@ -228,6 +228,32 @@ async fn hello_and_check(
     Ok((Load::merge(&base_rounds), check_load))
 }
 
+/// Figure a)'s targets: the session check against the hello-world, servers and wrk apart.
+fn a_figures(report: &mut Report, base: &Load, check: &Load) {
+    report.figure(Figure::new(
+        "a) session check / hello-world, req/s",
+        check.rps / base.rps,
+        ">= 0.9",
+    ));
+    report.figure(Figure::new(
+        "a) session check p99 / hello-world p99",
+        check.p99_ms / base.p99_ms.max(0.001),
+        "<= 1.0",
+    ));
+    report.figure(Figure::new("a) session check p99 (ms)", check.p99_ms, "reported"));
+    report.figure(Figure::new(
+        "a) session check p99.9 (ms)",
+        check.p999_ms,
+        "reported",
+    ));
+    report.figure(Figure::new("a) hello-world p99.9 (ms)", base.p999_ms, "reported"));
+    report.figure(Figure::new(
+        "a) session check p99.9 / hello-world p99.9",
+        check.p999_ms / base.p999_ms.max(0.001),
+        "reported",
+    ));
+}
+
 /// g) Open-loop loads at shares of the session check's maximum rate (`max_rate`, from figure a),
 /// against the session check and the hello-world at the same absolute rates: the servers on
 /// their cores and the generator on the load generator's, as in figure a). Returns, per share,
@@ -436,8 +462,10 @@ async fn main() -> anyhow::Result<()> {
             report.print_part_ratios();
             return Ok(());
         }
-        "" | "restart" => {}
-        other => bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso and restart"),
+        "" | "restart" | "latency" => {}
+        other => {
+            bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso, latency and restart")
+        }
     }
     let vestibule = release_bin("vestibule")?;
     // `VESTIBULE_BENCH_ONLY=restart`: figure i alone (the release server and a scratch directory).
@@ -462,7 +490,6 @@ async fn main() -> anyhow::Result<()> {
         "--listen",
         "127.0.0.1:0",
     ];
-    let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
 
     // a) Session check against the hello-world baseline: the servers on their cores, wrk on its
     // own (see cores.rs), then both sharing every core.
@@ -483,6 +510,28 @@ async fn main() -> anyhow::Result<()> {
     };
     report.load("hello-world (baseline)", &base_load);
     report.load("session check GET /api/sessions (memory)", &check_load);
+    // `VESTIBULE_BENCH_ONLY=latency`: figure a) as just measured, and g) at its rates, alone.
+    if only == "latency" {
+        eprintln!(
+            "bench: g) open loop at {OPEN_LOOP_SHARES:?} of {:.0} req/s",
+            check_load.rps
+        );
+        let open = open_loop(
+            binaries,
+            &server_args,
+            &env,
+            split.as_ref(),
+            check_load.rps,
+            o.seconds.max(2),
+        )
+        .await?;
+        a_figures(&mut report, &base_load, &check_load);
+        open_loop_figures(&mut report, &open);
+        report.print_lines();
+        report.print_part_ratios();
+        return Ok(());
+    }
+    let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
     let shared = match &split {
         Some(_) => {
             eprintln!("bench: a) again, servers and wrk sharing every core");
@@ -720,36 +769,7 @@ async fn main() -> anyhow::Result<()> {
     sso_figures(&o, &mut sso_report).await?;
 
     // The targets of issue 20: ratios within this run.
-    report.figure(Figure::new(
-        "a) session check / hello-world, req/s",
-        check_load.rps / base_load.rps,
-        ">= 0.9",
-    ));
-    report.figure(Figure::new(
-        "a) session check p99 / hello-world p99",
-        check_load.p99_ms / base_load.p99_ms.max(0.001),
-        "<= 1.0",
-    ));
-    report.figure(Figure::new(
-        "a) session check p99 (ms)",
-        check_load.p99_ms,
-        "reported",
-    ));
-    report.figure(Figure::new(
-        "a) session check p99.9 (ms)",
-        check_load.p999_ms,
-        "reported",
-    ));
-    report.figure(Figure::new(
-        "a) hello-world p99.9 (ms)",
-        base_load.p999_ms,
-        "reported",
-    ));
-    report.figure(Figure::new(
-        "a) session check p99.9 / hello-world p99.9",
-        check_load.p999_ms / base_load.p999_ms.max(0.001),
-        "reported",
-    ));
+    a_figures(&mut report, &base_load, &check_load);
     if let Some((b, c)) = &shared {
         report.figure(Figure::new(
             "a) cores shared with wrk: check / hello-world",

@@ -390,6 +390,33 @@ mod tests {
         assert!((load.send_lag_p99_ms - 0.005).abs() < 1e-6);
     }
 
+    /// The generator against a real HTTP server (axum, as the hello-world baseline): every
+    /// request on the schedule is sent and answered, and none is an error.
+    #[test]
+    fn answers_every_scheduled_request() -> anyhow::Result<()> {
+        let rt = tokio::runtime::Runtime::new()?;
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let addr = listener.local_addr()?.to_string();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+        rt.spawn(async move { axum::serve(listener, app).await });
+        let load = run(
+            &Target {
+                addr: &addr,
+                path: "/",
+                headers: &["X-Bench: 1".to_string()],
+            },
+            &Spec {
+                rate: 400.0,
+                connections: 4,
+                seconds: 0.5,
+                threads: 2,
+                cpus: None,
+            },
+        )?;
+        assert_eq!((load.requests, load.errors), (200, 0));
+        Ok(())
+    }
+
     #[test]
     fn reads_answer_heads() {
         let a = b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\ncontent-type: text/plain\r\n\r\nHello, World!";
