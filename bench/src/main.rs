@@ -320,7 +320,7 @@ fn open_loop_figures(report: &mut Report, results: &[(f64, OpenLoad, OpenLoad)])
             report.line(format!(
                 "g) {pct:.0} %, {name}: scheduled at {:.0}/s, {} requests answered at {:.0}/s, {} errors; \
                  latency from the intended send time p50 {:.3} / p99 {:.3} / p99.9 {:.3} / max {:.3} ms; \
-                 the generator sent 99 % of them within {:.3} ms of their time",
+                 99 % of them were sent within {:.3} ms of their time",
                 l.rate,
                 l.requests,
                 l.achieved,

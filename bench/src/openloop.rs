@@ -10,8 +10,9 @@
 //! whole, the answer is read up to its `Content-Length`), on current-thread runtimes pinned to
 //! the load generator's cores (`cores.rs`). Timers have millisecond granularity, so a connection
 //! sleeps until shortly before its next send and then yields until it is due. How late the sends
-//! themselves were is reported beside the latencies: when that lag is not small next to them,
-//! the generator, not the server, was the limit.
+//! were is reported beside the latencies: a send is late when its connection still waits for a
+//! late answer (the server's delay, which the correction charges) or when the generator itself is
+//! behind; the lag alone does not tell which (with the server idle it is the generator's own).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,7 +50,8 @@ pub struct OpenLoad {
     pub p99_ms: f64,
     pub p999_ms: f64,
     pub max_ms: f64,
-    /// The p99 of how late requests were sent (by the generator) after they were due.
+    /// The p99 of how late requests were sent after they were due (their connection still busy
+    /// with a late answer, or the generator behind).
     pub send_lag_p99_ms: f64,
     pub requests: u64,
     pub errors: u64,
