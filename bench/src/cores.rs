@@ -78,6 +78,26 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>, cpus: Option<&str>) -> Comm
     }
 }
 
+/// Pins the calling thread to `cpus` (through `taskset -p` on its thread id), as `command` pins
+/// a child process: the open-loop generator (figure g) runs in this process, on wrk's cores.
+pub fn pin_this_thread(cpus: &str) -> anyhow::Result<()> {
+    // `/proc/thread-self` links to `PID/task/TID`.
+    let link = std::fs::read_link("/proc/thread-self")?;
+    let tid = link
+        .file_name()
+        .and_then(|t| t.to_str())
+        .ok_or_else(|| anyhow::anyhow!("no thread id in {}", link.display()))?
+        .to_string();
+    let out = Command::new("taskset").args(["-pc", cpus, &tid]).output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "taskset -pc {cpus} {tid}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,8 @@ pub struct Load {
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
+    /// From the distribution hook (wrk's own summary stops at 99 %); 0 without it.
+    pub p999_ms: f64,
     pub requests: u64,
     pub errors: u64,
     /// The latency distribution as (percentile, ms) points, ascending; empty if wrk printed none.
@@ -82,6 +84,9 @@ pub fn parse(out: &str) -> anyhow::Result<Load> {
     }
     if load.rps == 0.0 {
         bail!("wrk printed no request rate:\n{out}");
+    }
+    if let Some(&(_, ms)) = load.dist.iter().find(|(p, _)| (p - 99.9).abs() < 1e-6) {
+        load.p999_ms = ms;
     }
     Ok(load)
 }
@@ -186,6 +191,7 @@ impl Load {
             p50_ms: percentile(50.0, |l| l.p50_ms),
             p90_ms: percentile(90.0, |l| l.p90_ms),
             p99_ms: percentile(99.0, |l| l.p99_ms),
+            p999_ms: percentile(99.9, |l| l.p999_ms),
             requests,
             errors: rounds.iter().map(|l| l.errors).sum(),
             dist: Vec::new(),
@@ -216,6 +222,7 @@ mod tests {
             p50_ms: p99_ms / 4.0,
             p90_ms: p99_ms / 2.0,
             p99_ms,
+            p999_ms: p99_ms,
             requests,
             errors: 1,
             dist: Vec::new(),
@@ -246,9 +253,10 @@ mod tests {
 
     #[test]
     fn reads_the_distribution_hook() {
-        let out = "  1000 requests in 1.00s, 1.00MB read\nRequests/sec:  1000.00\nvestibule-pct 50.00 400\nvestibule-pct 99.00 1500\nvestibule-pct 100.00 9000\n";
+        let out = "  1000 requests in 1.00s, 1.00MB read\nRequests/sec:  1000.00\nvestibule-pct 50.00 400\nvestibule-pct 99.00 1500\nvestibule-pct 99.90 4000\nvestibule-pct 100.00 9000\n";
         let l = parse(out).unwrap();
-        assert_eq!(l.dist, vec![(50.0, 0.4), (99.0, 1.5), (100.0, 9.0)]);
+        assert_eq!(l.dist, vec![(50.0, 0.4), (99.0, 1.5), (99.9, 4.0), (100.0, 9.0)]);
+        assert_eq!(l.p999_ms, 4.0);
         assert!((share_within(&l.dist, 0.2) - 25.0).abs() < 1e-9);
         assert!((share_within(&l.dist, 1.5) - 99.0).abs() < 1e-9);
         assert_eq!(share_within(&l.dist, 10.0), 100.0);
@@ -270,6 +278,7 @@ mod tests {
         let rounds = [round_with(1000, 1.0, 10.0, 2.0), round_with(3000, 1.0, 10.0, 2.0)];
         let m = Load::merge(&rounds);
         assert!(m.p99_ms > 9.0, "p99 {}", m.p99_ms);
+        assert!(m.p999_ms > 9.0, "p99.9 {}", m.p999_ms);
         // A round without a distribution falls back to the weighted mean of the percentiles.
         let mut bare = round_with(1000, 1.0, 10.0, 0.0);
         bare.dist.clear();

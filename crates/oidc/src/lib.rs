@@ -46,4 +46,4 @@ mod provider;
 mod sso;
 
 pub use error::OidcError;
-pub use provider::{http_client, Identity, OidcProvider, Start};
+pub use provider::{http_client, Identity, Keys, OidcProvider, Start};
