@@ -12,7 +12,7 @@ use anyhow::{bail, ensure, Context};
 use redis::aio::MultiplexedConnection;
 
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::SecretHash;
+use vestibule_core::secret::{CookieTag, SecretHash};
 use vestibule_core::session::{Expiry, Scope, Session};
 use vestibule_core::store::SessionStore;
 use vestibule_store::redis::RedisSessions;
@@ -92,7 +92,7 @@ async fn write_and_weigh(
         store
             .insert(Session {
                 token: SecretHash::of(&format!("bench-capacity-{i}-t")),
-                cookie: Some(SecretHash::of(&format!("bench-capacity-{i}-c"))),
+                cookie: Some(CookieTag::of(&format!("bench-capacity-{i}-c"))),
                 user_id: users[i % users.len()],
                 login_mode: 1,
                 scope: Scope::Full,
