@@ -12,8 +12,6 @@ use anyhow::{bail, ensure, Context};
 use redis::aio::MultiplexedConnection;
 
 use vestibule_core::ids::Guid;
-use vestibule_core::secret::{CookieTag, SecretHash};
-use vestibule_core::session::{Expiry, Scope, Session};
 use vestibule_core::store::SessionStore;
 use vestibule_store::redis::RedisSessions;
 
@@ -90,19 +88,7 @@ async fn write_and_weigh(
     let now = vestibule_core::clock::now_ms();
     for i in 0..n {
         store
-            .insert(Session {
-                token: SecretHash::of(&format!("bench-capacity-{i}-t")),
-                cookie: Some(CookieTag::of(&format!("bench-capacity-{i}-c"))),
-                user_id: users[i % users.len()],
-                login_mode: 1,
-                scope: Scope::Full,
-                created_ms: now,
-                last_active_ms: now,
-                expiry: Expiry::Idle {
-                    server_secs: 1800,
-                    http_secs: 2400,
-                },
-            })
+            .insert(crate::memory::login_shaped("bench-capacity", i, &users, now))
             .await?;
     }
     let after = used_memory(c).await?;

@@ -12,6 +12,24 @@ pub struct Memory {
     pub per_session: f64,
 }
 
+/// The `i`-th session of the shape a MicroStrategy password login makes (a bound cookie, idle
+/// expiry), for one of `users`, named with `label`; both the memory and the Redis figures use it.
+pub fn login_shaped(label: &str, i: usize, users: &[Guid], now: i64) -> Session {
+    Session {
+        token: SecretHash::of(&format!("{label}-{i}-t")),
+        cookie: Some(CookieTag::of(&format!("{label}-{i}-c"))),
+        user_id: users[i % users.len()],
+        login_mode: 1,
+        scope: Scope::Full,
+        created_ms: now,
+        last_active_ms: now,
+        expiry: Expiry::Idle {
+            server_secs: 1800,
+            http_secs: 2400,
+        },
+    }
+}
+
 pub fn measure(n: usize) -> anyhow::Result<Memory> {
     let pid = std::process::id();
     let users: Vec<Guid> = (0..1000).map(|_| Guid::random()).collect();
@@ -19,20 +37,7 @@ pub fn measure(n: usize) -> anyhow::Result<Memory> {
     let map = MemorySessions::default();
     let now = vestibule_core::clock::now_ms();
     for i in 0..n {
-        let token = (i as u64).to_le_bytes();
-        map.insert(Session {
-            token: SecretHash::of(&format!("{token:?}-t")),
-            cookie: Some(CookieTag::of(&format!("{token:?}-c"))),
-            user_id: users[i % users.len()],
-            login_mode: 1,
-            scope: Scope::Full,
-            created_ms: now,
-            last_active_ms: now,
-            expiry: Expiry::Idle {
-                server_secs: 1800,
-                http_secs: 2400,
-            },
-        });
+        map.insert(login_shaped("bench-memory", i, &users, now));
     }
     let after = crate::procs::rss_of(pid)?;
     anyhow::ensure!(map.len() == n, "the map holds {} sessions, not {n}", map.len());
