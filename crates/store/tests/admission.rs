@@ -38,6 +38,16 @@ fn bound_session(now: i64, cookie: &str) -> (Session, String) {
     (s, token)
 }
 
+/// A direct connection to the Redis at `url`, and the key of `s`'s hash there.
+async fn session_hash(url: &str, s: &Session) -> (redis::aio::MultiplexedConnection, String) {
+    let conn = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    (conn, format!("vst:s:{{{}}}", s.token.to_hex()))
+}
+
 /// What every store must do with the cookies a credential brings.
 async fn admission_rules(store: &dyn SessionStore, now: i64) -> (Session, String) {
     let (s, token) = bound_session(now, "right");
@@ -101,12 +111,7 @@ async fn redis_store_refuses_a_wrong_cookie_without_touching() {
     let now = now_ms();
     let (s, token) = admission_rules(store.as_ref(), now).await;
     // Redis keeps the last activity in the session's hash: the refused requests left it alone.
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let key = format!("vst:s:{{{}}}", s.token.to_hex());
+    let (mut conn, key) = session_hash(&url, &s).await;
     let last: i64 = conn.hget(&key, "last").await.unwrap();
     assert_eq!(last, now);
 
@@ -145,12 +150,7 @@ async fn redis_store_admits_cookies_stored_as_full_hashes() {
     let now = now_ms();
     let (s, token) = bound_session(now, "old-cookie");
     store.insert(s.clone()).await.unwrap();
-    let mut conn = redis::Client::open(url.as_str())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let key = format!("vst:s:{{{}}}", s.token.to_hex());
+    let (mut conn, key) = session_hash(&url, &s).await;
     let _: () = conn
         .hset(&key, "cookie", SecretHash::of("old-cookie").to_hex())
         .await
