@@ -90,9 +90,13 @@ async fn open_sessions(
         return Ok((store, None));
     }
     let timeout = Duration::from_secs(config.store.timeout_secs);
-    let redis = RedisSessions::connect(&config.store.sessions, timeout)
+    let mut redis = RedisSessions::connect(&config.store.sessions, timeout)
         .await?
         .wait_for_replicas(config.store.redis_wait_replicas);
+    // A server keeps a copy of the sessions it serves; a tool only invalidates the servers'.
+    if opener == Opener::Server {
+        redis = redis.with_local_copy(config.store.redis_cache_sessions);
+    }
     let attempts: Arc<dyn AttemptStore> = Arc::new(redis.attempts());
     Ok((Arc::new(redis), Some(attempts)))
 }

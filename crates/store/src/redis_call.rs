@@ -148,6 +148,20 @@ impl Conn {
         Ok(masters_of(&slots))
     }
 
+    /// The master that serves `key`'s slot now (`host`, `port`); `None` on one Redis.
+    pub(crate) async fn master_of(&mut self, key: &str) -> redis::RedisResult<Option<(String, u16)>> {
+        let Conn::Cluster(c) = self else {
+            return Ok(None);
+        };
+        let slots = c
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS"),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?;
+        Ok(master_of_slot(&slots, get_slot(key.as_bytes())))
+    }
+
     /// Sends `cmd` to one node of a cluster (`SCAN` walks one node's keys); on one Redis, to it.
     pub(crate) async fn on_node<T: FromRedisValue>(
         &mut self,
@@ -191,6 +205,47 @@ fn masters_of(slots: &Value) -> Vec<(String, u16)> {
     masters.sort();
     masters.dedup();
     masters
+}
+
+/// The master of `slot` in a `CLUSTER SLOTS` answer.
+fn master_of_slot(slots: &Value, slot: u16) -> Option<(String, u16)> {
+    let Value::Array(ranges) = slots else {
+        return None;
+    };
+    ranges.iter().find_map(|range| {
+        let Value::Array(items) = range else {
+            return None;
+        };
+        let bound = |i: usize| items.get(i).and_then(|v| u16::from_redis_value(v).ok());
+        let (start, end) = (bound(0)?, bound(1)?);
+        if !(start..=end).contains(&slot) {
+            return None;
+        }
+        let Some(Value::Array(node)) = items.get(2) else {
+            return None;
+        };
+        let host = node.first().and_then(|h| String::from_redis_value(h).ok())?;
+        let port = node.get(1).and_then(|p| u16::from_redis_value(p).ok())?;
+        Some((host, port))
+    })
+}
+
+/// The URL of one node of the cluster that `url` names (its scheme and credentials, the node's
+/// address); `url` itself when it names one Redis.
+pub(crate) fn node_url(url: &str, node: Option<&(String, u16)>) -> String {
+    let (Some((host, port)), Some((scheme, rest))) = (
+        node,
+        CLUSTER_SCHEMES
+            .iter()
+            .find_map(|(cluster, single)| url.strip_prefix(cluster).map(|rest| (*single, rest))),
+    ) else {
+        return url.to_string();
+    };
+    let auth = rest
+        .rsplit_once('@')
+        .map(|(a, _)| format!("{a}@"))
+        .unwrap_or_default();
+    format!("{scheme}{auth}{host}:{port}")
 }
 
 /// The node URLs of a cluster URL (`redis+cluster://[user:pass@]h1:p1,h2:p2`: the credentials of
@@ -258,6 +313,34 @@ async fn connect_single(url: &str, timeout: Duration) -> StoreResult<ConnectionM
         .await
         .map_err(|_| unavailable(format!("no answer from {url} within {timeout:?}")))?
         .map_err(unavailable)
+}
+
+/// Waits until the writes just made to `keys` reached `replicas` replicas (none when 0): one
+/// WAIT on one Redis (the connection is shared), one per key on a cluster (each key's master).
+/// Fewer acknowledgements within half the store timeout are the store unavailable.
+pub(crate) async fn durable(conn: &Conn, timeout: Duration, replicas: u32, keys: &[&str]) -> StoreResult<()> {
+    if replicas == 0 {
+        return Ok(());
+    }
+    let wait_ms = (timeout.as_millis() as u64 / 2).max(1);
+    let keys = if conn.is_cluster() {
+        keys
+    } else {
+        &keys[..keys.len().min(1)]
+    };
+    for key in keys {
+        // Safe to repeat: WAIT writes nothing.
+        let acked: u32 = run_within(timeout, conn, Retry::Safe, |mut c| async move {
+            c.wait(key, replicas, wait_ms).await
+        })
+        .await?;
+        if acked < replicas {
+            return Err(unavailable(format!(
+                "{acked} of the {replicas} replicas asked for (store.redis_wait_replicas) acknowledged the write within {wait_ms} ms"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -346,5 +429,33 @@ mod tests {
             ])
         );
         assert_eq!(cluster_nodes("redis+cluster://"), Some(vec![]));
+    }
+
+    #[test]
+    fn a_node_of_a_cluster_is_reached_with_the_cluster_credentials() {
+        let node = ("10.0.0.3".to_string(), 7002);
+        assert_eq!(
+            super::node_url("rediss+cluster://u:p@a:1,b:2", Some(&node)),
+            "rediss://u:p@10.0.0.3:7002"
+        );
+        assert_eq!(
+            super::node_url("redis+cluster://a:1", Some(&node)),
+            "redis://10.0.0.3:7002"
+        );
+        assert_eq!(super::node_url("redis://h:6379/2", None), "redis://h:6379/2");
+    }
+
+    #[test]
+    fn the_master_of_a_slot_is_read_from_cluster_slots() {
+        use redis::Value;
+        let node =
+            |h: &str, p: i64| Value::Array(vec![Value::BulkString(h.as_bytes().to_vec()), Value::Int(p)]);
+        let slots = Value::Array(vec![
+            Value::Array(vec![Value::Int(0), Value::Int(5460), node("a", 1), node("r", 9)]),
+            Value::Array(vec![Value::Int(5461), Value::Int(16383), node("b", 2)]),
+        ]);
+        assert_eq!(super::master_of_slot(&slots, 0), Some(("a".into(), 1)));
+        assert_eq!(super::master_of_slot(&slots, 5461), Some(("b".into(), 2)));
+        assert_eq!(super::master_of_slot(&Value::Nil, 3), None);
     }
 }

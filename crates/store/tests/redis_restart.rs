@@ -324,3 +324,108 @@ async fn a_redis_that_refuses_writes_is_unavailable() {
         assert!(sessions.touch(&s.token, now_ms()).await.unwrap().is_some());
     }
 }
+
+/// A node's copy of the sessions (see `redis_near`) and how long it took to trust it.
+async fn trusted_copy(url: &str) -> RedisSessions {
+    let store = RedisSessions::connect(url, TIMEOUT)
+        .await
+        .unwrap()
+        .with_local_copy(1000);
+    let started = Instant::now();
+    while !store.local_copy_trusted() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the copy never came to be trusted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    store
+}
+
+async fn served(store: &RedisSessions, s: &Session) -> StoreResult<bool> {
+    Ok(store
+        .touch_if(&s.token, now_ms(), &vestibule_core::credential::Admission::ANY)
+        .await?
+        .is_some())
+}
+
+/// A copy's subscription that ends (its connection cut, Redis restarted) empties the copy: what
+/// was published meanwhile cannot have reached it, and what Redis lost is not served.
+#[tokio::test]
+#[cfg_attr(
+    not(test_redis_server),
+    ignore = "redis-server is not installed (scripts/ci-install.sh)"
+)]
+async fn a_copy_whose_subscription_ended_starts_afresh() {
+    let mut redis = OwnRedis::start();
+    let store = trusted_copy(&redis.url()).await;
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // A session Redis no longer has but the copy does (deleted behind the store's back).
+    let s = session(Guid::random());
+    store.insert(s.clone()).await.unwrap();
+    let hex = s.token.to_hex();
+    redis::cmd("DEL")
+        .arg(format!("vst:s:{{{hex}}}"))
+        .arg(format!("vst:h:{{{hex}}}"))
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    assert!(served(&store, &s).await.unwrap(), "served from the copy");
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let cut = Instant::now();
+    while served(&store, &s).await.unwrap() {
+        assert!(
+            cut.elapsed() < Duration::from_secs(2),
+            "still served {:?} after the cut",
+            cut.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // A restart that loses every session: none is served from the copy after it.
+    let kept = session(Guid::random());
+    store.insert(kept.clone()).await.unwrap();
+    assert!(served(&store, &kept).await.unwrap());
+    drop(conn);
+    redis.kill();
+    let killed = Instant::now();
+    redis.start_again();
+    let back = Instant::now();
+    loop {
+        match served(&store, &kept).await {
+            Ok(false) => break,
+            // Only while the trust of the last heartbeat before the kill lasts (500 ms), if the
+            // listener had not yet seen its connection end.
+            Ok(true) => assert!(
+                killed.elapsed() < Duration::from_millis(600),
+                "a session Redis lost was served {:?} after its restart",
+                killed.elapsed()
+            ),
+            // The first operations may find the connection still being made anew.
+            Err(_) => assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "Redis never answered again"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And the copy comes to be trusted again.
+    let again = Instant::now();
+    while !store.local_copy_trusted() {
+        assert!(
+            again.elapsed() < Duration::from_secs(10),
+            "the copy was never trusted again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

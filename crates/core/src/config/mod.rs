@@ -106,6 +106,9 @@ pub struct StoreConfig {
     /// Replicas that must acknowledge each login, logout and grant in Redis (`WAIT` on the
     /// master that took it) before it is answered; 0 (default): none waited for.
     pub redis_wait_replicas: u32,
+    /// With sessions in Redis: how many sessions each node keeps a copy of, so that their checks
+    /// answer without Redis (a logout still waits until every node dropped its copy); 0: none.
+    pub redis_cache_sessions: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -213,6 +216,7 @@ impl Default for StoreConfig {
             metadata: "embedded".into(),
             timeout_secs: 5,
             redis_wait_replicas: 0,
+            redis_cache_sessions: 1_000_000,
         }
     }
 }

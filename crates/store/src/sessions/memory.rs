@@ -226,6 +226,46 @@ impl MemorySessions {
         }
     }
 
+    /// Inserts (or replaces) `session` if `still()` holds once its shard is locked for writing,
+    /// so a caller can refuse an insert that something done meanwhile made stale; a shard that
+    /// holds its share of `capacity` sessions is emptied first. Returns whether it was inserted.
+    pub fn insert_while(&self, session: Session, capacity: usize, still: impl FnOnce() -> bool) -> bool {
+        let key = TokenKey::of(&session.token);
+        let entry = Entry::new(&session, 0);
+        let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
+        if !still() {
+            return false;
+        }
+        let mut forget = Vec::new();
+        if shard.len() >= capacity.div_ceil(SHARDS) && !shard.contains_key(&key) {
+            forget.extend(
+                shard
+                    .iter()
+                    .filter(|(_, e)| e.flags & OBJECT != 0)
+                    .map(|(k, _)| *k),
+            );
+            shard.clear();
+        }
+        // Shard, then objects: the order every reader takes them in.
+        if let Scope::Object(object) = session.scope {
+            let mut objects = self.objects.write().unwrap_or_else(|e| e.into_inner());
+            objects.insert(key, object);
+        }
+        if shard.insert(key, entry).is_some_and(|e| e.flags & OBJECT != 0)
+            && !matches!(session.scope, Scope::Object(_))
+        {
+            forget.push(key);
+        }
+        drop(shard);
+        self.forget_objects(&forget);
+        true
+    }
+
+    /// Empties the map of sessions (grants and first sightings stay).
+    pub fn clear_sessions(&self) {
+        self.retain(|_, _| false);
+    }
+
     fn forget_objects(&self, keys: &[TokenKey]) {
         if keys.is_empty() {
             return;
@@ -246,6 +286,17 @@ impl MemorySessions {
         granularity_ms: i64,
         admission: &Admission<'_>,
     ) -> Option<Touched> {
+        self.touch_windowed(token, now_ms, admission, |_| granularity_ms)
+    }
+
+    /// [`touch`](Self::touch), with the window chosen for each session from its expiry.
+    pub fn touch_windowed(
+        &self,
+        token: &SecretHash,
+        now_ms: i64,
+        admission: &Admission<'_>,
+        granularity_ms: impl Fn(Expiry) -> i64,
+    ) -> Option<Touched> {
         let key = TokenKey::of(token);
         let shard = self.shard(&key).read().unwrap_or_else(|e| e.into_inner());
         let entry = shard.get(&key)?;
@@ -261,7 +312,7 @@ impl MemorySessions {
             let before = entry.last_active_ms.fetch_max(now_ms, Ordering::Relaxed);
             session.last_active_ms = before.max(now_ms);
             // Only one touch moves the time out of a window, so only one persists it.
-            let window = granularity_ms.max(1);
+            let window = granularity_ms(session.expiry).max(1);
             persist = now_ms.div_euclid(window) > before.div_euclid(window);
         }
         Some(Touched { session, persist })

@@ -10,3 +10,4 @@ pub mod embedded;
 pub mod memory;
 pub mod redis;
 mod redis_keys;
+mod redis_near;

@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -35,8 +36,9 @@ use vestibule_core::session::{Expiry, Grant, Session};
 use vestibule_core::store::{SessionStore, StoreResult};
 
 use crate::codec;
-use crate::redis_call::{self, run_within, unavailable, Conn, Retry};
+use crate::redis_call::{self, run_within, Conn, Retry};
 use crate::sessions::redis_keys::Keys;
+use crate::sessions::redis_near::Near;
 
 /// Members of a user's set sampled by each insert (k). With a dead share `d`, an insert removes
 /// about `k·d` dead members and adds one member that will some day be dead, so the dead share
@@ -110,6 +112,9 @@ pub struct RedisSessions {
     user_sets_cursor: AtomicU64,
     /// On a cluster, which master (by rank in the sorted list of masters) that SCAN walks.
     user_sets_node: AtomicUsize,
+    url: String,
+    /// This node's copy of sessions, and the invalidations that keep every node's copy true.
+    near: Arc<Near>,
 }
 
 impl RedisSessions {
@@ -125,6 +130,8 @@ impl RedisSessions {
             Keys::Single
         };
         Ok(RedisSessions {
+            near: Near::new(conn.clone(), keys, url, timeout, None),
+            url: url.to_string(),
             conn,
             keys,
             timeout,
@@ -139,7 +146,29 @@ impl RedisSessions {
     /// (`WAIT`, for at most half the store timeout), failing as unavailable when fewer did.
     pub fn wait_for_replicas(mut self, replicas: u32) -> RedisSessions {
         self.wait_replicas = replicas;
+        self.near.set_wait_replicas(replicas);
         self
+    }
+
+    /// Keeps a copy of up to `sessions` sessions on this node, so that their checks answer
+    /// without Redis (see `redis_near`); 0 keeps none. Logouts wait for every node's copy either
+    /// way.
+    pub fn with_local_copy(mut self, sessions: usize) -> RedisSessions {
+        self.near = Near::new(
+            self.conn.clone(),
+            self.keys,
+            &self.url,
+            self.timeout,
+            Some(sessions),
+        );
+        self.near.set_wait_replicas(self.wait_replicas);
+        self
+    }
+
+    /// Whether this node keeps a copy of sessions and trusts it now (for tests and the health
+    /// report).
+    pub fn local_copy_trusted(&self) -> bool {
+        self.near.keeps_copy() && self.near.trusted()
     }
 
     /// Whether this store is on a Redis Cluster.
@@ -147,32 +176,9 @@ impl RedisSessions {
         self.keys == Keys::Cluster
     }
 
-    /// Waits, as configured, until the writes just made to `keys` reached the replicas: one WAIT
-    /// on one Redis (the connection is shared), one per key on a cluster (each key's master).
+    /// Waits, as configured, until the writes just made to `keys` reached the replicas.
     async fn durable(&self, keys: &[&str]) -> StoreResult<()> {
-        let replicas = self.wait_replicas;
-        if replicas == 0 {
-            return Ok(());
-        }
-        let wait_ms = (self.timeout.as_millis() as u64 / 2).max(1);
-        let keys = match self.keys {
-            Keys::Single => &keys[..keys.len().min(1)],
-            Keys::Cluster => keys,
-        };
-        for key in keys {
-            // Safe to repeat: WAIT writes nothing.
-            let acked: u32 = self
-                .run(Retry::Safe, |mut c| async move {
-                    c.wait(key, replicas, wait_ms).await
-                })
-                .await?;
-            if acked < replicas {
-                return Err(unavailable(format!(
-                    "{acked} of the {replicas} replicas asked for (store.redis_wait_replicas) acknowledged the write within {wait_ms} ms"
-                )));
-            }
-        }
-        Ok(())
+        redis_call::durable(&self.conn, self.timeout, self.wait_replicas, keys).await
     }
 
     /// Runs one Redis operation within the store timeout, once more on a new connection if the
@@ -258,6 +264,69 @@ impl RedisSessions {
             }
         }
         Ok(pruned)
+    }
+
+    /// Deletes a session's keys and index entries; whether it was there.
+    async fn delete(&self, token: &SecretHash) -> StoreResult<bool> {
+        let member = &token.to_hex();
+        let k = self.keys;
+        let (sk, hk, lk) = (&k.session(member), &k.http(member), &k.live(member));
+        let user: Option<String> = self
+            .run(Retry::Safe, |mut c| async move { c.hget(sk, "user").await })
+            .await?;
+        let uk = user
+            .as_deref()
+            .and_then(|u| u.parse::<Guid>().ok())
+            .map(|u| k.user(u));
+        let uk = &uk;
+        // On one Redis the user's set is in the MULTI; on a cluster it is another slot.
+        let srem_in_multi = k == Keys::Single;
+        // Safe to repeat: the keys end up deleted either way. A repeat whose first try did reach
+        // Redis (only its answer was lost) finds them gone and reports `false`.
+        let removed: i64 = self
+            .run(Retry::Safe, |mut c| async move {
+                let mut p = redis::pipe();
+                p.atomic().del(sk).del(hk).ignore().zrem(lk, member).ignore();
+                if let (Some(uk), true) = (uk, srem_in_multi) {
+                    p.srem(uk, member).ignore();
+                }
+                let (n,): (i64,) = p.query_async(&mut c).await?;
+                Ok(n)
+            })
+            .await?;
+        if let (Some(uk), false) = (uk, srem_in_multi) {
+            // The session is gone already; a member left behind is pruned like any dead one.
+            let unindexed = self
+                .run(Retry::Safe, |mut c| async move {
+                    c.srem::<_, _, ()>(uk, member).await
+                })
+                .await;
+            if let Err(e) = unindexed {
+                tracing::debug!(error = %e, "removing an ended session from its user's set failed");
+            }
+        }
+        self.durable(&[sk]).await?;
+        Ok(removed > 0)
+    }
+
+    /// Trims the indexes of sessions Redis expired by itself.
+    async fn sweep_indexes(&self, now_ms: i64) -> StoreResult<usize> {
+        // Redis drops expired keys by itself; only the indexes need trimming: the live index
+        // here, the user sets a slice at a time.
+        let n = self
+            .over_lives(|k| {
+                let mut cmd = redis::cmd("ZREMRANGEBYSCORE");
+                cmd.arg(k).arg("-inf").arg(now_ms);
+                cmd
+            })
+            .await?;
+        // The user sets are housekeeping: a failure there is reported but does not fail the sweep.
+        match self.prune_user_sets().await {
+            Ok(0) => {}
+            Ok(p) => tracing::debug!(pruned = p, "pruned ended sessions from user sets"),
+            Err(e) => tracing::warn!(error = %e, "pruning user session sets failed"),
+        }
+        Ok(n)
     }
 
     /// Sums one command's integer answers over every live index (one on one Redis, the 4096
@@ -396,6 +465,7 @@ fn grant_from(hash: SecretHash, f: &HashMap<String, String>) -> StoreResult<Gran
 #[async_trait]
 impl SessionStore for RedisSessions {
     async fn insert(&self, s: Session) -> StoreResult<()> {
+        let generation = self.near.generation();
         let member = s.token.to_hex();
         let k = self.keys;
         let (sk, hk, lk, uk) = (
@@ -498,6 +568,7 @@ impl SessionStore for RedisSessions {
         if !sample.is_empty() {
             spawn_prune(self.conn.clone(), self.keys, self.timeout, uk.clone(), sample);
         }
+        self.near.admit(s, generation);
         Ok(())
     }
 
@@ -507,6 +578,10 @@ impl SessionStore for RedisSessions {
         now_ms: i64,
         admission: &Admission<'_>,
     ) -> StoreResult<Option<Session>> {
+        if let Some(s) = self.near.cached(token, now_ms, admission) {
+            return Ok(Some(s));
+        }
+        let generation = self.near.generation();
         let member = token.to_hex();
         let (sk, hk, lk) = (
             self.keys.session(&member),
@@ -518,7 +593,7 @@ impl SessionStore for RedisSessions {
         // Safe to repeat: run again with the same `now`, the script writes the same expiries and
         // answers the same (a session it removed as expired is then simply gone).
         let (sk, hk, lk, member, cookies) = (&sk, &hk, &lk, &member, &cookies);
-        let fields: Option<HashMap<String, String>> = self
+        let fields: StoreResult<Option<HashMap<String, String>>> = self
             .run(Retry::Safe, |mut c| async move {
                 self.touch
                     .key(sk)
@@ -531,53 +606,28 @@ impl SessionStore for RedisSessions {
                     .invoke_async(&mut c)
                     .await
             })
-            .await?;
-        fields
-            .filter(|f| !f.is_empty())
-            .map(|f| session_from(*token, &f))
-            .transpose()
+            .await;
+        let session = fields.and_then(|fields| {
+            fields
+                .filter(|f| !f.is_empty())
+                .map(|f| session_from(*token, &f))
+                .transpose()
+        });
+        match &session {
+            Ok(Some(s)) => self.near.admit(s.clone(), generation),
+            // Gone, refused, or Redis did not take this window's keep-alive: the copy must not
+            // answer for it until Redis has.
+            _ => self.near.forget(std::slice::from_ref(token)),
+        }
+        session
     }
 
     async fn remove(&self, token: &SecretHash) -> StoreResult<bool> {
-        let member = &token.to_hex();
-        let k = self.keys;
-        let (sk, hk, lk) = (&k.session(member), &k.http(member), &k.live(member));
-        let user: Option<String> = self
-            .run(Retry::Safe, |mut c| async move { c.hget(sk, "user").await })
-            .await?;
-        let uk = user
-            .as_deref()
-            .and_then(|u| u.parse::<Guid>().ok())
-            .map(|u| k.user(u));
-        let uk = &uk;
-        // On one Redis the user's set is in the MULTI; on a cluster it is another slot.
-        let srem_in_multi = k == Keys::Single;
-        // Safe to repeat: the keys end up deleted either way. A repeat whose first try did reach
-        // Redis (only its answer was lost) finds them gone and reports `false`.
-        let removed: i64 = self
-            .run(Retry::Safe, |mut c| async move {
-                let mut p = redis::pipe();
-                p.atomic().del(sk).del(hk).ignore().zrem(lk, member).ignore();
-                if let (Some(uk), true) = (uk, srem_in_multi) {
-                    p.srem(uk, member).ignore();
-                }
-                let (n,): (i64,) = p.query_async(&mut c).await?;
-                Ok(n)
-            })
-            .await?;
-        if let (Some(uk), false) = (uk, srem_in_multi) {
-            // The session is gone already; a member left behind is pruned like any dead one.
-            let unindexed = self
-                .run(Retry::Safe, |mut c| async move {
-                    c.srem::<_, _, ()>(uk, member).await
-                })
-                .await;
-            if let Err(e) = unindexed {
-                tracing::debug!(error = %e, "removing an ended session from its user's set failed");
-            }
-        }
-        self.durable(&[sk]).await?;
-        Ok(removed > 0)
+        let removed = self.delete(token).await?;
+        // Even when Redis had no such session: a repeated logout whose first try failed after
+        // the delete still reaches every copy.
+        self.near.invalidate(std::slice::from_ref(token)).await?;
+        Ok(removed)
     }
 
     /// Every session of the user is in its set: a member is added before the login answers and
@@ -589,14 +639,22 @@ impl SessionStore for RedisSessions {
         let members: Vec<String> = self
             .run(Retry::Safe, |mut c| async move { c.smembers(uk).await })
             .await?;
+        let tokens: Vec<SecretHash> = members.iter().filter_map(|m| SecretHash::from_hex(m)).collect();
         let mut removed = 0;
-        for m in &members {
-            if let Some(h) = SecretHash::from_hex(m) {
-                if self.remove(&h).await? {
-                    removed += 1;
+        let mut deleted = Ok(());
+        for h in &tokens {
+            match self.delete(h).await {
+                Ok(true) => removed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    deleted = Err(e);
+                    break;
                 }
             }
         }
+        // What was deleted leaves every copy, even when a later delete failed.
+        self.near.invalidate(&tokens).await?;
+        deleted?;
         if !members.is_empty() {
             let members = &members;
             self.run(Retry::Safe, |mut c| async move {
@@ -608,22 +666,8 @@ impl SessionStore for RedisSessions {
     }
 
     async fn sweep(&self, now_ms: i64) -> StoreResult<usize> {
-        // Redis drops expired keys by itself; only the indexes need trimming: the live index
-        // here, the user sets a slice at a time.
-        let n = self
-            .over_lives(|k| {
-                let mut cmd = redis::cmd("ZREMRANGEBYSCORE");
-                cmd.arg(k).arg("-inf").arg(now_ms);
-                cmd
-            })
-            .await?;
-        // The user sets are housekeeping: a failure there is reported but does not fail the sweep.
-        match self.prune_user_sets().await {
-            Ok(0) => {}
-            Ok(p) => tracing::debug!(pruned = p, "pruned ended sessions from user sets"),
-            Err(e) => tracing::warn!(error = %e, "pruning user session sets failed"),
-        }
-        Ok(n)
+        self.near.sweep(now_ms);
+        self.sweep_indexes(now_ms).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

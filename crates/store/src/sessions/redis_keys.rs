@@ -85,6 +85,24 @@ impl Keys {
     pub(crate) fn seen(self, h: &SecretHash) -> String {
         format!("vst:seen:{{{}}}", h.to_hex())
     }
+
+    /// The registry of nodes that cache sessions (a sorted set: node id scored by the Redis time
+    /// its lease runs out), through whose master every invalidation is published.
+    pub(crate) fn nodes(self) -> &'static str {
+        match self {
+            Keys::Single => "vst:nodes",
+            Keys::Cluster => "vst:{near}:nodes",
+        }
+    }
+}
+
+/// The channel of session invalidations that every caching node listens to.
+pub(crate) const INVALIDATIONS: &str = "vst:inv";
+
+/// The channel of one node: its heartbeats come back on it, and the acknowledgements of the
+/// invalidations it published.
+pub(crate) fn node_channel(node: &str) -> String {
+    format!("vst:n:{node}")
 }
 
 /// A token's bucket: the first hex digits of its hash (a hash is 64 of them; anything shorter,
