@@ -6,7 +6,8 @@
 //! to `bench/results/latest.md` and `latest.svg`; the ratios are printed last.
 //!
 //! `VESTIBULE_BENCH_ONLY` runs one part alone: `memory` (or `capacity`: figures d and j, no
-//! server), `sso` (figure h, in-process), `latency` (figures a and g) or `restart` (figure i).
+//! server), `sso` (figure h, in-process), `latency` (figures a and g), `redis` (figure f, after
+//! a) or `restart` (figure i).
 
 mod capacity;
 mod cores;
@@ -20,7 +21,7 @@ mod slow;
 mod sso;
 mod wrk;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -442,6 +443,55 @@ async fn sso_figures(o: &Opts, report: &mut Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// f) The session check of a server whose sessions are in Redis, against `unloaded` (the
+/// in-memory check in the same arrangement); `None` without Redis.
+async fn redis_figure(
+    o: &Opts,
+    vestibule: &Path,
+    scratch: &Path,
+    unloaded: &Load,
+    report: &mut Report,
+) -> anyhow::Result<Option<f64>> {
+    let Some(url) = &o.redis else {
+        return Ok(None);
+    };
+    eprintln!("bench: f) Redis-backed session check");
+    let data = scratch.join("data-redis");
+    let data_arg = data.to_string_lossy().into_owned();
+    let env = [
+        ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        ("VESTIBULE_STORE_SESSIONS", url.as_str()),
+    ];
+    match Server::start(
+        vestibule,
+        &["--data-dir", &data_arg, "serve", "--listen", "127.0.0.1:0"],
+        &env,
+        None,
+    ) {
+        Ok(s) => {
+            let h = mstr_login(&s.base, "administrator", ADMIN_PASSWORD).await?;
+            let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds, None)?;
+            report.load("session check GET /api/sessions (Redis)", &l);
+            Ok(Some(l.rps / unloaded.rps))
+        }
+        Err(e) => {
+            report.line(format!("Redis-backed check not measured: {e}"));
+            Ok(None)
+        }
+    }
+}
+
+fn redis_ratio_figure(report: &mut Report, ratio: Option<f64>) {
+    match ratio {
+        Some(r) => report.figure(Figure::new(
+            "f) Redis session check / memory session check",
+            r,
+            ">= 0.8",
+        )),
+        None => report.line("f) not measured: no Redis".into()),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let o = opts();
@@ -463,9 +513,9 @@ async fn main() -> anyhow::Result<()> {
             report.print_part_ratios();
             return Ok(());
         }
-        "" | "restart" | "latency" => {}
+        "" | "restart" | "latency" | "redis" => {}
         other => {
-            bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso, latency and restart")
+            bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso, latency, redis and restart")
         }
     }
     let vestibule = release_bin("vestibule")?;
@@ -547,6 +597,14 @@ async fn main() -> anyhow::Result<()> {
     // (every core).
     let unloaded = shared.as_ref().map_or(&check_load, |(_, c)| c);
     let unloaded_hello = shared.as_ref().map_or(&base_load, |(b, _)| b);
+    // `VESTIBULE_BENCH_ONLY=redis`: figure f) against the in-memory check just measured.
+    if only == "redis" {
+        let ratio = redis_figure(&o, &vestibule, scratch.path(), unloaded, &mut report).await?;
+        redis_ratio_figure(&mut report, ratio);
+        report.print_lines();
+        report.print_part_ratios();
+        return Ok(());
+    }
 
     // g) Open-loop latency at shares of the session check's maximum rate just measured.
     eprintln!(
@@ -739,30 +797,7 @@ async fn main() -> anyhow::Result<()> {
     ));
 
     // f) The Redis-backed session check.
-    let mut redis_ratio = None;
-    if let Some(url) = &o.redis {
-        eprintln!("bench: f) Redis-backed session check");
-        let data2 = scratch.path().join("data-redis");
-        let data2_arg = data2.to_string_lossy().into_owned();
-        let env = [
-            ("VESTIBULE_ADMIN_PASSWORD", ADMIN_PASSWORD),
-            ("VESTIBULE_STORE_SESSIONS", url.as_str()),
-        ];
-        match Server::start(
-            &vestibule,
-            &["--data-dir", &data2_arg, "serve", "--listen", "127.0.0.1:0"],
-            &env,
-            None,
-        ) {
-            Ok(s) => {
-                let h = mstr_login(&s.base, "administrator", ADMIN_PASSWORD).await?;
-                let l = check(&format!("{}/api/sessions", s.base), &h, o.seconds, None)?;
-                report.load("session check GET /api/sessions (Redis)", &l);
-                redis_ratio = Some(l.rps / unloaded.rps);
-            }
-            Err(e) => report.line(format!("Redis-backed check not measured: {e}")),
-        }
-    }
+    let redis_ratio = redis_figure(&o, &vestibule, scratch.path(), unloaded, &mut report).await?;
 
     // h) Single sign-on, in-process, with no server running.
     eprintln!("bench: h) ID-token and SAML response verifications");
@@ -824,14 +859,7 @@ async fn main() -> anyhow::Result<()> {
         attr_load.rps,
         "reported",
     ));
-    match redis_ratio {
-        Some(r) => report.figure(Figure::new(
-            "f) Redis session check / memory session check",
-            r,
-            ">= 0.8",
-        )),
-        None => report.line("f) not measured: no Redis".into()),
-    }
+    redis_ratio_figure(&mut report, redis_ratio);
     open_loop_figures(&mut report, &open);
     report.figure(Figure::new(
         "g') session check with 400 slow connections / unloaded",

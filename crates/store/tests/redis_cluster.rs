@@ -242,3 +242,80 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
     }
     assert!(pause < Duration::from_secs(30));
 }
+
+/// A node of the cluster that keeps a copy, once its copy is trusted.
+async fn copy_node(url: &str) -> RedisSessions {
+    let store = RedisSessions::connect(url, TIMEOUT)
+        .await
+        .unwrap()
+        .with_local_copy(10_000);
+    trusted(&store, Duration::from_secs(10)).await;
+    store
+}
+
+async fn trusted(store: &RedisSessions, within: Duration) {
+    let started = Instant::now();
+    while !store.local_copy_trusted() {
+        assert!(
+            started.elapsed() < within,
+            "the copy was not trusted within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Logs out through `store`, waiting out an outage (a failover in progress).
+async fn log_out(store: &RedisSessions, s: &Session) {
+    let started = Instant::now();
+    loop {
+        match store.remove(&s.token).await {
+            Ok(_) => return,
+            Err(StoreError::Unavailable(e)) => {
+                assert!(started.elapsed() < Duration::from_secs(30), "no logout: {e}")
+            }
+            Err(e) => panic!("not an outage: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Copies on a cluster: the registry and the invalidations go through the master of the
+/// registry's slot; when that master is killed, the copies stop trusting themselves, listen on
+/// the promoted replica, and a logout answered on one node is refused by the other before and
+/// after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(test_redis_server), ignore = "redis-server is not installed")]
+async fn copies_on_a_cluster_drop_every_logout_through_a_failover_of_the_registry_master() {
+    let mut cluster = tokio::task::block_in_place(RedisCluster::start);
+    let (a, b) = (copy_node(&cluster.url()).await, copy_node(&cluster.url()).await);
+    let now = now_ms();
+    let sessions: Vec<Session> = (0..30).map(|_| session(Guid::random(), now, LONG)).collect();
+    for s in &sessions {
+        a.insert(s.clone()).await.unwrap();
+        assert!(b.touch(&s.token, now_ms()).await.unwrap().is_some());
+    }
+    let masters: HashSet<Option<u16>> = sessions
+        .iter()
+        .map(|s| cluster.master_of_slot(slot_of(s)))
+        .collect();
+    assert_eq!(masters.len(), 3, "sessions on {masters:?}");
+    log_out(&a, &sessions[0]).await;
+    assert!(b.touch(&sessions[0].token, now_ms()).await.unwrap().is_none());
+
+    let victim = cluster
+        .master_of_slot(get_slot(b"vst:{near}:nodes"))
+        .expect("the registry's master");
+    cluster.kill9(victim);
+    tokio::task::block_in_place(|| cluster.wait_ok(Duration::from_secs(30))).unwrap();
+    trusted(&a, Duration::from_secs(30)).await;
+    trusted(&b, Duration::from_secs(30)).await;
+    for (i, s) in sessions[1..7].iter().enumerate() {
+        let (ender, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        log_out(ender, s).await;
+        assert!(
+            other.touch(&s.token, now_ms()).await.unwrap().is_none(),
+            "a logout after the failover was served by the other node"
+        );
+    }
+    assert!(b.touch(&sessions[0].token, now_ms()).await.unwrap().is_none());
+}
