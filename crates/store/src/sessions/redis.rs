@@ -617,7 +617,7 @@ impl SessionStore for RedisSessions {
             Ok(Some(s)) => self.near.admit(s.clone(), generation),
             // Gone, refused, or Redis did not take this window's keep-alive: the copy must not
             // answer for it until Redis has.
-            _ => self.near.forget(std::slice::from_ref(token)),
+            _ => self.near.drop_local(token),
         }
         session
     }

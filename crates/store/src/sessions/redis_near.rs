@@ -287,6 +287,14 @@ impl Near {
         }
     }
 
+    /// Drops a session from this node's copy only (Redis refused it, or did not answer): a
+    /// removal can make nothing stale, so reads under way may still enter theirs.
+    pub(crate) fn drop_local(&self, token: &SecretHash) {
+        if let Some(copy) = &self.copy {
+            copy.sessions.remove(token);
+        }
+    }
+
     /// Drops the copy's expired sessions.
     pub(crate) fn sweep(&self, now_ms: i64) {
         if let Some(copy) = &self.copy {
