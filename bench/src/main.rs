@@ -7,7 +7,8 @@
 //!
 //! `VESTIBULE_BENCH_ONLY` runs one part alone: `memory` (or `capacity`: figures d and j, no
 //! server), `sso` (figure h, in-process), `latency` (figures a and g), `redis` (figure f, after
-//! a) or `restart` (figure i).
+//! a), `restart` (figure i) or `mint` (figure e's mints against the hello-world, every core
+//! shared).
 
 mod capacity;
 mod cores;
@@ -228,6 +229,72 @@ async fn hello_and_check(
         bail!("session check answered {} errors", check_load.errors);
     }
     Ok((Load::merge(&base_rounds), check_load))
+}
+
+/// Figure e)'s mint load: `POST /api/rest/2.0/auth/token/full` with the secret key `key`, 64
+/// connections, 2 wrk threads, every core shared.
+fn mint_load(base: &str, dir: &std::path::Path, key: &str, seconds: u32) -> anyhow::Result<Load> {
+    let script = write_script(
+        dir,
+        "mint.lua",
+        &format!(
+            "wrk.method = \"POST\"\nwrk.body = '{{\"username\":\"administrator\",\"secret_key\":\"{key}\",\"validity_time_in_sec\":60}}'\n\
+             wrk.headers[\"Content-Type\"] = \"application/json\"\n"
+        ),
+    )?;
+    wrk::run(&Run {
+        url: &format!("{base}/api/rest/2.0/auth/token/full"),
+        threads: 2,
+        connections: 64,
+        seconds,
+        headers: vec![],
+        script: Some(&script),
+        cpus: None,
+    })
+}
+
+/// Rounds of the hello-world and the mint load, alternating, every core shared (figure e alone).
+fn hello_and_mint(
+    binaries: (&std::path::Path, &std::path::Path),
+    server_args: &[&str],
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+    key: &str,
+    round_seconds: u32,
+) -> anyhow::Result<(Load, Load)> {
+    let (hello, vestibule) = binaries;
+    let hello_server = Server::start(hello, &["127.0.0.1:0"], &[], None)?;
+    let server = Server::start(vestibule, server_args, env, None)?;
+    eprintln!("bench: e) hello-world and mints, {ROUNDS} rounds each, every core shared");
+    let (mut base_rounds, mut mint_rounds) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        base_rounds.push(check(
+            &format!("{}/", hello_server.base),
+            &[],
+            round_seconds,
+            None,
+        )?);
+        mint_rounds.push(mint_load(&server.base, dir, key, round_seconds)?);
+    }
+    let mint = Load::merge(&mint_rounds);
+    if mint.errors > 0 {
+        bail!("v2 token/full answered {} errors", mint.errors);
+    }
+    Ok((Load::merge(&base_rounds), mint))
+}
+
+/// Figure e)'s mint target: mints against the hello-world measured on the same (shared) cores.
+fn mint_figures(report: &mut Report, mint: &Load, hello: &Load) {
+    report.figure(Figure::new(
+        "e) v2 token/full mints / hello-world, req/s",
+        mint.rps / hello.rps,
+        ">= 0.5",
+    ));
+    report.figure(Figure::new(
+        "e) v2 token/full mints per second",
+        mint.rps,
+        "reported",
+    ));
 }
 
 /// Figure a)'s targets: the session check against the hello-world, servers and wrk apart.
@@ -513,9 +580,9 @@ async fn main() -> anyhow::Result<()> {
             report.print_part_ratios();
             return Ok(());
         }
-        "" | "restart" | "latency" | "redis" => {}
+        "" | "restart" | "latency" | "redis" | "mint" => {}
         other => {
-            bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso, latency, redis and restart")
+            bail!("VESTIBULE_BENCH_ONLY={other}: the parts are memory, capacity, sso, latency, redis, restart and mint")
         }
     }
     let vestibule = release_bin("vestibule")?;
@@ -541,6 +608,25 @@ async fn main() -> anyhow::Result<()> {
         "--listen",
         "127.0.0.1:0",
     ];
+
+    // `VESTIBULE_BENCH_ONLY=mint`: figure e)'s mints against the hello-world, alone.
+    if only == "mint" {
+        let key = seed::trusted_key(&vestibule, &data_arg, &env)?;
+        let (base, mint) = hello_and_mint(
+            (hello.as_path(), vestibule.as_path()),
+            &server_args,
+            &env,
+            scratch.path(),
+            &key,
+            o.round_seconds(),
+        )?;
+        report.load("hello-world (cores shared with wrk)", &base);
+        report.load("v2 token/full mints (secret key)", &mint);
+        mint_figures(&mut report, &mint, &base);
+        report.print_lines();
+        report.print_part_ratios();
+        return Ok(());
+    }
 
     // a) Session check against the hello-world baseline: the servers on their cores, wrk on its
     // own (see cores.rs), then both sharing every core.
@@ -695,23 +781,7 @@ async fn main() -> anyhow::Result<()> {
     report.load("logins during the storm", &storm_load);
     // e) v2 token mints (trusted authentication), ThoughtSpot v1 logins, attribute reads.
     eprintln!("bench: e) v2 token/full, ThoughtSpot v1 logins, attribute GETs");
-    let mint_script = write_script(
-        scratch.path(),
-        "mint.lua",
-        &format!(
-            "wrk.method = \"POST\"\nwrk.body = '{{\"username\":\"administrator\",\"secret_key\":\"{key}\",\"validity_time_in_sec\":60}}'\n\
-             wrk.headers[\"Content-Type\"] = \"application/json\"\n"
-        ),
-    )?;
-    let mint = wrk::run(&Run {
-        url: &format!("{}/api/rest/2.0/auth/token/full", server.base),
-        threads: 2,
-        connections: 64,
-        seconds: o.seconds,
-        headers: vec![],
-        script: Some(&mint_script),
-        cpus: None,
-    })?;
+    let mint = mint_load(&server.base, scratch.path(), &key, o.seconds)?;
     report.load("v2 token/full mints (secret key)", &mint);
     let ts_script = write_script(
         scratch.path(),
@@ -834,16 +904,7 @@ async fn main() -> anyhow::Result<()> {
         "reported",
     ));
     report.append(memory_report);
-    report.figure(Figure::new(
-        "e) v2 token/full mints / hello-world, req/s",
-        mint.rps / unloaded_hello.rps,
-        ">= 0.5",
-    ));
-    report.figure(Figure::new(
-        "e) v2 token/full mints per second",
-        mint.rps,
-        "reported",
-    ));
+    mint_figures(&mut report, &mint, unloaded_hello);
     report.figure(Figure::new(
         "e) ThoughtSpot v1 logins per second",
         ts_login.rps,

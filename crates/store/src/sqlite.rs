@@ -110,6 +110,12 @@ impl SqliteStore {
     // Each write comes in two forms: on the pool (its own transaction), and `*_in` on a connection
     // the caller holds, so that the embedded store's writer can group many in one transaction.
 
+    /// A connection of the caller's own, taken out of the pool (which may open another in its
+    /// place): one that keeps its page cache and prepared statements for a single writer.
+    pub async fn own_connection(&self) -> StoreResult<SqliteConnection> {
+        Ok(self.pool.acquire().await.map_err(map_err)?.detach())
+    }
+
     /// Begins a transaction on a pooled connection.
     pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
         self.pool.begin().await.map_err(map_err)

@@ -35,6 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use vestibule_core::credential::Admission;
@@ -125,9 +127,10 @@ impl EmbeddedSessions {
         for g in db.live_grants(now_ms).await? {
             mem.insert_grant(g);
         }
+        let conn = db.own_connection().await?;
         let (writes, queue) = mpsc::channel(QUEUE);
         // The writer ends when the store (the only sender) is dropped.
-        tokio::spawn(writer(db, mem.clone(), queue, last_row));
+        tokio::spawn(writer(conn, mem.clone(), queue, last_row));
         let (tx, rx) = mpsc::unbounded_channel();
         let store = Arc::new(EmbeddedSessions {
             mem,
@@ -204,9 +207,12 @@ fn lock_sessions(data_dir: &std::path::Path) -> StoreResult<std::fs::File> {
 }
 
 /// The single writer: drains the queue, commits each batch in one transaction, then updates memory
-/// and answers.
+/// and answers. It writes on a connection of its own: a pooled one each batch was a different
+/// connection each time (the pool hands out its idle connections in turn), whose page cache
+/// another connection's commits had made stale, so every batch read the pages it appends to
+/// again.
 async fn writer(
-    db: SqliteStore,
+    mut db: SqliteConnection,
     mem: Arc<MemorySessions>,
     mut queue: mpsc::Receiver<Request>,
     last_row: i64,
@@ -217,7 +223,7 @@ async fn writer(
         if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
             break;
         }
-        let result = commit(&db, &mem, &mut rows, batch.iter().map(|r| &r.op)).await;
+        let result = commit(&mut db, &mem, &mut rows, batch.iter().map(|r| &r.op)).await;
         match result {
             Ok(placed) => {
                 for (r, row) in batch.drain(..).zip(placed) {
@@ -240,7 +246,7 @@ async fn writer(
             // Some operation failed: give each its own transaction, so only the bad one fails.
             Err(_) => {
                 for r in batch.drain(..) {
-                    let answer = match commit(&db, &mem, &mut rows, std::iter::once(&r.op)).await {
+                    let answer = match commit(&mut db, &mem, &mut rows, std::iter::once(&r.op)).await {
                         Ok(placed) => Ok(apply(&mem, r.op, placed.first().copied().flatten())),
                         Err(e) => Err(e),
                     };
@@ -312,12 +318,12 @@ impl Placement<'_> {
 /// Applies `ops` to the file in one transaction; for each operation, the row of the session it
 /// inserted (`None` for other operations).
 async fn commit<'a>(
-    db: &SqliteStore,
+    db: &mut SqliteConnection,
     mem: &MemorySessions,
     rows: &mut Rows,
     ops: impl Iterator<Item = &'a Op>,
 ) -> StoreResult<Vec<Option<i64>>> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin().await.map_err(crate::sql::map_err)?;
     let mut place = Placement {
         mem,
         changed: HashMap::new(),
@@ -511,7 +517,8 @@ mod tests {
             Op::Insert(d.clone()),
         ];
         let mut rows = Rows { last: 7 };
-        let placed = commit(&db, &mem, &mut rows, ops.iter()).await.unwrap();
+        let mut conn = db.own_connection().await.unwrap();
+        let placed = commit(&mut conn, &mem, &mut rows, ops.iter()).await.unwrap();
         assert_eq!(
             placed,
             vec![Some(8), Some(9), None, Some(10), None, Some(11), Some(11)]
