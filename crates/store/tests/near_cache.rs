@@ -3,6 +3,9 @@
 //! Redis stand for two nodes. Needs `VESTIBULE_TEST_REDIS_URL` (always set in CI; without it the
 //! runner reports these as skipped).
 
+#[path = "support/copies.rs"]
+mod copies;
+
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
@@ -21,21 +24,9 @@ fn redis_url() -> String {
     }
 }
 
-/// A node: a store that keeps a copy, once it trusts its copy (its first heartbeat came back).
+/// A node: a store that keeps a copy, once it trusts its copy.
 async fn node(url: &str) -> RedisSessions {
-    let store = RedisSessions::connect(url, Duration::from_secs(2))
-        .await
-        .unwrap()
-        .with_local_copy(10_000);
-    let started = Instant::now();
-    while !store.local_copy_trusted() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the copy never came to be trusted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    store
+    copies::trusted_copy(url, Duration::from_secs(2)).await
 }
 
 fn session(user: Guid, expiry: Expiry) -> Session {

@@ -4,6 +4,8 @@
 //! session written with `WAIT 1` (store.redis_wait_replicas = 1) is lost, no logout or revocation
 //! is undone, and the pause is measured (printed; bounded by a generous 30 s).
 
+#[path = "support/copies.rs"]
+mod copies;
 #[path = "support/redis_cluster.rs"]
 mod redis_cluster;
 
@@ -243,27 +245,6 @@ async fn the_session_store_runs_on_a_cluster_and_loses_nothing_in_a_failover() {
     assert!(pause < Duration::from_secs(30));
 }
 
-/// A node of the cluster that keeps a copy, once its copy is trusted.
-async fn copy_node(url: &str) -> RedisSessions {
-    let store = RedisSessions::connect(url, TIMEOUT)
-        .await
-        .unwrap()
-        .with_local_copy(10_000);
-    trusted(&store, Duration::from_secs(10)).await;
-    store
-}
-
-async fn trusted(store: &RedisSessions, within: Duration) {
-    let started = Instant::now();
-    while !store.local_copy_trusted() {
-        assert!(
-            started.elapsed() < within,
-            "the copy was not trusted within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Logs out through `store`, waiting out an outage (a failover in progress).
 async fn log_out(store: &RedisSessions, s: &Session) {
     let started = Instant::now();
@@ -287,7 +268,10 @@ async fn log_out(store: &RedisSessions, s: &Session) {
 #[cfg_attr(not(test_redis_server), ignore = "redis-server is not installed")]
 async fn copies_on_a_cluster_drop_every_logout_through_a_failover_of_the_registry_master() {
     let mut cluster = tokio::task::block_in_place(RedisCluster::start);
-    let (a, b) = (copy_node(&cluster.url()).await, copy_node(&cluster.url()).await);
+    let (a, b) = (
+        copies::trusted_copy(&cluster.url(), TIMEOUT).await,
+        copies::trusted_copy(&cluster.url(), TIMEOUT).await,
+    );
     let now = now_ms();
     let sessions: Vec<Session> = (0..30).map(|_| session(Guid::random(), now, LONG)).collect();
     for s in &sessions {
@@ -307,8 +291,8 @@ async fn copies_on_a_cluster_drop_every_logout_through_a_failover_of_the_registr
         .expect("the registry's master");
     cluster.kill9(victim);
     tokio::task::block_in_place(|| cluster.wait_ok(Duration::from_secs(30))).unwrap();
-    trusted(&a, Duration::from_secs(30)).await;
-    trusted(&b, Duration::from_secs(30)).await;
+    copies::wait_trusted(&a, Duration::from_secs(30)).await;
+    copies::wait_trusted(&b, Duration::from_secs(30)).await;
     for (i, s) in sessions[1..7].iter().enumerate() {
         let (ender, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
         log_out(ender, s).await;

@@ -3,6 +3,9 @@
 //! operation of every kind succeeds on the connection made anew, and while Redis is down each
 //! answers "unavailable" within the store timeout, as it does while Redis refuses writes.
 
+#[path = "support/copies.rs"]
+mod copies;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -325,23 +328,6 @@ async fn a_redis_that_refuses_writes_is_unavailable() {
     }
 }
 
-/// A node's copy of the sessions (see `redis_near`) and how long it took to trust it.
-async fn trusted_copy(url: &str) -> RedisSessions {
-    let store = RedisSessions::connect(url, TIMEOUT)
-        .await
-        .unwrap()
-        .with_local_copy(1000);
-    let started = Instant::now();
-    while !store.local_copy_trusted() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the copy never came to be trusted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    store
-}
-
 async fn served(store: &RedisSessions, s: &Session) -> StoreResult<bool> {
     Ok(store
         .touch_if(&s.token, now_ms(), &vestibule_core::credential::Admission::ANY)
@@ -358,7 +344,7 @@ async fn served(store: &RedisSessions, s: &Session) -> StoreResult<bool> {
 )]
 async fn a_copy_whose_subscription_ended_starts_afresh() {
     let mut redis = OwnRedis::start();
-    let store = trusted_copy(&redis.url()).await;
+    let store = copies::trusted_copy(&redis.url(), TIMEOUT).await;
     let mut conn = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -420,12 +406,5 @@ async fn a_copy_whose_subscription_ended_starts_afresh() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // And the copy comes to be trusted again.
-    let again = Instant::now();
-    while !store.local_copy_trusted() {
-        assert!(
-            again.elapsed() < Duration::from_secs(10),
-            "the copy was never trusted again"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    copies::wait_trusted(&store, Duration::from_secs(10)).await;
 }

@@ -5,7 +5,8 @@
 //! is the server session timeout, and a marker key (`vst:h:{T}`) whose expiry is the HTTP session
 //! timeout: the two timeouts of the design are two Redis expiries, and a session lives while both
 //! keys do. A touch is one Lua script, so keep-alive is atomic across nodes; a logout deletes the
-//! keys, so every node sees it at once. A live index (a sorted set scored by expiry: `vst:live`)
+//! keys and is answered once every node has dropped its copy of the session (`redis_near.rs`), so
+//! every node refuses it from then on. A live index (a sorted set scored by expiry: `vst:live`)
 //! counts live sessions and a user's set (`vst:u:<user>`) lists a user's sessions. Grants are
 //! hashes `vst:g:{H}` expiring with the grant. On a cluster the names differ so that each script
 //! and each MULTI keeps to one slot (`redis_keys.rs`); the logic is the same.
@@ -165,8 +166,7 @@ impl RedisSessions {
         self
     }
 
-    /// Whether this node keeps a copy of sessions and trusts it now (for tests and the health
-    /// report).
+    /// Whether this node keeps a copy of sessions and trusts it now (for tests).
     pub fn local_copy_trusted(&self) -> bool {
         self.near.keeps_copy() && self.near.trusted()
     }
