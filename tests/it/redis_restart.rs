@@ -3,7 +3,9 @@
 //! touched) while a light load runs: MicroStrategy logins and session checks, ThoughtSpot v2
 //! token logins and session reads, a few every 50 ms. Redis is killed and, after a while, started
 //! again on the same port. While it is down every request answers 503 in its dialect's format
-//! within the store timeout and a margin; once it answers PING again no request answers 503.
+//! within the store timeout and a margin (a session check may still be answered from the node's
+//! copy of the sessions for the half second its last heartbeat is trusted); once it answers PING
+//! again no request answers 503.
 //! Its sessions are gone (no persistence), so checks with an old session answer 401 until the
 //! load's next login.
 
@@ -19,6 +21,9 @@ use crate::common::{json, TestServer, ADMIN_PASSWORD};
 const STORE_TIMEOUT_SECS: u64 = 2;
 /// How long a request may take while Redis is down: the store timeout and a margin.
 const DOWN_BOUND: Duration = Duration::from_secs(STORE_TIMEOUT_SECS + 2);
+/// How long after Redis went away the node's copy of the sessions may still answer a check: the
+/// trust of its last heartbeat (500 ms, `redis_near::LEASE`) and a margin.
+const COPY_TRUST: Duration = Duration::from_millis(600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
@@ -276,17 +281,21 @@ async fn a_redis_restart_under_load_fails_no_request_once_redis_is_back() {
         show(&failed)
     );
 
-    // Redis down: 503 in each dialect's format, in bounded time, for every kind of call.
+    // Redis down: 503 in each dialect's format, in bounded time, for every kind of call (but a
+    // check just after the kill, which the node's copy may still answer).
+    let from_copy = |a: &Answer| {
+        matches!(a.call, Call::MstrCheck | Call::V2User) && a.status == 200 && a.sent < killed + COPY_TRUST
+    };
     let wrong: Vec<&Answer> = down
         .iter()
         .copied()
-        .filter(|a| !is_dialect_503(a) || a.took > DOWN_BOUND)
+        .filter(|a| !from_copy(a) && (!is_dialect_503(a) || a.took > DOWN_BOUND))
         .collect();
     assert!(wrong.is_empty(), "while Redis was down:\n{}", show(&wrong));
     for call in [Call::MstrLogin, Call::MstrCheck, Call::V2Token, Call::V2User] {
         assert!(
-            down.iter().any(|a| a.call == call),
-            "no {call:?} answered while Redis was down"
+            down.iter().any(|a| a.call == call && is_dialect_503(a)),
+            "no {call:?} answered 503 while Redis was down"
         );
     }
 
